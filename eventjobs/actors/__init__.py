@@ -1,0 +1,1 @@
+"""Actors: the tasks that own the journal writer and the running jobs."""

@@ -1,0 +1,245 @@
+"""The supervisor and its job actors: where jobs actually run.
+
+The supervisor owns the job nursery, which outlives every HTTP request (a
+client that disconnects cancels its request, never a job). It starts queued
+jobs first in, first out, at most ``max_running`` at a time. Each job runs
+as an actor: one task that records ``started``, runs the request in its own
+:class:`trio.CancelScope`, and records how it ended:
+
+- the handler answered -> ``done`` with that response;
+- a client cancelled it -> ``cancelled`` with the 410 result;
+- the server stopped it -> ``interrupted`` with the 503 result.
+
+A job's failure is data (the executor turns a raising handler into a stored
+500); an exception escaping the executor is a bug in eventjobs and crashes
+the supervisor, after the job is recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+
+from ..errors import JournalUnavailable, ShuttingDown
+from ..events import (
+    JobCancelled,
+    JobInterrupted,
+    JobDone,
+    JobStarted,
+    Owner,
+    RecordedResponse,
+)
+from ..projection import JobView, Phase
+from ..results import cancelled_result, interrupted_result
+from .writer import JournalWriter
+
+log = logging.getLogger("eventjobs.supervisor")
+
+#: Runs a job's recorded request and returns its response. It must turn the
+#: handler's own failures into a response; what it raises is treated as a bug.
+Executor = Callable[[JobView], Awaitable[RecordedResponse]]
+
+Clock = Callable[[], float]
+
+SHUTDOWN_REASON = "the server shut down while the job ran"
+
+
+@attrs.define(eq=False)
+class _RunningJob:
+    """The actor side of a running job: its scope and why it was cancelled."""
+
+    scope: trio.CancelScope
+    #: Set when a client asked to cancel; it is recorded as the canceller.
+    cancelled_by: Owner = None
+    cancel_requested: bool = False
+    #: Set when the server stops the job at shutdown.
+    interrupted: bool = False
+
+
+@attrs.frozen
+class SupervisorStatistics:
+    running: int
+    waiting_for_slot: int
+    max_running: int
+
+
+class Supervisor:
+    """Starts, limits, cancels and stops job actors.
+
+    Start it with ``await nursery.start(supervisor.run)``; stop it with
+    :meth:`shutdown`.
+    """
+
+    def __init__(
+        self,
+        writer: JournalWriter,
+        execute: Executor,
+        clock: Clock,
+        *,
+        max_running: int,
+    ) -> None:
+        self._writer = writer
+        self._table = writer.table
+        self._execute = execute
+        self._clock = clock
+        self._max_running = max_running
+        self._slots = trio.Semaphore(max_running)
+        self._ready_send, self._ready_receive = trio.open_memory_channel[int](float("inf"))
+        self._running: dict[int, _RunningJob] = {}
+        self._all_stopped = trio.Event()
+        self._all_stopped.set()
+        self._stopping = False
+        self._nursery: trio.Nursery | None = None
+
+    def __repr__(self) -> str:
+        state = "stopping" if self._stopping else "running"
+        return (
+            f"<Supervisor {state} running={len(self._running)}/{self._max_running} "
+            f"queued={self._table.queued_count}>"
+        )
+
+    def statistics(self) -> SupervisorStatistics:
+        return SupervisorStatistics(
+            running=len(self._running),
+            waiting_for_slot=self._ready_receive.statistics().current_buffer_used,
+            max_running=self._max_running,
+        )
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def enqueue(self, job_id: int) -> None:
+        """Schedule a queued job to run once a slot is free (FIFO).
+
+        Raises:
+            ShuttingDown: :meth:`shutdown` has begun.
+        """
+        if self._stopping:
+            raise ShuttingDown("shutdown in progress")
+        self._ready_send.send_nowait(job_id)
+
+    def cancel_running(self, job_id: int, by: Owner) -> None:
+        """Ask a running job to stop; it records ``cancelled`` once it has.
+
+        Cancelling twice is harmless: the first canceller is the one recorded.
+        """
+        running = self._running.get(job_id)
+        if running is None or running.cancel_requested:
+            return
+        running.cancel_requested = True
+        running.cancelled_by = by
+        running.scope.cancel()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Dispatch queued jobs to actors until :meth:`shutdown` completes.
+
+        Cancellation: running actors are cancelled with the nursery and each
+        records its job as interrupted before it ends.
+        """
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            while True:
+                await self._slots.acquire()
+                job_id = await self._ready_receive.receive()
+                if self._table.jobs.get(job_id) is None or self._stopping:
+                    self._slots.release()
+                    continue
+                nursery.start_soon(self._run_job, job_id, name=f"job {job_id}")
+
+    async def shutdown(self, timeout: float) -> None:
+        """Stop in layers: take no new jobs, let running ones finish for up to
+        *timeout* seconds, then cancel the rest (recorded as interrupted).
+
+        Jobs still queued stay queued in the journal and run after a restart.
+        """
+        self._stopping = True
+        with trio.move_on_after(timeout):
+            await self._wait_all_stopped()
+        for running in self._running.values():
+            running.interrupted = True
+            running.scope.cancel()
+        await self._wait_all_stopped()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def _wait_all_stopped(self) -> None:
+        while self._running:
+            await self._all_stopped.wait()
+
+    async def _run_job(self, job_id: int) -> None:
+        try:
+            await self._act(job_id)
+        finally:
+            self._slots.release()
+
+    async def _act(self, job_id: int) -> None:
+        """The job actor: run one job from ``queued`` to its end."""
+        job = self._table.jobs.get(job_id)
+        # Re-checked here, in the same step that records `started`: a cancel
+        # may have finished the job after the dispatcher picked it.
+        if job is None or job.phase is not Phase.QUEUED or self._stopping:
+            return
+        running = _RunningJob(trio.CancelScope())
+        if not self._running:
+            self._all_stopped = trio.Event()  # set again when the last job ends
+        self._running[job_id] = running
+        ended = False
+        try:
+            started = self._writer.record_nowait(JobStarted(job_id=job_id, time=self._clock()))
+            response: RecordedResponse | None = None
+            with running.scope:
+                # Run nothing before `started` is durable: a crash before that
+                # point leaves the job queued, so it runs again, never twice
+                # in a way the journal cannot tell.
+                await started.durable()
+                response = await self._execute(job)
+            self._record_end(job_id, running, response)
+            ended = True
+        except JournalUnavailable as error:
+            # The journal is broken: nothing more can be recorded. The job's
+            # durable state (queued or started) is resolved at the restart.
+            log.error("job %d stopped: %s", job_id, error)
+            ended = True
+        finally:
+            if not ended:
+                # Torn down from outside (the server's nursery was cancelled).
+                self._record_interrupted(job_id)
+            del self._running[job_id]
+            if not self._running:
+                self._all_stopped.set()
+
+    def _record_end(
+        self, job_id: int, running: _RunningJob, response: RecordedResponse | None
+    ) -> None:
+        now = self._clock()
+        if response is not None:
+            # It answered; a cancel that came too late changes nothing.
+            self._writer.record_nowait(JobDone(job_id=job_id, time=now, response=response))
+        elif running.interrupted:
+            self._record_interrupted(job_id)
+        elif running.cancel_requested:
+            self._writer.record_nowait(
+                JobCancelled(
+                    job_id=job_id, time=now, by=running.cancelled_by, response=cancelled_result()
+                )
+            )
+        else:
+            raise AssertionError(f"job {job_id} ended with neither a response nor a cancel")
+
+    def _record_interrupted(self, job_id: int) -> None:
+        try:
+            self._writer.record_nowait(
+                JobInterrupted(
+                    job_id=job_id,
+                    time=self._clock(),
+                    reason=SHUTDOWN_REASON,
+                    response=interrupted_result(),
+                )
+            )
+        except JournalUnavailable:
+            pass  # resolved at the restart, from what did reach the journal

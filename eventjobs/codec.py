@@ -1,0 +1,249 @@
+"""Events to JSON-ready dicts and back: the journal's data format.
+
+A record's event part looks like::
+
+    {"type": "done", "v": 1, "job": 7, "time": 1764412345.25,
+     "response": {"status": 200, "headers": [["content-type", "text/plain"]],
+                  "body": {"encoding": "utf-8", "data": "hello"}}}
+
+Bodies are stored as UTF-8 text when they decode as such and as base64
+otherwise; ``encoding`` says which. ``v`` is the shape version of that event
+type: when a shape changes, bump it and add an upgrade step to ``_UPCASTERS``
+so old journals keep reading. Decoding never trusts its input: anything
+missing or of the wrong type raises :class:`~eventjobs.errors.CodecError`
+naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import CodecError
+from .events import (
+    EVENT_TYPES,
+    Event,
+    Headers,
+    JobCancelled,
+    JobDeleted,
+    JobDone,
+    JobFetched,
+    JobInterrupted,
+    JobQueued,
+    JobStarted,
+    RecordedRequest,
+    RecordedResponse,
+    type_name,
+)
+
+#: Current shape version of every event type.
+VERSION = 1
+
+#: (type name, version) -> function upgrading that shape to version + 1.
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+# -- encoding -------------------------------------------------------------
+
+
+def encode_body(body: bytes) -> dict[str, str]:
+    try:
+        return {"encoding": "utf-8", "data": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"encoding": "base64", "data": base64.b64encode(body).decode("ascii")}
+
+
+def _encode_headers(headers: Headers) -> list[list[str]]:
+    return [[name, value] for name, value in headers]
+
+
+def _encode_request(request: RecordedRequest) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string,
+        "headers": _encode_headers(request.headers),
+        "body": encode_body(request.body),
+    }
+
+
+def _encode_response(response: RecordedResponse) -> dict[str, Any]:
+    return {
+        "status": response.status,
+        "headers": _encode_headers(response.headers),
+        "body": encode_body(response.body),
+    }
+
+
+def encode_event(event: Event) -> dict[str, Any]:
+    """The JSON-ready dict for *event* (type name and version included)."""
+    data: dict[str, Any] = {
+        "type": type_name(event),
+        "v": VERSION,
+        "job": event.job_id,
+        "time": event.time,
+    }
+    match event:
+        case JobQueued():
+            data["owner"] = event.owner
+            data["store"] = event.store
+            data["request"] = _encode_request(event.request)
+        case JobStarted():
+            pass
+        case JobDone():
+            data["response"] = _encode_response(event.response)
+        case JobCancelled():
+            data["by"] = event.by
+            data["response"] = _encode_response(event.response)
+        case JobInterrupted():
+            data["reason"] = event.reason
+            data["response"] = _encode_response(event.response)
+        case JobFetched():
+            data["by"] = event.by
+        case JobDeleted():
+            data["by"] = event.by
+            data["reason"] = event.reason
+    return data
+
+
+# -- decoding -------------------------------------------------------------
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if name not in data:
+        raise CodecError(f"{where}: field {name!r} is missing")
+    value = data[name]
+    # bool is an int in Python; a boolean where a number belongs is damage.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise CodecError(f"{where}: field {name!r} must not be a boolean")
+    if not isinstance(value, kind):
+        raise CodecError(f"{where}: field {name!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _mapping(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
+    value: Mapping[str, Any] = _field(data, name, dict, where)
+    return value
+
+
+def decode_body(data: Mapping[str, Any], where: str) -> bytes:
+    encoding = _field(data, "encoding", str, where)
+    text: str = _field(data, "data", str, where)
+    if encoding == "utf-8":
+        return text.encode("utf-8")
+    if encoding == "base64":
+        try:
+            return base64.b64decode(text.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as error:
+            raise CodecError(f"{where}: body is not valid base64 ({error})") from None
+    raise CodecError(f"{where}: unknown body encoding {encoding!r}")
+
+
+def _decode_headers(data: Mapping[str, Any], where: str) -> Headers:
+    raw = _field(data, "headers", list, where)
+    headers = []
+    for pair in raw:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], str)
+        ):
+            raise CodecError(f"{where}: a header is not a [name, value] pair of strings")
+        headers.append((pair[0], pair[1]))
+    return tuple(headers)
+
+
+def _decode_request(data: Mapping[str, Any]) -> RecordedRequest:
+    where = "request"
+    return RecordedRequest(
+        method=_field(data, "method", str, where),
+        path=_field(data, "path", str, where),
+        query_string=_field(data, "query", str, where),
+        headers=_decode_headers(data, where),
+        body=decode_body(_mapping(data, "body", where), "request body"),
+    )
+
+
+def _decode_response(data: Mapping[str, Any]) -> RecordedResponse:
+    where = "response"
+    status = _field(data, "status", int, where)
+    if not 100 <= status <= 599:
+        raise CodecError(f"{where}: status {status} is not an HTTP status")
+    return RecordedResponse(
+        status=status,
+        headers=_decode_headers(data, where),
+        body=decode_body(_mapping(data, "body", where), "response body"),
+    )
+
+
+def _owner(data: Mapping[str, Any], name: str, where: str) -> str | None:
+    value: str | None = _field(data, name, (str, type(None)), where)
+    return value
+
+
+def decode_event(data: Mapping[str, Any]) -> Event:
+    """The event *data* describes, upgraded to the current shape.
+
+    Raises:
+        CodecError: *data* is not a valid event of any known type and version.
+    """
+    if not isinstance(data, dict):
+        raise CodecError(f"an event must be a JSON object, not {type(data).__name__}")
+    name = _field(data, "type", str, "event")
+    if name not in EVENT_TYPES:
+        raise CodecError(f"unknown event type {name!r}")
+    version = _field(data, "v", int, name)
+    if version > VERSION or version < 1:
+        raise CodecError(f"{name}: version {version} is not known to this eventjobs")
+    while version < VERSION:
+        data = _UPCASTERS[(name, version)](dict(data))
+        version += 1
+    where = f"{name} event"
+    job_id = _field(data, "job", int, where)
+    if job_id < 1:
+        raise CodecError(f"{where}: job id {job_id} is not positive")
+    time = float(_field(data, "time", (int, float), where))
+    match name:
+        case "queued":
+            return JobQueued(
+                job_id=job_id,
+                time=time,
+                owner=_owner(data, "owner", where),
+                store=_field(data, "store", bool, where),
+                request=_decode_request(_mapping(data, "request", where)),
+            )
+        case "started":
+            return JobStarted(job_id=job_id, time=time)
+        case "done":
+            return JobDone(
+                job_id=job_id,
+                time=time,
+                response=_decode_response(_mapping(data, "response", where)),
+            )
+        case "cancelled":
+            return JobCancelled(
+                job_id=job_id,
+                time=time,
+                by=_owner(data, "by", where),
+                response=_decode_response(_mapping(data, "response", where)),
+            )
+        case "interrupted":
+            return JobInterrupted(
+                job_id=job_id,
+                time=time,
+                reason=_field(data, "reason", str, where),
+                response=_decode_response(_mapping(data, "response", where)),
+            )
+        case "fetched":
+            return JobFetched(job_id=job_id, time=time, by=_owner(data, "by", where))
+        case "deleted":
+            return JobDeleted(
+                job_id=job_id,
+                time=time,
+                by=_owner(data, "by", where),
+                reason=_field(data, "reason", str, where),
+            )
+    raise AssertionError(f"event type {name!r} is registered but not decoded")

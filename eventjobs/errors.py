@@ -1,0 +1,47 @@
+"""Exceptions of eventjobs, each subclassing the builtin it refines."""
+
+from __future__ import annotations
+
+
+class EventJobsError(Exception):
+    """Base class of every error eventjobs raises on purpose."""
+
+
+class ConfigError(EventJobsError, ValueError):
+    """The configuration is invalid; the message says which setting and why."""
+
+
+class CodecError(EventJobsError, ValueError):
+    """A journal record does not decode into an event; the message says why."""
+
+
+class JournalCorrupt(EventJobsError):
+    """The journal holds damage that cannot be repaired safely.
+
+    The message names the file, line and sequence number and what is wrong.
+    """
+
+
+class JournalConflict(EventJobsError):
+    """An append did not continue the journal at its head (a bug, or a second
+    writer on the same journal)."""
+
+
+class JournalUnavailable(EventJobsError):
+    """An append did not reach durable storage; nothing further is accepted."""
+
+
+class IllegalTransition(EventJobsError):
+    """An event does not follow from the job's current state."""
+
+
+class QueueFull(EventJobsError):
+    """The number of queued jobs has reached ``max_queued``."""
+
+
+class ShuttingDown(EventJobsError):
+    """The server is stopping and accepts no new jobs."""
+
+
+class NotRunning(EventJobsError):
+    """The job runtime has not been started (the app's lifespan has not run)."""

@@ -1,0 +1,169 @@
+"""The events of a job's life: frozen value objects, nothing else.
+
+Every state change of a job is one of these events, appended to the journal.
+They are plain data: no I/O, no clock reads, no serialisation (that lives in
+:mod:`eventjobs.codec`). Names are past tense and each class is registered
+under a stable type name that is written to disk and never changes.
+
+A job's life (see ``docs/architecture.md`` for the diagram)::
+
+    queued ──> started ──> done ──────> fetched
+       │           │  └──> cancelled      (or deleted)
+       │           └─────> interrupted
+       └─────────────────> cancelled
+
+``deleted`` may come at any point after ``queued``: it hides the job from its
+owner; work already under way still runs to its end (its result discarded).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+#: The owner (or actor) of a request when authentication is off. ArangoDB then
+#: treats every request as a superuser's; we record ``None`` so the journal
+#: says plainly that nobody was authenticated.
+Owner = str | None
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """An HTTP request as it will be replayed by the job, credentials removed.
+
+    ``path`` is the path as the client sent it (database prefix included) and
+    ``query_string`` the raw query without the ``?``. Header names are
+    lower-case, values decoded as latin-1 (what HTTP allows on the wire).
+    """
+
+    method: str
+    path: str
+    query_string: str = ""
+    headers: Headers = ()
+    body: bytes = b""
+
+
+@attrs.frozen(kw_only=True)
+class RecordedResponse:
+    """A job's result: what its handler answered, exactly."""
+
+    status: int
+    headers: Headers = ()
+    body: bytes = b""
+
+
+@attrs.frozen(kw_only=True)
+class JobQueued:
+    """A request with ``x-arango-async`` was accepted (before its 202 is sent).
+
+    ``store`` is true for ``x-arango-async: store`` (the result is kept) and
+    false for ``x-arango-async: true`` (fire and forget: never listed, never
+    fetchable, recorded only for the audit trail).
+    """
+
+    job_id: int
+    time: float
+    owner: Owner
+    store: bool
+    request: RecordedRequest
+
+
+@attrs.frozen(kw_only=True)
+class JobStarted:
+    """The job's actor began running the request."""
+
+    job_id: int
+    time: float
+
+
+@attrs.frozen(kw_only=True)
+class JobDone:
+    """The handler produced a response (any status, errors included)."""
+
+    job_id: int
+    time: float
+    response: RecordedResponse
+
+
+@attrs.frozen(kw_only=True)
+class JobCancelled:
+    """The job stopped because of a cancel, or was cancelled before it started.
+
+    ``by`` is who asked; ``response`` is the 410 result the owner will fetch.
+    """
+
+    job_id: int
+    time: float
+    by: Owner
+    response: RecordedResponse
+
+
+@attrs.frozen(kw_only=True)
+class JobInterrupted:
+    """The server stopped while the job ran; its result is a 503 saying so.
+
+    Recorded at shutdown for jobs that were still running when the drain
+    deadline passed, and at start-up for jobs the previous run left started
+    but unfinished (a crash). ``reason`` says which.
+    """
+
+    job_id: int
+    time: float
+    reason: str
+    response: RecordedResponse
+
+
+@attrs.frozen(kw_only=True)
+class JobFetched:
+    """A client took the job's result with ``PUT /_api/job/{id}``."""
+
+    job_id: int
+    time: float
+    by: Owner
+
+
+@attrs.frozen(kw_only=True)
+class JobDeleted:
+    """A client removed the job (by id, ``all`` or ``expired``).
+
+    ``reason`` is the command that removed it: ``"id"``, ``"all"`` or
+    ``"expired"``. A job deleted while pending keeps running; its result is
+    discarded when it finishes.
+    """
+
+    job_id: int
+    time: float
+    by: Owner
+    reason: str
+
+
+Event = (
+    JobQueued
+    | JobStarted
+    | JobDone
+    | JobCancelled
+    | JobInterrupted
+    | JobFetched
+    | JobDeleted
+)
+
+#: Stable type names, as written to the journal. Never rename an entry.
+EVENT_TYPES: Final[dict[str, type[Event]]] = {
+    "queued": JobQueued,
+    "started": JobStarted,
+    "done": JobDone,
+    "cancelled": JobCancelled,
+    "interrupted": JobInterrupted,
+    "fetched": JobFetched,
+    "deleted": JobDeleted,
+}
+
+TYPE_NAMES: Final[dict[type[Event], str]] = {cls: name for name, cls in EVENT_TYPES.items()}
+
+
+def type_name(event: Event) -> str:
+    """The stable journal name of *event*'s type (``"queued"``, ...)."""
+    return TYPE_NAMES[type(event)]

@@ -1,0 +1,71 @@
+"""The journal contract that every backend fulfils.
+
+A journal is an append-only, totally ordered sequence of events. Each record
+has a sequence number: the first is 1 and every next one is exactly one more,
+with no gaps, forever. That number is the journal's *position*; ``head`` is
+the position of the last record (0 when empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import attrs
+
+from ..events import Event
+
+
+@attrs.frozen
+class Recorded:
+    """An event and the sequence number it has (or will have) in the journal."""
+
+    seq: int
+    event: Event
+
+
+class Journal(Protocol):
+    """The narrow interface the rest of eventjobs uses to persist events.
+
+    Backends: :class:`~eventjobs.journal.MemoryJournal` (tests, ephemeral
+    servers) and :class:`~eventjobs.journal.FileJournal` (the default).
+    ``tests/journal_contract.py`` is the suite every backend must pass.
+    """
+
+    @property
+    def head(self) -> int:
+        """The sequence number of the last durable record; 0 when empty."""
+        ...
+
+    async def append(self, records: Sequence[Recorded]) -> None:
+        """Append *records* durably, all or none, as one batch.
+
+        Their sequence numbers must continue the journal: ``head + 1``,
+        ``head + 2``, ... When this returns, every record is durable.
+
+        Raises:
+            JournalConflict: the sequence numbers do not continue the head;
+                nothing was written.
+            JournalUnavailable: the storage failed; nothing of the batch
+                remains in the journal.
+
+        Cancellation: a backend that hands the I/O to a worker thread finishes
+        that I/O before raising ``Cancelled``, so a batch is never left half
+        written; whether it was written is then unknown to the caller.
+        """
+        ...
+
+    def read(self, after: int = 0) -> Iterator[Recorded]:
+        """Yield the durable records with ``seq > after``, in order.
+
+        Blocking: a backend on storage does its I/O inline, so call it from a
+        worker thread (or before the event loop serves anything).
+
+        Raises:
+            JournalCorrupt: a record cannot be read; the message says where.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release the journal's resources; appends after this are a bug."""
+        ...

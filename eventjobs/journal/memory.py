@@ -1,0 +1,51 @@
+"""An in-memory journal: a real backend, for tests and throwaway servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import trio
+
+from ..errors import JournalConflict
+from ._protocol import Recorded
+
+
+class MemoryJournal:
+    """Keeps records in a list; "durable" means "in this process's memory".
+
+    Its contents survive as long as the object does, so a test can run a
+    second runtime on the same instance to check what a restart sees.
+    """
+
+    def __init__(self) -> None:
+        self._records: list[Recorded] = []
+
+    def __repr__(self) -> str:
+        return f"<MemoryJournal head={self.head}>"
+
+    @property
+    def head(self) -> int:
+        return len(self._records)
+
+    async def append(self, records: Sequence[Recorded]) -> None:
+        check_continues(self.head, records)
+        self._records.extend(records)
+        # Appending is a checkpoint in every backend; keep that true here so
+        # code tested against memory behaves the same against a file.
+        await trio.lowlevel.checkpoint()
+
+    def read(self, after: int = 0) -> Iterator[Recorded]:
+        # Sequence numbers start at 1 and have no gaps: seq n is at index n-1.
+        yield from self._records[max(after, 0) :]
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+def check_continues(head: int, records: Sequence[Recorded]) -> None:
+    """Raise JournalConflict unless *records* are numbered head+1, head+2, ..."""
+    for offset, record in enumerate(records, start=1):
+        if record.seq != head + offset:
+            raise JournalConflict(
+                f"append expected sequence number {head + offset}, got {record.seq}"
+            )

@@ -1,0 +1,222 @@
+"""The projection: folds journal records into the job table the API reads.
+
+Deterministic and free of I/O and clock reads: the same records in the same
+order always give the same table, so replaying any prefix of a journal
+rebuilds the state the live server had at that position. That property is
+the audit trail, the crash recovery and the main test oracle at once.
+
+For speed the table is updated in place (replaying a long journal must not
+copy it per event); only the one actor that owns a table applies records to
+it. :func:`fold` gives the pure-function view of the same thing.
+
+Job phases (how a job gets to each):
+
+- ``QUEUED``: its ``queued`` event was recorded; it waits for a run slot.
+- ``RUNNING``: ``started`` was recorded; its handler is running.
+- ``FINISHED``: ``done``, ``cancelled`` or ``interrupted`` was recorded; its
+  result is stored until it is fetched or deleted.
+
+Independently, a job is *visible* (listed, fetchable, cancellable by its
+owner) from ``queued`` until ``fetched`` or ``deleted``; fire-and-forget jobs
+are never visible. A job leaves the table once it is finished and invisible.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+from .errors import IllegalTransition
+from .events import (
+    Event,
+    JobCancelled,
+    JobDeleted,
+    JobDone,
+    JobFetched,
+    JobInterrupted,
+    JobQueued,
+    JobStarted,
+    Owner,
+    RecordedRequest,
+    RecordedResponse,
+    type_name,
+)
+from .identity import Caller
+from .journal import Recorded
+
+
+class Phase(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+@attrs.frozen(kw_only=True)
+class JobView:
+    """What the server knows of one job."""
+
+    job_id: int
+    owner: Owner
+    store: bool
+    #: When it was queued (unix seconds).
+    created: float
+    phase: Phase
+    #: Listed and reachable by its owner; false once fetched or deleted, and
+    #: always false for fire-and-forget jobs.
+    visible: bool
+    #: The request to run; kept only while the job has yet to finish.
+    request: RecordedRequest | None
+    started: float | None = None
+    finished: float | None = None
+    #: The stored result, once finished (None for invisible jobs).
+    response: RecordedResponse | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.phase is not Phase.FINISHED
+
+    @property
+    def stamp(self) -> float:
+        """Creation time while pending, completion time once done (spec 3)."""
+        return self.finished if self.finished is not None else self.created
+
+
+@attrs.define
+class JobTable:
+    """The live views: every job not yet forgotten, keyed by id.
+
+    Invariants: ``jobs`` is ordered by id (ids only grow, and dicts keep
+    insertion order); ``queued_count`` and ``running_count`` count the jobs in
+    those phases; ``position`` is the sequence number of the last record
+    applied.
+    """
+
+    jobs: dict[int, JobView] = attrs.Factory(dict)
+    #: The highest job id ever queued: new ids continue above it.
+    last_job_id: int = 0
+    position: int = 0
+    queued_count: int = 0
+    running_count: int = 0
+
+    def apply(self, record: Recorded) -> None:
+        """Fold one record into the table.
+
+        Raises:
+            IllegalTransition: the record does not follow the journal position
+                or the job's state; the table is left unchanged.
+        """
+        if record.seq != self.position + 1:
+            raise IllegalTransition(
+                f"record {record.seq} applied at position {self.position}"
+            )
+        self._apply_event(record.event)
+        self.position = record.seq
+
+    def _apply_event(self, event: Event) -> None:
+        if isinstance(event, JobQueued):
+            if event.job_id <= self.last_job_id:
+                raise IllegalTransition(
+                    f"job {event.job_id}: queued again, or below the last id "
+                    f"{self.last_job_id} (ids only grow)"
+                )
+            self.last_job_id = event.job_id
+            self.jobs[event.job_id] = JobView(
+                job_id=event.job_id,
+                owner=event.owner,
+                store=event.store,
+                created=event.time,
+                phase=Phase.QUEUED,
+                visible=event.store,
+                request=event.request,
+            )
+            self.queued_count += 1
+            return
+
+        job = self.jobs.get(event.job_id)
+        if job is None:
+            raise IllegalTransition(
+                f"job {event.job_id}: {type_name(event)!r} for a job that is not in the "
+                "table (never queued, or already fetched or deleted)"
+            )
+        match event:
+            case JobStarted():
+                self._require(job, event, Phase.QUEUED)
+                self._replace(job, phase=Phase.RUNNING, started=event.time)
+            case JobDone() | JobCancelled() | JobInterrupted():
+                if isinstance(event, JobInterrupted):
+                    self._require(job, event, Phase.RUNNING)
+                else:
+                    self._require(job, event, Phase.QUEUED, Phase.RUNNING)
+                self._replace(
+                    job,
+                    phase=Phase.FINISHED,
+                    finished=event.time,
+                    request=None,
+                    response=event.response if job.visible else None,
+                )
+            case JobFetched():
+                self._require(job, event, Phase.FINISHED)
+                self._require_visible(job, event)
+                self._replace(job, visible=False)
+            case JobDeleted():
+                self._require_visible(job, event)
+                self._replace(job, visible=False, response=None)
+            case _:
+                raise AssertionError(f"unhandled event {event!r}")
+
+    @staticmethod
+    def _require(job: JobView, event: Event, *phases: Phase) -> None:
+        if job.phase not in phases:
+            raise IllegalTransition(
+                f"job {job.job_id}: {type_name(event)!r} cannot follow phase "
+                f"{job.phase.value!r}"
+            )
+
+    @staticmethod
+    def _require_visible(job: JobView, event: Event) -> None:
+        if not job.visible:
+            raise IllegalTransition(
+                f"job {job.job_id}: {type_name(event)!r} for a job that was already "
+                "fetched or deleted, or is fire-and-forget"
+            )
+
+    def _replace(self, job: JobView, **changes: object) -> None:
+        new = attrs.evolve(job, **changes)  # type: ignore[misc]
+        for phase, delta in ((job.phase, -1), (new.phase, +1)):
+            if phase is Phase.QUEUED:
+                self.queued_count += delta
+            elif phase is Phase.RUNNING:
+                self.running_count += delta
+        if new.phase is Phase.FINISHED and not new.visible:
+            del self.jobs[job.job_id]
+        else:
+            self.jobs[job.job_id] = new
+
+    # -- queries ------------------------------------------------------------
+
+    def find(self, job_id: int, caller: Caller) -> JobView | None:
+        """The job *caller* may see under *job_id*, or None (404 in the API)."""
+        job = self.jobs.get(job_id)
+        if job is None or not job.visible or not caller.owns(job.owner):
+            return None
+        return job
+
+    def visible_to(self, caller: Caller) -> Iterator[JobView]:
+        """The caller's visible jobs, ascending by id."""
+        for job in self.jobs.values():
+            if job.visible and caller.owns(job.owner):
+                yield job
+
+    def unfinished(self, phase: Phase) -> list[JobView]:
+        """Jobs in *phase* (visible or not), ascending by id."""
+        return [job for job in self.jobs.values() if job.phase is phase]
+
+
+def fold(records: Iterable[Recorded], table: JobTable | None = None) -> JobTable:
+    """The table after applying *records* to *table* (a new one by default)."""
+    table = JobTable() if table is None else table
+    for record in records:
+        table.apply(record)
+    return table

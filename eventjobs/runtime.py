@@ -1,0 +1,289 @@
+"""The runtime: journal, table, writer and supervisor wired together.
+
+It turns API commands into events and answers queries from the table. The
+HTTP layer calls only this; it never touches the journal or actors itself.
+
+Lifecycle::
+
+    runtime = Runtime(settings, execute)
+    await runtime.open()              # open the journal, replay it (may raise)
+    await nursery.start(runtime.run)  # recover, then serve commands
+    ...
+    await runtime.shutdown()          # drain, interrupt, flush, close
+
+Recovery rules applied by :meth:`run` on what the journal holds:
+
+- a job left ``queued`` runs again;
+- a job left ``started`` but unfinished is recorded ``interrupted`` (its
+  stored result is the 503 "job interrupted" error): never pending forever;
+- finished, fetched and deleted jobs stay as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import trio
+
+from .actors.supervisor import Executor, Supervisor
+from .actors.writer import JournalWriter
+from .errors import NotRunning, QueueFull, ShuttingDown
+from .events import (
+    JobCancelled,
+    JobDeleted,
+    JobFetched,
+    JobInterrupted,
+    JobQueued,
+    RecordedRequest,
+)
+from .identity import Caller
+from .journal import FileJournal, Journal, MemoryJournal
+from .projection import JobTable, JobView, Phase, fold
+from .results import cancelled_result, interrupted_result
+from .settings import MEMORY_JOURNAL, Settings
+
+log = logging.getLogger("eventjobs.runtime")
+
+RESTART_REASON = "the server stopped while the job ran (found at start-up)"
+
+
+class Runtime:
+    """Commands and queries on jobs, backed by the journal.
+
+    Args:
+        settings: limits and the journal location.
+        execute: runs a job's request (the HTTP layer provides it).
+        clock: wall-clock unix seconds, for event times; injected for tests.
+        journal: use this journal instead of the one *settings* names (it is
+            then the caller's to close).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        execute: Executor,
+        *,
+        clock: Callable[[], float] = time.time,
+        journal: Journal | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._execute = execute
+        self._journal = journal
+        self._owns_journal = journal is None
+        self.table = JobTable()
+        self._opened = False
+        self._writer: JournalWriter | None = None
+        self._supervisor: Supervisor | None = None
+        self._stopped = trio.Event()
+
+    def __repr__(self) -> str:
+        return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            raise NotRunning("the runtime has not been opened")
+        return self._journal
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the journal and rebuild the table from it. Idempotent.
+
+        Raises:
+            ConfigError: the journal location cannot be used.
+            JournalCorrupt: the journal does not read back; nothing is served.
+        """
+        if self._opened:
+            return
+        if self._journal is None:
+            self._journal = await trio.to_thread.run_sync(_open_journal, self.settings.journal)
+        journal = self._journal
+        try:
+            await trio.to_thread.run_sync(lambda: fold(journal.read(), self.table))
+        except BaseException:
+            if self._owns_journal:
+                await journal.aclose()
+                self._journal = None
+            raise
+        self._opened = True
+        log.info(
+            "journal %r replayed: %d records, %d jobs held, next job id %d",
+            journal,
+            self.table.position,
+            len(self.table.jobs),
+            self.table.last_job_id + 1,
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover, then run the writer and supervisor until :meth:`shutdown`.
+
+        Reports started once recovery is durable and jobs are accepted.
+
+        Cancellation: running jobs are recorded as interrupted and the writer
+        flushes before this returns.
+        """
+        await self.open()
+        writer = JournalWriter(self.journal, self.table)
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(writer.run)
+                supervisor = Supervisor(
+                    writer, self._execute, self.clock, max_running=self.settings.max_running
+                )
+                await nursery.start(supervisor.run)
+                self._recover(writer, supervisor)
+                await writer.flush()
+                self._writer, self._supervisor = writer, supervisor
+                task_status.started()
+                await self._stopped.wait()
+                writer.close()
+        finally:
+            if self._owns_journal:
+                with trio.CancelScope(shield=True):
+                    await self.journal.aclose()
+
+    def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
+        for job in self.table.unfinished(Phase.RUNNING):
+            log.warning("job %d was running when the server stopped: interrupted", job.job_id)
+            writer.record_nowait(
+                JobInterrupted(
+                    job_id=job.job_id,
+                    time=self.clock(),
+                    reason=RESTART_REASON,
+                    response=interrupted_result(),
+                )
+            )
+        for job in self.table.unfinished(Phase.QUEUED):
+            supervisor.enqueue(job.job_id)
+
+    async def shutdown(self) -> None:
+        """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
+        interrupt the rest, flush the journal and let :meth:`run` return."""
+        if self._supervisor is not None:
+            await self._supervisor.shutdown(self.settings.shutdown_timeout)
+        if self._writer is not None:
+            await self._writer.flush()
+        self._stopped.set()
+
+    @property
+    def accepting(self) -> bool:
+        """Whether new jobs are accepted now."""
+        return self._supervisor is not None and not self._supervisor.stopping
+
+    def _parts(self) -> tuple[JournalWriter, Supervisor]:
+        if self._writer is None or self._supervisor is None:
+            raise NotRunning(
+                "the job runtime is not running: serve the app through its ASGI "
+                "lifespan (hypercorn does; in tests use app.test_app())"
+            )
+        return self._writer, self._supervisor
+
+    # -- commands ---------------------------------------------------------------
+
+    async def submit(self, request: RecordedRequest, caller: Caller, *, store: bool) -> int:
+        """Queue *request* as a job of *caller*; return its id once durable.
+
+        Raises:
+            ShuttingDown: the server is stopping; nothing was recorded.
+            QueueFull: ``max_queued`` jobs are waiting; nothing was recorded.
+            JournalUnavailable: the ``queued`` event did not reach the journal.
+
+        Cancellation: the job stays queued; only the wait for the disk stops.
+        """
+        writer, supervisor = self._parts()
+        if supervisor.stopping:
+            raise ShuttingDown("shutdown in progress")
+        if self.table.queued_count >= self.settings.max_queued:
+            raise QueueFull("queue is full")
+        job_id = self.table.last_job_id + 1
+        batch = writer.record_nowait(
+            JobQueued(
+                job_id=job_id, time=self.clock(), owner=caller.name, store=store, request=request
+            )
+        )
+        supervisor.enqueue(job_id)
+        await batch.durable()
+        return job_id
+
+    def status(self, job_id: int, caller: Caller) -> JobView | None:
+        """The caller's job, or None when it is unknown to them."""
+        return self.table.find(job_id, caller)
+
+    async def fetch(self, job_id: int, caller: Caller) -> JobView | None:
+        """Take a finished job's result (once); a pending job is returned as is.
+
+        Returns None when the caller has no such job. A finished job is
+        recorded ``fetched`` and is gone once this returns.
+        """
+        writer, _ = self._parts()
+        job = self.table.find(job_id, caller)
+        if job is None or job.pending:
+            return job
+        await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
+        return job
+
+    async def cancel(self, job_id: int, caller: Caller) -> bool:
+        """Ask the caller's job to stop; False when they have no such job.
+
+        A queued job is recorded ``cancelled`` at once and never runs; a
+        running one is cancelled and records ``cancelled`` when it has really
+        stopped; a finished one is left unchanged.
+        """
+        writer, supervisor = self._parts()
+        job = self.table.find(job_id, caller)
+        if job is None:
+            return False
+        if job.phase is Phase.QUEUED:
+            await writer.record(
+                JobCancelled(
+                    job_id=job_id, time=self.clock(), by=caller.name, response=cancelled_result()
+                )
+            )
+        elif job.phase is Phase.RUNNING:
+            supervisor.cancel_running(job_id, caller.name)
+        return True
+
+    async def delete(self, job_id: int, caller: Caller) -> bool:
+        """Remove the caller's job (its work, if any, goes on); False if none."""
+        if self.table.find(job_id, caller) is None:
+            return False
+        await self._delete([job_id], caller, "id")
+        return True
+
+    async def delete_all(self, caller: Caller) -> None:
+        """Remove every job of the caller's, pending ones included."""
+        await self._delete([job.job_id for job in self.table.visible_to(caller)], caller, "all")
+
+    async def delete_expired(self, caller: Caller, stamp: float) -> None:
+        """Remove the caller's jobs whose stamp is strictly below *stamp*."""
+        ids = [job.job_id for job in self.table.visible_to(caller) if job.stamp < stamp]
+        await self._delete(ids, caller, "expired")
+
+    async def _delete(self, job_ids: list[int], caller: Caller, reason: str) -> None:
+        writer, _ = self._parts()
+        now = self.clock()
+        for job_id in job_ids:
+            writer.record_nowait(JobDeleted(job_id=job_id, time=now, by=caller.name, reason=reason))
+        await writer.flush()
+
+    def job_ids(self, caller: Caller, *, pending: bool, count: int) -> list[int]:
+        """Up to *count* of the caller's pending (or done) job ids, ascending."""
+        ids: list[int] = []
+        if count <= 0:
+            return ids
+        for job in self.table.visible_to(caller):
+            if job.pending == pending:
+                ids.append(job.job_id)
+                if len(ids) == count:
+                    break
+        return ids
+
+
+def _open_journal(location: str) -> Journal:
+    if location == MEMORY_JOURNAL:
+        return MemoryJournal()
+    return FileJournal.open(location)
