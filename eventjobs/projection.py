@@ -60,6 +60,9 @@ class JobView:
     job_id: int
     owner: Owner
     store: bool
+    #: The request's method and path, kept for listings and the HEAD rule.
+    method: str
+    path: str
     #: When it was queued (unix seconds).
     created: float
     phase: Phase
@@ -126,6 +129,8 @@ class JobTable:
                 job_id=event.job_id,
                 owner=event.owner,
                 store=event.store,
+                method=event.request.method,
+                path=event.request.path,
                 created=event.time,
                 phase=Phase.QUEUED,
                 visible=event.store,

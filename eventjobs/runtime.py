@@ -170,9 +170,9 @@ class Runtime:
         self._stopped.set()
 
     @property
-    def accepting(self) -> bool:
-        """Whether new jobs are accepted now."""
-        return self._supervisor is not None and not self._supervisor.stopping
+    def stopping(self) -> bool:
+        """Whether :meth:`shutdown` has begun (new jobs are refused)."""
+        return self._supervisor is not None and self._supervisor.stopping
 
     def _parts(self) -> tuple[JournalWriter, Supervisor]:
         if self._writer is None or self._supervisor is None:

@@ -1,0 +1,8 @@
+"""The HTTP edge: the Quart-Trio app, the async job layer, the job API."""
+
+from __future__ import annotations
+
+from .app import create_app, runtime_of
+from .context import current_caller, current_database, current_job_id
+
+__all__ = ["create_app", "current_caller", "current_database", "current_job_id", "runtime_of"]

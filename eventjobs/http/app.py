@@ -1,0 +1,72 @@
+"""Building the eventjobs Quart-Trio app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from quart_trio import QuartTrio
+
+from ..journal import Journal
+from ..runtime import Runtime
+from ..settings import Settings
+from . import builtins, error_handlers, job_api
+from .async_layer import AsyncJobLayer
+from .mounted import MountedLifespan, load_app
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    journal: Journal | None = None,
+) -> QuartTrio:
+    """A Quart-Trio app serving the job API, with the async layer in front.
+
+    Register your own routes on it as on any Quart app: each of them then
+    also accepts ``x-arango-async``. Serve it with hypercorn's trio worker
+    (``eventjobs serve`` does); in tests, enter ``app.test_app()`` so that the
+    job runtime starts.
+
+    Args:
+        settings: limits, journal location and ``app`` to mount; defaults to
+            ``Settings()`` (file journal in ``./journal``).
+        clock: wall-clock time for event stamps (tests inject their own).
+        journal: an already open journal to use instead of ``settings.journal``.
+
+    Raises:
+        ConfigError: ``settings.app`` cannot be loaded.
+    """
+    settings = Settings() if settings is None else settings
+    app = QuartTrio("eventjobs")
+    app.url_map.converters["jobpath"] = job_api.JobPathConverter
+    error_handlers.register(app)
+    app.register_blueprint(job_api.blueprint)
+    app.register_blueprint(builtins.blueprint)
+
+    mounted = load_app(settings.app) if settings.app else None
+    layer = AsyncJobLayer(app, app.asgi_app, mounted)
+    runtime = Runtime(settings, layer.execute, clock=clock, journal=journal)
+    app.extensions["eventjobs"] = runtime
+    app.asgi_app = layer  # type: ignore[method-assign]
+    mounted_lifespan = MountedLifespan(mounted) if mounted is not None else None
+
+    @app.before_serving
+    async def start_runtime() -> None:
+        await app.nursery.start(runtime.run)
+        if mounted_lifespan is not None:
+            await app.nursery.start(mounted_lifespan.run)
+
+    @app.after_serving
+    async def stop_runtime() -> None:
+        await runtime.shutdown()
+        if mounted_lifespan is not None:
+            await mounted_lifespan.shutdown()
+
+    return app
+
+
+def runtime_of(app: QuartTrio) -> Runtime:
+    """The job runtime behind an app made by :func:`create_app`."""
+    runtime: Runtime = app.extensions["eventjobs"]
+    return runtime

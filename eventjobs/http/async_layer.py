@@ -1,0 +1,240 @@
+"""The async job layer: ASGI middleware that turns ``x-arango-async``
+requests into jobs.
+
+Installed as the Quart app's ``asgi_app``, it sees every HTTP request first:
+
+1. It strips a ``/_db/<name>/`` prefix (recording the database and caller in
+   the scope for handlers) so every route answers below any database.
+2. It decides the target: the app's own routes, or the mounted ASGI app
+   (``--app``) for paths the app does not route.
+3. A request with ``x-arango-async: store`` or ``true`` that routes to a
+   handler (job API excluded, spec 1.4) is read whole, recorded as a job and
+   answered ``202`` once its ``queued`` event is durable. Everything else
+   (no header, 404, 405, the job API) passes through synchronously.
+
+The job later replays the recorded request through :meth:`execute`, with the
+same prefix handling and target, as if it had arrived without the header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Quart
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from ..errors import JournalUnavailable, NotRunning, QueueFull, ShuttingDown
+from ..events import RecordedRequest, RecordedResponse
+from ..identity import ANONYMOUS, Caller
+from ..projection import JobView
+from ..results import (
+    ERROR_HTTP_SERVICE_UNAVAILABLE,
+    ERROR_QUEUE_FULL,
+    ERROR_REQUEST_TOO_LARGE,
+    ERROR_SHUTTING_DOWN,
+    JSON_CONTENT_TYPE,
+    error_body,
+)
+from ..runtime import Runtime
+from .asgi_call import ASGIApp, Message, Scope, call_app, scope_for
+from .context import CALLER_KEY, DATABASE_KEY, JOB_ID_KEY
+from .paths import is_job_api, split_database, strip_raw_database
+from .responses import ASYNC_ID_HEADER
+
+ASYNC_HEADER = b"x-arango-async"
+
+#: Never stored with a job: the marker itself and credentials (spec 1.3).
+_UNRECORDED_HEADERS = frozenset({ASYNC_HEADER, b"authorization", b"cookie"})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class AsyncJobLayer:
+    """See the module docstring.
+
+    Args:
+        app: the Quart app whose router decides what is routable.
+        inner: the app's own ASGI callable (what this layer wraps).
+        mounted: an ASGI app to serve the paths *app* does not route.
+    """
+
+    def __init__(self, app: Quart, inner: ASGIApp, mounted: ASGIApp | None = None) -> None:
+        self._app = app
+        self._inner = inner
+        self._mounted = mounted
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self._app.extensions["eventjobs"]
+        return runtime
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._inner(scope, receive, send)
+            return
+        caller = ANONYMOUS
+        original_path = scope["path"]
+        scope = self._prepare(scope, caller, job_id=None)
+        target, routable = self._route(scope)
+        mode = _async_mode(scope)
+        if mode is None or not routable or is_job_api(scope["path"]):
+            await target(scope, receive, send)
+            return
+        await self._accept(scope, receive, send, caller, original_path, store=mode == b"store")
+
+    async def execute(self, job: JobView) -> RecordedResponse:
+        """Run *job*'s recorded request through its target; see module docs."""
+        assert job.request is not None, f"job {job.job_id} has no request to run"
+        caller = ANONYMOUS if job.owner is None else Caller(job.owner)
+        scope = self._prepare(scope_for(job.request), caller, job_id=job.job_id)
+        target, _routable = self._route(scope)
+        return await call_app(target, scope, job.request.body)
+
+    def _prepare(self, scope: Scope, caller: Caller, job_id: int | None) -> Scope:
+        database, path = split_database(scope["path"])
+        prepared = dict(scope)
+        prepared["path"] = path
+        if scope.get("raw_path") is not None:
+            prepared["raw_path"] = strip_raw_database(scope["raw_path"])
+        prepared[CALLER_KEY] = caller
+        prepared[DATABASE_KEY] = database
+        prepared[JOB_ID_KEY] = job_id
+        return prepared
+
+    def _route(self, scope: Scope) -> tuple[ASGIApp, bool]:
+        """The app to call, and whether the request reaches a handler there."""
+        try:
+            self._app.url_map.bind("localhost").match(scope["path"], method=scope["method"])
+        except MethodNotAllowed:
+            return self._inner, False
+        except NotFound:
+            if self._mounted is not None:
+                # The mounted app's routes are its own business: everything
+                # the app does not route is taken to be routable there.
+                return self._mounted, True
+            return self._inner, False
+        except HTTPException:  # a redirect (trailing slash and the like)
+            return self._inner, False
+        return self._inner, True
+
+    async def _accept(
+        self,
+        scope: Scope,
+        receive: Any,
+        send: Any,
+        caller: Caller,
+        original_path: str,
+        *,
+        store: bool,
+    ) -> None:
+        runtime = self.runtime
+        limit = runtime.settings.max_body_bytes
+        if runtime.stopping:
+            await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
+            return
+        try:
+            body = await _read_body(scope, receive, limit)
+        except _BodyTooLarge:
+            await _send_error(
+                send,
+                413,
+                ERROR_REQUEST_TOO_LARGE,
+                f"request body too large: async jobs accept at most {limit} bytes",
+            )
+            return
+        except _ClientGone:
+            return  # nobody to answer, and nothing was recorded
+        request = RecordedRequest(
+            method=scope["method"],
+            path=original_path,
+            query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+            headers=tuple(
+                (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+                for name, value in scope["headers"]
+                if bytes(name).lower() not in _UNRECORDED_HEADERS
+            ),
+            body=body,
+        )
+        try:
+            job_id = await runtime.submit(request, caller, store=store)
+        except QueueFull:
+            await _send_error(send, 503, ERROR_QUEUE_FULL, "queue is full")
+            return
+        except ShuttingDown:
+            await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
+            return
+        except JournalUnavailable as error:
+            await _send_error(
+                send,
+                503,
+                ERROR_HTTP_SERVICE_UNAVAILABLE,
+                f"the job was not accepted: the journal cannot be written ({error})",
+            )
+            return
+        except NotRunning as error:
+            await _send_error(send, 503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(error))
+            return
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"0")]
+        if store:
+            headers.append((ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii")))
+        await _send(send, 202, headers, b"")
+
+
+def _async_mode(scope: Scope) -> bytes | None:
+    """``b"store"`` or ``b"true"`` when the request asks to run as a job.
+
+    Only those exact, case-sensitive values count (spec 1); the last header
+    of that name wins.
+    """
+    mode = None
+    for name, value in scope["headers"]:
+        if bytes(name).lower() == ASYNC_HEADER:
+            mode = bytes(value)
+    return mode if mode in (b"store", b"true") else None
+
+
+async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if bytes(name).lower() == b"content-length":
+            try:
+                if int(value) > limit:
+                    raise _BodyTooLarge()
+            except ValueError:
+                pass  # the server has already rejected a malformed length
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone()
+        chunk = bytes(message.get("body", b""))
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_error(send: Any, code: int, error_num: int, message: str) -> None:
+    body = error_body(code, error_num, message)
+    await _send(
+        send,
+        code,
+        [
+            (b"content-type", JSON_CONTENT_TYPE.encode("ascii")),
+            (b"content-length", str(len(body)).encode("ascii")),
+        ],
+        body,
+    )
+
+
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,139 @@
+"""The job API: ``/_api/job`` and its alias ``/_admin/job`` (spec section 3).
+
+One route per root takes every path below it; the parts are then matched
+here, so that the exact answers of the spec (400 for a wrong number of
+parts, 405 for other methods) do not depend on the router's slash rules.
+Requests to the job API are always answered synchronously (spec 1.4).
+"""
+
+from __future__ import annotations
+
+import math
+
+from quart import Blueprint, Response, current_app, request
+from werkzeug.routing import BaseConverter
+
+from ..runtime import Runtime
+from .context import current_caller
+from .paths import job_api_parts, parse_job_id
+from .responses import (
+    bad_parameter,
+    empty,
+    json_response,
+    method_not_supported,
+    not_found,
+    result_true,
+    stored_result,
+)
+
+DEFAULT_LIST_COUNT = 100
+
+blueprint = Blueprint("job_api", __name__)
+
+
+class JobPathConverter(BaseConverter):
+    """Matches nothing or ``/`` followed by anything: the job API's tail."""
+
+    regex = r"(?:/.*)?"
+    part_isolating = False
+
+
+def runtime() -> Runtime:
+    value: Runtime = current_app.extensions["eventjobs"]
+    return value
+
+
+# HEAD is routed with GET by the router; the job API rejects it below.
+_ROUTE_OPTIONS = {"methods": ["GET", "PUT", "DELETE"], "provide_automatic_options": False}
+
+
+@blueprint.route("/_api/job<jobpath:tail>", **_ROUTE_OPTIONS)
+@blueprint.route("/_admin/job<jobpath:tail>", **_ROUTE_OPTIONS)
+async def job_api(tail: str) -> Response:
+    parts = job_api_parts(tail)
+    if request.method == "GET":
+        return _get(parts)
+    if request.method == "PUT":
+        return await _put(parts)
+    if request.method == "DELETE":
+        return await _delete(parts)
+    return method_not_supported()
+
+
+def _get(parts: list[str]) -> Response:
+    if len(parts) != 1:
+        return bad_parameter()
+    (part,) = parts
+    if part in ("done", "pending"):
+        count = _count()
+        if count is None:
+            return bad_parameter()
+        ids = runtime().job_ids(current_caller(), pending=part == "pending", count=count)
+        return json_response([str(job_id) for job_id in ids])
+    if part[:1] not in tuple("123456789"):
+        return bad_parameter()
+    job = runtime().status(parse_job_id(part), current_caller())
+    if job is None:
+        return not_found()
+    return empty(204 if job.pending else 200)
+
+
+async def _put(parts: list[str]) -> Response:
+    if len(parts) == 1:
+        job = await runtime().fetch(parse_job_id(parts[0]), current_caller())
+        if job is None:
+            return not_found()
+        if job.pending:
+            return empty(204)
+        return stored_result(job)
+    if len(parts) == 2:
+        if parts[1] != "cancel":
+            return bad_parameter()
+        job_id = parse_job_id(parts[0])
+        if not await runtime().cancel(job_id, current_caller()):
+            return not_found(
+                f"could not find job ({job_id}) in AsyncJobManager during cancel operation"
+            )
+        return result_true()
+    return bad_parameter()
+
+
+async def _delete(parts: list[str]) -> Response:
+    if len(parts) != 1:
+        return bad_parameter()
+    (part,) = parts
+    caller = current_caller()
+    if part == "all":
+        await runtime().delete_all(caller)
+        return result_true()
+    if part == "expired":
+        stamp = _stamp()
+        if stamp is None:
+            return bad_parameter()
+        await runtime().delete_expired(caller, stamp)
+        return result_true()
+    if not await runtime().delete(parse_job_id(part), caller):
+        return not_found()
+    return result_true()
+
+
+def _count() -> int | None:
+    """``?count=N``: a whole number, 100 when absent; None when malformed."""
+    raw = request.args.get("count")
+    if raw is None:
+        return DEFAULT_LIST_COUNT
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def _stamp() -> float | None:
+    """``?stamp=T``: unix seconds, fractions allowed; None when absent or bad."""
+    raw = request.args.get("stamp")
+    if raw is None:
+        return None
+    try:
+        stamp = float(raw)
+    except ValueError:
+        return None
+    return stamp if math.isfinite(stamp) else None

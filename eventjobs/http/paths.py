@@ -1,0 +1,54 @@
+"""Pure path rules of the ArangoDB HTTP API: database prefix, job API, ids."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+DEFAULT_DATABASE: Final = "_system"
+
+_JOB_API_ROOTS: Final = ("/_api/job", "/_admin/job")
+_LEADING_DIGITS: Final = re.compile(r"[0-9]+")
+
+
+def split_database(path: str) -> tuple[str, str]:
+    """Split ``/_db/<name>/rest`` into ``(name, "/rest")``.
+
+    A path without the prefix belongs to ``_system``; ``/_db/<name>`` alone
+    is that database's root, ``/``.
+    """
+    if not path.startswith("/_db/"):
+        return DEFAULT_DATABASE, path
+    name, slash, rest = path[len("/_db/") :].partition("/")
+    return name, slash + rest if slash else "/"
+
+
+def strip_raw_database(raw_path: bytes) -> bytes:
+    """The same split on the raw (still percent-encoded) path."""
+    if not raw_path.startswith(b"/_db/"):
+        return raw_path
+    _name, slash, rest = raw_path[len(b"/_db/") :].partition(b"/")
+    return slash + rest if slash else b"/"
+
+
+def is_job_api(path: str) -> bool:
+    """Whether *path* (database prefix removed) is the job API (spec 1.4)."""
+    for root in _JOB_API_ROOTS:
+        if path == root or path.startswith(root + "/"):
+            return True
+    return False
+
+
+def job_api_parts(tail: str) -> list[str]:
+    """The path parts after ``/_api/job``: ``""`` and ``"/"`` have none,
+    ``"/1/cancel"`` has two; a trailing slash adds no part (spec 3)."""
+    parts = tail.split("/")[1:]
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def parse_job_id(text: str) -> int:
+    """Leading decimal digits only: ``"123abc"`` is 123, no digits is 0."""
+    match = _LEADING_DIGITS.match(text)
+    return int(match.group()) if match else 0
