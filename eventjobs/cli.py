@@ -1,0 +1,149 @@
+"""The ``eventjobs`` command. The only place that calls ``trio.run``.
+
+``eventjobs serve`` runs the app under hypercorn's trio worker. Every bad
+setting (an unusable journal, a port in use, an ``--app`` that does not
+import) ends the command with exit status 1 and one sentence on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from functools import partial
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+from quart_trio import QuartTrio
+
+from . import __version__
+from .errors import ConfigError, JournalCorrupt
+from .http import create_app, runtime_of
+from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings, parse_bind
+
+log = logging.getLogger("eventjobs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventjobs",
+        description="An event-sourced async job server speaking ArangoDB's job API.",
+    )
+    parser.add_argument("--version", action="version", version=f"eventjobs {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    defaults = Settings()
+    serve = commands.add_parser("serve", help="run the server (hypercorn, trio worker)")
+    serve.add_argument(
+        "--bind", default=DEFAULT_BIND, metavar="HOST:PORT", help=f"default {DEFAULT_BIND}"
+    )
+    serve.add_argument(
+        "--journal",
+        default=defaults.journal,
+        metavar="DIR",
+        help=f"journal directory (default ./{defaults.journal}); {MEMORY_JOURNAL} keeps "
+        "nothing across restarts",
+    )
+    serve.add_argument(
+        "--max-running", type=int, default=defaults.max_running, metavar="N",
+        help=f"jobs running at once (default {defaults.max_running})",
+    )
+    serve.add_argument(
+        "--max-queued", type=int, default=defaults.max_queued, metavar="N",
+        help=f"jobs waiting to start before submissions get 503 (default {defaults.max_queued})",
+    )
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=defaults.max_body_bytes, metavar="N",
+        help="largest request body of an async job (default 16 MiB)",
+    )
+    serve.add_argument(
+        "--max-sleep", type=float, default=defaults.max_sleep, metavar="SECONDS",
+        help="longest duration /_admin/sleep accepts",
+    )
+    serve.add_argument(
+        "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, metavar="SECONDS",
+        help="at shutdown, how long running jobs may finish before they are interrupted",
+    )
+    serve.add_argument(
+        "--app", default=None, metavar="MODULE:ATTR",
+        help="an ASGI app to serve behind the job layer",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings(
+            journal=args.journal,
+            bind=args.bind,
+            max_running=args.max_running,
+            max_queued=args.max_queued,
+            max_body_bytes=args.max_body_bytes,
+            max_sleep=args.max_sleep,
+            shutdown_timeout=args.shutdown_timeout,
+            app=args.app,
+        )
+        app = create_app(settings)
+        _check_bind(settings.bind)
+        trio.run(_serve, app, settings)
+    except (ConfigError, JournalCorrupt) as error:
+        print(f"eventjobs: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_bind(bind: str) -> None:
+    """Fail early, before the journal is opened, when the address is taken."""
+    host, port = parse_bind(bind)
+    try:
+        probe = socket.create_server((host, port), family=_family(host))
+    except OSError as error:
+        raise ConfigError(
+            f"cannot listen on {bind}: {error.strerror or error}; stop what uses it or "
+            "pass another --bind"
+        ) from None
+    probe.close()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+async def _serve(app: QuartTrio, settings: Settings) -> None:
+    # Replay before listening, so a damaged journal is reported as such
+    # instead of as a failed ASGI lifespan.
+    await runtime_of(app).open()
+    config = HypercornConfig()
+    config.bind = [settings.bind]
+    config.worker_class = "trio"
+    config.accesslog = logging.getLogger("hypercorn.access")
+    config.errorlog = logging.getLogger("hypercorn.error")
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+        async def shutdown_trigger() -> None:
+            async for signum in signals:
+                log.info("%s received: shutting down", signal.Signals(signum).name)
+                return
+
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(
+                partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
+            )
+            where = ", ".join(binds) if binds else settings.bind
+            journal = (
+                "in memory (nothing survives a restart)"
+                if settings.journal == MEMORY_JOURNAL
+                else repr(settings.journal)
+            )
+            print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

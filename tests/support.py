@@ -1,0 +1,172 @@
+"""Test helpers shared by the suite: a settable clock, in-process apps, and
+a real server process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import attrs
+import trio
+import trio.testing
+from quart_trio import QuartTrio
+from quart_trio.testing import TrioClient
+
+from eventjobs import Settings, create_app, runtime_of
+from eventjobs.journal import Journal, MemoryJournal
+from eventjobs.runtime import Runtime
+
+ASYNC_STORE = {"x-arango-async": "store"}
+
+
+@attrs.define
+class FakeClock:
+    """Wall-clock time that moves only when a test says so."""
+
+    now: float = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@attrs.define
+class Served:
+    """An app running through its lifespan, with its test client."""
+
+    app: QuartTrio
+    client: TrioClient
+    runtime: Runtime
+    journal: Journal
+    clock: FakeClock
+
+
+@contextlib.asynccontextmanager
+async def serve_app(
+    settings: Settings | None = None,
+    *,
+    journal: Journal | None = None,
+    clock: FakeClock | None = None,
+    setup: object = None,
+) -> AsyncIterator[Served]:
+    """Run an eventjobs app (memory journal by default) for one test.
+
+    *setup*, if given, is called with the app before it starts (to add routes).
+    """
+    settings = settings or Settings(journal=":memory:")
+    journal = MemoryJournal() if journal is None else journal
+    clock = clock or FakeClock()
+    app = create_app(settings, clock=clock, journal=journal)
+    if callable(setup):
+        setup(app)
+    async with app.test_app() as test_app:
+        yield Served(app, test_app.test_client(), runtime_of(app), journal, clock)
+
+
+async def settle() -> None:
+    """Let every task run until all are blocked (jobs started, events applied)."""
+    await trio.testing.wait_all_tasks_blocked()
+
+
+async def submit(client: TrioClient, method: str, path: str, **kwargs: object) -> int:
+    """Submit *path* as a stored job; return its id."""
+    headers = dict(kwargs.pop("headers", {}) or {})  # type: ignore[call-overload]
+    headers.update(ASYNC_STORE)
+    response = await client.open(path, method=method, headers=headers, **kwargs)
+    assert response.status_code == 202, (response.status_code, await response.get_data())
+    return int(response.headers["x-arango-async-id"])
+
+
+# -- real server processes ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@attrs.define
+class ServerProcess:
+    process: subprocess.Popen[str]
+    url: str
+    output: list[str]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal the server and wait for it to exit; return its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    @property
+    def text(self) -> str:
+        """Everything the server printed so far."""
+        return "".join(self.output)
+
+
+@contextlib.contextmanager
+def server_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """Run ``python -m eventjobs serve ARGS`` on a free port until the block ends.
+
+    Waits (up to 30 s) for the line saying where it listens. Pass
+    ``--journal`` in *args* (tests should use a ``tmp_path``).
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{port}", *args]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", [])
+    try:
+        _wait_for_listening(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_for_listening(server: ServerProcess, timeout: float = 30) -> None:
+    assert server.process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = server.process.stdout.readline()
+        if not line:
+            server.stop()
+            raise AssertionError("server exited before listening:\n" + server.text)
+        server.output.append(line)
+        if "listening on" in line:
+            # Keep draining output so the server never blocks on a full pipe.
+            _drain_in_background(server)
+            return
+    raise AssertionError("server did not start listening:\n" + server.text)
+
+
+def _drain_in_background(server: ServerProcess) -> None:
+    def drain() -> None:
+        assert server.process.stdout is not None
+        for line in server.process.stdout:
+            server.output.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+
+
+def journal_dir(tmp_path: Path) -> str:
+    return str(tmp_path / "journal")
