@@ -28,7 +28,7 @@ from collections.abc import Callable
 import trio
 
 from .actors.supervisor import Executor, Supervisor
-from .actors.writer import JournalWriter
+from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter
 from .errors import NotRunning, QueueFull, ShuttingDown
 from .events import (
     JobCancelled,
@@ -128,23 +128,43 @@ class Runtime:
         """
         await self.open()
         writer = JournalWriter(self.journal, self.table)
+        # The writer must outlive every actor, even when this whole task is
+        # cancelled from outside: actors record how their jobs ended as they
+        # unwind. So it runs shielded, and is told to close only once the
+        # supervisor's nursery (and with it every actor) has finished.
+        writer_scope = trio.CancelScope(shield=True)
         try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(writer.run)
-                supervisor = Supervisor(
-                    writer, self._execute, self.clock, max_running=self.settings.max_running
-                )
-                await nursery.start(supervisor.run)
-                self._recover(writer, supervisor)
-                await writer.flush()
-                self._writer, self._supervisor = writer, supervisor
-                task_status.started()
-                await self._stopped.wait()
-                writer.close()
+            async with trio.open_nursery() as journal_nursery:
+                journal_nursery.start_soon(self._run_writer, writer, writer_scope)
+                try:
+                    async with trio.open_nursery() as job_nursery:
+                        supervisor = Supervisor(
+                            writer,
+                            self._execute,
+                            self.clock,
+                            max_running=self.settings.max_running,
+                        )
+                        await job_nursery.start(supervisor.run)
+                        self._recover(writer, supervisor)
+                        await writer.flush()
+                        self._writer, self._supervisor = writer, supervisor
+                        task_status.started()
+                        await self._stopped.wait()
+                        job_nursery.cancel_scope.cancel()
+                finally:
+                    writer.close()
+                    writer_scope.deadline = trio.current_time() + FINAL_FLUSH_SECONDS
         finally:
             if self._owns_journal:
                 with trio.CancelScope(shield=True):
                     await self.journal.aclose()
+
+    @staticmethod
+    async def _run_writer(writer: JournalWriter, scope: trio.CancelScope) -> None:
+        # Started with start_soon, not start: a task may not move to its
+        # nursery from inside a cancel scope it opened itself.
+        with scope:
+            await writer.run()
 
     def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
         for job in self.table.unfinished(Phase.RUNNING):

@@ -63,7 +63,9 @@ async def serve_app(
 
     *setup*, if given, is called with the app before it starts (to add routes).
     """
-    settings = settings or Settings(journal=":memory:")
+    # shutdown_timeout=0: jobs still running when the test ends are
+    # interrupted at once (quart-trio's test app allows 6 s for shutdown).
+    settings = settings or Settings(journal=":memory:", shutdown_timeout=0)
     journal = MemoryJournal() if journal is None else journal
     clock = clock or FakeClock()
     app = create_app(settings, clock=clock, journal=journal)

@@ -29,7 +29,7 @@ from ..projection import JobTable
 
 log = logging.getLogger("eventjobs.writer")
 
-#: How long a writer whose task is cancelled may still take to flush.
+#: How long the final flush at shutdown may take before it is abandoned.
 FINAL_FLUSH_SECONDS = 10.0
 
 
@@ -139,9 +139,12 @@ class JournalWriter:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Append batches until :meth:`close`; then flush and return.
 
-        Cancellation: the open batch is still flushed (shielded, for at most
-        ``FINAL_FLUSH_SECONDS``), so events recorded during a shutdown that
-        tears this task down reach the journal.
+        Run it where cancellation reaches it only after everyone who records
+        has stopped (the runtime shields it): events recorded after this
+        returns are refused with :class:`JournalUnavailable`.
+
+        Cancellation: the open batch is not flushed; its waiters get
+        :class:`JournalUnavailable`.
         """
         task_status.started()
         try:
@@ -150,9 +153,7 @@ class JournalWriter:
                 self._wakeup = trio.Event()
                 await self._append_batch()
         finally:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + FINAL_FLUSH_SECONDS):
-                while self._batch.records and self._failure is None:
-                    await self._append_batch()
+            self._closing = True
             self._batch.finish(self._failure or JournalUnavailable("the journal writer stopped"))
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from quart_trio import QuartTrio
 
+from ..actors.writer import FINAL_FLUSH_SECONDS
 from ..journal import Journal
 from ..runtime import Runtime
 from ..settings import Settings
@@ -39,6 +40,9 @@ def create_app(
     """
     settings = Settings() if settings is None else settings
     app = QuartTrio("eventjobs")
+    # Quart-Trio gives background tasks this long after shutdown begins; our
+    # after_serving drains jobs for shutdown_timeout and then flushes.
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_timeout + FINAL_FLUSH_SECONDS
     app.url_map.converters["jobpath"] = job_api.JobPathConverter
     error_handlers.register(app)
     app.register_blueprint(job_api.blueprint)

@@ -1,0 +1,84 @@
+"""Hypothesis strategies for eventjobs' events.
+
+Values are as wide as the event classes allow (any ``str``, lone surrogates
+included; any ``bytes``; any finite time), not only what the HTTP layer
+produces, so that the codec and the journals are tested on the whole domain.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from eventjobs.events import (
+    EVENT_TYPES,
+    JobCancelled,
+    JobDeleted,
+    JobDone,
+    JobFetched,
+    JobInterrupted,
+    JobQueued,
+    JobStarted,
+    RecordedRequest,
+    RecordedResponse,
+)
+
+#: Job ids are positive 64-bit integers (spec 2).
+job_ids = st.integers(min_value=1, max_value=2**63 - 1)
+
+#: Wall-clock unix seconds; events never carry NaN or infinities.
+times = st.floats(allow_nan=False, allow_infinity=False)
+
+#: Any text at all, lone surrogates included (``st.text()`` leaves them out).
+any_text = st.text(st.characters(exclude_categories=()))
+
+owners = st.none() | any_text
+
+headers = st.lists(st.tuples(any_text, any_text), max_size=4).map(tuple)
+
+#: Bodies: arbitrary bytes (mostly not UTF-8) and text that is UTF-8.
+bodies = st.binary(max_size=64) | any_text.map(
+    lambda text: text.encode("utf-8", errors="surrogatepass")
+)
+
+statuses = st.integers(min_value=100, max_value=599)
+
+requests = st.builds(
+    RecordedRequest,
+    method=any_text,
+    path=any_text,
+    query_string=any_text,
+    headers=headers,
+    body=bodies,
+)
+
+responses = st.builds(RecordedResponse, status=statuses, headers=headers, body=bodies)
+
+queued_events = st.builds(
+    JobQueued, job_id=job_ids, time=times, owner=owners, store=st.booleans(), request=requests
+)
+started_events = st.builds(JobStarted, job_id=job_ids, time=times)
+done_events = st.builds(JobDone, job_id=job_ids, time=times, response=responses)
+cancelled_events = st.builds(
+    JobCancelled, job_id=job_ids, time=times, by=owners, response=responses
+)
+interrupted_events = st.builds(
+    JobInterrupted, job_id=job_ids, time=times, reason=any_text, response=responses
+)
+fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
+deleted_events = st.builds(JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text)
+
+#: One strategy per registered type name; a new event type without a
+#: strategy here fails ``test_every_event_type_has_a_strategy``.
+EVENTS_BY_TYPE = {
+    "queued": queued_events,
+    "started": started_events,
+    "done": done_events,
+    "cancelled": cancelled_events,
+    "interrupted": interrupted_events,
+    "fetched": fetched_events,
+    "deleted": deleted_events,
+}
+
+events = st.one_of(*EVENTS_BY_TYPE.values())
+
+assert set(EVENTS_BY_TYPE) <= set(EVENT_TYPES)
