@@ -100,10 +100,18 @@ class Runtime:
         if self._opened:
             return
         if self._journal is None:
-            self._journal = await trio.to_thread.run_sync(_open_journal, self.settings.journal)
+            if self.settings.journal == MEMORY_JOURNAL:
+                self._journal = MemoryJournal()
+            else:
+                self._journal = await trio.to_thread.run_sync(
+                    FileJournal.open, self.settings.journal
+                )
         journal = self._journal
         try:
-            await trio.to_thread.run_sync(lambda: fold(journal.read(), self.table))
+            if journal.reads_block:
+                await trio.to_thread.run_sync(lambda: fold(journal.read(), self.table))
+            else:
+                fold(journal.read(), self.table)
         except BaseException:
             if self._owns_journal:
                 await journal.aclose()
@@ -302,8 +310,3 @@ class Runtime:
                     break
         return ids
 
-
-def _open_journal(location: str) -> Journal:
-    if location == MEMORY_JOURNAL:
-        return MemoryJournal()
-    return FileJournal.open(location)

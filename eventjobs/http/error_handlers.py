@@ -9,7 +9,8 @@ from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
-from ..results import ERROR_INTERNAL, ERROR_REQUEST_TOO_LARGE
+from ..errors import JournalUnavailable, NotRunning
+from ..results import ERROR_HTTP_SERVICE_UNAVAILABLE, ERROR_INTERNAL, ERROR_REQUEST_TOO_LARGE
 from .responses import error, method_not_supported
 
 log = logging.getLogger("eventjobs.http")
@@ -17,6 +18,8 @@ log = logging.getLogger("eventjobs.http")
 
 def register(app: Quart) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(JournalUnavailable, _journal_unavailable)
+    app.register_error_handler(NotRunning, _not_running)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -31,6 +34,18 @@ async def _http_error(exception: HTTPException) -> Response | HTTPException:
     if code == 413:
         return error(413, ERROR_REQUEST_TOO_LARGE, "request body too large")
     return error(code, code, exception.description or exception.name)
+
+
+async def _journal_unavailable(exception: JournalUnavailable) -> Response:
+    return error(
+        503,
+        ERROR_HTTP_SERVICE_UNAVAILABLE,
+        f"the journal cannot be written, so the change was not made: {exception}",
+    )
+
+
+async def _not_running(exception: NotRunning) -> Response:
+    return error(503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(exception))
 
 
 async def _unexpected_error(exception: Exception) -> Response:

@@ -32,6 +32,9 @@ class Journal(Protocol):
     ``tests/journal_contract.py`` is the suite every backend must pass.
     """
 
+    #: Whether :meth:`read` does blocking I/O (and so belongs in a thread).
+    reads_block: bool
+
     @property
     def head(self) -> int:
         """The sequence number of the last durable record; 0 when empty."""

@@ -85,6 +85,8 @@ class FileJournal:
     exclusive lock on its ``LOCK`` file. Readers (audit tools) need no lock.
     """
 
+    reads_block = True
+
     def __init__(self, directory: Path, lock_fd: int, head: int, last_hash: str) -> None:
         self.directory = directory
         self._lock_fd = lock_fd

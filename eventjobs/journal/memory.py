@@ -17,6 +17,8 @@ class MemoryJournal:
     second runtime on the same instance to check what a restart sees.
     """
 
+    reads_block = False
+
     def __init__(self) -> None:
         self._records: list[Recorded] = []
 
