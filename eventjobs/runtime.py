@@ -29,7 +29,7 @@ import trio
 
 from .actors.supervisor import Executor, Supervisor
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter
-from .errors import NotRunning, QueueFull, ShuttingDown
+from .errors import IllegalTransition, JournalCorrupt, NotRunning, QueueFull, ShuttingDown
 from .events import (
     JobCancelled,
     JobDeleted,
@@ -109,9 +109,9 @@ class Runtime:
         journal = self._journal
         try:
             if journal.reads_block:
-                await trio.to_thread.run_sync(lambda: fold(journal.read(), self.table))
+                await trio.to_thread.run_sync(self._replay, journal)
             else:
-                fold(journal.read(), self.table)
+                self._replay(journal)
         except BaseException:
             if self._owns_journal:
                 await journal.aclose()
@@ -125,6 +125,16 @@ class Runtime:
             len(self.table.jobs),
             self.table.last_job_id + 1,
         )
+
+    def _replay(self, journal: Journal) -> None:
+        try:
+            fold(journal.read(), self.table)
+        except IllegalTransition as error:
+            raise JournalCorrupt(
+                f"journal {journal!r}, sequence number {self.table.position + 1}: the "
+                f"event does not follow from the job's state ({error}). The journal was "
+                "changed by something other than eventjobs; restore it from a backup."
+            ) from None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.

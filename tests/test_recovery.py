@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from eventjobs import Settings
+from eventjobs.errors import JournalCorrupt
+from eventjobs.runtime import Runtime
 from eventjobs.events import JobInterrupted, JobQueued, JobStarted, RecordedRequest
 from eventjobs.journal import MemoryJournal, Recorded
 from tests.http.conftest import Gates, add_test_routes
@@ -90,3 +94,13 @@ async def test_started_but_unfinished_job_gets_interrupted_result():
         assert result.headers["x-arango-async-id"] == "7"
         assert any(isinstance(r.event, JobInterrupted) for r in journal.read())
         assert await submit(served.client, "GET", "/_api/version") == 8
+
+
+async def test_journal_with_an_illegal_transition_refuses_to_start():
+    """A journal whose events do not follow from each other is reported as
+    corrupt, naming the sequence number, and nothing is served."""
+    journal = MemoryJournal()
+    await journal.append([Recorded(1, JobStarted(job_id=3, time=1.0))])
+    runtime = Runtime(Settings(journal=":memory:"), execute=None, journal=journal)  # type: ignore[arg-type]
+    with pytest.raises(JournalCorrupt, match="sequence number 1: the event does not follow"):
+        await runtime.open()
