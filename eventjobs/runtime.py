@@ -29,7 +29,14 @@ import trio
 
 from .actors.supervisor import Executor, Supervisor
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter
-from .errors import IllegalTransition, JournalCorrupt, NotRunning, QueueFull, ShuttingDown
+from .errors import (
+    IllegalTransition,
+    JournalCorrupt,
+    JournalUnavailable,
+    NotRunning,
+    QueueFull,
+    ShuttingDown,
+)
 from .events import (
     JobCancelled,
     JobDeleted,
@@ -204,7 +211,12 @@ class Runtime:
         if self._supervisor is not None:
             await self._supervisor.shutdown(self.settings.shutdown_timeout)
         if self._writer is not None:
-            await self._writer.flush()
+            try:
+                await self._writer.flush()
+            except JournalUnavailable:
+                # Already logged by the writer; what did not reach the disk is
+                # resolved by the recovery rules at the next start.
+                pass
         self._stopped.set()
 
     @property

@@ -166,6 +166,11 @@ class JournalWriter:
         if not batch.records:
             return
         self._batch = Batch()
+        if self._failure is not None:
+            # Recorded before the failure was known; never appended after it,
+            # or its sequence numbers would not continue the journal.
+            batch.finish(self._failure)
+            return
         try:
             await self.journal.append(batch.records)
         except JournalUnavailable as error:
@@ -173,12 +178,10 @@ class JournalWriter:
             self._failure = error
             batch.finish(error)
             return
-        except BaseException as error:
-            # Cancelled mid-append: whether the batch landed is unknown.
-            batch.finish(JournalUnavailable(f"journal append interrupted: {error!r}"))
+        except BaseException:
+            batch.finish(JournalUnavailable("the journal writer stopped during an append"))
             raise
         self._batches += 1
         self._records += len(batch.records)
         self._largest = max(self._largest, len(batch.records))
         batch.finish()
-
