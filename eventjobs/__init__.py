@@ -11,10 +11,9 @@ Public surface::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .http import create_app, current_caller, current_database, current_job_id, runtime_of  # noqa: E402
-from .settings import Settings  # noqa: E402
+from ._version import __version__
+from .http import create_app, current_caller, current_database, current_job_id, runtime_of
+from .settings import Settings
 
 __all__ = [
     "Settings",

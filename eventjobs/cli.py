@@ -21,7 +21,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 from quart_trio import QuartTrio
 
-from . import __version__
+from ._version import __version__
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
 from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings, parse_bind

@@ -9,7 +9,7 @@ import math
 import trio
 from quart import Blueprint, Response, current_app, request
 
-from .. import __version__
+from .._version import __version__
 from ..runtime import Runtime
 from .context import current_caller, current_database
 from .responses import bad_parameter, json_response
