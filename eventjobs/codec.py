@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -179,6 +180,16 @@ def _decode_response(data: Mapping[str, Any]) -> RecordedResponse:
     )
 
 
+def _time(value: float, where: str) -> float:
+    try:
+        time = float(value)
+    except OverflowError:
+        raise CodecError(f"{where}: field 'time' is too large") from None
+    if not math.isfinite(time):
+        raise CodecError(f"{where}: field 'time' is not a finite number")
+    return time
+
+
 def _owner(data: Mapping[str, Any], name: str, where: str) -> str | None:
     value: str | None = _field(data, name, (str, type(None)), where)
     return value
@@ -205,7 +216,7 @@ def decode_event(data: Mapping[str, Any]) -> Event:
     job_id = _field(data, "job", int, where)
     if job_id < 1:
         raise CodecError(f"{where}: job id {job_id} is not positive")
-    time = float(_field(data, "time", (int, float), where))
+    time = _time(_field(data, "time", (int, float), where), where)
     match name:
         case "queued":
             return JobQueued(

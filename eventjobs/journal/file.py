@@ -8,11 +8,13 @@ Layout of the journal directory (see ``journal/README.md`` and
 
 One record per line, for example::
 
-    {"seq":3,"prev":"9f2c...","type":"started","v":1,"job":2,"time":1764412345.5}
+    {"seq":3,"prev":"9f2c...","type":"started","v":1,"job":2,"time":1764412345.5,"hash":"41ab..."}
 
-``prev`` is the SHA-256 (hex) of the previous line's bytes, without its
-newline; the first record's ``prev`` is 64 zeros. Editing, removing or
-reordering any line therefore breaks the chain at a known place.
+``hash`` is the SHA-256 (hex) of the line as it would read without it (the
+same bytes with ``,"hash":"..."`` removed), so editing any byte of a record,
+the last one included, is caught by the record itself. ``prev`` is the
+previous record's ``hash`` (64 zeros for the first), so removing or
+reordering lines breaks the chain at a known place.
 
 Writes: one ``write`` of the whole batch to a file opened with ``O_APPEND``,
 then one ``fdatasync``: a batch becomes durable all at once (group commit).
@@ -46,6 +48,8 @@ from .memory import check_continues
 log = logging.getLogger("eventjobs.journal")
 
 GENESIS_HASH = "0" * 64
+_HASH_OPEN = b',"hash":"'
+_SEAL_LENGTH = len(_HASH_OPEN) + 64 + 2  # ,"hash":"<64 hex digits>"}
 SEGMENT_PREFIX = "segment-"
 SEGMENT_SUFFIX = ".jsonl"
 LOCK_NAME = "LOCK"
@@ -66,16 +70,26 @@ def segment_paths(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
 
 
-def encode_line(seq: int, prev: str, event_data: dict[str, Any]) -> bytes:
-    """The journal line (without newline) for one record."""
+def encode_line(seq: int, prev: str, event_data: dict[str, Any]) -> tuple[bytes, str]:
+    """The journal line (without newline) for one record, and its hash."""
     record = {"seq": seq, "prev": prev, **event_data}
     # ensure_ascii keeps every line plain ASCII: any str round-trips, lone
     # surrogates included, and the bytes hashed are unambiguous.
-    return json.dumps(record, separators=(",", ":")).encode("ascii")
+    unsealed = json.dumps(record, separators=(",", ":")).encode("ascii")
+    digest = hashlib.sha256(unsealed).hexdigest()
+    return unsealed[:-1] + _HASH_OPEN + digest.encode("ascii") + b'"}', digest
 
 
-def line_hash(line: bytes) -> str:
-    return hashlib.sha256(line).hexdigest()
+def record_hash(line: bytes) -> str | None:
+    """The hash a line claims, if it is the one its content has; else None."""
+    if len(line) < _SEAL_LENGTH or not line.endswith(b'"}'):
+        return None
+    seal = line[-_SEAL_LENGTH:]
+    if not seal.startswith(_HASH_OPEN):
+        return None
+    claimed = seal[len(_HASH_OPEN) : -2].decode("ascii", "replace")
+    actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
+    return claimed if claimed == actual else None
 
 
 class FileJournal:
@@ -146,11 +160,13 @@ class FileJournal:
     async def append(self, records: Sequence[Recorded]) -> None:
         assert not self._appending, "FileJournal.append is not reentrant: use one writer"
         check_continues(self._head, records)
+        if not records:
+            await trio.lowlevel.checkpoint()
+            return
         lines = []
         prev = self._last_hash
         for record in records:
-            line = encode_line(record.seq, prev, encode_event(record.event))
-            prev = line_hash(line)
+            line, prev = encode_line(record.seq, prev, encode_event(record.event))
             lines.append(line)
         data = b"\n".join(lines) + b"\n"
         self._appending = True
@@ -213,15 +229,14 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                         "written, or a crash tore it); the server cuts such a record "
                         "off when it starts"
                     )
-                line = line[:-1]
-                record = _parse(line, where, expected_seq, prev)
-                prev = line_hash(line)
+                record, prev = _parse(line[:-1], where, expected_seq, prev)
                 expected_seq += 1
                 if record.seq > after:
                     yield record
 
 
-def _parse(line: bytes, where: str, expected_seq: int, prev: str) -> Recorded:
+def _parse(line: bytes, where: str, expected_seq: int, prev: str) -> tuple[Recorded, str]:
+    """The record on *line* and its hash, after checking both against the chain."""
     try:
         data = json.loads(line)
     except ValueError as error:
@@ -245,10 +260,16 @@ def _parse(line: bytes, where: str, expected_seq: int, prev: str) -> Recorded:
             f"{where}: sequence number {seq} where {expected_seq} was expected "
             f"(records are missing, duplicated or out of order). {_REPAIR_HINT}"
         )
+    digest = record_hash(line)
+    if digest is None or data.pop("hash", None) != digest:
+        raise JournalCorrupt(
+            f"{where}, sequence number {seq}: the record does not match its hash "
+            f"(it was edited). {_REPAIR_HINT}"
+        )
     if data.pop("prev", None) != prev:
         raise JournalCorrupt(
-            f"{where}, sequence number {seq}: the hash chain is broken (this record "
-            "or the one before it was edited, removed or reordered). " + _REPAIR_HINT
+            f"{where}, sequence number {seq}: the hash chain is broken (the record "
+            f"before it was removed, replaced or reordered). {_REPAIR_HINT}"
         )
     try:
         event = decode_event(data)
@@ -256,7 +277,7 @@ def _parse(line: bytes, where: str, expected_seq: int, prev: str) -> Recorded:
         raise JournalCorrupt(
             f"{where}, sequence number {seq}: {error}. {_REPAIR_HINT}"
         ) from None
-    return Recorded(seq, event)
+    return Recorded(seq, event), digest
 
 
 def _lock(directory: Path) -> int:
@@ -318,7 +339,13 @@ def _read_head(directory: Path) -> tuple[int, str]:
             ) from None
         if type(seq) is not int or seq < 1:
             raise JournalCorrupt(f"{where}: the last record has no valid 'seq'. {_REPAIR_HINT}")
-        return seq, line_hash(line)
+        digest = record_hash(line)
+        if digest is None:
+            raise JournalCorrupt(
+                f"{where}, sequence number {seq}: the record does not match its hash "
+                f"(it was edited). {_REPAIR_HINT}"
+            )
+        return seq, digest
     return 0, GENESIS_HASH
 
 
