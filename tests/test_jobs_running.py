@@ -42,6 +42,24 @@ async def test_cancelled_sleep_really_stops(mock_clock):
         ]
 
 
+async def test_cancelled_sleeps_running_and_queued_both_end_410(mock_clock):
+    """Behind --max-running 1: cancelling the queued sleep and the running one
+    ends both with the 410 result, with no trio time passing."""
+    settings = Settings(journal=":memory:", max_running=1, shutdown_timeout=0)
+    async with serve_app(settings) as served:
+        running = await submit(served.client, "GET", "/_admin/sleep?duration=1000")
+        queued = await submit(served.client, "GET", "/_admin/sleep?duration=1000")
+        await settle()
+        before = trio.current_time()
+        for job_id in (queued, running):
+            assert (await served.client.put(f"/_api/job/{job_id}/cancel")).status_code == 200
+        await settle()
+        assert trio.current_time() == before
+        for job_id in (running, queued):
+            assert (await served.client.put(f"/_api/job/{job_id}")).status_code == 410
+        assert events_of(served, queued) == ["JobQueued", "JobCancelled", "JobFetched"]
+
+
 async def test_job_queued_behind_max_running_is_cancelled_without_running():
     """With max_running 1, a queued job cancelled stores 410 and never starts."""
     gates = Gates()
