@@ -43,6 +43,8 @@ def create_app(
     # Quart-Trio gives background tasks this long after shutdown begins; our
     # after_serving drains jobs for shutdown_timeout and then flushes.
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_timeout + FINAL_FLUSH_SECONDS
+    # One body limit for synchronous requests and the jobs that replay them.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.converters["jobpath"] = job_api.JobPathConverter
     error_handlers.register(app)
     app.register_blueprint(job_api.blueprint)

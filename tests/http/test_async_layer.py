@@ -179,6 +179,8 @@ async def test_body_over_the_limit_is_413_and_not_queued(gates):
         assert queued_ids(served) == []
         ok = await served.client.post("/test/bytes", data=b"x" * 10, headers=ASYNC_STORE)
         assert ok.status_code == 202
+        sync = await served.client.post("/test/bytes", data=b"x" * 11)
+        assert sync.status_code == 413  # the same limit for synchronous requests
 
 
 async def test_async_request_during_shutdown_is_503_shutdown_in_progress():
