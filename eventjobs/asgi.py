@@ -9,19 +9,26 @@ the journal admits a single writing process.
 
 from __future__ import annotations
 
+import trio
 from quart_trio import QuartTrio
 
-from .errors import ConfigError
+from .errors import ConfigError, JournalCorrupt
 from .http import create_app as _create_app
+from .http import runtime_of
 from .settings import Settings
 
 
 def create_app() -> QuartTrio:
-    """The eventjobs app configured from the environment.
+    """The eventjobs app configured from the environment, its journal replayed.
 
-    A bad setting ends the process with one sentence saying what is wrong.
+    hypercorn calls this before it starts its event loop, so the journal is
+    opened and replayed here, in a short trio run of its own: a bad setting,
+    an unusable or damaged journal end the process with one sentence saying
+    what is wrong, instead of a failed ASGI lifespan.
     """
     try:
-        return _create_app(Settings.from_env())
-    except ConfigError as error:
+        app = _create_app(Settings.from_env())
+        trio.run(runtime_of(app).open)
+    except (ConfigError, JournalCorrupt) as error:
         raise SystemExit(f"eventjobs: {error}") from None
+    return app

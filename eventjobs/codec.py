@@ -67,6 +67,7 @@ def _encode_request(request: RecordedRequest) -> dict[str, Any]:
         "query": request.query_string,
         "headers": _encode_headers(request.headers),
         "body": encode_body(request.body),
+        "client": request.client,
     }
 
 
@@ -165,6 +166,7 @@ def _decode_request(data: Mapping[str, Any]) -> RecordedRequest:
         query_string=_field(data, "query", str, where),
         headers=_decode_headers(data, where),
         body=decode_body(_mapping(data, "body", where), "request body"),
+        client=_field(data, "client", (str, type(None)), where),
     )
 
 

@@ -37,6 +37,7 @@ class RecordedRequest:
     ``path`` is the path as the client sent it (database prefix included) and
     ``query_string`` the raw query without the ``?``. Header names are
     lower-case, values decoded as latin-1 (what HTTP allows on the wire).
+    ``client`` is the address the request came from, when the server knew it.
     """
 
     method: str
@@ -44,6 +45,7 @@ class RecordedRequest:
     query_string: str = ""
     headers: Headers = ()
     body: bytes = b""
+    client: str | None = None
 
 
 @attrs.frozen(kw_only=True)

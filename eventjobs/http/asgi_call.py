@@ -50,7 +50,8 @@ def scope_for(request: RecordedRequest) -> Scope:
         "headers": [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers
         ],
-        "client": None,
+        # Port unknown: the connection is gone; the address is what handlers use.
+        "client": (request.client, 0) if request.client is not None else None,
         "server": None,
         "extensions": {},
     }

@@ -160,6 +160,7 @@ class AsyncJobLayer:
                 if bytes(name).lower() not in _UNRECORDED_HEADERS
             ),
             body=body,
+            client=_client_host(scope),
         )
         try:
             job_id = await runtime.submit(request, caller, store=store)
@@ -184,6 +185,11 @@ class AsyncJobLayer:
         if store:
             headers.append((ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii")))
         await _send(send, 202, headers, b"")
+
+
+def _client_host(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _async_mode(scope: Scope) -> bytes | None:

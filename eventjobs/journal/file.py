@@ -130,15 +130,18 @@ class FileJournal:
             JournalCorrupt: the last record cannot be read.
         """
         path = Path(directory)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(
+                f"the journal path {str(path)!r} exists but is not a directory; "
+                "choose another --journal"
+            )
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ConfigError(
-                f"cannot create the journal directory {str(path)!r}: "
-                f"{error.strerror}; choose another --journal or fix its permissions"
+                f"cannot create the journal directory {str(path)!r}: {error.strerror}; "
+                "choose another --journal, or create it with permissions this user can write"
             ) from None
-        if not path.is_dir():
-            raise ConfigError(f"the journal path {str(path)!r} exists but is not a directory")
         if not os.access(path, os.W_OK | os.X_OK):
             raise ConfigError(
                 f"the journal directory {str(path)!r} is not writable by this user; "
