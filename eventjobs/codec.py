@@ -134,7 +134,10 @@ def decode_body(data: Mapping[str, Any], where: str) -> bytes:
     encoding = _field(data, "encoding", str, where)
     text: str = _field(data, "data", str, where)
     if encoding == "utf-8":
-        return text.encode("utf-8")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CodecError(f"{where}: utf-8 body holds a lone surrogate") from None
     if encoding == "base64":
         try:
             return base64.b64decode(text.encode("ascii"), validate=True)
