@@ -49,6 +49,7 @@ requests = st.builds(
     query_string=any_text,
     headers=headers,
     body=bodies,
+    client=st.none() | any_text,
 )
 
 responses = st.builds(RecordedResponse, status=statuses, headers=headers, body=bodies)

@@ -217,3 +217,10 @@ def test_decode_rejects_non_finite_time(text):
     record = json.loads(f'{{"type": "started", "v": 1, "job": 1, "time": {text}}}')
     with pytest.raises(CodecError, match="'time'"):
         decode_event(record)
+
+
+def test_decode_rejects_utf8_body_with_lone_surrogate():
+    """A "utf-8" body holding a lone surrogate (valid JSON, not UTF-8) is a CodecError."""
+    record = json.loads('{"encoding": "utf-8", "data": "\\ud800"}')
+    with pytest.raises(CodecError):
+        decode_event(_done_data(body=record))

@@ -29,7 +29,7 @@ class Journal(Protocol):
 
     Backends: :class:`~eventjobs.journal.MemoryJournal` (tests, ephemeral
     servers) and :class:`~eventjobs.journal.FileJournal` (the default).
-    ``tests/journal_contract.py`` is the suite every backend must pass.
+    ``tests/journal/contract.py`` is the suite every backend must pass.
     """
 
     #: Whether :meth:`read` does blocking I/O (and so belongs in a thread).

@@ -206,8 +206,13 @@ class FileJournal:
         return read_records(self.directory, after)
 
     async def aclose(self) -> None:
-        os.close(self._fd)
-        os.close(self._lock_fd)
+        """Close the segment and release the lock. Closing twice is harmless."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            os.close(self._lock_fd)
+            # -1 so a later append fails (EBADF) instead of writing into
+            # whatever file reuses the descriptor number.
+            self._fd = self._lock_fd = -1
         await trio.lowlevel.checkpoint()
 
 

@@ -58,6 +58,7 @@ SAMPLE_EVENTS: tuple[Event, ...] = (
             query_string="a=1&b=%C3%BC",
             headers=(("content-type", "application/octet-stream"), ("x-name", "grüße")),
             body=NOT_UTF8,
+            client="192.0.2.7",
         ),
     ),
     JobStarted(job_id=1, time=1_700_000_001.0),
