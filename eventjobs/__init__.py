@@ -12,7 +12,14 @@ Public surface::
 from __future__ import annotations
 
 from ._version import __version__
-from .http import create_app, current_caller, current_database, current_job_id, runtime_of
+from .http import (
+    create_app,
+    current_caller,
+    current_database,
+    current_job_id,
+    rerun_safe,
+    runtime_of,
+)
 from .settings import Settings
 
 __all__ = [
@@ -22,5 +29,6 @@ __all__ = [
     "current_caller",
     "current_database",
     "current_job_id",
+    "rerun_safe",
     "runtime_of",
 ]

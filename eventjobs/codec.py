@@ -33,6 +33,7 @@ from .events import (
     JobFetched,
     JobInterrupted,
     JobQueued,
+    JobRequeued,
     JobStarted,
     RecordedRequest,
     RecordedResponse,
@@ -102,6 +103,8 @@ def encode_event(event: Event) -> dict[str, Any]:
         case JobInterrupted():
             data["reason"] = event.reason
             data["response"] = _encode_response(event.response)
+        case JobRequeued():
+            data["reason"] = event.reason
         case JobFetched():
             data["by"] = event.by
         case JobDeleted():
@@ -253,6 +256,8 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 reason=_field(data, "reason", str, where),
                 response=_decode_response(_mapping(data, "response", where)),
             )
+        case "requeued":
+            return JobRequeued(job_id=job_id, time=time, reason=_field(data, "reason", str, where))
         case "fetched":
             return JobFetched(job_id=job_id, time=time, by=_owner(data, "by", where))
         case "deleted":

@@ -8,8 +8,9 @@ under a stable type name that is written to disk and never changes.
 A job's life (see ``docs/architecture.md`` for the diagram)::
 
     queued ──> started ──> done ──────> fetched
-       │           │  └──> cancelled      (or deleted)
-       │           └─────> interrupted
+       │  ^        │  └──> cancelled      (or deleted)
+       │  │        ├─────> interrupted
+       │  └────────┴─────  requeued (at start-up, rerun-safe routes only)
        └─────────────────> cancelled
 
 ``deleted`` may come at any point after ``queued``: it hides the job from its
@@ -119,6 +120,19 @@ class JobInterrupted:
 
 
 @attrs.frozen(kw_only=True)
+class JobRequeued:
+    """A job found started but unfinished at start-up goes back to the queue.
+
+    Only for jobs whose route declared itself safe to run again
+    (:func:`eventjobs.rerun_safe`); others are recorded ``interrupted``.
+    """
+
+    job_id: int
+    time: float
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class JobFetched:
     """A client took the job's result with ``PUT /_api/job/{id}``."""
 
@@ -148,6 +162,7 @@ Event = (
     | JobDone
     | JobCancelled
     | JobInterrupted
+    | JobRequeued
     | JobFetched
     | JobDeleted
 )
@@ -159,6 +174,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "done": JobDone,
     "cancelled": JobCancelled,
     "interrupted": JobInterrupted,
+    "requeued": JobRequeued,
     "fetched": JobFetched,
     "deleted": JobDeleted,
 }

@@ -12,7 +12,9 @@ it. :func:`fold` gives the pure-function view of the same thing.
 Job phases (how a job gets to each):
 
 - ``QUEUED``: its ``queued`` event was recorded; it waits for a run slot.
-- ``RUNNING``: ``started`` was recorded; its handler is running.
+- ``RUNNING``: ``started`` was recorded; its handler is running. A job of a
+  rerun-safe route found running at start-up goes back to ``QUEUED``
+  (``requeued``).
 - ``FINISHED``: ``done``, ``cancelled`` or ``interrupted`` was recorded; its
   result is stored until it is fetched or deleted.
 
@@ -37,6 +39,7 @@ from .events import (
     JobFetched,
     JobInterrupted,
     JobQueued,
+    JobRequeued,
     JobStarted,
     Owner,
     RecordedRequest,
@@ -149,6 +152,9 @@ class JobTable:
             case JobStarted():
                 self._require(job, event, Phase.QUEUED)
                 self._replace(job, phase=Phase.RUNNING, started=event.time)
+            case JobRequeued():
+                self._require(job, event, Phase.RUNNING)
+                self._replace(job, phase=Phase.QUEUED, started=None)
             case JobDone() | JobCancelled() | JobInterrupted():
                 if isinstance(event, JobInterrupted):
                     self._require(job, event, Phase.RUNNING)

@@ -16,6 +16,8 @@ Recovery rules applied by :meth:`run` on what the journal holds:
 - a job left ``queued`` runs again;
 - a job left ``started`` but unfinished is recorded ``interrupted`` (its
   stored result is the 503 "job interrupted" error): never pending forever;
+  unless its route is rerun-safe: then it is recorded ``requeued`` and runs
+  again;
 - finished, fetched and deleted jobs stay as they were.
 """
 
@@ -43,6 +45,7 @@ from .events import (
     JobFetched,
     JobInterrupted,
     JobQueued,
+    JobRequeued,
     RecordedRequest,
 )
 from .identity import Caller
@@ -65,6 +68,8 @@ class Runtime:
         clock: wall-clock unix seconds, for event times; injected for tests.
         journal: use this journal instead of the one *settings* names (it is
             then the caller's to close).
+        rerun_safe: whether a job found running at start-up may run again
+            (see :func:`eventjobs.rerun_safe`); otherwise it is interrupted.
     """
 
     def __init__(
@@ -74,8 +79,10 @@ class Runtime:
         *,
         clock: Callable[[], float] = time.time,
         journal: Journal | None = None,
+        rerun_safe: Callable[[JobView], bool] = lambda job: False,
     ) -> None:
         self.settings = settings
+        self._rerun_safe = rerun_safe
         self.clock = clock
         self._execute = execute
         self._journal = journal
@@ -193,6 +200,12 @@ class Runtime:
 
     def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
         for job in self.table.unfinished(Phase.RUNNING):
+            if self._rerun_safe(job):
+                log.warning("job %d was running when the server stopped: runs again", job.job_id)
+                writer.record_nowait(
+                    JobRequeued(job_id=job.job_id, time=self.clock(), reason=RESTART_REASON)
+                )
+                continue
             log.warning("job %d was running when the server stopped: interrupted", job.job_id)
             writer.record_nowait(
                 JobInterrupted(

@@ -17,6 +17,7 @@ from eventjobs.events import (
     JobFetched,
     JobInterrupted,
     JobQueued,
+    JobRequeued,
     JobStarted,
     RecordedRequest,
     RecordedResponse,
@@ -65,6 +66,7 @@ cancelled_events = st.builds(
 interrupted_events = st.builds(
     JobInterrupted, job_id=job_ids, time=times, reason=any_text, response=responses
 )
+requeued_events = st.builds(JobRequeued, job_id=job_ids, time=times, reason=any_text)
 fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
 deleted_events = st.builds(JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text)
 
@@ -76,6 +78,7 @@ EVENTS_BY_TYPE = {
     "done": done_events,
     "cancelled": cancelled_events,
     "interrupted": interrupted_events,
+    "requeued": requeued_events,
     "fetched": fetched_events,
     "deleted": deleted_events,
 }

@@ -15,6 +15,7 @@ from eventjobs.events import (
     JobFetched,
     JobInterrupted,
     JobQueued,
+    JobRequeued,
     JobStarted,
     RecordedRequest,
     RecordedResponse,
@@ -47,6 +48,10 @@ def cancelled(job_id: int, time: float = 12.0) -> JobCancelled:
 
 def interrupted(job_id: int, time: float = 12.0) -> JobInterrupted:
     return JobInterrupted(job_id=job_id, time=time, reason="shutdown", response=UNAVAILABLE)
+
+
+def requeued(job_id: int, time: float = 12.0) -> JobRequeued:
+    return JobRequeued(job_id=job_id, time=time, reason="restart")
 
 
 def fetched(job_id: int, time: float = 13.0) -> JobFetched:
@@ -270,6 +275,16 @@ def test_pending_covers_queued_and_running_only():
     assert [table.jobs[i].pending for i in (1, 2, 3)] == [True, True, False]
 
 
+def test_requeued_puts_a_running_job_back_in_the_queue():
+    """`requeued` moves a running job back to QUEUED, keeping its request."""
+    table = table_after(queued(1), started(1), requeued(1))
+    job = table.jobs[1]
+    assert (job.phase, job.started, job.request) == (Phase.QUEUED, None, REQUEST)
+    assert (table.queued_count, table.running_count) == (1, 0)
+    apply(table, started(1, 20.0))
+    assert table.jobs[1].phase is Phase.RUNNING
+
+
 # -- illegal transitions ----------------------------------------------------------------------
 
 
@@ -281,6 +296,8 @@ ILLEGAL = {
     "started-after-done": ([queued(1), started(1), done(1)], started(1)),
     "cancelled-after-done": ([queued(1), started(1), done(1)], cancelled(1)),
     "interrupted-while-queued": ([queued(1)], interrupted(1)),
+    "requeued-while-queued": ([queued(1)], requeued(1)),
+    "requeued-after-done": ([queued(1), started(1), done(1)], requeued(1)),
     "fetched-while-queued": ([queued(1)], fetched(1)),
     "fetched-while-running": ([queued(1), started(1)], fetched(1)),
     "fetched-twice": ([queued(1), started(1), done(1), fetched(1)], fetched(1)),

@@ -96,6 +96,28 @@ async def test_started_but_unfinished_job_gets_interrupted_result():
         assert await submit(served.client, "GET", "/_api/version") == 8
 
 
+async def test_started_job_of_rerun_safe_route_runs_again():
+    """A job left started on a route marked rerun_safe is requeued at start-up
+    and runs again instead of being interrupted."""
+    journal = MemoryJournal()
+    request = RecordedRequest(method="POST", path="/test/rerun")
+    await journal.append(
+        [
+            Recorded(1, JobQueued(job_id=4, time=1.0, owner=None, store=True, request=request)),
+            Recorded(2, JobStarted(job_id=4, time=2.0)),
+        ]
+    )
+    async with serve_app(journal=journal, setup=app_with_gates(Gates())) as served:
+        await settle()
+        result = await served.client.put("/_api/job/4")
+        assert result.status_code == 200
+        assert await result.get_data() == b"ran again"
+    types = [type(r.event).__name__ for r in journal.read()]
+    assert types == [
+        "JobQueued", "JobStarted", "JobRequeued", "JobStarted", "JobDone", "JobFetched"
+    ]
+
+
 async def test_journal_with_an_illegal_transition_refuses_to_start():
     """A journal whose events do not follow from each other is reported as
     corrupt, naming the sequence number, and nothing is served."""

@@ -52,7 +52,9 @@ def create_app(
 
     mounted = load_app(settings.app) if settings.app else None
     layer = AsyncJobLayer(app, app.asgi_app, mounted)
-    runtime = Runtime(settings, layer.execute, clock=clock, journal=journal)
+    runtime = Runtime(
+        settings, layer.execute, clock=clock, journal=journal, rerun_safe=layer.rerun_safe
+    )
     app.extensions["eventjobs"] = runtime
     app.asgi_app = layer  # type: ignore[method-assign]
     mounted_lifespan = MountedLifespan(mounted) if mounted is not None else None

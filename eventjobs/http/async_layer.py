@@ -40,8 +40,12 @@ from .asgi_call import ASGIApp, Message, Scope, call_app, scope_for
 from .context import CALLER_KEY, DATABASE_KEY, JOB_ID_KEY
 from .paths import is_job_api, split_database, strip_raw_database
 from .responses import ASYNC_ID_HEADER
+from .rerun import is_rerun_safe
 
 ASYNC_HEADER = b"x-arango-async"
+
+#: The endpoint name standing for "somewhere in the mounted app".
+MOUNTED_ENDPOINT = "<mounted app>"
 
 #: Never stored with a job: the marker itself and credentials (spec 1.3).
 _UNRECORDED_HEADERS = frozenset({ASYNC_HEADER, b"authorization", b"cookie"})
@@ -81,7 +85,8 @@ class AsyncJobLayer:
         caller = ANONYMOUS
         original_path = scope["path"]
         scope = self._prepare(scope, caller, job_id=None)
-        target, routable = self._route(scope)
+        target, endpoint = self._route(scope)
+        routable = endpoint is not None
         mode = _async_mode(scope)
         if mode is None or not routable or is_job_api(scope["path"]):
             await target(scope, receive, send)
@@ -93,8 +98,17 @@ class AsyncJobLayer:
         assert job.request is not None, f"job {job.job_id} has no request to run"
         caller = ANONYMOUS if job.owner is None else Caller(job.owner)
         scope = self._prepare(scope_for(job.request), caller, job_id=job.job_id)
-        target, _routable = self._route(scope)
+        target, _endpoint = self._route(scope)
         return await call_app(target, scope, job.request.body)
+
+    def rerun_safe(self, job: JobView) -> bool:
+        """Whether *job*'s route declared itself safe to run again."""
+        assert job.request is not None
+        scope = self._prepare(scope_for(job.request), ANONYMOUS, job_id=job.job_id)
+        target, endpoint = self._route(scope)
+        if target is not self._inner or endpoint is None:
+            return False
+        return is_rerun_safe(self._app.view_functions.get(endpoint))
 
     def _prepare(self, scope: Scope, caller: Caller, job_id: int | None) -> Scope:
         database, path = split_database(scope["path"])
@@ -107,21 +121,24 @@ class AsyncJobLayer:
         prepared[JOB_ID_KEY] = job_id
         return prepared
 
-    def _route(self, scope: Scope) -> tuple[ASGIApp, bool]:
-        """The app to call, and whether the request reaches a handler there."""
+    def _route(self, scope: Scope) -> tuple[ASGIApp, str | None]:
+        """The app to call, and the endpoint the request reaches there (None
+        when it reaches no handler: 404, 405, a redirect)."""
         try:
-            self._app.url_map.bind("localhost").match(scope["path"], method=scope["method"])
+            endpoint, _args = self._app.url_map.bind("localhost").match(
+                scope["path"], method=scope["method"]
+            )
         except MethodNotAllowed:
-            return self._inner, False
+            return self._inner, None
         except NotFound:
             if self._mounted is not None:
                 # The mounted app's routes are its own business: everything
                 # the app does not route is taken to be routable there.
-                return self._mounted, True
-            return self._inner, False
+                return self._mounted, MOUNTED_ENDPOINT
+            return self._inner, None
         except HTTPException:  # a redirect (trailing slash and the like)
-            return self._inner, False
-        return self._inner, True
+            return self._inner, None
+        return self._inner, str(endpoint)
 
     async def _accept(
         self,

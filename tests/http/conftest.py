@@ -8,7 +8,7 @@ import pytest
 import trio
 from quart import Quart, Response, request
 
-from eventjobs import Settings
+from eventjobs import Settings, rerun_safe
 from tests.support import serve_app
 
 
@@ -45,6 +45,11 @@ def add_test_routes(app: Quart, gates: Gates) -> None:
     @app.route("/test/fail", methods=["POST"])
     async def fail() -> Response:
         raise ValueError("boom")
+
+    @app.route("/test/rerun", methods=["POST"])
+    @rerun_safe
+    async def rerun() -> Response:
+        return Response(b"ran again", 200)
 
     @app.route("/test/bytes", methods=["POST"])
     async def echo_bytes() -> Response:
