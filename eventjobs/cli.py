@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="at shutdown, how long running jobs may finish before they are interrupted",
     )
     serve.add_argument(
+        "--result-ttl", type=float, default=None, metavar="SECONDS",
+        help="remove stored results this long after they finished (default: keep)",
+    )
+    serve.add_argument(
+        "--max-results", type=int, default=None, metavar="N",
+        help="beyond N stored results, remove the oldest (default: no limit)",
+    )
+    serve.add_argument(
+        "--max-result-bytes", type=int, default=None, metavar="N",
+        help="store no response larger than N bytes; such a job's result says so",
+    )
+    serve.add_argument(
         "--app", default=None, metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
@@ -93,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_body_bytes=args.max_body_bytes,
             max_sleep=args.max_sleep,
             shutdown_timeout=args.shutdown_timeout,
+            result_ttl=args.result_ttl,
+            max_results=args.max_results,
+            max_result_bytes=args.max_result_bytes,
             app=args.app,
         )
         app = create_app(settings)

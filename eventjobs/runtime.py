@@ -52,9 +52,13 @@ from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal
 from .projection import JobTable, JobView, Phase, fold
 from .results import cancelled_result, interrupted_result
+from .retention import expired_results
 from .settings import MEMORY_JOURNAL, Settings
 
 log = logging.getLogger("eventjobs.runtime")
+
+#: How often retention looks for results past their limits (seconds).
+RETENTION_INTERVAL = 1.0
 
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
 
@@ -177,6 +181,8 @@ class Runtime:
                             max_running=self.settings.max_running,
                         )
                         await job_nursery.start(supervisor.run)
+                        if self._retention_on:
+                            job_nursery.start_soon(self._enforce_retention, writer)
                         self._recover(writer, supervisor)
                         await writer.flush()
                         self._writer, self._supervisor = writer, supervisor
@@ -217,6 +223,30 @@ class Runtime:
             )
         for job in self.table.unfinished(Phase.QUEUED):
             supervisor.enqueue(job.job_id)
+
+    @property
+    def _retention_on(self) -> bool:
+        return self.settings.result_ttl is not None or self.settings.max_results is not None
+
+    async def _enforce_retention(self, writer: JournalWriter) -> None:
+        """Remove results past ``result_ttl`` or ``max_results``, checking
+        every ``RETENTION_INTERVAL`` seconds, each with a ``deleted`` event
+        whose reason says which limit removed it."""
+        while True:
+            victims = expired_results(
+                self.table,
+                self.clock(),
+                result_ttl=self.settings.result_ttl,
+                max_results=self.settings.max_results,
+            )
+            try:
+                for job_id, reason in victims:
+                    writer.record_nowait(
+                        JobDeleted(job_id=job_id, time=self.clock(), by=None, reason=reason)
+                    )
+            except JournalUnavailable:
+                pass  # the journal is failing; try again next round
+            await trio.sleep(RETENTION_INTERVAL)
 
     async def shutdown(self) -> None:
         """Stop intake, drain running jobs (up to ``shutdown_timeout``), then

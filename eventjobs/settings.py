@@ -44,6 +44,14 @@ def _seconds(name: str) -> object:
     return check
 
 
+def _optional(check: object) -> object:
+    def optional_check(instance: object, attribute: object, value: object) -> None:
+        if value is not None:
+            check(instance, attribute, value)  # type: ignore[operator]
+
+    return optional_check
+
+
 def _bind(_instance: object, _attribute: object, value: str) -> None:
     parse_bind(value)
 
@@ -84,6 +92,22 @@ class Settings:
     max_sleep: float = attrs.field(default=3600.0, validator=_seconds("max_sleep"))
     #: At shutdown, how long running jobs may go on before they are interrupted.
     shutdown_timeout: float = attrs.field(default=10.0, validator=_seconds("shutdown_timeout"))
+    #: Stored results older than this (seconds since completion) are removed;
+    #: None keeps them until fetched or deleted.
+    result_ttl: float | None = attrs.field(
+        default=None, validator=_optional(_seconds("result_ttl")), metadata={"parse": float}
+    )
+    #: Beyond this many stored results, the oldest are removed; None: no limit.
+    max_results: int | None = attrs.field(
+        default=None, validator=_optional(_positive_int("max_results")), metadata={"parse": int}
+    )
+    #: A response larger than this is not stored; the job's result is a 500
+    #: saying so (see docs/durability.md). None: no limit.
+    max_result_bytes: int | None = attrs.field(
+        default=None,
+        validator=_optional(_positive_int("max_result_bytes")),
+        metadata={"parse": int},
+    )
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
@@ -93,7 +117,8 @@ class Settings:
         """Settings from ``EVENTJOBS_JOURNAL``, ``EVENTJOBS_MAX_QUEUED``, ...
 
         Every field has a variable: ``EVENTJOBS_`` plus its name upper-cased.
-        Unset variables keep the defaults.
+        Unset variables keep the defaults; for limits that can be off (such
+        as ``EVENTJOBS_RESULT_TTL``), an empty value or ``off`` turns them off.
         """
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -102,15 +127,20 @@ class Settings:
             if variable not in environ:
                 continue
             raw = environ[variable]
-            values[field.name] = _convert(variable, raw, field.default)
+            values[field.name] = _convert(variable, raw, field)
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _convert(variable: str, raw: str, default: object) -> object:
-    if isinstance(default, bool) or default is None or isinstance(default, str):
-        return raw
+def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:
+    parse = field.metadata.get("parse")
+    if parse is None:
+        if isinstance(field.default, str) or field.default is None:
+            return raw
+        parse = type(field.default)
+    elif raw.strip().lower() in ("", "off", "none"):
+        return None
     try:
-        return int(raw) if isinstance(default, int) else float(raw)
+        return parse(raw)
     except ValueError:
-        kind = "a whole number" if isinstance(default, int) else "a number"
+        kind = "a whole number" if parse is int else "a number"
         raise ConfigError(f"{variable} must be {kind}, not {raw!r}") from None

@@ -20,6 +20,7 @@ LAYERS = {
     "settings": 2,
     "journal": 3,
     "projection": 4,
+    "retention": 4,
     "actors": 5,
     "runtime": 6,
     "http": 7,
@@ -30,7 +31,7 @@ LAYERS = {
 }
 
 # The pure core does no I/O and knows nothing of trio.
-PURE = {"errors", "events", "codec", "identity", "results", "projection"}
+PURE = {"errors", "events", "codec", "identity", "results", "projection", "retention"}
 
 
 def unit_of(path: Path) -> str:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import trio
 
 from ..events import RecordedRequest, RecordedResponse
-from ..results import ERROR_INTERNAL, error_response, handler_failed_result
+from ..results import ERROR_INTERNAL, ERROR_RESOURCE_LIMIT, error_response, handler_failed_result
 
 log = logging.getLogger("eventjobs.jobs")
 
@@ -57,11 +57,18 @@ def scope_for(request: RecordedRequest) -> Scope:
     }
 
 
-async def call_app(app: ASGIApp, scope: Scope, body: bytes) -> RecordedResponse:
-    """Call *app* with *scope* and *body*; return its complete response."""
+async def call_app(
+    app: ASGIApp, scope: Scope, body: bytes, *, max_result_bytes: int | None = None
+) -> RecordedResponse:
+    """Call *app* with *scope* and *body*; return its complete response.
+
+    A response body over *max_result_bytes* is not kept: the result is then
+    a 500 with errorNum 32 (resource limit) saying how large it was.
+    """
     status: int | None = None
     headers: list[tuple[str, str]] = []
     chunks: list[bytes] = []
+    size = 0
     complete = False
     body_sent = False
 
@@ -75,7 +82,7 @@ async def call_app(app: ASGIApp, scope: Scope, body: bytes) -> RecordedResponse:
         raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
-        nonlocal status, complete
+        nonlocal status, complete, size
         if message["type"] == "http.response.start":
             status = int(message["status"])
             headers.extend(
@@ -83,7 +90,12 @@ async def call_app(app: ASGIApp, scope: Scope, body: bytes) -> RecordedResponse:
                 for name, value in message.get("headers", ())
             )
         elif message["type"] == "http.response.body":
-            chunks.append(bytes(message.get("body", b"")))
+            chunk = bytes(message.get("body", b""))
+            size += len(chunk)
+            if max_result_bytes is None or size <= max_result_bytes:
+                chunks.append(chunk)
+            else:
+                chunks.clear()  # over the limit: keep counting, store nothing
             complete = not message.get("more_body", False)
 
     try:
@@ -94,5 +106,12 @@ async def call_app(app: ASGIApp, scope: Scope, body: bytes) -> RecordedResponse:
     if status is None or not complete:
         return error_response(
             500, ERROR_INTERNAL, "the application returned without a complete response"
+        )
+    if max_result_bytes is not None and size > max_result_bytes:
+        return error_response(
+            500,
+            ERROR_RESOURCE_LIMIT,
+            f"result too large: the response body was {size} bytes, more than the "
+            f"{max_result_bytes} bytes a job may store (--max-result-bytes)",
         )
     return RecordedResponse(status=status, headers=tuple(headers), body=b"".join(chunks))

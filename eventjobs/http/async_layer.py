@@ -99,7 +99,12 @@ class AsyncJobLayer:
         caller = ANONYMOUS if job.owner is None else Caller(job.owner)
         scope = self._prepare(scope_for(job.request), caller, job_id=job.job_id)
         target, _endpoint = self._route(scope)
-        return await call_app(target, scope, job.request.body)
+        return await call_app(
+            target,
+            scope,
+            job.request.body,
+            max_result_bytes=self.runtime.settings.max_result_bytes,
+        )
 
     def rerun_safe(self, job: JobView) -> bool:
         """Whether *job*'s route declared itself safe to run again."""
