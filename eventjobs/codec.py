@@ -61,7 +61,7 @@ def _encode_headers(headers: Headers) -> list[list[str]]:
     return [[name, value] for name, value in headers]
 
 
-def _encode_request(request: RecordedRequest) -> dict[str, Any]:
+def encode_request(request: RecordedRequest) -> dict[str, Any]:
     return {
         "method": request.method,
         "path": request.path,
@@ -72,7 +72,7 @@ def _encode_request(request: RecordedRequest) -> dict[str, Any]:
     }
 
 
-def _encode_response(response: RecordedResponse) -> dict[str, Any]:
+def encode_response(response: RecordedResponse) -> dict[str, Any]:
     return {
         "status": response.status,
         "headers": _encode_headers(response.headers),
@@ -92,17 +92,17 @@ def encode_event(event: Event) -> dict[str, Any]:
         case JobQueued():
             data["owner"] = event.owner
             data["store"] = event.store
-            data["request"] = _encode_request(event.request)
+            data["request"] = encode_request(event.request)
         case JobStarted():
             pass
         case JobDone():
-            data["response"] = _encode_response(event.response)
+            data["response"] = encode_response(event.response)
         case JobCancelled():
             data["by"] = event.by
-            data["response"] = _encode_response(event.response)
+            data["response"] = encode_response(event.response)
         case JobInterrupted():
             data["reason"] = event.reason
-            data["response"] = _encode_response(event.response)
+            data["response"] = encode_response(event.response)
         case JobRequeued():
             data["reason"] = event.reason
         case JobFetched():
@@ -116,7 +116,14 @@ def encode_event(event: Event) -> dict[str, Any]:
 # -- decoding -------------------------------------------------------------
 
 
-def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+def require_field(
+    data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str
+) -> Any:
+    """``data[name]``, checked to be of *kind* (a bool is never a number).
+
+    Raises:
+        CodecError: naming *where* and the field.
+    """
     if name not in data:
         raise CodecError(f"{where}: field {name!r} is missing")
     value = data[name]
@@ -129,13 +136,13 @@ def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], wh
 
 
 def _mapping(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
-    value: Mapping[str, Any] = _field(data, name, dict, where)
+    value: Mapping[str, Any] = require_field(data, name, dict, where)
     return value
 
 
 def decode_body(data: Mapping[str, Any], where: str) -> bytes:
-    encoding = _field(data, "encoding", str, where)
-    text: str = _field(data, "data", str, where)
+    encoding = require_field(data, "encoding", str, where)
+    text: str = require_field(data, "data", str, where)
     if encoding == "utf-8":
         try:
             return text.encode("utf-8")
@@ -150,7 +157,7 @@ def decode_body(data: Mapping[str, Any], where: str) -> bytes:
 
 
 def _decode_headers(data: Mapping[str, Any], where: str) -> Headers:
-    raw = _field(data, "headers", list, where)
+    raw = require_field(data, "headers", list, where)
     headers = []
     for pair in raw:
         if not (
@@ -164,21 +171,21 @@ def _decode_headers(data: Mapping[str, Any], where: str) -> Headers:
     return tuple(headers)
 
 
-def _decode_request(data: Mapping[str, Any]) -> RecordedRequest:
+def decode_request(data: Mapping[str, Any]) -> RecordedRequest:
     where = "request"
     return RecordedRequest(
-        method=_field(data, "method", str, where),
-        path=_field(data, "path", str, where),
-        query_string=_field(data, "query", str, where),
+        method=require_field(data, "method", str, where),
+        path=require_field(data, "path", str, where),
+        query_string=require_field(data, "query", str, where),
         headers=_decode_headers(data, where),
         body=decode_body(_mapping(data, "body", where), "request body"),
-        client=_field(data, "client", (str, type(None)), where),
+        client=require_field(data, "client", (str, type(None)), where),
     )
 
 
-def _decode_response(data: Mapping[str, Any]) -> RecordedResponse:
+def decode_response(data: Mapping[str, Any]) -> RecordedResponse:
     where = "response"
-    status = _field(data, "status", int, where)
+    status = require_field(data, "status", int, where)
     if not 100 <= status <= 599:
         raise CodecError(f"{where}: status {status} is not an HTTP status")
     return RecordedResponse(
@@ -188,7 +195,7 @@ def _decode_response(data: Mapping[str, Any]) -> RecordedResponse:
     )
 
 
-def _time(value: float, where: str) -> float:
+def decode_time(value: float, where: str) -> float:
     try:
         time = float(value)
     except OverflowError:
@@ -198,8 +205,8 @@ def _time(value: float, where: str) -> float:
     return time
 
 
-def _owner(data: Mapping[str, Any], name: str, where: str) -> str | None:
-    value: str | None = _field(data, name, (str, type(None)), where)
+def decode_owner(data: Mapping[str, Any], name: str, where: str) -> str | None:
+    value: str | None = require_field(data, name, (str, type(None)), where)
     return value
 
 
@@ -211,28 +218,28 @@ def decode_event(data: Mapping[str, Any]) -> Event:
     """
     if not isinstance(data, dict):
         raise CodecError(f"an event must be a JSON object, not {type(data).__name__}")
-    name = _field(data, "type", str, "event")
+    name = require_field(data, "type", str, "event")
     if name not in EVENT_TYPES:
         raise CodecError(f"unknown event type {name!r}")
-    version = _field(data, "v", int, name)
+    version = require_field(data, "v", int, name)
     if version > VERSION or version < 1:
         raise CodecError(f"{name}: version {version} is not known to this eventjobs")
     while version < VERSION:
         data = _UPCASTERS[(name, version)](dict(data))
         version += 1
     where = f"{name} event"
-    job_id = _field(data, "job", int, where)
+    job_id = require_field(data, "job", int, where)
     if job_id < 1:
         raise CodecError(f"{where}: job id {job_id} is not positive")
-    time = _time(_field(data, "time", (int, float), where), where)
+    time = decode_time(require_field(data, "time", (int, float), where), where)
     match name:
         case "queued":
             return JobQueued(
                 job_id=job_id,
                 time=time,
-                owner=_owner(data, "owner", where),
-                store=_field(data, "store", bool, where),
-                request=_decode_request(_mapping(data, "request", where)),
+                owner=decode_owner(data, "owner", where),
+                store=require_field(data, "store", bool, where),
+                request=decode_request(_mapping(data, "request", where)),
             )
         case "started":
             return JobStarted(job_id=job_id, time=time)
@@ -240,31 +247,31 @@ def decode_event(data: Mapping[str, Any]) -> Event:
             return JobDone(
                 job_id=job_id,
                 time=time,
-                response=_decode_response(_mapping(data, "response", where)),
+                response=decode_response(_mapping(data, "response", where)),
             )
         case "cancelled":
             return JobCancelled(
                 job_id=job_id,
                 time=time,
-                by=_owner(data, "by", where),
-                response=_decode_response(_mapping(data, "response", where)),
+                by=decode_owner(data, "by", where),
+                response=decode_response(_mapping(data, "response", where)),
             )
         case "interrupted":
             return JobInterrupted(
                 job_id=job_id,
                 time=time,
-                reason=_field(data, "reason", str, where),
-                response=_decode_response(_mapping(data, "response", where)),
+                reason=require_field(data, "reason", str, where),
+                response=decode_response(_mapping(data, "response", where)),
             )
         case "requeued":
-            return JobRequeued(job_id=job_id, time=time, reason=_field(data, "reason", str, where))
+            return JobRequeued(job_id=job_id, time=time, reason=require_field(data, "reason", str, where))
         case "fetched":
-            return JobFetched(job_id=job_id, time=time, by=_owner(data, "by", where))
+            return JobFetched(job_id=job_id, time=time, by=decode_owner(data, "by", where))
         case "deleted":
             return JobDeleted(
                 job_id=job_id,
                 time=time,
-                by=_owner(data, "by", where),
-                reason=_field(data, "reason", str, where),
+                by=decode_owner(data, "by", where),
+                reason=require_field(data, "reason", str, where),
             )
     raise AssertionError(f"event type {name!r} is registered but not decoded")

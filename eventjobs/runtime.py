@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from collections.abc import Callable
 
 import trio
@@ -32,6 +33,7 @@ import trio
 from .actors.supervisor import Executor, Supervisor
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter
 from .errors import (
+    CodecError,
     IllegalTransition,
     JournalCorrupt,
     JournalUnavailable,
@@ -53,12 +55,16 @@ from .journal import FileJournal, Journal, MemoryJournal
 from .projection import JobTable, JobView, Phase, fold
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
+from .snapshot import decode_table, encode_table
 from .settings import MEMORY_JOURNAL, Settings
 
 log = logging.getLogger("eventjobs.runtime")
 
 #: How often retention looks for results past their limits (seconds).
 RETENTION_INTERVAL = 1.0
+
+#: How often the runtime checks whether a snapshot is due (seconds).
+SNAPSHOT_CHECK_INTERVAL = 1.0
 
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
 
@@ -92,6 +98,8 @@ class Runtime:
         self._journal = journal
         self._owns_journal = journal is None
         self.table = JobTable()
+        #: The position of the newest snapshot written or loaded.
+        self._snapshot_position = 0
         self._opened = False
         self._writer: JournalWriter | None = None
         self._supervisor: Supervisor | None = None
@@ -122,14 +130,18 @@ class Runtime:
                 self._journal = MemoryJournal()
             else:
                 self._journal = await trio.to_thread.run_sync(
-                    FileJournal.open, self.settings.journal
+                    partial(
+                        FileJournal.open,
+                        self.settings.journal,
+                        segment_bytes=self.settings.segment_bytes,
+                    )
                 )
         journal = self._journal
         try:
             if journal.reads_block:
-                await trio.to_thread.run_sync(self._replay, journal)
+                self.table = await trio.to_thread.run_sync(self._replay, journal)
             else:
-                self._replay(journal)
+                self.table = self._replay(journal)
         except BaseException:
             if self._owns_journal:
                 await journal.aclose()
@@ -144,15 +156,34 @@ class Runtime:
             self.table.last_job_id + 1,
         )
 
-    def _replay(self, journal: Journal) -> None:
+    def _replay(self, journal: Journal) -> JobTable:
+        """The table from the newest snapshot plus the records after it."""
+        table = JobTable()
+        snapshot = journal.load_snapshot()
+        if snapshot is not None:
+            position, data = snapshot
+            try:
+                table = decode_table(data)
+            except CodecError as error:
+                raise JournalCorrupt(
+                    f"journal {journal!r}: the snapshot at sequence number {position} does "
+                    f"not read ({error}); move it aside to start from the segments alone"
+                ) from None
+            if table.position != position:
+                raise JournalCorrupt(
+                    f"journal {journal!r}: the snapshot at sequence number {position} "
+                    f"holds the views of position {table.position}"
+                )
+            self._snapshot_position = position
         try:
-            fold(journal.read(), self.table)
+            fold(journal.read(after=table.position), table)
         except IllegalTransition as error:
             raise JournalCorrupt(
-                f"journal {journal!r}, sequence number {self.table.position + 1}: the "
+                f"journal {journal!r}, sequence number {table.position + 1}: the "
                 f"event does not follow from the job's state ({error}). The journal was "
                 "changed by something other than eventjobs; restore it from a backup."
             ) from None
+        return table
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.
@@ -183,6 +214,7 @@ class Runtime:
                         await job_nursery.start(supervisor.run)
                         if self._retention_on:
                             job_nursery.start_soon(self._enforce_retention, writer)
+                        job_nursery.start_soon(self._take_snapshots, writer)
                         self._recover(writer, supervisor)
                         await writer.flush()
                         self._writer, self._supervisor = writer, supervisor
@@ -248,6 +280,31 @@ class Runtime:
                 pass  # the journal is failing; try again next round
             await trio.sleep(RETENTION_INTERVAL)
 
+    async def _take_snapshots(self, writer: JournalWriter) -> None:
+        """Snapshot the views every ``snapshot_every`` records."""
+        while True:
+            await trio.sleep(SNAPSHOT_CHECK_INTERVAL)
+            if self.table.position - self._snapshot_position >= self.settings.snapshot_every:
+                await self._snapshot(writer)
+
+    async def _snapshot(self, writer: JournalWriter) -> None:
+        """Write a snapshot of the views at the durable head, if it moved.
+
+        The table is encoded synchronously (so it is consistent) only when it
+        holds nothing beyond the durable head; otherwise this tries again
+        after the open batch is durable.
+        """
+        try:
+            await writer.flush()
+        except JournalUnavailable:
+            return
+        position = self.table.position
+        if position == self._snapshot_position or position != self.journal.head:
+            return
+        await self.journal.save_snapshot(position, encode_table(self.table))
+        self._snapshot_position = position
+        log.info("snapshot of the views at sequence number %d written", position)
+
     async def shutdown(self) -> None:
         """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
         interrupt the rest, flush the journal and let :meth:`run` return."""
@@ -260,6 +317,8 @@ class Runtime:
                 # Already logged by the writer; what did not reach the disk is
                 # resolved by the recovery rules at the next start.
                 pass
+            else:
+                await self._snapshot(self._writer)
         self._stopped.set()
 
     @property

@@ -108,6 +108,13 @@ class Settings:
         validator=_optional(_positive_int("max_result_bytes")),
         metadata={"parse": int},
     )
+    #: A new journal segment file is started past this size.
+    segment_bytes: int = attrs.field(
+        default=64 * 1024 * 1024, validator=_positive_int("segment_bytes")
+    )
+    #: A snapshot of the views is written every this many records (and at a
+    #: clean shutdown), so a start replays only what follows the newest one.
+    snapshot_every: int = attrs.field(default=100_000, validator=_positive_int("snapshot_every"))
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)

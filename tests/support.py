@@ -61,18 +61,23 @@ async def serve_app(
 ) -> AsyncIterator[Served]:
     """Run an eventjobs app (memory journal by default) for one test.
 
+    With a file journal in *settings* and no *journal*, the runtime opens
+    (and closes) the file journal itself, as the server does.
+
     *setup*, if given, is called with the app before it starts (to add routes).
     """
     # shutdown_timeout=0: jobs still running when the test ends are
     # interrupted at once (quart-trio's test app allows 6 s for shutdown).
     settings = settings or Settings(journal=":memory:", shutdown_timeout=0)
-    journal = MemoryJournal() if journal is None else journal
+    if journal is None and settings.journal == ":memory:":
+        journal = MemoryJournal()  # kept by the caller's Served, for inspection
     clock = clock or FakeClock()
     app = create_app(settings, clock=clock, journal=journal)
     if callable(setup):
         setup(app)
     async with app.test_app() as test_app:
-        yield Served(app, test_app.test_client(), runtime_of(app), journal, clock)
+        runtime = runtime_of(app)
+        yield Served(app, test_app.test_client(), runtime, runtime.journal, clock)
 
 
 async def settle() -> None:

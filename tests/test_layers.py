@@ -21,6 +21,7 @@ LAYERS = {
     "journal": 3,
     "projection": 4,
     "retention": 4,
+    "snapshot": 4,
     "actors": 5,
     "runtime": 6,
     "http": 7,
@@ -31,7 +32,7 @@ LAYERS = {
 }
 
 # The pure core does no I/O and knows nothing of trio.
-PURE = {"errors", "events", "codec", "identity", "results", "projection", "retention"}
+PURE = {"errors", "events", "codec", "identity", "results", "projection", "retention", "snapshot"}
 
 
 def unit_of(path: Path) -> str:

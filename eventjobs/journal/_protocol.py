@@ -9,7 +9,7 @@ the position of the last record (0 when empty).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -66,6 +66,23 @@ class Journal(Protocol):
 
         Raises:
             JournalCorrupt: a record cannot be read; the message says where.
+        """
+        ...
+
+    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
+        """Durably keep *table*, the JSON-ready views as of *position*.
+
+        *position* must be the head: a snapshot covers durable records only.
+        """
+        ...
+
+    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        """The newest snapshot as ``(position, table)``, or None.
+
+        Blocking where :attr:`reads_block` is true.
+
+        Raises:
+            JournalCorrupt: the snapshot is damaged or does not match the records.
         """
         ...
 

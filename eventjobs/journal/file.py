@@ -3,21 +3,15 @@
 Layout of the journal directory (see ``journal/README.md`` and
 ``docs/journal-format.md``)::
 
-    LOCK                               held by the one server writing here
-    segment-00000000000000000001.jsonl records from sequence number 1 on
+    LOCK                                held by the one server writing here
+    segment-00000000000000000001.jsonl  records from sequence number 1 on
+    segment-00000000000000052311.jsonl  ... a new segment past --segment-bytes
+    snapshot-00000000000000100000.json  the views as of record 100000
+    checkpoint-00000000000000052310.json  the hash of the last pruned record
 
-One record per line, for example::
-
-    {"seq":3,"prev":"9f2c...","type":"started","v":1,"job":2,"time":1764412345.5,"hash":"41ab..."}
-
-``hash`` is the SHA-256 (hex) of the line as it would read without it (the
-same bytes with ``,"hash":"..."`` removed), so editing any byte of a record,
-the last one included, is caught by the record itself. ``prev`` is the
-previous record's ``hash`` (64 zeros for the first), so removing or
-reordering lines breaks the chain at a known place.
-
-Writes: one ``write`` of the whole batch to a file opened with ``O_APPEND``,
-then one ``fdatasync``: a batch becomes durable all at once (group commit).
+Record lines are sealed and chained (:mod:`eventjobs.journal.lines`). Writes:
+one ``write`` of the whole batch to the active segment (``O_APPEND``), then
+one ``fdatasync``: a batch becomes durable all at once (group commit).
 
 Damage: a final line without its newline is a write torn by a crash; it was
 never acknowledged, so :meth:`FileJournal.open` cuts it off with a warning.
@@ -30,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -40,56 +33,28 @@ from typing import Any
 
 import trio
 
-from ..codec import decode_event, encode_event
-from ..errors import CodecError, ConfigError, JournalCorrupt, JournalUnavailable
+from ..errors import ConfigError, JournalCorrupt, JournalUnavailable
 from ._protocol import Recorded
+from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
+from .segments import (
+    chain_anchor,
+    last_line,
+    list_segments,
+    read_records,
+    segment_name,
+    segment_paths,
+)
+from .snapshots import fsync_directory, latest_snapshot, write_snapshot
 
 log = logging.getLogger("eventjobs.journal")
 
-GENESIS_HASH = "0" * 64
-_HASH_OPEN = b',"hash":"'
-_SEAL_LENGTH = len(_HASH_OPEN) + 64 + 2  # ,"hash":"<64 hex digits>"}
-SEGMENT_PREFIX = "segment-"
-SEGMENT_SUFFIX = ".jsonl"
 LOCK_NAME = "LOCK"
 
-_REPAIR_HINT = (
-    "The journal was changed by something other than eventjobs. Restore the "
-    "directory from a backup, or move it aside and start with an empty one; "
-    "never edit journal files by hand."
-)
+#: A new segment is started once the active one has grown past this.
+DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 
-
-def segment_name(first_seq: int) -> str:
-    return f"{SEGMENT_PREFIX}{first_seq:020d}{SEGMENT_SUFFIX}"
-
-
-def segment_paths(directory: Path) -> list[Path]:
-    """The segment files of *directory*, in sequence order."""
-    return sorted(directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
-
-
-def encode_line(seq: int, prev: str, event_data: dict[str, Any]) -> tuple[bytes, str]:
-    """The journal line (without newline) for one record, and its hash."""
-    record = {"seq": seq, "prev": prev, **event_data}
-    # ensure_ascii keeps every line plain ASCII: any str round-trips, lone
-    # surrogates included, and the bytes hashed are unambiguous.
-    unsealed = json.dumps(record, separators=(",", ":")).encode("ascii")
-    digest = hashlib.sha256(unsealed).hexdigest()
-    return unsealed[:-1] + _HASH_OPEN + digest.encode("ascii") + b'"}', digest
-
-
-def record_hash(line: bytes) -> str | None:
-    """The hash a line claims, if it is the one its content has; else None."""
-    if len(line) < _SEAL_LENGTH or not line.endswith(b'"}'):
-        return None
-    seal = line[-_SEAL_LENGTH:]
-    if not seal.startswith(_HASH_OPEN):
-        return None
-    claimed = seal[len(_HASH_OPEN) : -2].decode("ascii", "replace")
-    actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
-    return claimed if claimed == actual else None
+__all__ = ["DEFAULT_SEGMENT_BYTES", "FileJournal", "read_records", "segment_paths"]
 
 
 class FileJournal:
@@ -101,18 +66,24 @@ class FileJournal:
 
     reads_block = True
 
-    def __init__(self, directory: Path, lock_fd: int, head: int, last_hash: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        lock_fd: int,
+        head: int,
+        last_hash: str,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    ) -> None:
         self.directory = directory
         self._lock_fd = lock_fd
         self._head = head
         self._last_hash = last_hash
-        # One segment for now; segments/<first seq> naming leaves room for
-        # rolling to new files without changing the reader.
+        self._segment_bytes = segment_bytes
         paths = segment_paths(directory)
         self._segment = paths[-1] if paths else directory / segment_name(1)
         self._fd = os.open(self._segment, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if not paths:
-            _fsync_directory(directory)
+            fsync_directory(directory)
         self._size = os.fstat(self._fd).st_size
         self._appending = False
 
@@ -120,8 +91,13 @@ class FileJournal:
         return f"<FileJournal {str(self.directory)!r} head={self._head}>"
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str]) -> FileJournal:
+    def open(
+        cls, directory: str | os.PathLike[str], *, segment_bytes: int = DEFAULT_SEGMENT_BYTES
+    ) -> FileJournal:
         """Open (creating if needed) the journal in *directory* for writing.
+
+        A new segment file is started when the active one has grown past
+        *segment_bytes*; old segments are never rewritten.
 
         Blocking: call it before serving or from a worker thread.
 
@@ -151,7 +127,7 @@ class FileJournal:
         try:
             _cut_torn_tail(path)
             head, last_hash = _read_head(path)
-            return cls(path, lock_fd, head, last_hash)
+            return cls(path, lock_fd, head, last_hash, segment_bytes)
         except BaseException:
             os.close(lock_fd)
             raise
@@ -169,20 +145,22 @@ class FileJournal:
         lines = []
         prev = self._last_hash
         for record in records:
-            line, prev = encode_line(record.seq, prev, encode_event(record.event))
+            line, prev = encode_record(record, prev)
             lines.append(line)
         data = b"\n".join(lines) + b"\n"
         self._appending = True
         try:
             # Not abandoned on cancel: the thread always finishes (or undoes)
             # the write, so no batch is left half on disk.
-            await trio.to_thread.run_sync(self._write, data)
+            await trio.to_thread.run_sync(self._write, data, records[0].seq)
         finally:
             self._appending = False
         self._head += len(records)
         self._last_hash = prev
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, first_seq: int) -> None:
+        if self._size >= self._segment_bytes:
+            self._roll(first_seq)
         start = self._size
         try:
             view = memoryview(data)
@@ -202,8 +180,61 @@ class FileJournal:
             ) from error
         self._size = start + len(data)
 
+    def _roll(self, first_seq: int) -> None:
+        """Continue in a new segment that starts with record *first_seq*."""
+        path = self.directory / segment_name(first_seq)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fsync_directory(self.directory)
+        except OSError as error:
+            raise JournalUnavailable(
+                f"starting the segment {str(path)!r} failed: {error.strerror}"
+            ) from error
+        os.close(self._fd)
+        self._fd, self._segment, self._size = fd, path, 0
+        log.info("journal %s: new segment %s", self.directory, path.name)
+
     def read(self, after: int = 0) -> Iterator[Recorded]:
         return read_records(self.directory, after)
+
+    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
+        """Durably store *table*, the views as of *position* (the head)."""
+        if position != self._head:
+            raise ValueError(f"a snapshot must be taken at the head ({self._head}), not {position}")
+        await trio.to_thread.run_sync(
+            write_snapshot, self.directory, position, self._last_hash, table
+        )
+
+    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        """The newest snapshot ``(position, table dict)``, checked against the
+        record it claims to follow; None when there is none.
+
+        Raises:
+            JournalCorrupt: the snapshot is damaged or does not match the journal.
+        """
+        found = latest_snapshot(self.directory)
+        if found is None:
+            return None
+        position, record_hash, table = found
+        if position > self._head or self._hash_of(position) != record_hash:
+            raise JournalCorrupt(
+                f"{self.directory}: the snapshot at sequence number {position} does not "
+                f"match the journal's record there. Move the snapshot file aside to "
+                f"start from the segments alone. {REPAIR_HINT}"
+            )
+        return position, table
+
+    def _hash_of(self, seq: int) -> str:
+        if seq == self._head:
+            return self._last_hash
+        for segment in reversed(list_segments(self.directory)):
+            if segment.first_seq <= seq:
+                with segment.path.open("rb") as file:
+                    for number, line in enumerate(file, start=segment.first_seq):
+                        if number == seq:
+                            where = f"{segment.path}, line {seq - segment.first_seq + 1}"
+                            return parse_record(line.rstrip(b"\n"), where, seq, None)[1]
+        return ""
 
     async def aclose(self) -> None:
         """Close the segment and release the lock. Closing twice is harmless."""
@@ -214,78 +245,6 @@ class FileJournal:
             # whatever file reuses the descriptor number.
             self._fd = self._lock_fd = -1
         await trio.lowlevel.checkpoint()
-
-
-def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
-    """Yield the records of the journal in *directory* with ``seq > after``.
-
-    Every line is checked (JSON, sequence, hash chain, event shape) as it is
-    read, also those before *after*, since the chain runs through them.
-
-    Raises:
-        JournalCorrupt: naming the file, line, sequence number and the damage.
-    """
-    expected_seq = 1
-    prev = GENESIS_HASH
-    for path in segment_paths(directory):
-        with path.open("rb") as file:
-            for number, line in enumerate(file, start=1):
-                where = f"{path}, line {number}"
-                if not line.endswith(b"\n"):
-                    raise JournalCorrupt(
-                        f"{where}: the last record is incomplete (the journal is being "
-                        "written, or a crash tore it); the server cuts such a record "
-                        "off when it starts"
-                    )
-                record, prev = _parse(line[:-1], where, expected_seq, prev)
-                expected_seq += 1
-                if record.seq > after:
-                    yield record
-
-
-def _parse(line: bytes, where: str, expected_seq: int, prev: str) -> tuple[Recorded, str]:
-    """The record on *line* and its hash, after checking both against the chain."""
-    try:
-        data = json.loads(line)
-    except ValueError as error:
-        raise JournalCorrupt(
-            f"{where} (expected sequence number {expected_seq}): "
-            f"not valid JSON ({error}). {_REPAIR_HINT}"
-        ) from None
-    if not isinstance(data, dict):
-        raise JournalCorrupt(
-            f"{where} (expected sequence number {expected_seq}): "
-            f"not a JSON object. {_REPAIR_HINT}"
-        )
-    seq = data.pop("seq", None)
-    if type(seq) is not int:
-        raise JournalCorrupt(
-            f"{where} (expected sequence number {expected_seq}): "
-            f"the record has no integer 'seq'. {_REPAIR_HINT}"
-        )
-    if seq != expected_seq:
-        raise JournalCorrupt(
-            f"{where}: sequence number {seq} where {expected_seq} was expected "
-            f"(records are missing, duplicated or out of order). {_REPAIR_HINT}"
-        )
-    digest = record_hash(line)
-    if digest is None or data.pop("hash", None) != digest:
-        raise JournalCorrupt(
-            f"{where}, sequence number {seq}: the record does not match its hash "
-            f"(it was edited). {_REPAIR_HINT}"
-        )
-    if data.pop("prev", None) != prev:
-        raise JournalCorrupt(
-            f"{where}, sequence number {seq}: the hash chain is broken (the record "
-            f"before it was removed, replaced or reordered). {_REPAIR_HINT}"
-        )
-    try:
-        event = decode_event(data)
-    except CodecError as error:
-        raise JournalCorrupt(
-            f"{where}, sequence number {seq}: {error}. {_REPAIR_HINT}"
-        ) from None
-    return Recorded(seq, event), digest
 
 
 def _lock(directory: Path) -> int:
@@ -331,35 +290,26 @@ def _cut_torn_tail(directory: Path) -> None:
 
 
 def _read_head(directory: Path) -> tuple[int, str]:
-    """The last record's sequence number and line hash, without a full scan."""
-    for path in reversed(segment_paths(directory)):
-        data = path.read_bytes()
-        if not data:
-            continue
-        lines = data.split(b"\n")
-        line = lines[-2]  # data ends with a newline: the last item is b""
-        where = f"{path}, line {len(lines) - 1}"
+    """The last record's sequence number and hash, without a full scan."""
+    segments = list_segments(directory)
+    for segment in reversed(segments):
+        line = last_line(segment.path)
+        if line is None:
+            continue  # created just before a crash, nothing written yet
         try:
             seq = json.loads(line)["seq"]
         except (ValueError, KeyError, TypeError):
             raise JournalCorrupt(
-                f"{where}: the last record does not read as a journal record. {_REPAIR_HINT}"
+                f"{segment.path}, last line: the last record does not read as a journal "
+                f"record. {REPAIR_HINT}"
             ) from None
         if type(seq) is not int or seq < 1:
-            raise JournalCorrupt(f"{where}: the last record has no valid 'seq'. {_REPAIR_HINT}")
-        digest = record_hash(line)
-        if digest is None:
             raise JournalCorrupt(
-                f"{where}, sequence number {seq}: the record does not match its hash "
-                f"(it was edited). {_REPAIR_HINT}"
+                f"{segment.path}, last line: the last record has no valid 'seq'. {REPAIR_HINT}"
             )
+        where = f"{segment.path}, line {seq - segment.first_seq + 1}"
+        _record, digest = parse_record(line, where, seq, None)
         return seq, digest
+    if segments:
+        return segments[0].first_seq - 1, chain_anchor(directory, segments[0])
     return 0, GENESIS_HASH
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

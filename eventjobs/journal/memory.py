@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import trio
 
@@ -21,6 +23,7 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self._records: list[Recorded] = []
+        self._snapshot: tuple[int, str] | None = None
 
     def __repr__(self) -> str:
         return f"<MemoryJournal head={self.head}>"
@@ -39,6 +42,20 @@ class MemoryJournal:
     def read(self, after: int = 0) -> Iterator[Recorded]:
         # Sequence numbers start at 1 and have no gaps: seq n is at index n-1.
         yield from self._records[max(after, 0) :]
+
+    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
+        if position != self.head:
+            raise ValueError(f"a snapshot must be taken at the head ({self.head}), not {position}")
+        # Kept as JSON text, so a later load cannot share state with the table.
+        self._snapshot = (position, json.dumps(table))
+        await trio.lowlevel.checkpoint()
+
+    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        if self._snapshot is None:
+            return None
+        position, text = self._snapshot
+        table: dict[str, Any] = json.loads(text)
+        return position, table
 
     async def aclose(self) -> None:
         await trio.lowlevel.checkpoint()

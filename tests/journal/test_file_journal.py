@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 import eventjobs.journal.file as file_module
+import eventjobs.journal.lines as lines
+from eventjobs.codec import encode_event
 from eventjobs.errors import ConfigError, JournalCorrupt, JournalUnavailable
 from eventjobs.journal import FileJournal
 from tests.journal.contract import SAMPLE_EVENTS, numbered
@@ -191,12 +193,12 @@ async def test_edited_last_record_is_refused_at_open(directory):
 async def test_replaced_middle_record_breaks_the_chain(directory):
     """A middle record replaced by a self-consistent one is reported where the chain breaks."""
     segment = await write_sample(directory)
-    lines = read_lines(segment)
+    content = read_lines(segment)
     # A well-formed record 3 (correct seq and own hash) chained to the wrong
     # predecessor: what a forger without the previous hash would write.
-    forged, _ = file_module.encode_line(3, "f" * 64, file_module.encode_event(SAMPLE_EVENTS[2]))
-    lines[2] = forged + b"\n"
-    write_lines(segment, lines)
+    forged, _ = lines.seal({"seq": 3, "prev": "f" * 64, **encode_event(SAMPLE_EVENTS[2])})
+    content[2] = forged + b"\n"
+    write_lines(segment, content)
     message = await read_error(directory)
     assert str(segment) in message
     assert "line 3, sequence number 3" in message
@@ -253,12 +255,13 @@ async def test_line_that_is_not_json_is_reported(directory):
     assert "not valid JSON" in message
 
 
-async def test_damage_is_reported_even_when_reading_after_it(directory):
-    """read(after=k) still checks the records before k: damage is never skipped."""
+async def test_damage_in_the_segment_of_a_read_is_reported(directory):
+    """read(after=k) checks the whole segment holding record k+1, so damage
+    before k in it is reported, not skipped."""
     segment = await write_sample(directory)
-    lines = read_lines(segment)
-    del lines[1]
-    write_lines(segment, lines)
+    content = read_lines(segment)
+    del content[1]
+    write_lines(segment, content)
     journal = FileJournal.open(directory)
     try:
         with pytest.raises(JournalCorrupt, match="line 2"):
@@ -269,11 +272,11 @@ async def test_damage_is_reported_even_when_reading_after_it(directory):
 
 def chained_lines(records: list[dict[str, object]]) -> bytes:
     """Journal lines for raw event dicts, with a correct seq and hash chain."""
-    lines, prev = [], file_module.GENESIS_HASH
+    out, prev = [], lines.GENESIS_HASH
     for seq, data in enumerate(records, start=1):
-        line, prev = file_module.encode_line(seq, prev, data)
-        lines.append(line + b"\n")
-    return b"".join(lines)
+        line, prev = lines.seal({"seq": seq, "prev": prev, **data})
+        out.append(line + b"\n")
+    return b"".join(out)
 
 
 UNDECODABLE = {
@@ -299,7 +302,7 @@ async def test_chained_record_that_does_not_decode_is_reported(directory, data):
     journal = FileJournal.open(directory)
     await journal.aclose()
     (segment,) = file_module.segment_paths(directory)
-    queued = file_module.encode_event(SAMPLE_EVENTS[0])
+    queued = encode_event(SAMPLE_EVENTS[0])
     segment.write_bytes(chained_lines([queued, data, queued]))
     message = await read_error(directory)
     assert str(segment) in message

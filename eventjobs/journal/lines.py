@@ -1,0 +1,105 @@
+"""The line format of the file journal: sealed JSON records. No file I/O.
+
+A sealed line is compact JSON whose last member is ``"hash"``: the SHA-256
+(hex) of the same line without that member. Journal records, snapshots and
+checkpoints are all sealed, so any edit of one is caught by the line itself.
+Records also carry ``prev``, the hash of the record before, which chains them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..codec import decode_event, encode_event
+from ..errors import CodecError, JournalCorrupt
+from ._protocol import Recorded
+
+GENESIS_HASH = "0" * 64
+
+_HASH_OPEN = b',"hash":"'
+_SEAL_LENGTH = len(_HASH_OPEN) + 64 + 2  # ,"hash":"<64 hex digits>"}
+
+REPAIR_HINT = (
+    "The journal was changed by something other than eventjobs. Restore the "
+    "directory from a backup, or move it aside and start with an empty one; "
+    "never edit journal files by hand."
+)
+
+
+def seal(value: dict[str, Any]) -> tuple[bytes, str]:
+    """*value* as a sealed JSON line (no newline), and its hash."""
+    # ensure_ascii keeps every line plain ASCII: any str round-trips, lone
+    # surrogates included, and the bytes hashed are unambiguous.
+    unsealed = json.dumps(value, separators=(",", ":")).encode("ascii")
+    digest = hashlib.sha256(unsealed).hexdigest()
+    return unsealed[:-1] + _HASH_OPEN + digest.encode("ascii") + b'"}', digest
+
+
+def sealed_hash(line: bytes) -> str | None:
+    """The hash a sealed line claims, if its content has it; else None."""
+    if len(line) < _SEAL_LENGTH or not line.endswith(b'"}'):
+        return None
+    tail = line[-_SEAL_LENGTH:]
+    if not tail.startswith(_HASH_OPEN):
+        return None
+    claimed = tail[len(_HASH_OPEN) : -2].decode("ascii", "replace")
+    actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
+    return claimed if claimed == actual else None
+
+
+def encode_record(record: Recorded, prev: str) -> tuple[bytes, str]:
+    """The journal line for *record* chained after *prev*, and its hash."""
+    return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
+
+
+def parse_record(line: bytes, where: str, expected_seq: int, prev: str | None) -> tuple[Recorded, str]:
+    """The record on *line* and its hash, checked against the chain.
+
+    *prev* is the hash the record must chain to; None skips that check (for
+    a record read on its own).
+
+    Raises:
+        JournalCorrupt: naming *where*, the sequence number and the damage.
+    """
+    try:
+        data = json.loads(line)
+    except ValueError as error:
+        raise JournalCorrupt(
+            f"{where} (expected sequence number {expected_seq}): "
+            f"not valid JSON ({error}). {REPAIR_HINT}"
+        ) from None
+    if not isinstance(data, dict):
+        raise JournalCorrupt(
+            f"{where} (expected sequence number {expected_seq}): "
+            f"not a JSON object. {REPAIR_HINT}"
+        )
+    seq = data.pop("seq", None)
+    if type(seq) is not int:
+        raise JournalCorrupt(
+            f"{where} (expected sequence number {expected_seq}): "
+            f"the record has no integer 'seq'. {REPAIR_HINT}"
+        )
+    if seq != expected_seq:
+        raise JournalCorrupt(
+            f"{where}: sequence number {seq} where {expected_seq} was expected "
+            f"(records are missing, duplicated or out of order). {REPAIR_HINT}"
+        )
+    digest = sealed_hash(line)
+    if digest is None or data.pop("hash", None) != digest:
+        raise JournalCorrupt(
+            f"{where}, sequence number {seq}: the record does not match its hash "
+            f"(it was edited). {REPAIR_HINT}"
+        )
+    claimed_prev = data.pop("prev", None)
+    if prev is not None and claimed_prev != prev:
+        raise JournalCorrupt(
+            f"{where}, sequence number {seq}: the hash chain is broken (the record "
+            f"before it was removed, replaced or reordered). {REPAIR_HINT}"
+        )
+    try:
+        event = decode_event(data)
+    except CodecError as error:
+        raise JournalCorrupt(f"{where}, sequence number {seq}: {error}. {REPAIR_HINT}") from None
+    return Recorded(seq, event), digest

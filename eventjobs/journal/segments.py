@@ -1,0 +1,173 @@
+"""Reading the file journal's segments: listing, anchoring, seeking. Blocking.
+
+Records live in segment files named after their first sequence number. The
+chain starts either at the first record (``prev`` is 64 zeros) or, once old
+segments have been pruned, at a checkpoint file that holds the hash of the
+last pruned record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from ..errors import JournalCorrupt
+from ._protocol import Recorded
+from .lines import GENESIS_HASH, REPAIR_HINT, parse_record, sealed_hash
+
+SEGMENT_PREFIX = "segment-"
+SEGMENT_SUFFIX = ".jsonl"
+CHECKPOINT_PREFIX = "checkpoint-"
+CHECKPOINT_SUFFIX = ".json"
+
+
+def segment_name(first_seq: int) -> str:
+    return f"{SEGMENT_PREFIX}{first_seq:020d}{SEGMENT_SUFFIX}"
+
+
+def checkpoint_name(seq: int) -> str:
+    return f"{CHECKPOINT_PREFIX}{seq:020d}{CHECKPOINT_SUFFIX}"
+
+
+@attrs.frozen
+class Segment:
+    path: Path
+    #: The sequence number of its first record (from its name).
+    first_seq: int
+
+
+def list_segments(directory: Path) -> list[Segment]:
+    """The segments of *directory*, in sequence order.
+
+    Raises:
+        JournalCorrupt: a file looks like a segment but its name is malformed.
+    """
+    segments = []
+    for path in directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"):
+        number = path.name[len(SEGMENT_PREFIX) : -len(SEGMENT_SUFFIX)]
+        if not (number.isascii() and number.isdigit() and int(number) >= 1):
+            raise JournalCorrupt(f"{path}: not a segment name eventjobs writes. {REPAIR_HINT}")
+        segments.append(Segment(path, int(number)))
+    return sorted(segments, key=lambda segment: segment.first_seq)
+
+
+def segment_paths(directory: Path) -> list[Path]:
+    """The segment files of *directory*, in sequence order."""
+    return [segment.path for segment in list_segments(directory)]
+
+
+def chain_anchor(directory: Path, first: Segment) -> str:
+    """The hash the first remaining record must chain to.
+
+    Raises:
+        JournalCorrupt: records before *first* are gone without a checkpoint.
+    """
+    if first.first_seq == 1:
+        return GENESIS_HASH
+    path = directory / checkpoint_name(first.first_seq - 1)
+    try:
+        line = path.read_bytes().rstrip(b"\n")
+    except FileNotFoundError:
+        raise JournalCorrupt(
+            f"{first.path}: the journal starts at sequence number {first.first_seq}, but "
+            f"there is no checkpoint {path.name} for the records before it (segments "
+            f"were removed by hand, not pruned). {REPAIR_HINT}"
+        ) from None
+    digest = sealed_hash(line)
+    data = json.loads(line) if digest is not None else None
+    if not isinstance(data, dict) or data.get("seq") != first.first_seq - 1:
+        raise JournalCorrupt(f"{path}: the checkpoint does not match its hash. {REPAIR_HINT}")
+    record_hash = data.get("record_hash")
+    if not isinstance(record_hash, str):
+        raise JournalCorrupt(f"{path}: the checkpoint has no record_hash. {REPAIR_HINT}")
+    return record_hash
+
+
+def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
+    """Yield the records of the journal in *directory* with ``seq > after``.
+
+    Every record of the segment holding record ``after + 1`` and of all later
+    segments is checked in full (JSON, sequence, hash, chain, event shape),
+    also those at or before *after* in that segment. Earlier segments are not
+    read, except the last line of the one just before (for its hash): reading
+    the tail of a long journal costs one segment plus the tail, however long
+    the history. ``eventjobs journal verify`` checks everything.
+
+    Raises:
+        JournalCorrupt: naming the file, line, sequence number and the damage;
+            also when records up to *after* were pruned away.
+    """
+    segments = list_segments(directory)
+    if not segments:
+        return
+    first = segments[0]
+    if after < first.first_seq - 1:
+        raise JournalCorrupt(
+            f"{directory}: records 1 to {first.first_seq - 1} were pruned; the journal "
+            f"can only be read from sequence number {first.first_seq} on"
+        )
+    start = max(i for i, segment in enumerate(segments) if segment.first_seq <= after + 1)
+    prev = _hash_before(directory, segments, start)
+    expected_seq = segments[start].first_seq
+    for segment in segments[start:]:
+        if segment.first_seq != expected_seq:
+            raise JournalCorrupt(
+                f"{segment.path}: the segment should begin at sequence number "
+                f"{expected_seq} (records are missing). {REPAIR_HINT}"
+            )
+        for number, line in _lines(segment.path):
+            where = f"{segment.path}, line {number}"
+            record, prev = parse_record(line, where, expected_seq, prev)
+            expected_seq += 1
+            if record.seq > after:
+                yield record
+
+
+def _hash_before(directory: Path, segments: list[Segment], index: int) -> str:
+    """The hash the first record of ``segments[index]`` must chain to."""
+    if index == 0:
+        return chain_anchor(directory, segments[0])
+    before = segments[index - 1]
+    line = last_line(before.path)
+    seq = segments[index].first_seq - 1
+    if line is None:
+        raise JournalCorrupt(f"{before.path}: the segment is empty. {REPAIR_HINT}")
+    where = f"{before.path}, line {seq - before.first_seq + 1}"
+    return parse_record(line, where, seq, None)[1]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without newline) of *path*."""
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.endswith(b"\n"):
+                raise JournalCorrupt(
+                    f"{path}, line {number}: the last record is incomplete (the journal "
+                    "is being written, or a crash tore it); the server cuts such a "
+                    "record off when it starts"
+                )
+            yield number, line[:-1]
+
+
+def last_line(path: Path) -> bytes | None:
+    """The last complete line of *path* (without newline), read backwards;
+    None when it has none. A torn final fragment is not a complete line."""
+    with path.open("rb") as file:
+        position = file.seek(0, os.SEEK_END)
+        data = b""
+        while True:
+            step = min(1 << 16, position)
+            position -= step
+            file.seek(position)
+            data = file.read(step) + data
+            end = data.rfind(b"\n")
+            if end >= 0:
+                start = data.rfind(b"\n", 0, end) + 1
+                if start > 0 or position == 0:
+                    return data[start:end]
+            elif position == 0:
+                return None
