@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -24,6 +25,8 @@ from quart_trio import QuartTrio
 from ._version import __version__
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
+from .journal.pruning import prune
+from .timeparse import parse_time
 from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings, parse_bind
 
 log = logging.getLogger("eventjobs")
@@ -84,6 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--app", default=None, metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
+    journal = commands.add_parser("journal", help="look after a journal directory")
+    journal_commands = journal.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
+    prune = journal_commands.add_parser(
+        "prune",
+        help="remove (or archive) old segments the server no longer needs",
+        description="Remove whole segments older than --before that the newest snapshot "
+        "covers, leaving a checkpoint so what remains stays verifiable. Safe while a "
+        "server runs on the journal.",
+    )
+    prune.add_argument("directory", nargs="?", default=defaults.journal, metavar="DIR")
+    prune.add_argument(
+        "--before", required=True, metavar="TIME", help="ISO 8601 or unix seconds"
+    )
+    prune.add_argument(
+        "--archive", default=None, metavar="DIR", help="move segments here instead of deleting"
+    )
     return parser
 
 
@@ -96,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "journal":
+        return _journal_command(args)
     try:
         settings = Settings(
             journal=args.journal,
@@ -116,6 +137,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, JournalCorrupt) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _journal_command(args: argparse.Namespace) -> int:
+    try:
+        before = parse_time(args.before)
+        result = prune(
+            Path(args.directory), before, Path(args.archive) if args.archive else None
+        )
+    except (ValueError, ConfigError, JournalCorrupt) as error:
+        print(f"eventjobs journal prune: {error}", file=sys.stderr)
+        return 1
+    if not result.segments:
+        print("nothing to prune: no old segment is both covered by a snapshot and older")
+    else:
+        where = f"moved to {args.archive}" if args.archive else "removed"
+        names = ", ".join(path.name for path in result.segments)
+        print(f"{len(result.segments)} segment(s) {where} ({names}); records up to "
+              f"{result.through_seq} are checkpointed")
     return 0
 
 

@@ -18,6 +18,7 @@ LAYERS = {
     "identity": 2,
     "results": 2,
     "settings": 2,
+    "timeparse": 2,
     "journal": 3,
     "projection": 4,
     "retention": 4,

@@ -106,6 +106,7 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
         return
     first = segments[0]
     if after < first.first_seq - 1:
+        chain_anchor(directory, first)  # missing records without a checkpoint: damage
         raise JournalCorrupt(
             f"{directory}: records 1 to {first.first_seq - 1} were pruned; the journal "
             f"can only be read from sequence number {first.first_seq} on"
