@@ -205,6 +205,14 @@ class JobTable:
         else:
             self.jobs[job.job_id] = new
 
+    def reset_to(self, other: JobTable) -> None:
+        """Become a copy of *other* (in place: every holder sees the change)."""
+        self.jobs = dict(other.jobs)
+        self.last_job_id = other.last_job_id
+        self.position = other.position
+        self.queued_count = other.queued_count
+        self.running_count = other.running_count
+
     # -- queries ------------------------------------------------------------
 
     def find(self, job_id: int, caller: Caller) -> JobView | None:

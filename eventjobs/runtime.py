@@ -28,10 +28,11 @@ import time
 from functools import partial
 from collections.abc import Callable
 
+import attrs
 import trio
 
-from .actors.supervisor import Executor, Supervisor
-from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter
+from .actors.supervisor import Executor, Supervisor, SupervisorStatistics
+from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, WriterStatistics
 from .errors import (
     CodecError,
     IllegalTransition,
@@ -67,6 +68,12 @@ RETENTION_INTERVAL = 1.0
 SNAPSHOT_CHECK_INTERVAL = 1.0
 
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
+
+
+@attrs.frozen
+class RuntimeStatistics:
+    writer: WriterStatistics | None
+    supervisor: SupervisorStatistics | None
 
 
 class Runtime:
@@ -156,6 +163,12 @@ class Runtime:
             self.table.last_job_id + 1,
         )
 
+    async def _rebuild(self) -> JobTable:
+        """The table as the journal durably holds it (after a failed append)."""
+        if self.journal.reads_block:
+            return await trio.to_thread.run_sync(self._replay, self.journal)
+        return self._replay(self.journal)
+
     def _replay(self, journal: Journal) -> JobTable:
         """The table from the newest snapshot plus the records after it."""
         table = JobTable()
@@ -194,7 +207,7 @@ class Runtime:
         flushes before this returns.
         """
         await self.open()
-        writer = JournalWriter(self.journal, self.table)
+        writer = JournalWriter(self.journal, self.table, rebuild=self._rebuild)
         # The writer must outlive every actor, even when this whole task is
         # cancelled from outside: actors record how their jobs ended as they
         # unwind. So it runs shielded, and is told to close only once the
@@ -241,7 +254,8 @@ class Runtime:
             if self._rerun_safe(job):
                 log.warning("job %d was running when the server stopped: runs again", job.job_id)
                 writer.record_nowait(
-                    JobRequeued(job_id=job.job_id, time=self.clock(), reason=RESTART_REASON)
+                    JobRequeued(job_id=job.job_id, time=self.clock(), reason=RESTART_REASON),
+                    retry=True,
                 )
                 continue
             log.warning("job %d was running when the server stopped: interrupted", job.job_id)
@@ -251,7 +265,8 @@ class Runtime:
                     time=self.clock(),
                     reason=RESTART_REASON,
                     response=interrupted_result(),
-                )
+                ),
+                retry=True,
             )
         for job in self.table.unfinished(Phase.QUEUED):
             supervisor.enqueue(job.job_id)
@@ -320,6 +335,13 @@ class Runtime:
             else:
                 await self._snapshot(self._writer)
         self._stopped.set()
+
+    def statistics(self) -> RuntimeStatistics:
+        """Counters of the writer and supervisor (None before :meth:`run`)."""
+        return RuntimeStatistics(
+            writer=self._writer.statistics() if self._writer else None,
+            supervisor=self._supervisor.statistics() if self._supervisor else None,
+        )
 
     @property
     def stopping(self) -> bool:

@@ -144,6 +144,7 @@ class Supervisor:
             self._nursery = nursery
             task_status.started()
             while True:
+                await self._writer.wait_healthy()  # no starts while appends fail
                 await self._slots.acquire()
                 job_id = await self._ready_receive.receive()
                 if self._table.jobs.get(job_id) is None or self._stopping:
@@ -201,10 +202,13 @@ class Supervisor:
             self._record_end(job_id, running, response)
             ended = True
         except JournalUnavailable as error:
-            # The journal is broken: nothing more can be recorded. The job's
-            # durable state (queued or started) is resolved at the restart.
-            log.error("job %d stopped: %s", job_id, error)
+            # `started` did not reach the journal, so the handler never ran;
+            # the rebuilt table has the job queued again: queue it again.
+            log.warning("job %d not started: %s", job_id, error)
             ended = True
+            job = self._table.jobs.get(job_id)
+            if job is not None and job.phase is Phase.QUEUED and not self._stopping:
+                self._ready_send.send_nowait(job_id)
         finally:
             if not ended:
                 # Torn down from outside (the server's nursery was cancelled).
@@ -219,14 +223,17 @@ class Supervisor:
         now = self._clock()
         if response is not None:
             # It answered; a cancel that came too late changes nothing.
-            self._writer.record_nowait(JobDone(job_id=job_id, time=now, response=response))
+            self._writer.record_nowait(
+                JobDone(job_id=job_id, time=now, response=response), retry=True
+            )
         elif running.interrupted:
             self._record_interrupted(job_id)
         elif running.cancel_requested:
             self._writer.record_nowait(
                 JobCancelled(
                     job_id=job_id, time=now, by=running.cancelled_by, response=cancelled_result()
-                )
+                ),
+                retry=True,
             )
         else:
             raise AssertionError(f"job {job_id} ended with neither a response nor a cancel")
@@ -239,7 +246,8 @@ class Supervisor:
                     time=self._clock(),
                     reason=SHUTDOWN_REASON,
                     response=interrupted_result(),
-                )
+                ),
+                retry=True,
             )
         except JournalUnavailable:
             pass  # resolved at the restart, from what did reach the journal

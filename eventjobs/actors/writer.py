@@ -10,19 +10,31 @@ Recording an event is two steps with a checkpoint between them:
 2. The writer's task appends the whole batch with one durable write (group
    commit) and then releases everyone waiting on that batch.
 
-So the table may run ahead of the disk by at most the batch in flight, and
+So the table may run ahead of the disk by at most the batches in flight, and
 every answer that depends on an event (a 202, a fetched result) is sent only
 after waiting for its batch.
+
+When an append fails (disk full, I/O error), the writer recovers by itself:
+
+- everyone waiting on the lost batches gets :class:`JournalUnavailable` (the
+  API answers 503: nothing they asked for happened);
+- the table is rebuilt from what the journal durably holds;
+- events recorded with ``retry=True`` (how a job ended: facts that happened
+  and that nobody is waiting to be told about) are applied again and kept
+  for the next attempt;
+- for a back-off interval new requests are refused at once, then the next
+  append tries the disk again; the interval doubles while it keeps failing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import attrs
 import trio
 
-from ..errors import JournalUnavailable
+from ..errors import IllegalTransition, JournalUnavailable
 from ..events import Event
 from ..journal import Journal, Recorded
 from ..projection import JobTable
@@ -31,6 +43,9 @@ log = logging.getLogger("eventjobs.writer")
 
 #: How long the final flush at shutdown may take before it is abandoned.
 FINAL_FLUSH_SECONDS = 10.0
+#: Back-off after a failed append: first wait, and the longest.
+FIRST_BACKOFF = 0.1
+LONGEST_BACKOFF = 5.0
 
 
 class Batch:
@@ -38,6 +53,8 @@ class Batch:
 
     def __init__(self) -> None:
         self.records: list[Recorded] = []
+        #: Parallel to records: whether to keep the event if this batch is lost.
+        self.retry: list[bool] = []
         self._done = trio.Event()
         self._error: BaseException | None = None
 
@@ -63,62 +80,91 @@ class WriterStatistics:
     batches: int
     records: int
     largest_batch: int
+    failed_appends: int
+
+
+Rebuild = Callable[[], Awaitable[JobTable]]
 
 
 class JournalWriter:
     """Owns the journal and the job table; see the module docstring.
 
-    Start it with ``await nursery.start(writer.run)``. After a failed append
-    it refuses every further record (raising :class:`JournalUnavailable`):
-    the table then holds events the disk does not, and only a restart, which
-    rebuilds the table from the journal, makes the two agree again.
+    Args:
+        journal: where batches go.
+        table: the live views, updated as events are recorded.
+        rebuild: gives the table as the journal durably holds it (used after
+            a failed append); without it a failed append stops the writer for
+            good.
     """
 
-    def __init__(self, journal: Journal, table: JobTable) -> None:
+    def __init__(self, journal: Journal, table: JobTable, rebuild: Rebuild | None = None) -> None:
         self.journal = journal
         self.table = table
+        self._rebuild = rebuild
         self._batch = Batch()
         #: The newest batch holding any record: batches become durable in
         #: order, so once it is durable everything recorded so far is.
         self._last_batch: Batch | None = None
         self._wakeup = trio.Event()
         self._closing = False
+        #: Set while appends are failing: plain records are refused.
         self._failure: JournalUnavailable | None = None
+        #: While the table is rebuilt, retried events wait here.
+        self._rebuilding: list[Event] | None = None
+        self._healthy = trio.Event()
+        self._healthy.set()
+        self._backoff = FIRST_BACKOFF
         self._batches = 0
         self._records = 0
         self._largest = 0
+        self._failed_appends = 0
 
     def __repr__(self) -> str:
+        state = "failing" if self._failure is not None else "healthy"
         return (
-            f"<JournalWriter position={self.table.position} "
+            f"<JournalWriter {state} position={self.table.position} "
             f"durable={self.journal.head} open_batch={len(self._batch.records)}>"
         )
 
     def statistics(self) -> WriterStatistics:
-        return WriterStatistics(self._batches, self._records, self._largest)
+        return WriterStatistics(self._batches, self._records, self._largest, self._failed_appends)
 
     @property
     def failure(self) -> JournalUnavailable | None:
-        """The append error that stopped this writer, if any."""
+        """The append error the writer is recovering from, if any."""
         return self._failure
 
-    def record_nowait(self, event: Event) -> Batch:
+    async def wait_healthy(self) -> None:
+        """Return when appends are not known to be failing."""
+        await self._healthy.wait()
+
+    def record_nowait(self, event: Event, *, retry: bool = False) -> Batch:
         """Apply *event* to the table now and queue it for the journal.
+
+        Args:
+            retry: keep the event and append it later if its batch is lost
+                (for how a job ended); otherwise a lost batch loses it, and
+                its waiters are told.
 
         Returns:
             The batch that will carry it; ``await batch.durable()`` to wait.
 
         Raises:
-            JournalUnavailable: a previous append failed; nothing is recorded.
+            JournalUnavailable: appends are failing (and *retry* is false), or
+                the writer is closed; nothing is recorded.
             IllegalTransition: *event* does not follow the table (a bug).
         """
-        if self._failure is not None:
-            raise self._failure
         if self._closing:
             raise JournalUnavailable("the journal writer is closed")
+        if self._failure is not None and not retry:
+            raise self._failure
+        if self._rebuilding is not None:
+            self._rebuilding.append(event)
+            return self._batch
         record = Recorded(self.table.position + 1, event)
         self.table.apply(record)
         self._batch.records.append(record)
+        self._batch.retry.append(retry)
         self._last_batch = self._batch
         self._wakeup.set()
         return self._batch
@@ -166,22 +212,55 @@ class JournalWriter:
         if not batch.records:
             return
         self._batch = Batch()
-        if self._failure is not None:
-            # Recorded before the failure was known; never appended after it,
-            # or its sequence numbers would not continue the journal.
-            batch.finish(self._failure)
-            return
         try:
             await self.journal.append(batch.records)
         except JournalUnavailable as error:
-            log.error("journal append failed; no further events are accepted: %s", error)
-            self._failure = error
-            batch.finish(error)
+            await self._recover(batch, error)
             return
         except BaseException:
             batch.finish(JournalUnavailable("the journal writer stopped during an append"))
             raise
+        self._backoff = FIRST_BACKOFF
         self._batches += 1
         self._records += len(batch.records)
         self._largest = max(self._largest, len(batch.records))
         batch.finish()
+
+    async def _recover(self, lost: Batch, error: JournalUnavailable) -> None:
+        """After a failed append: see the module docstring."""
+        self._failed_appends += 1
+        log.error("journal append failed (retrying in %.1f s): %s", self._backoff, error)
+        self._failure = error
+        self._healthy = trio.Event()
+        if self._rebuild is None:
+            lost.finish(error)
+            self._closing = True  # nothing can make the table and disk agree again
+            return
+        # Everything not durable is lost: the failed batch and the one that
+        # filled up meanwhile.
+        lost_batches = [lost, self._batch]
+        self._batch = Batch()
+        self._rebuilding = []
+        try:
+            self.table.reset_to(await self._rebuild())
+        finally:
+            kept = [
+                record.event
+                for batch in lost_batches
+                for record, retry in zip(batch.records, batch.retry)
+                if retry
+            ]
+            kept += self._rebuilding
+            self._rebuilding = None
+        for event in kept:
+            try:
+                self.record_nowait(event, retry=True)
+            except IllegalTransition as reason:
+                log.warning("dropped %r after the failed append: %s", event, reason)
+        for batch in lost_batches:
+            batch.finish(error)
+        await trio.sleep(self._backoff)  # refuse new work for a while
+        self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
+        self._failure = None
+        self._healthy.set()
+        self._wakeup.set()  # try the disk again with what was kept
