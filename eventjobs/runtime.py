@@ -296,10 +296,12 @@ class Runtime:
             await trio.sleep(RETENTION_INTERVAL)
 
     async def _take_snapshots(self, writer: JournalWriter) -> None:
-        """Snapshot the views every ``snapshot_every`` records."""
+        """Snapshot the views once the records since the last snapshot reach
+        ``snapshot_every`` and the number of live jobs (see Settings)."""
         while True:
             await trio.sleep(SNAPSHOT_CHECK_INTERVAL)
-            if self.table.position - self._snapshot_position >= self.settings.snapshot_every:
+            due = max(self.settings.snapshot_every, len(self.table.jobs))
+            if self.table.position - self._snapshot_position >= due:
                 await self._snapshot(writer)
 
     async def _snapshot(self, writer: JournalWriter) -> None:
@@ -314,9 +316,21 @@ class Runtime:
         except JournalUnavailable:
             return
         position = self.table.position
-        if position == self._snapshot_position or position != self.journal.head:
+        if position == self._snapshot_position or position > self.journal.head:
             return
-        await self.journal.save_snapshot(position, encode_table(self.table))
+        # A shallow copy is consistent (job views are immutable) and quick;
+        # encoding it, which costs in proportion to the live jobs, happens in
+        # a worker thread while the table moves on.
+        frozen = JobTable(
+            jobs=dict(self.table.jobs),
+            last_job_id=self.table.last_job_id,
+            position=position,
+        )
+        if self.journal.reads_block:
+            data = await trio.to_thread.run_sync(encode_table, frozen)
+        else:  # an in-memory journal: no threads (they defeat trio's test clocks)
+            data = encode_table(frozen)
+        await self.journal.save_snapshot(position, data)
         self._snapshot_position = position
         log.info("snapshot of the views at sequence number %d written", position)
 

@@ -108,13 +108,18 @@ class Settings:
         validator=_optional(_positive_int("max_result_bytes")),
         metadata={"parse": int},
     )
-    #: A new journal segment file is started past this size.
+    #: A new journal segment file is started past this size. A start checks
+    #: the segment holding the newest snapshot's position, so this bounds
+    #: that part of start-up time.
     segment_bytes: int = attrs.field(
-        default=64 * 1024 * 1024, validator=_positive_int("segment_bytes")
+        default=8 * 1024 * 1024, validator=_positive_int("segment_bytes")
     )
-    #: A snapshot of the views is written every this many records (and at a
-    #: clean shutdown), so a start replays only what follows the newest one.
-    snapshot_every: int = attrs.field(default=100_000, validator=_positive_int("snapshot_every"))
+    #: A snapshot of the views is written once at least this many records,
+    #: and at least as many as there are live jobs, follow the last one (and
+    #: at a clean shutdown). A start replays only what follows the newest
+    #: snapshot; writing one costs in proportion to the live jobs, so tying
+    #: the interval to their number keeps that cost per record constant.
+    snapshot_every: int = attrs.field(default=1000, validator=_positive_int("snapshot_every"))
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)

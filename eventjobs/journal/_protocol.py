@@ -72,7 +72,11 @@ class Journal(Protocol):
     async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
         """Durably keep *table*, the JSON-ready views as of *position*.
 
-        *position* must be the head: a snapshot covers durable records only.
+        *position* must not be past the head: a snapshot covers durable
+        records only.
+
+        Raises:
+            ValueError: *position* is past the head.
         """
         ...
 

@@ -198,12 +198,16 @@ class FileJournal:
         return read_records(self.directory, after)
 
     async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
-        """Durably store *table*, the views as of *position* (the head)."""
-        if position != self._head:
-            raise ValueError(f"a snapshot must be taken at the head ({self._head}), not {position}")
-        await trio.to_thread.run_sync(
-            write_snapshot, self.directory, position, self._last_hash, table
-        )
+        """Durably store *table*, the views as of *position* (at most the head)."""
+        if position > self._head:
+            raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
+        head, last_hash = self._head, self._last_hash
+
+        def write() -> None:
+            record_hash = last_hash if position == head else self._hash_of(position)
+            write_snapshot(self.directory, position, record_hash, table)
+
+        await trio.to_thread.run_sync(write)
 
     def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         """The newest snapshot ``(position, table dict)``, checked against the
@@ -225,6 +229,7 @@ class FileJournal:
         return position, table
 
     def _hash_of(self, seq: int) -> str:
+        """The hash of record *seq* ("" if there is none). Blocking."""
         if seq == self._head:
             return self._last_hash
         for segment in reversed(list_segments(self.directory)):

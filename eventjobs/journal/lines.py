@@ -54,6 +54,18 @@ def encode_record(record: Recorded, prev: str) -> tuple[bytes, str]:
     return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
 
 
+def chained_hash(line: bytes, expected_seq: int, prev: str) -> str | None:
+    """The hash of *line* if it is record *expected_seq*, sealed and chained
+    to *prev*; None if anything is off (then :func:`parse_record` says what).
+
+    Cheap: a prefix comparison and one SHA-256, no JSON decoding.
+    """
+    prefix = b'{"seq":%d,"prev":"%s"' % (expected_seq, prev.encode("ascii"))
+    if not line.startswith(prefix):
+        return None
+    return sealed_hash(line)
+
+
 def parse_record(line: bytes, where: str, expected_seq: int, prev: str | None) -> tuple[Recorded, str]:
     """The record on *line* and its hash, checked against the chain.
 

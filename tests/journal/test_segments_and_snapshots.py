@@ -65,8 +65,8 @@ async def test_snapshot_round_trips(tmp_path, backend):
     table = fold(journal.read())
     await journal.save_snapshot(3, encode_table(table))
     assert journal.load_snapshot() == (3, encode_table(table))
-    with pytest.raises(ValueError, match="at the head"):
-        await journal.save_snapshot(2, encode_table(table))
+    with pytest.raises(ValueError, match="ahead of the head"):
+        await journal.save_snapshot(4, encode_table(table))
     await journal.aclose()
 
 
