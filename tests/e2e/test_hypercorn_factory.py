@@ -16,6 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eventjobs.actors.supervisor import SHUTDOWN_REASON
+from eventjobs.events import JobInterrupted
+from eventjobs.journal.segments import read_records
+
 from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
@@ -134,3 +138,29 @@ def test_hypercorn_factory_with_an_unusable_journal_fails_with_one_sentence(
     messages = [line for line in output.splitlines() if line.startswith("eventjobs: ")]
     assert len(messages) == 1, output
     assert repr(str(journal)) in messages[0]
+
+
+def test_sigterm_under_plain_hypercorn_records_running_jobs_interrupted(tmp_path: Path) -> None:
+    """Under plain hypercorn too, SIGTERM drains jobs for the shutdown timeout,
+    records the rest interrupted (by the shutdown, not found later by a
+    start), and exits 0."""
+    journal = tmp_path / "journal"
+    with hypercorn(journal, {"EVENTJOBS_SHUTDOWN_TIMEOUT": "0.2"}) as (process, url):
+        wait_ready(process, url)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            accepted = client.post(
+                "/_admin/sleep?duration=600", headers={"x-arango-async": "store"}
+            )
+            job_id = int(accepted.headers["x-arango-async-id"])
+            deadline = time.monotonic() + 10
+            while b'"type":"started"' not in b"".join(
+                p.read_bytes() for p in journal.glob("segment-*.jsonl")
+            ):
+                assert time.monotonic() < deadline, "the job did not start"
+                time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0, output_of(journal)
+    (interrupted,) = [
+        r.event for r in read_records(journal) if isinstance(r.event, JobInterrupted)
+    ]
+    assert (interrupted.job_id, interrupted.reason) == (job_id, SHUTDOWN_REASON)
