@@ -200,7 +200,7 @@ async def _serve(app: QuartTrio, settings: Settings) -> None:
             journal = (
                 "in memory (nothing survives a restart)"
                 if settings.journal == MEMORY_JOURNAL
-                else repr(settings.journal)
+                else repr(os.path.abspath(settings.journal))
             )
             print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
 
