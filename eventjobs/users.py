@@ -59,13 +59,15 @@ class User:
     superuser: bool = False
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """A salted scrypt hash of *password*, with its parameters, as text."""
+def hash_password(password: str, *, salt: bytes | None = None, cost: int = SCRYPT_N) -> str:
+    """A salted scrypt hash of *password*, with its parameters, as text.
+
+    *cost* is scrypt's N (a power of 2); lower it only where speed matters
+    more than resistance to guessing (tests).
+    """
     salt = secrets.token_bytes(_SALT_BYTES) if salt is None else salt
-    key = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return "$".join(
-        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)]
-    )
+    key = _scrypt(password, salt, cost, SCRYPT_R, SCRYPT_P)
+    return "$".join(["scrypt", str(cost), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)])
 
 
 def verify_password(password: str, password_hash: str) -> bool:
