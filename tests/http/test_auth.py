@@ -361,3 +361,15 @@ async def test_headers_larger_than_the_limit_get_431(tmp_path):
             "/_api/version", headers={**basic("alice"), "x-big": "v" * 1024}
         )
         assert response.status_code == 431
+
+
+async def test_login_with_authentication_off_still_answers_a_token():
+    """Clients configured for JWT work against a server without users."""
+    async with serve_app() as served:
+        response = await served.client.post(
+            "/_open/auth", json={"username": "anyone", "password": ""}
+        )
+        token = (await response.get_json())["jwt"]
+        assert jwt.decode(token, options={"verify_signature": False})["preferred_username"] == "anyone"
+        version = await served.client.get("/_api/version", headers=bearer("anything"))
+        assert version.status_code == 200
