@@ -3,7 +3,9 @@
 An :class:`Authenticator` checks an ``Authorization`` header (HTTP Basic, or
 a bearer JWT from ``POST /_open/auth``) against the users file and answers
 with the :class:`Caller`, or None when the credentials do not hold. It never
-raises for anything a client sends.
+raises for anything a client sends. Password checks run in worker threads,
+so the event loop never waits for scrypt; cancelling a check abandons the
+thread's result (the thread itself finishes its hash).
 
 The users file is read again whenever it changes on disk (its size, time or
 inode), so ``eventjobs users add/remove/passwd`` take effect without a
@@ -24,6 +26,8 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Final
 
+import trio
+
 from . import tokens, users
 from .errors import ConfigError
 from .identity import Caller
@@ -34,6 +38,11 @@ log = logging.getLogger("eventjobs.auth")
 #: Successful password checks remembered, so that clients sending Basic
 #: credentials with every request do not pay a scrypt each time.
 _CACHE_SIZE: Final = 4096
+
+#: scrypt runs in worker threads (it takes tens of milliseconds and would
+#: stall every request and job on the event loop), at most this many at once:
+#: each holds 16 MiB, and a flood of wrong passwords must not exhaust memory.
+MAX_CONCURRENT_HASHES: Final = 4
 
 
 @functools.cache
@@ -94,6 +103,7 @@ class Authenticator:
         self._stamp = self._file_stamp()
         self._cache_key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
+        self._hashing = trio.CapacityLimiter(MAX_CONCURRENT_HASHES)
 
     # -- the users file -----------------------------------------------------------
 
@@ -123,7 +133,7 @@ class Authenticator:
 
     # -- credentials --------------------------------------------------------------
 
-    def check_password(self, username: str, password: str) -> Caller | None:
+    async def check_password(self, username: str, password: str) -> Caller | None:
         """The caller for a correct user name and password, else None."""
         user = self._current_users().get(username)
         password_hash = user.password_hash if user is not None else _dummy_hash()
@@ -135,7 +145,14 @@ class Authenticator:
             hashlib.sha256,
         ).digest()
         if key not in self._verified:
-            if not users.verify_password(password, password_hash) or user is None:
+            matches = await trio.to_thread.run_sync(
+                users.verify_password,
+                password,
+                password_hash,
+                abandon_on_cancel=True,
+                limiter=self._hashing,
+            )
+            if not matches or user is None:
                 return None
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
@@ -143,13 +160,13 @@ class Authenticator:
         assert user is not None  # only known users' checks are remembered
         return Caller(user.name, superuser=user.superuser)
 
-    def login(self, username: str, password: str) -> str | None:
+    async def login(self, username: str, password: str) -> str | None:
         """A JWT for *username* when the password is right, else None."""
-        if self.check_password(username, password) is None:
+        if await self.check_password(username, password) is None:
             return None
         return tokens.issue(self._secret, username, now=self._clock(), lifetime=self._lifetime)
 
-    def authenticate(self, authorization: Sequence[bytes]) -> Caller | None:
+    async def authenticate(self, authorization: Sequence[bytes]) -> Caller | None:
         """The caller that the ``Authorization`` header values prove, or None.
 
         Exactly one value is accepted: ``Basic <base64 user:password>`` or
@@ -162,12 +179,12 @@ class Authenticator:
         scheme, _space, credentials = bytes(authorization[0]).strip().partition(b" ")
         scheme, credentials = scheme.lower(), credentials.strip()
         if scheme == b"basic":
-            return self._basic(credentials)
+            return await self._basic(credentials)
         if scheme == b"bearer":
             return self._bearer(credentials)
         return None
 
-    def _basic(self, credentials: bytes) -> Caller | None:
+    async def _basic(self, credentials: bytes) -> Caller | None:
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
@@ -175,7 +192,7 @@ class Authenticator:
         username, colon, password = decoded.partition(":")
         if not colon:
             return None
-        return self.check_password(username, password)
+        return await self.check_password(username, password)
 
     def _bearer(self, credentials: bytes) -> Caller | None:
         try:

@@ -106,7 +106,7 @@ class AsyncJobLayer:
             return
         original_path = scope["path"]
         open_path = is_open(split_database(original_path)[1])
-        caller = self._caller(scope, open_path)
+        caller = await self._caller(scope, open_path)
         if caller is None:
             # Before routing and queueing: a stranger learns nothing, not
             # even which paths exist (spec 1.1).
@@ -128,15 +128,16 @@ class AsyncJobLayer:
             return
         await self._accept(scope, receive, send, caller, original_path, store=mode == b"store")
 
-    def _caller(self, scope: Scope, open_path: bool) -> Caller | None:
+    async def _caller(self, scope: Scope, open_path: bool) -> Caller | None:
         """Who sent the request; None when its credentials do not hold."""
         if self._authenticator is None:
             return ANONYMOUS
         if open_path:
             return NOBODY
-        return self._authenticator.authenticate(
-            [bytes(value) for name, value in scope["headers"] if bytes(name).lower() == b"authorization"]
-        )
+        authorization = [
+            bytes(value) for name, value in scope["headers"] if bytes(name).lower() == b"authorization"
+        ]
+        return await self._authenticator.authenticate(authorization)
 
     async def execute(self, job: JobView) -> RecordedResponse:
         """Run *job*'s recorded request through its target; see module docs.

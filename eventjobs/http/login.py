@@ -51,7 +51,7 @@ async def login() -> Response:
             secret, username, now=runtime.clock(), lifetime=runtime.settings.jwt_lifetime
         )
     else:
-        found = authenticator.login(username, password)
+        found = await authenticator.login(username, password)
         if found is None:
             return error(401, ERROR_FORBIDDEN, "not authorized to execute this request")
         token = found

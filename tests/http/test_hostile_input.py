@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 from eventjobs import Settings
 from tests.support import (
-    TEST_USERS,
     auth_settings,
     basic,
     serve_app,
