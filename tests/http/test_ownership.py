@@ -23,7 +23,7 @@ from tests.support import (
     submit,
 )
 
-PREFIXES = ["/_api/job", "/_admin/job", "/_db/_system/_api/job"]
+PREFIXES = ["/_api/job", "/_admin/job", "/_db/_system/_api/job", "/_db/other/_admin/job"]
 ROUTES = [
     "status",
     "fetch",
