@@ -1,6 +1,7 @@
 """The ``eventjobs`` command. The only place that calls ``trio.run``.
 
-``eventjobs serve`` runs the app under hypercorn's trio worker. Every bad
+``eventjobs serve`` runs the app under hypercorn's trio worker;
+``eventjobs users`` manages the users file (see :mod:`eventjobs.user_commands`). Every bad
 setting (an unusable journal, a port in use, an ``--app`` that does not
 import) ends the command with exit status 1 and one sentence on stderr.
 """
@@ -22,6 +23,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 from quart_trio import QuartTrio
 
+from . import user_commands
 from ._version import __version__
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
@@ -87,6 +89,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--app", default=None, metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
+    serve.add_argument(
+        "--users", default=None, metavar="FILE",
+        help="turn authentication on, with the users of FILE (see 'eventjobs users')",
+    )
+    serve.add_argument(
+        "--jwt-secret-file", default=None, metavar="FILE",
+        help="the secret that signs JWTs; without it a random one per start, so "
+        "tokens stop working when the server restarts",
+    )
+    serve.add_argument(
+        "--jwt-lifetime", type=float, default=defaults.jwt_lifetime, metavar="SECONDS",
+        help=f"how long a token from POST /_open/auth is valid (default {defaults.jwt_lifetime:g})",
+    )
+    serve.add_argument(
+        "--redact-header", action="append", default=[], metavar="NAME", dest="redact_headers",
+        help="a request header never written to the journal (repeatable; Authorization "
+        "and Cookie always are left out)",
+    )
+    serve.add_argument(
+        "--max-results-per-user", type=int, default=None, metavar="N",
+        help="stored job results one user may hold (default: no limit)",
+    )
+    serve.add_argument(
+        "--max-header-count", type=int, default=defaults.max_header_count, metavar="N",
+        help=f"request headers accepted (default {defaults.max_header_count}; 431 beyond)",
+    )
+    serve.add_argument(
+        "--max-header-bytes", type=int, default=defaults.max_header_bytes, metavar="N",
+        help=f"total size of request headers (default {defaults.max_header_bytes}; 431 beyond)",
+    )
+    user_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
     journal_commands = journal.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
     prune = journal_commands.add_parser(
@@ -108,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "users":
+        return user_commands.run(args)
     # Like hypercorn and uvicorn: --app modules are found in the current
     # directory (a console script's sys.path does not include it).
     if os.getcwd() not in sys.path:
@@ -130,6 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_results=args.max_results,
             max_result_bytes=args.max_result_bytes,
             app=args.app,
+            users=args.users,
+            jwt_secret_file=args.jwt_secret_file,
+            jwt_lifetime=args.jwt_lifetime,
+            redact_headers=tuple(args.redact_headers),
+            max_results_per_user=args.max_results_per_user,
+            max_header_count=args.max_header_count,
+            max_header_bytes=args.max_header_bytes,
         )
         app = create_app(settings)
         _check_bind(settings.bind)

@@ -39,6 +39,10 @@ class QueueFull(EventJobsError):
     """The number of queued jobs has reached ``max_queued``."""
 
 
+class QuotaExceeded(EventJobsError):
+    """The user already holds ``max_results_per_user`` stored results."""
+
+
 class ShuttingDown(EventJobsError):
     """The server is stopping and accepts no new jobs."""
 

@@ -28,3 +28,7 @@ class Caller:
 
 #: Every request's caller while authentication is off (ArangoDB's default).
 ANONYMOUS: Final = Caller(None, superuser=True)
+
+#: The caller of an ``/_open/`` request while authentication is on: nobody
+#: yet, so no job is theirs.
+NOBODY: Final = Caller(None, superuser=False)

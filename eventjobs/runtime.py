@@ -40,6 +40,7 @@ from .errors import (
     JournalUnavailable,
     NotRunning,
     QueueFull,
+    QuotaExceeded,
     ShuttingDown,
 )
 from .events import (
@@ -378,6 +379,8 @@ class Runtime:
         Raises:
             ShuttingDown: the server is stopping; nothing was recorded.
             QueueFull: ``max_queued`` jobs are waiting; nothing was recorded.
+            QuotaExceeded: *store* and the caller already holds
+                ``max_results_per_user`` stored results; nothing was recorded.
             JournalUnavailable: the ``queued`` event did not reach the journal.
 
         Cancellation: the job stays queued; only the wait for the disk stops.
@@ -387,6 +390,12 @@ class Runtime:
             raise ShuttingDown("shutdown in progress")
         if self.table.queued_count >= self.settings.max_queued:
             raise QueueFull("queue is full")
+        quota = self.settings.max_results_per_user
+        if store and quota is not None and self.results_held(caller) >= quota:
+            raise QuotaExceeded(
+                f"result quota reached: user {caller.name!r} already holds {quota} stored "
+                "job results; fetch or delete some first"
+            )
         job_id = self.table.last_job_id + 1
         batch = writer.record_nowait(
             JobQueued(
@@ -396,6 +405,13 @@ class Runtime:
         supervisor.enqueue(job_id)
         await batch.durable()
         return job_id
+
+    def results_held(self, caller: Caller) -> int:
+        """Stored results (pending or done, not fetched or deleted) the caller owns.
+
+        Owned, not visible: a superuser's quota counts only their own jobs.
+        """
+        return sum(1 for job in self.table.jobs.values() if job.visible and job.owner == caller.name)
 
     def status(self, job_id: int, caller: Caller) -> JobView | None:
         """The caller's job, or None when it is unknown to them."""

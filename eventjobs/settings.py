@@ -52,6 +52,28 @@ def _optional(check: object) -> object:
     return optional_check
 
 
+def _optional_positive_int(name: str) -> object:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None and (type(value) is not int or value < 1):
+            raise ConfigError(
+                f"{name} must be a whole number of at least 1 (or unset), not {value!r}"
+            )
+
+    return check
+
+
+def _header_names(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
+    for name in value:
+        if not name or not all(33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name):
+            raise ConfigError(f"redact_headers: {name!r} is not an HTTP header name")
+
+
+def _lower_names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    return tuple(str(part).strip().lower() for part in value)  # type: ignore[attr-defined]
+
+
 def _bind(_instance: object, _attribute: object, value: str) -> None:
     parse_bind(value)
 
@@ -123,6 +145,31 @@ class Settings:
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
+    #: The users file; set, it turns authentication on (off: everyone is the
+    #: anonymous superuser).
+    users: str | None = None
+    #: File holding the JWT signing secret; unset, a random one per start
+    #: (tokens then stop working when the server restarts).
+    jwt_secret_file: str | None = None
+    #: How long a token from ``POST /_open/auth`` is valid.
+    jwt_lifetime: float = attrs.field(default=3600.0, validator=_seconds("jwt_lifetime"))
+    #: Further request headers never written to the journal (lower-cased);
+    #: ``authorization`` and ``cookie`` are always left out.
+    redact_headers: tuple[str, ...] = attrs.field(
+        default=(), converter=_lower_names, validator=_header_names
+    )
+    #: Stored results (pending or done, not yet fetched) one user may hold;
+    #: beyond it submissions get 503. None: no limit.
+    max_results_per_user: int | None = attrs.field(
+        default=None,
+        validator=_optional_positive_int("max_results_per_user"),
+        metadata={"parse": int},
+    )
+    #: Request headers accepted, by count and by total size (431 beyond).
+    max_header_count: int = attrs.field(default=128, validator=_positive_int("max_header_count"))
+    max_header_bytes: int = attrs.field(
+        default=64 * 1024, validator=_positive_int("max_header_bytes")
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +178,7 @@ class Settings:
         Every field has a variable: ``EVENTJOBS_`` plus its name upper-cased.
         Unset variables keep the defaults; for limits that can be off (such
         as ``EVENTJOBS_RESULT_TTL``), an empty value or ``off`` turns them off.
+        ``EVENTJOBS_REDACT_HEADERS`` is a comma-separated list.
         """
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -146,8 +194,8 @@ class Settings:
 def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:
     parse = field.metadata.get("parse")
     if parse is None:
-        if isinstance(field.default, str) or field.default is None:
-            return raw
+        if isinstance(field.default, (str, tuple)) or field.default is None:
+            return raw  # a converter, if any, takes it from there
         parse = type(field.default)
     elif raw.strip().lower() in ("", "off", "none"):
         return None

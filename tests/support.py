@@ -177,3 +177,72 @@ def _drain_in_background(server: ServerProcess) -> None:
 
 def journal_dir(tmp_path: Path) -> str:
     return str(tmp_path / "journal")
+
+
+# -- authentication ------------------------------------------------------------------
+
+#: scrypt N for test users: cheap, so that each test's logins cost microseconds.
+TEST_HASH_COST = 16
+
+#: The test users: name -> (password, superuser).
+TEST_USERS = {
+    "alice": ("alice-pw-4f1d", False),
+    "bob": ("bob-pw-9c2e", False),
+    "root": ("root-pw-7a0b", True),
+}
+
+TEST_JWT_SECRET = b"test-secret-0123456789abcdef0123456789abcdef"
+
+
+def write_users_file(path: Path, people: dict[str, tuple[str, bool]] | None = None) -> str:
+    """Write a users file holding *people* (default TEST_USERS); return its path."""
+    from eventjobs import users
+
+    people = TEST_USERS if people is None else people
+    users.save(
+        str(path),
+        {
+            name: users.User(
+                name, users.hash_password(password, cost=TEST_HASH_COST), superuser
+            )
+            for name, (password, superuser) in people.items()
+        },
+    )
+    return str(path)
+
+
+def auth_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """In-memory settings with authentication on: TEST_USERS, TEST_JWT_SECRET."""
+    secret_file = tmp_path / "jwt-secret"
+    secret_file.write_bytes(TEST_JWT_SECRET)
+    values: dict[str, object] = {
+        "journal": ":memory:",
+        "shutdown_timeout": 0,
+        "users": write_users_file(tmp_path / "users.json"),
+        "jwt_secret_file": str(secret_file),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def basic(name: str, password: str | None = None, scheme: str = "Basic") -> dict[str, str]:
+    """An Authorization header with HTTP Basic credentials (TEST_USERS password
+    by default)."""
+    import base64
+
+    password = TEST_USERS[name][0] if password is None else password
+    encoded = base64.b64encode(f"{name}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"{scheme} {encoded}"}
+
+
+def bearer(token: str, scheme: str = "bearer") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+async def login(client: TrioClient, name: str, password: str | None = None) -> str:
+    """A JWT from POST /_open/auth for a TEST_USERS user."""
+    password = TEST_USERS[name][0] if password is None else password
+    response = await client.post("/_open/auth", json={"username": name, "password": password})
+    assert response.status_code == 200, await response.get_data()
+    token: str = (await response.get_json())["jwt"]
+    return token

@@ -19,6 +19,9 @@ LAYERS = {
     "results": 2,
     "settings": 2,
     "timeparse": 2,
+    "tokens": 2,
+    "users": 2,
+    "authentication": 3,
     "journal": 3,
     "projection": 4,
     "retention": 4,
@@ -28,6 +31,7 @@ LAYERS = {
     "http": 7,
     "asgi": 8,
     "cli": 8,
+    "user_commands": 8,
     "__main__": 8,
     "__init__": 8,
 }

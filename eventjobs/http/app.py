@@ -11,7 +11,8 @@ from ..actors.writer import FINAL_FLUSH_SECONDS
 from ..journal import Journal
 from ..runtime import Runtime
 from ..settings import Settings
-from . import builtins, error_handlers, job_api
+from ..authentication import Authenticator, read_secret
+from . import builtins, error_handlers, job_api, login, openapi
 from .async_layer import AsyncJobLayer
 from .mounted import MountedLifespan, load_app
 
@@ -36,7 +37,8 @@ def create_app(
         journal: an already open journal to use instead of ``settings.journal``.
 
     Raises:
-        ConfigError: ``settings.app`` cannot be loaded.
+        ConfigError: ``settings.app`` cannot be loaded, or the users file or
+            JWT secret file cannot be used.
     """
     settings = Settings() if settings is None else settings
     app = QuartTrio("eventjobs")
@@ -49,9 +51,19 @@ def create_app(
     error_handlers.register(app)
     app.register_blueprint(job_api.blueprint)
     app.register_blueprint(builtins.blueprint)
+    app.register_blueprint(login.blueprint)
+    app.register_blueprint(openapi.blueprint)
+
+    authenticator = None
+    if settings.users is not None:
+        secret = read_secret(settings.jwt_secret_file) if settings.jwt_secret_file else None
+        authenticator = Authenticator(
+            settings.users, secret=secret, token_lifetime=settings.jwt_lifetime, clock=clock
+        )
+    app.extensions[login.AUTHENTICATOR_KEY] = authenticator
 
     mounted = load_app(settings.app) if settings.app else None
-    layer = AsyncJobLayer(app, app.asgi_app, mounted)
+    layer = AsyncJobLayer(app, app.asgi_app, mounted, authenticator)
     runtime = Runtime(
         settings, layer.execute, clock=clock, journal=journal, rerun_safe=layer.rerun_safe
     )

@@ -3,6 +3,9 @@ requests into jobs.
 
 Installed as the Quart app's ``asgi_app``, it sees every HTTP request first:
 
+0. It refuses too many or too large headers (431) and, when authentication
+   is on, requests whose credentials do not hold (401): both before anything
+   is routed or queued. ``/_open/`` paths need no credentials.
 1. It strips a ``/_db/<name>/`` prefix (recording the database and caller in
    the scope for handlers) so every route answers below any database.
 2. It decides the target: the app's own routes, or the mounted ASGI app
@@ -23,11 +26,14 @@ from typing import Any
 from quart import Quart
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ..errors import JournalUnavailable, NotRunning, QueueFull, ShuttingDown
+from ..authentication import Authenticator
+from ..errors import JournalUnavailable, NotRunning, QueueFull, QuotaExceeded, ShuttingDown
 from ..events import RecordedRequest, RecordedResponse
-from ..identity import ANONYMOUS, Caller
+from ..identity import ANONYMOUS, NOBODY, Caller
 from ..projection import JobView
 from ..results import (
+    ERROR_FORBIDDEN,
+    ERROR_HTTP_HEADERS_TOO_LARGE,
     ERROR_HTTP_SERVICE_UNAVAILABLE,
     ERROR_QUEUE_FULL,
     ERROR_REQUEST_TOO_LARGE,
@@ -38,7 +44,7 @@ from ..results import (
 from ..runtime import Runtime
 from .asgi_call import ASGIApp, Message, Scope, call_app, scope_for
 from .context import CALLER_KEY, DATABASE_KEY, JOB_ID_KEY
-from .paths import is_job_api, split_database, strip_raw_database
+from .paths import is_job_api, is_open, split_database, strip_raw_database
 from .responses import ASYNC_ID_HEADER
 from .rerun import is_rerun_safe
 
@@ -48,6 +54,7 @@ ASYNC_HEADER = b"x-arango-async"
 MOUNTED_ENDPOINT = "<mounted app>"
 
 #: Never stored with a job: the marker itself and credentials (spec 1.3).
+#: ``--redact-header`` adds to these.
 _UNRECORDED_HEADERS = frozenset({ASYNC_HEADER, b"authorization", b"cookie"})
 
 
@@ -66,12 +73,21 @@ class AsyncJobLayer:
         app: the Quart app whose router decides what is routable.
         inner: the app's own ASGI callable (what this layer wraps).
         mounted: an ASGI app to serve the paths *app* does not route.
+        authenticator: checks credentials; None means authentication is off
+            and every request is the anonymous superuser.
     """
 
-    def __init__(self, app: Quart, inner: ASGIApp, mounted: ASGIApp | None = None) -> None:
+    def __init__(
+        self,
+        app: Quart,
+        inner: ASGIApp,
+        mounted: ASGIApp | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
         self._app = app
         self._inner = inner
         self._mounted = mounted
+        self._authenticator = authenticator
 
     @property
     def runtime(self) -> Runtime:
@@ -82,21 +98,65 @@ class AsyncJobLayer:
         if scope["type"] != "http":
             await self._inner(scope, receive, send)
             return
-        caller = ANONYMOUS
+        settings = self.runtime.settings
+        if _headers_too_large(scope, settings.max_header_count, settings.max_header_bytes):
+            await _send_error(
+                send,
+                431,
+                ERROR_HTTP_HEADERS_TOO_LARGE,
+                f"request header fields too large: at most {settings.max_header_count} "
+                f"headers of {settings.max_header_bytes} bytes in all are accepted",
+            )
+            return
         original_path = scope["path"]
+        open_path = is_open(split_database(original_path)[1])
+        caller = await self._caller(scope, open_path)
+        if caller is None:
+            # Before routing and queueing: a stranger learns nothing, not
+            # even which paths exist (spec 1.1).
+            await _send_error(
+                send,
+                401,
+                ERROR_FORBIDDEN,
+                "not authorized to execute this request",
+                [(b"www-authenticate", b'Basic realm="eventjobs", charset="UTF-8"')],
+            )
+            return
         scope = self._prepare(scope, caller, job_id=None)
         target, endpoint = self._route(scope)
         routable = endpoint is not None
         mode = _async_mode(scope)
-        if mode is None or not routable or is_job_api(scope["path"]):
+        # The job API and /_open/ (whose bodies are credentials, never to be
+        # journalled) are always synchronous (spec 1.4).
+        if mode is None or not routable or open_path or is_job_api(scope["path"]):
             await target(scope, receive, send)
             return
         await self._accept(scope, receive, send, caller, original_path, store=mode == b"store")
 
+    async def _caller(self, scope: Scope, open_path: bool) -> Caller | None:
+        """Who sent the request; None when its credentials do not hold."""
+        if self._authenticator is None:
+            return ANONYMOUS
+        if open_path:
+            return NOBODY
+        authorization = [
+            bytes(value) for name, value in scope["headers"] if bytes(name).lower() == b"authorization"
+        ]
+        return await self._authenticator.authenticate(authorization)
+
     async def execute(self, job: JobView) -> RecordedResponse:
-        """Run *job*'s recorded request through its target; see module docs."""
+        """Run *job*'s recorded request through its target; see module docs.
+
+        The job runs as its owner with the owner's superuser flag as the users
+        file says now; with authentication off, as the superuser.
+        """
         assert job.request is not None, f"job {job.job_id} has no request to run"
-        caller = ANONYMOUS if job.owner is None else Caller(job.owner)
+        if job.owner is None:
+            caller = ANONYMOUS
+        elif self._authenticator is None:
+            caller = Caller(job.owner, superuser=True)
+        else:
+            caller = self._authenticator.caller_of(job.owner)
         scope = self._prepare(scope_for(job.request), caller, job_id=job.job_id)
         target, _endpoint = self._route(scope)
         return await call_app(
@@ -157,6 +217,9 @@ class AsyncJobLayer:
     ) -> None:
         runtime = self.runtime
         limit = runtime.settings.max_body_bytes
+        unrecorded = _UNRECORDED_HEADERS | {
+            name.encode("latin-1") for name in runtime.settings.redact_headers
+        }
         if runtime.stopping:
             await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
             return
@@ -179,7 +242,7 @@ class AsyncJobLayer:
             headers=tuple(
                 (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
                 for name, value in scope["headers"]
-                if bytes(name).lower() not in _UNRECORDED_HEADERS
+                if bytes(name).lower() not in unrecorded
             ),
             body=body,
             client=_client_host(scope),
@@ -188,6 +251,9 @@ class AsyncJobLayer:
             job_id = await runtime.submit(request, caller, store=store)
         except QueueFull:
             await _send_error(send, 503, ERROR_QUEUE_FULL, "queue is full")
+            return
+        except QuotaExceeded as error:
+            await _send_error(send, 503, ERROR_QUEUE_FULL, str(error))
             return
         except ShuttingDown:
             await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
@@ -250,7 +316,20 @@ async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _send_error(send: Any, code: int, error_num: int, message: str) -> None:
+def _headers_too_large(scope: Scope, max_count: int, max_bytes: int) -> bool:
+    headers = scope["headers"]
+    if len(headers) > max_count:
+        return True
+    return sum(len(name) + len(value) for name, value in headers) > max_bytes
+
+
+async def _send_error(
+    send: Any,
+    code: int,
+    error_num: int,
+    message: str,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = error_body(code, error_num, message)
     await _send(
         send,
@@ -258,6 +337,7 @@ async def _send_error(send: Any, code: int, error_num: int, message: str) -> Non
         [
             (b"content-type", JSON_CONTENT_TYPE.encode("ascii")),
             (b"content-length", str(len(body)).encode("ascii")),
+            *(extra_headers or []),
         ],
         body,
     )

@@ -39,6 +39,12 @@ def is_job_api(path: str) -> bool:
     return False
 
 
+def is_open(path: str) -> bool:
+    """Whether *path* (database prefix removed) needs no credentials:
+    ArangoDB's ``/_open/`` namespace (login)."""
+    return path == "/_open" or path.startswith("/_open/")
+
+
 def job_api_parts(tail: str) -> list[str]:
     """The path parts after ``/_api/job``: ``""`` and ``"/"`` have none,
     ``"/1/cancel"`` has two; a trailing slash adds no part (spec 3)."""
