@@ -84,6 +84,18 @@ class Settings:
     max_sleep: float = attrs.field(default=3600.0, validator=_seconds("max_sleep"))
     #: At shutdown, how long running jobs may go on before they are interrupted.
     shutdown_timeout: float = attrs.field(default=10.0, validator=_seconds("shutdown_timeout"))
+    #: Processes in the pool behind ``eventjobs.run_in_process`` (default: one per core).
+    worker_processes: int = attrs.field(
+        factory=lambda: os.cpu_count() or 1, validator=_positive_int("worker_processes")
+    )
+    #: Longest a job may run before it is stopped as timed out; 0 for no limit.
+    #: A request's ``x-eventjobs-timeout`` header sets its own.
+    job_timeout: float = attrs.field(default=0.0, validator=_seconds("job_timeout"))
+    #: Longest a job API request may wait with ``x-eventjobs-wait``.
+    max_wait: float = attrs.field(default=60.0, validator=_seconds("max_wait"))
+    #: Progress reports of one job are recorded at most once per this many seconds
+    #: (the last report is always recorded).
+    progress_interval: float = attrs.field(default=1.0, validator=_seconds("progress_interval"))
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
@@ -102,7 +114,10 @@ class Settings:
             if variable not in environ:
                 continue
             raw = environ[variable]
-            values[field.name] = _convert(variable, raw, field.default)
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            values[field.name] = _convert(variable, raw, default)
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from eventjobs.events import (
     EVENT_TYPES,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
     JobInterrupted,
+    JobProgressed,
     JobQueued,
     JobStarted,
+    JobTimedOut,
     RecordedRequest,
     RecordedResponse,
 )
@@ -67,6 +70,23 @@ interrupted_events = st.builds(
 )
 fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
 deleted_events = st.builds(JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text)
+progress_events = st.builds(
+    JobProgressed,
+    job_id=job_ids,
+    time=times,
+    fraction=st.floats(min_value=0.0, max_value=1.0),
+    message=any_text,
+)
+cancelling_events = st.builds(
+    JobCancelling, job_id=job_ids, time=times, by=owners, reason=any_text
+)
+timed_out_events = st.builds(
+    JobTimedOut,
+    job_id=job_ids,
+    time=times,
+    timeout=st.floats(min_value=0.0, allow_infinity=False),
+    response=responses,
+)
 
 #: One strategy per registered type name; a new event type without a
 #: strategy here fails ``test_every_event_type_has_a_strategy``.
@@ -78,6 +98,9 @@ EVENTS_BY_TYPE = {
     "interrupted": interrupted_events,
     "fetched": fetched_events,
     "deleted": deleted_events,
+    "progress": progress_events,
+    "cancelling": cancelling_events,
+    "timed_out": timed_out_events,
 }
 
 events = st.one_of(*EVENTS_BY_TYPE.values())
