@@ -17,11 +17,13 @@ LAYERS = {
     "codec": 2,
     "identity": 2,
     "results": 2,
+    "headers": 2,
     "settings": 2,
     "journal": 3,
     "projection": 4,
     "actors": 5,
     "runtime": 6,
+    "work": 7,
     "http": 7,
     "asgi": 8,
     "cli": 8,
@@ -30,7 +32,7 @@ LAYERS = {
 }
 
 # The pure core does no I/O and knows nothing of trio.
-PURE = {"errors", "events", "codec", "identity", "results", "projection"}
+PURE = {"errors", "events", "codec", "identity", "results", "headers", "projection"}
 
 
 def unit_of(path: Path) -> str:

@@ -18,6 +18,7 @@ after waiting for its batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import attrs
 import trio
@@ -82,6 +83,9 @@ class JournalWriter:
         #: order, so once it is durable everything recorded so far is.
         self._last_batch: Batch | None = None
         self._wakeup = trio.Event()
+        #: Called with each event right after it is applied to the table (for
+        #: waking whoever waits on a job); they must not raise or yield.
+        self.observers: list[Callable[[Event], None]] = []
         self._closing = False
         self._failure: JournalUnavailable | None = None
         self._batches = 0
@@ -118,6 +122,8 @@ class JournalWriter:
             raise JournalUnavailable("the journal writer is closed")
         record = Recorded(self.table.position + 1, event)
         self.table.apply(record)
+        for observer in self.observers:
+            observer(event)
         self._batch.records.append(record)
         self._last_batch = self._batch
         self._wakeup.set()
