@@ -14,6 +14,7 @@ from __future__ import annotations
 from ._version import __version__
 from .http import create_app, current_caller, current_database, current_job_id, runtime_of
 from .settings import Settings
+from .work import report_progress, run_in_process, run_in_thread
 
 __all__ = [
     "Settings",
@@ -22,5 +23,8 @@ __all__ = [
     "current_caller",
     "current_database",
     "current_job_id",
+    "report_progress",
+    "run_in_process",
+    "run_in_thread",
     "runtime_of",
 ]

@@ -59,6 +59,8 @@ class JobHandle:
         #: The run-time limit in seconds, or None.
         self.timeout = timeout
         self.cancelled_by: Owner = None
+        #: For reports from worker threads (see ``eventjobs.report_progress``).
+        self.token = trio.lowlevel.current_trio_token()
         self._writer = writer
         self._clock = clock
         self._nursery = nursery
@@ -136,7 +138,7 @@ class JobHandle:
             ValueError: *fraction* is not a number from 0 to 1.
             TypeError: *message* is not a string.
         """
-        fraction = _check_fraction(fraction)
+        fraction = check_fraction(fraction)
         if not isinstance(message, str):
             raise TypeError(f"a progress message must be a str, not {type(message).__name__}")
         message = message[:MAX_PROGRESS_MESSAGE]
@@ -188,7 +190,7 @@ class JobHandle:
             log.warning("job %d: not recorded: %s", self.job_id, error)
 
 
-def _check_fraction(fraction: float) -> float:
+def check_fraction(fraction: float) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
         raise ValueError(f"progress must be a number from 0 to 1, not {fraction!r}")
     value = float(fraction)
