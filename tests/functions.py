@@ -21,7 +21,9 @@ def pid() -> int:
 def spin_forever(marker: str) -> None:
     """Say it started (the marker file holds the pid), then burn CPU, never
     yielding, forever."""
-    Path(marker).write_text(str(os.getpid()))
+    partial = Path(marker + ".partial")
+    partial.write_text(str(os.getpid()))
+    os.replace(partial, marker)  # atomic: whoever sees the marker can read the pid
     while True:
         pass
 
