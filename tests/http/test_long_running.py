@@ -467,3 +467,31 @@ async def test_bad_wait_header_is_400(gates, threads, method, value):
         )
         assert response.status_code == 400
         assert json.loads(await response.get_data())["errorNum"] == 400
+
+
+# -- shutdown ----------------------------------------------------------------------
+
+
+async def test_shutdown_interrupts_a_process_job_and_kills_its_worker(gates, threads, tmp_path):
+    """At shutdown a worker-process job is recorded interrupted; its process is gone."""
+    from eventjobs.events import JobInterrupted
+
+    marker = tmp_path / "started"
+    async with serve(gates, threads) as served:
+        job = await submit(served.client, "POST", f"/test/spin?marker={marker}")
+        assert await poll(marker.exists)
+    assert [type(e) for e in events_of(served, job)][-1] is JobInterrupted
+    assert await poll(lambda: not process_exists(int(marker.read_text())), seconds=1.0)
+
+
+async def test_shutdown_does_not_wait_for_a_cancelling_thread_job(gates, threads):
+    """A thread job still cancelling at shutdown is interrupted; the server stops."""
+    from eventjobs.events import JobInterrupted
+
+    async with serve(gates, threads) as served:
+        job = await submit(served.client, "POST", "/test/thread/stuck")
+        await trio.to_thread.run_sync(threads.started["stuck"].wait, 10)
+        await served.client.put(f"/_api/job/{job}/cancel")
+        await settle()
+    kinds = [type(e) for e in events_of(served, job)]
+    assert kinds[-2:] == [JobCancelling, JobInterrupted]
