@@ -46,3 +46,11 @@ def wait_for(event: threading.Event, started: threading.Event, value: str) -> st
     started.set()
     event.wait(30)
     return value
+
+
+def spin_ignoring_sigterm(marker: str) -> None:
+    """Like :func:`spin_forever`, but deaf to SIGTERM: only SIGKILL stops it."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    spin_forever(marker)

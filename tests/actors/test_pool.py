@@ -138,3 +138,15 @@ async def test_shutdown_stops_every_worker():
         pids = pool.statistics().pids
         assert len(pids) == 2
     assert not any(process_exists(pid) for pid in pids)
+
+
+async def test_worker_deaf_to_sigterm_is_killed_after_the_grace(tmp_path: Path):
+    """A worker ignoring SIGTERM is SIGKILLed after the grace period."""
+    marker = tmp_path / "started"
+    async with running_pool() as pool:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pool.run, functions.spin_ignoring_sigterm, str(marker))
+            assert await poll(marker.exists)
+            pid = int(marker.read_text())
+            nursery.cancel_scope.cancel()
+        assert await poll(lambda: not process_exists(pid), seconds=1.0)
