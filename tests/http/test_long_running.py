@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -16,7 +15,6 @@ from eventjobs import Settings
 from eventjobs.events import (
     JobCancelled,
     JobCancelling,
-    JobDone,
     JobProgressed,
     JobQueued,
     JobTimedOut,
