@@ -7,6 +7,11 @@ Public surface::
 
     @app.route("/report", methods=["POST"])
     async def report(): ...   # now also runs as a job with x-arango-async
+
+For long-running work in a handler (docs/long-running.md):
+``run_in_process`` (blocking work a cancel kills), ``run_in_thread``
+(blocking work that reports ``cancelling`` until it returns) and
+``report_progress``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .http import (
     runtime_of,
 )
 from .settings import Settings
+from .work import report_progress, run_in_process, run_in_thread
 
 __all__ = [
     "Settings",
@@ -30,5 +36,8 @@ __all__ = [
     "current_database",
     "current_job_id",
     "rerun_safe",
+    "report_progress",
+    "run_in_process",
+    "run_in_thread",
     "runtime_of",
 ]

@@ -86,6 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="store no response larger than N bytes; such a job's result says so",
     )
     serve.add_argument(
+        "--worker-processes", type=int, default=defaults.worker_processes, metavar="N",
+        help="processes for eventjobs.run_in_process (default: one per core, "
+        f"{defaults.worker_processes} here)",
+    )
+    serve.add_argument(
+        "--job-timeout", type=float, default=defaults.job_timeout, metavar="SECONDS",
+        help="longest a job may run (0: no limit; a request's x-eventjobs-timeout overrides)",
+    )
+    serve.add_argument(
+        "--max-wait", type=float, default=defaults.max_wait, metavar="SECONDS",
+        help=f"cap on x-eventjobs-wait (default {defaults.max_wait:g})",
+    )
+    serve.add_argument(
+        "--progress-interval", type=float, default=defaults.progress_interval,
+        metavar="SECONDS",
+        help="record a job's progress reports at most this often "
+        f"(default {defaults.progress_interval:g})",
+    )
+    serve.add_argument(
         "--app", default=None, metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
@@ -164,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             result_ttl=args.result_ttl,
             max_results=args.max_results,
             max_result_bytes=args.max_result_bytes,
+            worker_processes=args.worker_processes,
+            job_timeout=args.job_timeout,
+            max_wait=args.max_wait,
+            progress_interval=args.progress_interval,
             app=args.app,
             users=args.users,
             jwt_secret_file=args.jwt_secret_file,

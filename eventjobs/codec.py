@@ -28,13 +28,16 @@ from .events import (
     Event,
     Headers,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
     JobInterrupted,
+    JobProgressed,
     JobQueued,
     JobRequeued,
     JobStarted,
+    JobTimedOut,
     RecordedRequest,
     RecordedResponse,
     type_name,
@@ -110,6 +113,15 @@ def encode_event(event: Event) -> dict[str, Any]:
         case JobDeleted():
             data["by"] = event.by
             data["reason"] = event.reason
+        case JobProgressed():
+            data["fraction"] = event.fraction
+            data["message"] = event.message
+        case JobCancelling():
+            data["by"] = event.by
+            data["reason"] = event.reason
+        case JobTimedOut():
+            data["timeout"] = event.timeout
+            data["response"] = encode_response(event.response)
     return data
 
 
@@ -274,4 +286,43 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 by=decode_owner(data, "by", where),
                 reason=require_field(data, "reason", str, where),
             )
+        case "progress":
+            fraction = _number(data, "fraction", where)
+            if not 0.0 <= fraction <= 1.0:
+                raise CodecError(f"{where}: fraction {fraction} is not between 0 and 1")
+            return JobProgressed(
+                job_id=job_id,
+                time=time,
+                fraction=fraction,
+                message=require_field(data, "message", str, where),
+            )
+        case "cancelling":
+            return JobCancelling(
+                job_id=job_id,
+                time=time,
+                by=decode_owner(data, "by", where),
+                reason=require_field(data, "reason", str, where),
+            )
+        case "timed_out":
+            timeout = _number(data, "timeout", where)
+            if timeout < 0:
+                raise CodecError(f"{where}: timeout {timeout} is negative")
+            return JobTimedOut(
+                job_id=job_id,
+                time=time,
+                timeout=timeout,
+                response=decode_response(_mapping(data, "response", where)),
+            )
     raise AssertionError(f"event type {name!r} is registered but not decoded")
+
+
+def _number(data: Mapping[str, Any], name: str, where: str) -> float:
+    """A finite number field, as a float."""
+    value = require_field(data, name, (int, float), where)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise CodecError(f"{where}: field {name!r} is too large") from None
+    if not math.isfinite(number):
+        raise CodecError(f"{where}: field {name!r} is not a finite number")
+    return number

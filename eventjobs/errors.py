@@ -49,3 +49,11 @@ class ShuttingDown(EventJobsError):
 
 class NotRunning(EventJobsError):
     """The job runtime has not been started (the app's lifespan has not run)."""
+
+
+class NotPicklable(EventJobsError, TypeError):
+    """A function or its arguments cannot be sent to a worker process."""
+
+
+class WorkerProcessError(EventJobsError, RuntimeError):
+    """A worker process died or could not start while it ran a call."""

@@ -8,13 +8,17 @@ under a stable type name that is written to disk and never changes.
 A job's life (see ``docs/architecture.md`` for the diagram)::
 
     queued ──> started ──> done ──────> fetched
-       │  ^        │  └──> cancelled      (or deleted)
+       │  ^        │  ├──> cancelled      (or deleted)
+       │  │        │  └──> timed_out
        │  │        ├─────> interrupted
        │  └────────┴─────  requeued (at start-up, rerun-safe routes only)
        └─────────────────> cancelled
 
 ``deleted`` may come at any point after ``queued``: it hides the job from its
 owner; work already under way still runs to its end (its result discarded).
+While a job runs it may also record ``progress`` (any number of times) and
+``cancelling`` (once: a stop was asked for but the work cannot be interrupted,
+so the job is still running until it returns).
 """
 
 from __future__ import annotations
@@ -156,6 +160,44 @@ class JobDeleted:
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class JobProgressed:
+    """A running job reported how far it is: *fraction* in [0, 1] and a short
+    *message*. Reports are throttled before they are recorded."""
+
+    job_id: int
+    time: float
+    fraction: float
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class JobCancelling:
+    """A stop was asked for, but the job's work cannot be interrupted (a
+    thread): the job goes on running until that work returns, and only then
+    records ``cancelled`` or ``timed_out``.
+
+    ``by`` is who asked (for a timeout, nobody: ``None``); ``reason`` is
+    ``"cancel"`` or ``"timeout"``.
+    """
+
+    job_id: int
+    time: float
+    by: Owner
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class JobTimedOut:
+    """The job ran longer than its timeout and was stopped; ``timeout`` is the
+    limit in seconds and ``response`` the 504 result saying so."""
+
+    job_id: int
+    time: float
+    timeout: float
+    response: RecordedResponse
+
+
 Event = (
     JobQueued
     | JobStarted
@@ -165,6 +207,9 @@ Event = (
     | JobRequeued
     | JobFetched
     | JobDeleted
+    | JobProgressed
+    | JobCancelling
+    | JobTimedOut
 )
 
 #: Stable type names, as written to the journal. Never rename an entry.
@@ -177,6 +222,9 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "requeued": JobRequeued,
     "fetched": JobFetched,
     "deleted": JobDeleted,
+    "progress": JobProgressed,
+    "cancelling": JobCancelling,
+    "timed_out": JobTimedOut,
 }
 
 TYPE_NAMES: Final[dict[type[Event], str]] = {cls: name for name, cls in EVENT_TYPES.items()}

@@ -15,8 +15,11 @@ Job phases (how a job gets to each):
 - ``RUNNING``: ``started`` was recorded; its handler is running. A job of a
   rerun-safe route found running at start-up goes back to ``QUEUED``
   (``requeued``).
-- ``FINISHED``: ``done``, ``cancelled`` or ``interrupted`` was recorded; its
-  result is stored until it is fetched or deleted.
+- ``FINISHED``: ``done``, ``cancelled``, ``timed_out`` or ``interrupted`` was
+  recorded; its result is stored until it is fetched or deleted.
+
+A running job also carries its latest ``progress`` report and whether it is
+*cancelling* (a stop was asked for, its work has yet to return).
 
 Independently, a job is *visible* (listed, fetchable, cancellable by its
 owner) from ``queued`` until ``fetched`` or ``deleted``; fire-and-forget jobs
@@ -34,13 +37,16 @@ from .errors import IllegalTransition
 from .events import (
     Event,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
     JobInterrupted,
+    JobProgressed,
     JobQueued,
     JobRequeued,
     JobStarted,
+    JobTimedOut,
     Owner,
     RecordedRequest,
     RecordedResponse,
@@ -78,6 +84,10 @@ class JobView:
     finished: float | None = None
     #: The stored result, once finished (None for invisible jobs).
     response: RecordedResponse | None = None
+    #: The latest recorded progress report while running: (fraction, message).
+    progress: tuple[float, str] | None = None
+    #: A stop was asked for and the job's work has not returned yet.
+    cancelling: bool = False
 
     @property
     def pending(self) -> bool:
@@ -154,9 +164,17 @@ class JobTable:
                 self._replace(job, phase=Phase.RUNNING, started=event.time)
             case JobRequeued():
                 self._require(job, event, Phase.RUNNING)
-                self._replace(job, phase=Phase.QUEUED, started=None)
-            case JobDone() | JobCancelled() | JobInterrupted():
-                if isinstance(event, JobInterrupted):
+                self._replace(job, phase=Phase.QUEUED, started=None, progress=None, cancelling=False)
+            case JobProgressed():
+                self._require(job, event, Phase.RUNNING)
+                self._replace(job, progress=(event.fraction, event.message))
+            case JobCancelling():
+                self._require(job, event, Phase.RUNNING)
+                if job.cancelling:
+                    raise IllegalTransition(f"job {job.job_id}: 'cancelling' recorded twice")
+                self._replace(job, cancelling=True)
+            case JobDone() | JobCancelled() | JobInterrupted() | JobTimedOut():
+                if isinstance(event, JobInterrupted | JobTimedOut):
                     self._require(job, event, Phase.RUNNING)
                 else:
                     self._require(job, event, Phase.QUEUED, Phase.RUNNING)
@@ -166,6 +184,8 @@ class JobTable:
                     finished=event.time,
                     request=None,
                     response=event.response if job.visible else None,
+                    progress=None,
+                    cancelling=False,
                 )
             case JobFetched():
                 self._require(job, event, Phase.FINISHED)

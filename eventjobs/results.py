@@ -30,6 +30,10 @@ ERROR_HTTP_SERVICE_UNAVAILABLE = 503
 ERROR_REQUEST_TOO_LARGE = 413
 ERROR_HTTP_HEADERS_TOO_LARGE = 431
 
+#: A timed-out job's status: the HTTP status for "the upstream (here the job)
+#: did not answer in time", distinct from a client's cancel (410).
+TIMED_OUT_STATUS = 504
+
 INTERRUPTED_MESSAGE = "job interrupted: the server stopped while it ran"
 
 
@@ -56,6 +60,20 @@ def error_response(code: int, error_num: int, message: str) -> RecordedResponse:
 def cancelled_result() -> RecordedResponse:
     """The result of a job that was cancelled (spec section 4)."""
     return error_response(410, ERROR_REQUEST_CANCELED, "canceled request")
+
+
+def timed_out_result(timeout: float) -> RecordedResponse:
+    """The result of a job stopped because it ran longer than *timeout* seconds.
+
+    Status 504 tells it apart from a client's cancel (410); errorNum 21
+    (ERROR_REQUEST_CANCELED) says what happened to the request, so client
+    code that checks errorNum for "was cancelled" keeps working.
+    """
+    return error_response(
+        TIMED_OUT_STATUS,
+        ERROR_REQUEST_CANCELED,
+        f"canceled request: the job timed out after {timeout:g} seconds",
+    )
 
 
 def interrupted_result() -> RecordedResponse:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import attrs
 import trio
 
+from .actors.pool import ProcessPool
 from .actors.supervisor import Executor, Supervisor, SupervisorStatistics
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, WriterStatistics
 from .errors import (
@@ -44,12 +45,15 @@ from .errors import (
     ShuttingDown,
 )
 from .events import (
+    Event,
     JobCancelled,
     JobDeleted,
+    JobDone,
     JobFetched,
     JobInterrupted,
     JobQueued,
     JobRequeued,
+    JobTimedOut,
     RecordedRequest,
 )
 from .identity import Caller
@@ -112,6 +116,11 @@ class Runtime:
         self._writer: JournalWriter | None = None
         self._supervisor: Supervisor | None = None
         self._stopped = trio.Event()
+        #: The worker processes behind ``eventjobs.run_in_process``; they
+        #: start only when first used.
+        self.pool = ProcessPool(settings.worker_processes)
+        #: job id -> event set when that job finishes, or is fetched or deleted.
+        self._waiters: dict[int, trio.Event] = {}
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -218,23 +227,35 @@ class Runtime:
             async with trio.open_nursery() as journal_nursery:
                 journal_nursery.start_soon(self._run_writer, writer, writer_scope)
                 try:
-                    async with trio.open_nursery() as job_nursery:
-                        supervisor = Supervisor(
-                            writer,
-                            self._execute,
-                            self.clock,
-                            max_running=self.settings.max_running,
-                        )
-                        await job_nursery.start(supervisor.run)
-                        if self._retention_on:
-                            job_nursery.start_soon(self._enforce_retention, writer)
-                        job_nursery.start_soon(self._take_snapshots, writer)
-                        self._recover(writer, supervisor)
-                        await writer.flush()
-                        self._writer, self._supervisor = writer, supervisor
-                        task_status.started()
-                        await self._stopped.wait()
-                        job_nursery.cancel_scope.cancel()
+                    # The pool outlives the jobs (an interrupted job's worker
+                    # is killed as the job unwinds) and stops after them.
+                    async with trio.open_nursery() as pool_nursery:
+                        await pool_nursery.start(self.pool.serve)
+                        async with trio.open_nursery() as job_nursery:
+                            supervisor = Supervisor(
+                                writer,
+                                self._execute,
+                                self.clock,
+                                max_running=self.settings.max_running,
+                                job_timeout=self.settings.job_timeout,
+                                progress_interval=self.settings.progress_interval,
+                                pool=self.pool,
+                            )
+                            await job_nursery.start(supervisor.run)
+                            if self._retention_on:
+                                job_nursery.start_soon(self._enforce_retention, writer)
+                            job_nursery.start_soon(self._take_snapshots, writer)
+                            writer.observers.append(self._wake_waiters)
+                            self._recover(writer, supervisor)
+                            await writer.flush()
+                            self._writer, self._supervisor = writer, supervisor
+                            task_status.started()
+                            await self._stopped.wait()
+                            job_nursery.cancel_scope.cancel()
+                        # Every actor has recorded its end: refuse further
+                        # events now, not after the pool has stopped.
+                        writer.close()
+                        pool_nursery.cancel_scope.cancel()
                 finally:
                     writer.close()
                     writer_scope.deadline = trio.current_time() + FINAL_FLUSH_SECONDS
@@ -473,6 +494,30 @@ class Runtime:
         for job_id in job_ids:
             writer.record_nowait(JobDeleted(job_id=job_id, time=now, by=caller.name, reason=reason))
         await writer.flush()
+
+    async def wait_finished(self, job_id: int, caller: Caller, seconds: float) -> None:
+        """Return once the caller's job is no longer pending (finished,
+        fetched, deleted or unknown), or after *seconds*, whichever is first.
+
+        Cancellation: returns nothing and leaves nothing behind but, at most,
+        one event per job that is set and dropped when the job ends.
+        """
+        job = self.table.find(job_id, caller)
+        if job is None or not job.pending:
+            return
+        event = self._waiters.get(job_id)
+        if event is None:
+            event = self._waiters[job_id] = trio.Event()
+        with trio.move_on_after(seconds):
+            await event.wait()
+
+    def _wake_waiters(self, event: Event) -> None:
+        if isinstance(
+            event, JobDone | JobCancelled | JobTimedOut | JobInterrupted | JobFetched | JobDeleted
+        ):
+            waiting = self._waiters.pop(event.job_id, None)
+            if waiting is not None:
+                waiting.set()
 
     def job_ids(self, caller: Caller, *, pending: bool, count: int) -> list[int]:
         """Up to *count* of the caller's pending (or done) job ids, ascending."""

@@ -142,6 +142,18 @@ class Settings:
     #: snapshot; writing one costs in proportion to the live jobs, so tying
     #: the interval to their number keeps that cost per record constant.
     snapshot_every: int = attrs.field(default=1000, validator=_positive_int("snapshot_every"))
+    #: Processes in the pool behind ``eventjobs.run_in_process`` (default: one per core).
+    worker_processes: int = attrs.field(
+        factory=lambda: os.cpu_count() or 1, validator=_positive_int("worker_processes")
+    )
+    #: Longest a job may run before it is stopped as timed out; 0 for no limit.
+    #: A request's ``x-eventjobs-timeout`` header sets its own.
+    job_timeout: float = attrs.field(default=0.0, validator=_seconds("job_timeout"))
+    #: Longest a job API request may wait with ``x-eventjobs-wait``.
+    max_wait: float = attrs.field(default=60.0, validator=_seconds("max_wait"))
+    #: Progress reports of one job are recorded at most once per this many seconds
+    #: (the last report is always recorded).
+    progress_interval: float = attrs.field(default=1.0, validator=_seconds("progress_interval"))
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
@@ -194,9 +206,12 @@ class Settings:
 def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:
     parse = field.metadata.get("parse")
     if parse is None:
-        if isinstance(field.default, (str, tuple)) or field.default is None:
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()  # type: ignore[attr-defined]
+        if isinstance(default, (str, tuple)) or default is None:
             return raw  # a converter, if any, takes it from there
-        parse = type(field.default)
+        parse = type(default)
     elif raw.strip().lower() in ("", "off", "none"):
         return None
     try:

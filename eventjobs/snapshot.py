@@ -50,6 +50,8 @@ def _encode_job(job: JobView) -> dict[str, Any]:
         "started": job.started,
         "finished": job.finished,
         "response": encode_response(job.response) if job.response is not None else None,
+        "progress": list(job.progress) if job.progress is not None else None,
+        "cancelling": job.cancelling,
     }
 
 
@@ -101,7 +103,23 @@ def _decode_job(data: Any) -> JobView:
         started=_optional_time(data, "started", where),
         finished=_optional_time(data, "finished", where),
         response=decode_response(response) if response is not None else None,
+        progress=_progress(data, where),
+        cancelling=require_field(data, "cancelling", bool, where),
     )
+
+
+def _progress(data: Mapping[str, Any], where: str) -> tuple[float, str] | None:
+    value = require_field(data, "progress", (list, type(None)), where)
+    if value is None:
+        return None
+    if not (
+        len(value) == 2
+        and isinstance(value[0], (int, float))
+        and not isinstance(value[0], bool)
+        and isinstance(value[1], str)
+    ):
+        raise CodecError(f"{where}: progress is not [fraction, message]")
+    return float(value[0]), value[1]
 
 
 def _optional_time(data: Mapping[str, Any], name: str, where: str) -> float | None:

@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from eventjobs.events import (
     EVENT_TYPES,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
     JobInterrupted,
+    JobProgressed,
     JobQueued,
     JobRequeued,
     JobStarted,
+    JobTimedOut,
     RecordedRequest,
     RecordedResponse,
 )
@@ -69,6 +72,23 @@ interrupted_events = st.builds(
 requeued_events = st.builds(JobRequeued, job_id=job_ids, time=times, reason=any_text)
 fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
 deleted_events = st.builds(JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text)
+progress_events = st.builds(
+    JobProgressed,
+    job_id=job_ids,
+    time=times,
+    fraction=st.floats(min_value=0.0, max_value=1.0),
+    message=any_text,
+)
+cancelling_events = st.builds(
+    JobCancelling, job_id=job_ids, time=times, by=owners, reason=any_text
+)
+timed_out_events = st.builds(
+    JobTimedOut,
+    job_id=job_ids,
+    time=times,
+    timeout=st.floats(min_value=0.0, allow_infinity=False),
+    response=responses,
+)
 
 #: One strategy per registered type name; a new event type without a
 #: strategy here fails ``test_every_event_type_has_a_strategy``.
@@ -81,6 +101,9 @@ EVENTS_BY_TYPE = {
     "requeued": requeued_events,
     "fetched": fetched_events,
     "deleted": deleted_events,
+    "progress": progress_events,
+    "cancelling": cancelling_events,
+    "timed_out": timed_out_events,
 }
 
 events = st.one_of(*EVENTS_BY_TYPE.values())

@@ -224,3 +224,19 @@ def test_decode_rejects_utf8_body_with_lone_surrogate():
     record = json.loads('{"encoding": "utf-8", "data": "\\ud800"}')
     with pytest.raises(CodecError):
         decode_event(_done_data(body=record))
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5])
+def test_decode_rejects_progress_fraction_outside_zero_to_one(fraction):
+    """A progress fraction outside 0..1 is damage."""
+    data = {"type": "progress", "v": 1, "job": 1, "time": 1.0, "fraction": fraction, "message": ""}
+    with pytest.raises(CodecError, match="fraction"):
+        decode_event(data)
+
+
+def test_decode_rejects_negative_timeout():
+    """A timed_out event with a negative limit is damage."""
+    response = {"status": 504, "headers": [], "body": {"encoding": "utf-8", "data": ""}}
+    data = {"type": "timed_out", "v": 1, "job": 1, "time": 1.0, "timeout": -1, "response": response}
+    with pytest.raises(CodecError, match="timeout"):
+        decode_event(data)

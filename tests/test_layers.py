@@ -17,6 +17,7 @@ LAYERS = {
     "codec": 2,
     "identity": 2,
     "results": 2,
+    "headers": 2,
     "settings": 2,
     "timeparse": 2,
     "tokens": 2,
@@ -28,6 +29,7 @@ LAYERS = {
     "snapshot": 4,
     "actors": 5,
     "runtime": 6,
+    "work": 7,
     "http": 7,
     "asgi": 8,
     "cli": 8,
@@ -37,7 +39,10 @@ LAYERS = {
 }
 
 # The pure core does no I/O and knows nothing of trio.
-PURE = {"errors", "events", "codec", "identity", "results", "projection", "retention", "snapshot"}
+PURE = {
+    "errors", "events", "codec", "identity", "results", "headers", "projection",
+    "retention", "snapshot",
+}
 
 
 def unit_of(path: Path) -> str:

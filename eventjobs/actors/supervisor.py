@@ -8,7 +8,14 @@ as an actor: one task that records ``started``, runs the request in its own
 
 - the handler answered -> ``done`` with that response;
 - a client cancelled it -> ``cancelled`` with the 410 result;
+- it ran past its timeout -> ``timed_out`` with the 504 result;
 - the server stopped it -> ``interrupted`` with the 503 result.
+
+A job's timeout is its request's ``x-eventjobs-timeout`` header, else the
+server's ``job_timeout``; it becomes the deadline of the job's cancel scope,
+counted from the moment the job starts. The job's :class:`JobHandle` is put
+in the task's context (``CURRENT_JOB``), with the worker-process pool
+(``CURRENT_POOL``), for the helpers a handler calls.
 
 A job's failure is data (the executor turns a raising handler into a stored
 500); an exception escaping the executor is a bug in eventjobs and crashes
@@ -26,14 +33,18 @@ import trio
 from ..errors import JournalUnavailable, ShuttingDown
 from ..events import (
     JobCancelled,
-    JobInterrupted,
     JobDone,
+    JobInterrupted,
     JobStarted,
+    JobTimedOut,
     Owner,
     RecordedResponse,
 )
+from ..headers import job_timeout
 from ..projection import JobView, Phase
-from ..results import cancelled_result, interrupted_result
+from ..results import cancelled_result, interrupted_result, timed_out_result
+from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
+from .pool import ProcessPool
 from .writer import JournalWriter
 
 log = logging.getLogger("eventjobs.supervisor")
@@ -45,18 +56,6 @@ Executor = Callable[[JobView], Awaitable[RecordedResponse]]
 Clock = Callable[[], float]
 
 SHUTDOWN_REASON = "the server shut down while the job ran"
-
-
-@attrs.define(eq=False)
-class _RunningJob:
-    """The actor side of a running job: its scope and why it was cancelled."""
-
-    scope: trio.CancelScope
-    #: Set when a client asked to cancel; it is recorded as the canceller.
-    cancelled_by: Owner = None
-    cancel_requested: bool = False
-    #: Set when the server stops the job at shutdown.
-    interrupted: bool = False
 
 
 @attrs.frozen
@@ -80,6 +79,9 @@ class Supervisor:
         clock: Clock,
         *,
         max_running: int,
+        job_timeout: float = 0.0,
+        progress_interval: float = 1.0,
+        pool: ProcessPool | None = None,
     ) -> None:
         self._writer = writer
         self._table = writer.table
@@ -88,7 +90,10 @@ class Supervisor:
         self._max_running = max_running
         self._slots = trio.Semaphore(max_running)
         self._ready_send, self._ready_receive = trio.open_memory_channel[int](float("inf"))
-        self._running: dict[int, _RunningJob] = {}
+        self._job_timeout = job_timeout
+        self._progress_interval = progress_interval
+        self._pool = pool
+        self._running: dict[int, JobHandle] = {}
         self._all_stopped = trio.Event()
         self._all_stopped.set()
         self._stopping = False
@@ -125,14 +130,12 @@ class Supervisor:
     def cancel_running(self, job_id: int, by: Owner) -> None:
         """Ask a running job to stop; it records ``cancelled`` once it has.
 
-        Cancelling twice is harmless: the first canceller is the one recorded.
+        Cancelling twice is harmless: the first canceller is the one recorded
+        (and a job already stopping for its timeout is recorded as timed out).
         """
         running = self._running.get(job_id)
-        if running is None or running.cancel_requested:
-            return
-        running.cancel_requested = True
-        running.cancelled_by = by
-        running.scope.cancel()
+        if running is not None:
+            running.cancel(by)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Dispatch queued jobs to actors until :meth:`shutdown` completes.
@@ -162,8 +165,7 @@ class Supervisor:
         with trio.move_on_after(timeout):
             await self._wait_all_stopped()
         for running in self._running.values():
-            running.interrupted = True
-            running.scope.cancel()
+            running.interrupt()
         await self._wait_all_stopped()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
@@ -185,7 +187,18 @@ class Supervisor:
         # may have finished the job after the dispatcher picked it.
         if job is None or job.phase is not Phase.QUEUED or self._stopping:
             return
-        running = _RunningJob(trio.CancelScope())
+        assert self._nursery is not None
+        timeout = job_timeout(job.request.headers if job.request else (), self._job_timeout)
+        running = JobHandle(
+            job_id,
+            self._writer,
+            self._clock,
+            self._nursery,
+            progress_interval=self._progress_interval,
+            timeout=timeout,
+        )
+        CURRENT_JOB.set(running)
+        CURRENT_POOL.set(self._pool)
         if not self._running:
             self._all_stopped = trio.Event()  # set again when the last job ends
         self._running[job_id] = running
@@ -198,6 +211,10 @@ class Supervisor:
                 # point leaves the job queued, so it runs again, never twice
                 # in a way the journal cannot tell.
                 await started.durable()
+                if timeout is not None:
+                    # Counted from here: the job's own run time, not its wait
+                    # in the queue or for the disk.
+                    running.scope.deadline = trio.current_time() + timeout
                 response = await self._execute(job)
             self._record_end(job_id, running, response)
             ended = True
@@ -212,26 +229,37 @@ class Supervisor:
         finally:
             if not ended:
                 # Torn down from outside (the server's nursery was cancelled).
+                running.end()
                 self._record_interrupted(job_id)
             del self._running[job_id]
             if not self._running:
                 self._all_stopped.set()
 
     def _record_end(
-        self, job_id: int, running: _RunningJob, response: RecordedResponse | None
+        self, job_id: int, running: JobHandle, response: RecordedResponse | None
     ) -> None:
+        running.end()  # the last progress report goes before the end
         now = self._clock()
+        reason = running.stop_reason
         if response is not None:
             # It answered; a cancel that came too late changes nothing.
             self._writer.record_nowait(
                 JobDone(job_id=job_id, time=now, response=response), retry=True
             )
-        elif running.interrupted:
+        elif reason == "shutdown":
             self._record_interrupted(job_id)
-        elif running.cancel_requested:
+        elif reason == "cancel":
             self._writer.record_nowait(
                 JobCancelled(
                     job_id=job_id, time=now, by=running.cancelled_by, response=cancelled_result()
+                ),
+                retry=True,
+            )
+        elif reason == "timeout":
+            timeout = running.timeout if running.timeout is not None else 0.0
+            self._writer.record_nowait(
+                JobTimedOut(
+                    job_id=job_id, time=now, timeout=timeout, response=timed_out_result(timeout)
                 ),
                 retry=True,
             )

@@ -106,6 +106,9 @@ class JournalWriter:
         #: order, so once it is durable everything recorded so far is.
         self._last_batch: Batch | None = None
         self._wakeup = trio.Event()
+        #: Called with each event right after it is applied to the table (for
+        #: waking whoever waits on a job); they must not raise or yield.
+        self.observers: list[Callable[[Event], None]] = []
         self._closing = False
         #: Set while appends are failing: plain records are refused.
         self._failure: JournalUnavailable | None = None
@@ -163,6 +166,8 @@ class JournalWriter:
             return self._batch
         record = Recorded(self.table.position + 1, event)
         self.table.apply(record)
+        for observer in self.observers:
+            observer(event)
         self._batch.records.append(record)
         self._batch.retry.append(retry)
         self._last_batch = self._batch

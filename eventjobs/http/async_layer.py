@@ -26,13 +26,16 @@ from typing import Any
 from quart import Quart
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from ..actors.handle import CURRENT_POOL
 from ..authentication import Authenticator
 from ..errors import JournalUnavailable, NotRunning, QueueFull, QuotaExceeded, ShuttingDown
 from ..events import RecordedRequest, RecordedResponse
+from ..headers import TIMEOUT_HEADER, BadHeader, parse_seconds
 from ..identity import ANONYMOUS, NOBODY, Caller
 from ..projection import JobView
 from ..results import (
     ERROR_FORBIDDEN,
+    ERROR_HTTP_BAD_PARAMETER,
     ERROR_HTTP_HEADERS_TOO_LARGE,
     ERROR_HTTP_SERVICE_UNAVAILABLE,
     ERROR_QUEUE_FULL,
@@ -108,6 +111,8 @@ class AsyncJobLayer:
                 f"headers of {settings.max_header_bytes} bytes in all are accepted",
             )
             return
+        # For run_in_process in synchronous handlers (jobs get it from their actor).
+        CURRENT_POOL.set(self.runtime.pool)
         original_path = scope["path"]
         open_path = is_open(split_database(original_path)[1])
         caller = await self._caller(scope, open_path)
@@ -223,6 +228,15 @@ class AsyncJobLayer:
         if runtime.stopping:
             await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
             return
+        timeout = _header(scope, TIMEOUT_HEADER.encode("ascii"))
+        if timeout is not None:
+            try:
+                parse_seconds(timeout.decode("latin-1"), allow_zero=False)
+            except BadHeader:
+                # Decided before queueing, like 413: a job that could not
+                # apply its own timeout is never accepted.
+                await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, "bad parameter")
+                return
         try:
             body = await _read_body(scope, receive, limit)
         except _BodyTooLarge:
@@ -278,6 +292,15 @@ class AsyncJobLayer:
 def _client_host(scope: Scope) -> str | None:
     client = scope.get("client")
     return str(client[0]) if client else None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The last value of header *name* (lower-case), or None."""
+    found = None
+    for key, value in scope["headers"]:
+        if bytes(key).lower() == name:
+            found = bytes(value)
+    return found
 
 
 def _async_mode(scope: Scope) -> bytes | None:

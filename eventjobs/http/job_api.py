@@ -13,6 +13,15 @@ import math
 from quart import Blueprint, Response, current_app, request
 from werkzeug.routing import BaseConverter
 
+from ..headers import (
+    PROGRESS_HEADER,
+    STATE_HEADER,
+    WAIT_HEADER,
+    BadHeader,
+    parse_seconds,
+    progress_value,
+)
+from ..projection import JobView
 from ..runtime import Runtime
 from .context import current_caller
 from .paths import job_api_parts, parse_job_id
@@ -52,7 +61,7 @@ _ROUTE_OPTIONS = {"methods": ["GET", "PUT", "DELETE"], "provide_automatic_option
 async def job_api(tail: str) -> Response:
     parts = job_api_parts(tail)
     if request.method == "GET":
-        return _get(parts)
+        return await _get(parts)
     if request.method == "PUT":
         return await _put(parts)
     if request.method == "DELETE":
@@ -60,7 +69,7 @@ async def job_api(tail: str) -> Response:
     return method_not_supported()
 
 
-def _get(parts: list[str]) -> Response:
+async def _get(parts: list[str]) -> Response:
     if len(parts) != 1:
         return bad_parameter()
     (part,) = parts
@@ -72,19 +81,23 @@ def _get(parts: list[str]) -> Response:
         return json_response([str(job_id) for job_id in ids])
     if part[:1] not in tuple("123456789"):
         return bad_parameter()
+    if not await _wait_if_asked(parse_job_id(part)):
+        return bad_parameter()
     job = runtime().status(parse_job_id(part), current_caller())
     if job is None:
         return not_found()
-    return empty(204 if job.pending else 200)
+    return _pending(job) if job.pending else empty(200)
 
 
 async def _put(parts: list[str]) -> Response:
     if len(parts) == 1:
+        if not await _wait_if_asked(parse_job_id(parts[0])):
+            return bad_parameter()
         job = await runtime().fetch(parse_job_id(parts[0]), current_caller())
         if job is None:
             return not_found()
         if job.pending:
-            return empty(204)
+            return _pending(job)
         return stored_result(job)
     if len(parts) == 2:
         if parts[1] != "cancel":
@@ -115,6 +128,38 @@ async def _delete(parts: list[str]) -> Response:
     if not await runtime().delete(parse_job_id(part), caller):
         return not_found()
     return result_true()
+
+
+async def _wait_if_asked(job_id: int) -> bool:
+    """With ``x-eventjobs-wait: SECONDS``, wait (at most ``max_wait``) until
+    the job is no longer pending; False when the value is malformed.
+
+    Without the header this returns at once, so the answer is the spec's.
+    A client that disconnects cancels only this wait.
+    """
+    raw = request.headers.get(WAIT_HEADER)
+    if raw is None:
+        return True
+    try:
+        seconds = parse_seconds(raw, allow_zero=True)
+    except BadHeader:
+        return False
+    rt = runtime()
+    seconds = min(seconds, rt.settings.max_wait)
+    if seconds > 0:
+        await rt.wait_finished(job_id, current_caller(), seconds)
+    return True
+
+
+def _pending(job: JobView) -> Response:
+    """The 204 for a pending job, with its progress and stopping state
+    (headers a client that knows nothing of them simply ignores)."""
+    response = empty(204)
+    if job.progress is not None:
+        response.headers[PROGRESS_HEADER] = progress_value(*job.progress)
+    if job.cancelling:
+        response.headers[STATE_HEADER] = "cancelling"
+    return response
 
 
 def _count() -> int | None:
