@@ -134,3 +134,40 @@ async def test_shutdown_lets_running_jobs_finish_within_the_timeout(autojump_clo
         job_id = await submit(served.client, "GET", "/_admin/sleep?duration=2")
         await settle()
     assert events_of(served, job_id) == ["JobQueued", "JobStarted", "JobDone"]
+
+
+async def test_teardown_from_outside_does_not_wait_for_a_stuck_thread():
+    """Cancelled from outside, the runtime abandons a thread job still
+    cancelling and records it interrupted instead of hanging."""
+    import threading
+
+    from eventjobs import run_in_thread
+    from eventjobs.events import JobCancelling, RecordedRequest, RecordedResponse
+    from eventjobs.identity import ANONYMOUS
+    from eventjobs.journal import MemoryJournal
+    from eventjobs.runtime import Runtime
+    from tests import functions
+
+    release, started = threading.Event(), threading.Event()
+
+    async def execute(job):
+        await run_in_thread(functions.wait_for, release, started, "never")
+        return RecordedResponse(status=200)
+
+    journal = MemoryJournal()
+    runtime = Runtime(Settings(journal=":memory:"), execute, journal=journal)
+    try:
+        with trio.fail_after(20):  # a guard, never reached when the code is right
+            async with trio.open_nursery() as nursery:
+                await nursery.start(runtime.run)
+                job_id = await runtime.submit(
+                    RecordedRequest(method="POST", path="/stuck"), ANONYMOUS, store=True
+                )
+                await trio.to_thread.run_sync(started.wait, 10)
+                await runtime.cancel(job_id, ANONYMOUS)
+                await settle()
+                nursery.cancel_scope.cancel()
+    finally:
+        release.set()
+    kinds = [type(r.event) for r in journal.read() if r.event.job_id == job_id]
+    assert kinds[-2:] == [JobCancelling, JobInterrupted]

@@ -145,6 +145,7 @@ class Supervisor:
         """
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            nursery.start_soon(self._interrupt_when_torn_down)
             task_status.started()
             while True:
                 await self._writer.wait_healthy()  # no starts while appends fail
@@ -169,6 +170,17 @@ class Supervisor:
         await self._wait_all_stopped()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
+
+    async def _interrupt_when_torn_down(self) -> None:
+        """When the job nursery is cancelled (the end of :meth:`shutdown`, or
+        the server torn down from outside without it), interrupt every job
+        still running: a job waiting, shielded, for a thread that cannot be
+        stopped would otherwise hold the teardown until the thread returns."""
+        try:
+            await trio.sleep_forever()
+        finally:
+            for running in list(self._running.values()):
+                running.interrupt()
 
     async def _wait_all_stopped(self) -> None:
         while self._running:
