@@ -1,0 +1,165 @@
+"""The wrk Lua scripts, one per kind of load.
+
+Every script counts what it came for in ``ok`` (for example 202s for
+submit, fetched results for lifecycle) and its ``done`` prints one line,
+``BENCH {json}``, with wrk's totals and latency percentiles (microseconds)
+for :mod:`.wrk` to read. wrk runs one Lua state per thread; ``done`` sums
+the threads' counters through the thread objects kept by ``setup``.
+"""
+
+from __future__ import annotations
+
+#: The job every submission runs: ``/_admin/echo`` with a ~170-byte JSON body.
+SUBMIT_PATH = "/_admin/echo"
+SUBMIT_BODY = (
+    '{"collection":"orders","document":{"customer":"c-10492","items":[{"sku":"A-1",'
+    '"qty":2},{"sku":"B-7","qty":1}],"total":129.5,"currency":"EUR","note":"bench"}}'
+)
+
+_REPORT = r"""
+threads = {}
+function setup(thread) table.insert(threads, thread) end
+
+function done(summary, latency, requests)
+  local ok, other, first, last, ranout = 0, 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    ok = ok + (t:get("ok") or 0)
+    other = other + (t:get("other") or 0)
+    local f = t:get("first") or 0
+    if f > 0 and (first == 0 or f < first) then first = f end
+    last = math.max(last, t:get("last") or 0)
+    ranout = ranout + (t:get("ranout") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"ok":%d,"other":%d,"socket_errors":%d,' ..
+    '"p50_us":%d,"p99_us":%d,"first":%d,"last":%d,"ranout":%d}\n',
+    summary.requests, summary.duration, ok, other, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99), first, last, ranout))
+end
+"""
+
+#: GET /_api/version: the trivial endpoint on the same app and stack.
+BASELINE = (
+    r"""
+wrk.method = "GET"
+wrk.path = "/_api/version"
+ok, other = 0, 0
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else other = other + 1 end
+end
+"""
+    + _REPORT
+)
+
+#: PUT + x-arango-async: store; counts 202s and the range of ids handed out.
+SUBMIT = (
+    rf"""
+wrk.method = "PUT"
+wrk.path = "{SUBMIT_PATH}"
+wrk.body = '{SUBMIT_BODY}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["x-arango-async"] = "store"
+ok, other, first, last = 0, 0, 0, 0
+function response(status, headers, body)
+  if status == 202 then
+    ok = ok + 1
+    local id = tonumber(headers["x-arango-async-id"]) or 0
+    if first == 0 or id < first then first = id end
+    if id > last then last = id end
+  else
+    other = other + 1
+  end
+end
+"""
+    + _REPORT
+)
+
+#: PUT /_api/job/{id} for the ids args[1]..args[2] (finished jobs), in order.
+#: Past the last id the thread stops and flags ``ranout``.
+FETCH = (
+    r"""
+ok, other, ranout = 0, 0, 0
+function init(args)
+  nextid = tonumber(args[1])
+  lastid = tonumber(args[2])
+end
+function request()
+  local id = nextid
+  if id > lastid then
+    ranout = 1
+    wrk.thread:stop()
+    id = lastid
+  end
+  nextid = nextid + 1
+  return wrk.format("PUT", "/_api/job/" .. id)
+end
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else other = other + 1 end
+end
+"""
+    + _REPORT
+)
+
+#: Submit, then fetch: every 202's id is queued for a fetch, and a connection
+#: that is free fetches the oldest queued id before submitting anew. ``ok``
+#: counts complete jobs (a fetch that returned the result). A 204 (still
+#: pending) carries no id, so fetches in flight are remembered by the
+#: request count that sent them, and any still unanswered by 200 after every
+#: connection has had two more answers must have been a 204: it is queued again.
+LIFECYCLE = (
+    rf"""
+ok, other, submitted, polls = 0, 0, 0, 0
+queue, qhead, qtail = {{}}, 1, 0
+inflight, fhead, ftail, sent, answered = {{}}, 1, 0, 0, 0
+open_fetch = {{}}
+submit_request = nil
+function init(args)
+  connections = tonumber(args[1]) or 50
+  submit_request = wrk.format("PUT", "{SUBMIT_PATH}",
+    {{["content-type"] = "application/json", ["x-arango-async"] = "store"}},
+    '{SUBMIT_BODY}')
+end
+function request()
+  sent = sent + 1
+  if qhead <= qtail then
+    local id = queue[qhead]
+    queue[qhead] = nil
+    qhead = qhead + 1
+    ftail = ftail + 1
+    inflight[ftail] = {{id, sent}}
+    open_fetch[id] = true
+    return wrk.format("PUT", "/_api/job/" .. id)
+  end
+  return submit_request
+end
+function response(status, headers, body)
+  answered = answered + 1
+  if status == 202 then
+    submitted = submitted + 1
+    qtail = qtail + 1
+    queue[qtail] = headers["x-arango-async-id"]
+  elseif status == 200 then
+    ok = ok + 1
+    open_fetch[headers["x-arango-async-id"]] = nil
+  elseif status == 204 then
+    polls = polls + 1
+  else
+    other = other + 1
+  end
+  while fhead <= ftail and inflight[fhead][2] < answered - 2 * connections do
+    local id = inflight[fhead][1]
+    inflight[fhead] = nil
+    fhead = fhead + 1
+    if open_fetch[id] then
+      open_fetch[id] = nil
+      qtail = qtail + 1
+      queue[qtail] = id
+    end
+  end
+end
+"""
+    + _REPORT
+)
+
+SCRIPTS = {"baseline": BASELINE, "submit": SUBMIT, "fetch": FETCH, "lifecycle": LIFECYCLE}
