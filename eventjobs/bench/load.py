@@ -29,6 +29,7 @@ class LoadResult:
     first: int = 0
     last: int = 0
     ranout: bool = False
+    polls: int = 0
 
     @property
     def rate(self) -> float:
@@ -56,5 +57,6 @@ class LoadResult:
                     first=data.get("first", 0),
                     last=data.get("last", 0),
                     ranout=bool(data.get("ranout", 0)),
+                    polls=data.get("polls", 0),
                 )
         raise ValueError("the load generator printed no result:\n" + output[-2000:])

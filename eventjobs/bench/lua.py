@@ -21,7 +21,7 @@ threads = {}
 function setup(thread) table.insert(threads, thread) end
 
 function done(summary, latency, requests)
-  local ok, other, first, last, ranout = 0, 0, 0, 0, 0
+  local ok, other, first, last, ranout, polls = 0, 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     ok = ok + (t:get("ok") or 0)
     other = other + (t:get("other") or 0)
@@ -29,13 +29,14 @@ function done(summary, latency, requests)
     if f > 0 and (first == 0 or f < first) then first = f end
     last = math.max(last, t:get("last") or 0)
     ranout = ranout + (t:get("ranout") or 0)
+    polls = polls + (t:get("polls") or 0)
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"ok":%d,"other":%d,"socket_errors":%d,' ..
-    '"p50_us":%d,"p99_us":%d,"first":%d,"last":%d,"ranout":%d}\n',
+    '"p50_us":%d,"p99_us":%d,"first":%d,"last":%d,"ranout":%d,"polls":%d}\n',
     summary.requests, summary.duration, ok, other, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99), first, last, ranout))
+    latency:percentile(50), latency:percentile(99), first, last, ranout, polls))
 end
 """
 
@@ -101,36 +102,48 @@ end
     + _REPORT
 )
 
-#: Submit, then fetch: every 202's id is queued for a fetch, and a connection
-#: that is free fetches the oldest queued id before submitting anew. ``ok``
-#: counts complete jobs (a fetch that returned the result). A 204 (still
-#: pending) carries no id, so fetches in flight are remembered by the
-#: request count that sent them, and any still unanswered by 200 after every
-#: connection has had two more answers must have been a 204: it is queued again.
+#: Submit, then fetch, as CONNECTIONS clients that each submit a job and
+#: fetch it until its result comes: at most CONNECTIONS jobs are
+#: outstanding. Every 202's id is queued for a fetch; a connection that is
+#: free fetches the oldest queued id when it is due (or when CONNECTIONS
+#: jobs are outstanding), else submits a new job.
+#: ``ok`` counts complete jobs (a fetch that returned the result), ``polls``
+#: fetches answered 204 (still pending).
+#:
+#: args: CONNECTIONS PACE. An id is due once PACE answers have arrived since
+#: its 202 (answers are this script's clock: wrk's Lua has no wall clock);
+#: PACE 0 fetches at once (an eager client), PACE = 2 x CONNECTIONS waits
+#: about two rounds of in-flight requests (a paced client).
+#:
+#: A 204 carries no job id, so fetches in flight are remembered with the
+#: answer count when they were sent; one still not answered by its 200 after
+#: every connection has had two more answers was a 204: it is queued again.
 LIFECYCLE = (
     rf"""
-ok, other, submitted, polls = 0, 0, 0, 0
+ok, other, submitted, submitted_sent, polls = 0, 0, 0, 0, 0
 queue, qhead, qtail = {{}}, 1, 0
-inflight, fhead, ftail, sent, answered = {{}}, 1, 0, 0, 0
+inflight, fhead, ftail, answered = {{}}, 1, 0, 0
 open_fetch = {{}}
 submit_request = nil
 function init(args)
   connections = tonumber(args[1]) or 50
+  pace = tonumber(args[2]) or 0
   submit_request = wrk.format("PUT", "{SUBMIT_PATH}",
     {{["content-type"] = "application/json", ["x-arango-async"] = "store"}},
     '{SUBMIT_BODY}')
 end
 function request()
-  sent = sent + 1
-  if qhead <= qtail then
-    local id = queue[qhead]
+  local outstanding = submitted_sent - ok
+  if qhead <= qtail and (queue[qhead][2] <= answered - pace or outstanding >= connections) then
+    local id = queue[qhead][1]
     queue[qhead] = nil
     qhead = qhead + 1
     ftail = ftail + 1
-    inflight[ftail] = {{id, sent}}
+    inflight[ftail] = {{id, answered}}
     open_fetch[id] = true
     return wrk.format("PUT", "/_api/job/" .. id)
   end
+  submitted_sent = submitted_sent + 1
   return submit_request
 end
 function response(status, headers, body)
@@ -138,7 +151,7 @@ function response(status, headers, body)
   if status == 202 then
     submitted = submitted + 1
     qtail = qtail + 1
-    queue[qtail] = headers["x-arango-async-id"]
+    queue[qtail] = {{headers["x-arango-async-id"], answered}}
   elseif status == 200 then
     ok = ok + 1
     open_fetch[headers["x-arango-async-id"]] = nil
@@ -154,7 +167,7 @@ function response(status, headers, body)
     if open_fetch[id] then
       open_fetch[id] = nil
       qtail = qtail + 1
-      queue[qtail] = id
+      queue[qtail] = {{id, answered}}
     end
   end
 end
