@@ -90,10 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"server cores {sorted(server_cores) if server_cores else 'unpinned'}, "
         f"client cores {sorted(client_cores) if client_cores else 'unpinned'}")
     started = time.monotonic()
+    load_before = _load_average()
     rows = _http_rows(plan, client, server_cores, client_cores, log)
     rows += _journal_rows(plan, log)
     rows += _replay_rows(plan, log)
     machine = describe()
+    machine["load average"] = f"{load_before} before, {_load_average()} after"
     text = table(rows)
     print(text)
     print()
@@ -132,6 +134,9 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
     def rates(name: str) -> list[float]:
         return [r.results[name].rate for r in rounds]
 
+    def cpu(name: str) -> list[float]:
+        return [r.cpu_us[name] for r in rounds]
+
     def latency(name: str, which: str) -> list[float]:
         return [getattr(r.results[name], which) for r in rounds]
 
@@ -147,7 +152,16 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
         Row(figure("lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
         Row(figure("lifecycle / baseline", "ratio",
                    [s / b for s, b in zip(rates("lifecycle@50"), baseline)]), Target(0.35)),
+        Row(figure("submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds],
+                   "202s over load + drain time: jobs accepted and run")),
         Row(figure("fetch results/s", "results/s", rates("fetch@50"), fetch_note)),
+        Row(figure("lifecycle polls/job", "204s/job",
+                   [r.results["lifecycle@50"].polls / max(1, r.results["lifecycle@50"].ok)
+                    for r in rounds], "fetches that found the job still pending")),
+        Row(figure("CPU/baseline request us", "us", cpu("baseline@50"), "server CPU time")),
+        Row(figure("CPU/submitted job us", "us", cpu("submit@50"), "accept + run the job")),
+        Row(figure("CPU/fetched result us", "us", cpu("fetch@50"))),
+        Row(figure("CPU/lifecycle job us", "us", cpu("lifecycle@50"), "incl. polls")),
         Row(figure("cancel p50 ms", "ms", [c[0] for c in cancels],
                    f"{plan.cancel_samples} sleep jobs per run")),
         Row(figure("cancel p99 ms", "ms", [c[1] for c in cancels]), Target(5, at_most=True)),
@@ -175,3 +189,11 @@ def _replay_rows(plan: Plan, log) -> list[Row]:
     log(f"replay of {count} events: {[round(r) for r in rates]} events/s")
     return [Row(figure("replay events/s", "events/s", rates, f"{count:,}-event journal"),
                 Target(200_000))]
+
+
+def _load_average() -> str:
+    """The 1-minute load average: other work on the machine skews every rate."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"

@@ -38,6 +38,21 @@ class Server:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the server has used so far.
+
+        Unlike a rate, this barely moves when other processes share the
+        machine, so CPU per request is the steadier figure on a busy host.
+        NaN where ``/proc`` is not available.
+        """
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as file:
+                fields = file.read().rpartition(")")[2].split()
+        except OSError:
+            return float("nan")
+        # utime and stime are fields 14 and 15 of stat(5); [0] here is field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def output(self) -> str:
         """What the server printed (its log goes to a file, not a pipe the
         harness would have to drain while it measures)."""
