@@ -117,7 +117,9 @@ end
 #:
 #: A 204 carries no job id, so fetches in flight are remembered with the
 #: answer count when they were sent; one still not answered by its 200 after
-#: every connection has had two more answers was a 204: it is queued again.
+#: every connection has had four more answers was a 204: it is queued again.
+#: (A slow 200 can outlast that window; its second fetch then counts in
+#: ``other`` as a 404. Two answers per connection was too short on a busy host.)
 LIFECYCLE = (
     rf"""
 ok, other, submitted, submitted_sent, polls = 0, 0, 0, 0, 0
@@ -160,7 +162,7 @@ function response(status, headers, body)
   else
     other = other + 1
   end
-  while fhead <= ftail and inflight[fhead][2] < answered - 2 * connections do
+  while fhead <= ftail and inflight[fhead][2] < answered - 4 * connections do
     local id = inflight[fhead][1]
     inflight[fhead] = nil
     fhead = fhead + 1
