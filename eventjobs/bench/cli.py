@@ -162,6 +162,14 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
         Row(figure("CPU/submitted job us", "us", cpu("submit@50"), "accept + run the job")),
         Row(figure("CPU/fetched result us", "us", cpu("fetch@50"))),
         Row(figure("CPU/lifecycle job us", "us", cpu("lifecycle@50"), "incl. polls")),
+        # The same ratios from server CPU time: steadier than rates when other
+        # processes share the machine, and they charge a job's execution.
+        Row(figure("submit+run / baseline CPU", "ratio",
+                   [b / s for s, b in zip(cpu("submit@50"), cpu("baseline@50"))],
+                   "CPU per baseline request / CPU per accepted and run job")),
+        Row(figure("lifecycle / baseline CPU", "ratio",
+                   [b / s for s, b in zip(cpu("lifecycle@50"), cpu("baseline@50"))],
+                   "CPU per baseline request / CPU per complete job")),
         Row(figure("cancel p50 ms", "ms", [c[0] for c in cancels],
                    f"{plan.cancel_samples} sleep jobs per run")),
         Row(figure("cancel p99 ms", "ms", [c[1] for c in cancels]), Target(5, at_most=True)),
