@@ -21,7 +21,7 @@ from .server import running_server
 from .stats import figure
 from .wrk import have_wrk
 
-CLIENT_BOUND = "client-bound: Python load generator (wrk not installed)"
+CLIENT_BOUND = "client-bound: Python load generator"
 
 
 @attrs.frozen
@@ -148,10 +148,10 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
         Row(figure("baseline req/s", "req/s", baseline, note or "GET /_api/version, 50 conns")),
         Row(figure("submit 202/s", "202/s", rates("submit@50"), note)),
         Row(figure("submit / baseline", "ratio",
-                   [s / b for s, b in zip(rates("submit@50"), baseline)]), Target(0.85)),
+                   [s / b for s, b in zip(rates("submit@50"), baseline)], note), Target(0.85)),
         Row(figure("lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
         Row(figure("lifecycle / baseline", "ratio",
-                   [s / b for s, b in zip(rates("lifecycle@50"), baseline)]), Target(0.35)),
+                   [s / b for s, b in zip(rates("lifecycle@50"), baseline)], note), Target(0.35)),
         Row(figure("submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds],
                    "202s over load + drain time: jobs accepted and run")),
         Row(figure("fetch results/s", "results/s", rates("fetch@50"), fetch_note)),

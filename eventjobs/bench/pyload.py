@@ -34,7 +34,7 @@ class _Worker(threading.Thread):
         self.kind, self.ids, self.lastid, self.stop_at = kind, ids, last, stop_at
         self.connection = http.client.HTTPConnection(host, port, timeout=10)
         self.latencies: list[float] = []
-        self.ok = self.other = self.errors = 0
+        self.ok = self.other = self.errors = self.polls = 0
         self.first = self.last = 0
         self.ranout = False
 
@@ -73,7 +73,9 @@ class _Worker(threading.Thread):
             ok = False
             while job_id is not None and time.perf_counter() < self.stop_at:
                 status = self._call("PUT", f"/_api/job/{job_id}").status
-                if status != 204:
+                if status == 204:
+                    self.polls += 1
+                else:
                     ok = status == 200
                     break
         if ok:
@@ -119,6 +121,7 @@ def main(argv: list[str]) -> int:
         "first": min(firsts) if firsts else 0,
         "last": max((worker.last for worker in workers), default=0),
         "ranout": int(any(worker.ranout for worker in workers)),
+        "polls": sum(worker.polls for worker in workers),
     }
     print("BENCH " + json.dumps(result), flush=True)
     return 0
