@@ -8,15 +8,21 @@ do, and check that nothing is skipped silently.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import logging
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import eventjobs.journal.file as file_module
 import eventjobs.journal.lines as lines
 from eventjobs.codec import encode_event
+from eventjobs.events import JobFetched
+from tests import strategies
 from eventjobs.errors import ConfigError, JournalCorrupt, JournalUnavailable
 from eventjobs.journal import FileJournal
 from tests.journal.contract import SAMPLE_EVENTS, numbered
@@ -398,3 +404,32 @@ async def test_closing_twice_is_harmless_and_append_after_close_fails(directory)
     await journal.aclose()
     with pytest.raises(JournalUnavailable):
         await journal.append(numbered(SAMPLE_EVENTS[:1]))
+
+
+# -- the line encoding: the fast serialiser writes the documented bytes ----------
+
+
+def _reference_line(seq: int, prev: str, data: dict) -> bytes:
+    """The line as docs/journal-format.md defines it, with the stdlib."""
+    unsealed = json.dumps({"seq": seq, "prev": prev, **data}, separators=(",", ":")).encode()
+    digest = hashlib.sha256(unsealed).hexdigest()
+    return unsealed[:-1] + b',"hash":"' + digest.encode() + b'"}'
+
+
+@given(strategies.events, st.integers(min_value=1, max_value=2**63 - 1))
+def test_encoded_line_is_byte_for_byte_the_documented_json(event, seq):
+    """The fast serialiser writes exactly the documented bytes, for any event."""
+    data = encode_event(event)
+    line, _ = lines.seal({"seq": seq, "prev": lines.GENESIS_HASH, **data})
+    assert line == _reference_line(seq, lines.GENESIS_HASH, data)
+
+
+@pytest.mark.parametrize("time", [0.0, -0.0, 1e-5, 1e-4, 1764412345.25, 1e16, 1.5e300, -2e20])
+@pytest.mark.parametrize("text", ["ascii", "caf\u00e9", "\ud800", "\U0001f600"])
+def test_encoded_line_matches_json_at_float_and_text_edges(time, text):
+    """At float and text edges the line still equals json.dumps'."""
+    event = JobFetched(job_id=1, time=time, by=text)
+    data = encode_event(event)
+    line, _ = lines.seal({"seq": 1, "prev": lines.GENESIS_HASH, **data})
+    assert line == _reference_line(1, lines.GENESIS_HASH, data)
+    assert line.isascii()

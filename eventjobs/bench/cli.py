@@ -1,0 +1,207 @@
+"""``python -m eventjobs.bench``: run every benchmark, print one table, write
+one chart (and a JSON record). See docs/performance.md for what each figure
+means and how it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from . import cancel, http_figures, journal_load, replay
+from .machine import describe, split_cores
+from .report import Row, Target, chart, table, write_json
+from .server import running_server
+from .stats import figure
+from .wrk import have_wrk
+
+CLIENT_BOUND = "client-bound: Python load generator"
+
+
+@attrs.frozen
+class Plan:
+    """How long and how often each benchmark runs."""
+
+    runs: int
+    seconds: float
+    warm_up: float
+    cancel_samples: int
+    replay_events: int
+    journal_seconds: float
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(runs=3, seconds=5, warm_up=3, cancel_samples=100,
+                   replay_events=1_000_000, journal_seconds=3)
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(runs=2, seconds=1, warm_up=1, cancel_samples=16,
+                   replay_events=20_000, journal_seconds=0.3)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m eventjobs.bench",
+        description="Benchmark eventjobs against its own stack's limit, in one run.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs (well under a minute): a smoke test, not a measurement")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator (auto: wrk when installed)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per HTTP run")
+    parser.add_argument("--replay-events", type=int, default=None,
+                        help="journal size for the replay figure")
+    parser.add_argument("--chart", type=Path, default=Path("eventjobs-bench.png"),
+                        help="where to write the PNG chart")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    plan = Plan.quick() if args.quick else Plan.full()
+    plan = attrs.evolve(
+        plan,
+        **{name: value for name, value in (
+            ("runs", args.runs), ("seconds", args.seconds), ("replay_events", args.replay_events),
+        ) if value is not None},
+    )
+    client = args.client if args.client != "auto" else ("wrk" if have_wrk() else "python")
+    if client == "wrk" and not have_wrk():
+        print("wrk is not installed (apt-get install wrk), use --client python", file=sys.stderr)
+        return 2
+    server_cores, client_cores = split_cores()
+    if client_cores is not None:
+        # The harness and its load generators stay off the server's core.
+        os.sched_setaffinity(0, client_cores)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log(f"eventjobs bench: {'quick' if args.quick else 'full'} mode, client {client}, "
+        f"server cores {sorted(server_cores) if server_cores else 'unpinned'}, "
+        f"client cores {sorted(client_cores) if client_cores else 'unpinned'}")
+    started = time.monotonic()
+    load_before = _load_average()
+    rows = _http_rows(plan, client, server_cores, client_cores, log)
+    rows += _journal_rows(plan, log)
+    rows += _replay_rows(plan, log)
+    machine = describe()
+    machine["load average"] = f"{load_before} before, {_load_average()} after"
+    text = table(rows)
+    print(text)
+    print()
+    print("machine: " + "; ".join(f"{key} {value}" for key, value in machine.items()))
+    settings = {**attrs.asdict(plan), "client": client,
+                "server cores": sorted(server_cores) if server_cores else None,
+                "client cores": sorted(client_cores) if client_cores else None}
+    print("settings: " + ", ".join(f"{key} {value}" for key, value in settings.items()))
+    title = (f"eventjobs bench ({'quick' if args.quick else 'full'}, {client}) on "
+             f"{machine['cpus']} x {machine['cpu model']}, Python {machine['python']}")
+    chart(args.chart, rows, title)
+    print(f"chart: {args.chart}")
+    if args.json is not None:
+        write_json(args.json, rows, machine, settings)
+        print(f"json: {args.json}")
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list[Row]:
+    note = CLIENT_BOUND if client == "python" else ""
+    rounds = []
+    cancels: list[tuple[float, float]] = []
+    with running_server(server_cores) as server:
+        log(f"server {server.url}, journal {server.journal}; warming up")
+        http_figures.warm_up(server, client, plan.warm_up, client_cores)
+        for index in range(plan.runs):
+            log(f"HTTP round {index + 1}/{plan.runs}")
+            rounds.append(http_figures.run_round(server, client, plan.seconds, client_cores, log))
+        for index in range(plan.runs):
+            latencies = cancel.cancel_latencies(server.host, server.port, plan.cancel_samples)
+            cancels.append(cancel.summary(latencies))
+            log(f"cancel run {index + 1}/{plan.runs}: p50 {cancels[-1][0]:.2f} ms, "
+                f"p99 {cancels[-1][1]:.2f} ms")
+
+    def rates(name: str) -> list[float]:
+        return [r.results[name].rate for r in rounds]
+
+    def cpu(name: str) -> list[float]:
+        return [r.cpu_us[name] for r in rounds]
+
+    def latency(name: str, which: str) -> list[float]:
+        return [getattr(r.results[name], which) for r in rounds]
+
+    fetch_note = note
+    if any(r.results[f"fetch@{c}"].ranout for r in rounds for c in (10, 50)):
+        fetch_note = (note + "; " if note else "") + "ran out of finished jobs: a lower bound"
+    baseline = rates("baseline@50")
+    rows = [
+        Row(figure("baseline req/s", "req/s", baseline, note or "GET /_api/version, 50 conns")),
+        Row(figure("submit 202/s", "202/s", rates("submit@50"), note)),
+        Row(figure("submit / baseline", "ratio",
+                   [s / b for s, b in zip(rates("submit@50"), baseline)], note), Target(0.85)),
+        Row(figure("lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
+        Row(figure("lifecycle / baseline", "ratio",
+                   [s / b for s, b in zip(rates("lifecycle@50"), baseline)], note), Target(0.35)),
+        Row(figure("submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds],
+                   "202s over load + drain time: jobs accepted and run")),
+        Row(figure("fetch results/s", "results/s", rates("fetch@50"), fetch_note)),
+        Row(figure("lifecycle polls/job", "204s/job",
+                   [r.results["lifecycle@50"].polls / max(1, r.results["lifecycle@50"].ok)
+                    for r in rounds], "fetches that found the job still pending")),
+        Row(figure("CPU/baseline request us", "us", cpu("baseline@50"), "server CPU time")),
+        Row(figure("CPU/submitted job us", "us", cpu("submit@50"), "accept + run the job")),
+        Row(figure("CPU/fetched result us", "us", cpu("fetch@50"))),
+        Row(figure("CPU/lifecycle job us", "us", cpu("lifecycle@50"), "incl. polls")),
+        # The same ratios from server CPU time: steadier than rates when other
+        # processes share the machine, and they charge a job's execution.
+        Row(figure("submit+run / baseline CPU", "ratio",
+                   [b / s for s, b in zip(cpu("submit@50"), cpu("baseline@50"))],
+                   "CPU per baseline request / CPU per accepted and run job")),
+        Row(figure("lifecycle / baseline CPU", "ratio",
+                   [b / s for s, b in zip(cpu("lifecycle@50"), cpu("baseline@50"))],
+                   "CPU per baseline request / CPU per complete job")),
+        Row(figure("cancel p50 ms", "ms", [c[0] for c in cancels],
+                   f"{plan.cancel_samples} sleep jobs per run")),
+        Row(figure("cancel p99 ms", "ms", [c[1] for c in cancels]), Target(5, at_most=True)),
+    ]
+    for connections in (10, 50):
+        for kind in ("submit", "fetch"):
+            name = f"{kind}@{connections}"
+            rows.append(Row(figure(f"{kind} p50 @{connections} ms", "ms", latency(name, "p50_ms"), note)))
+            rows.append(Row(figure(f"{kind} p99 @{connections} ms", "ms", latency(name, "p99_ms"), note)))
+    return rows
+
+
+def _journal_rows(plan: Plan, log) -> list[Row]:
+    rows = []
+    for writers in (1, 10, 100):
+        rates = journal_load.append_rates(writers, plan.journal_seconds, plan.runs)
+        log(f"journal, {writers} writers: {[round(r) for r in rates]} appends/s")
+        rows.append(Row(figure(f"journal {writers} writers", "appends/s", rates,
+                               "durable (fdatasync), group commit")))
+    return rows
+
+
+def _replay_rows(plan: Plan, log) -> list[Row]:
+    rates, count = replay.replay_rates(plan.replay_events, plan.runs)
+    log(f"replay of {count} events: {[round(r) for r in rates]} events/s")
+    return [Row(figure("replay events/s", "events/s", rates, f"{count:,}-event journal"),
+                Target(200_000))]
+
+
+def _load_average() -> str:
+    """The 1-minute load average: other work on the machine skews every rate."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
