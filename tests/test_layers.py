@@ -28,6 +28,7 @@ LAYERS = {
     "http": 7,
     "asgi": 8,
     "cli": 8,
+    "audit": 8,
     "__main__": 8,
     "__init__": 8,
 }
