@@ -87,3 +87,23 @@ def write_journal(directory: Path, *, segment_bytes: int = 8 << 20) -> Path:
 
     trio.run(write)
     return directory
+
+
+def write_pruned_journal(directory: Path) -> int:
+    """:data:`EVENTS` in small segments, snapshot at the end, old segments
+    pruned; return the last pruned sequence number."""
+    from eventjobs.journal.pruning import prune
+    from eventjobs.projection import fold
+    from eventjobs.snapshot import encode_table
+
+    write_journal(directory, segment_bytes=1500)
+
+    async def snapshot() -> None:
+        journal = FileJournal.open(directory)
+        try:
+            await journal.save_snapshot(len(EVENTS), encode_table(fold(records())))
+        finally:
+            await journal.aclose()
+
+    trio.run(snapshot)
+    return prune(directory, before=T0 + 1000).through_seq
