@@ -42,8 +42,8 @@ def replay(directory: Path, until_seq: int | None = None, until_time: float | No
             table = _start(directory, scan.first_seq)
             if until_seq is not None and until_seq < table.position:
                 raise CannotReplay(
-                    f"records before sequence number {table.position + 1} were pruned: "
-                    f"the journal cannot be replayed to {until_seq}"
+                    f"the journal was pruned: it can be replayed to sequence number "
+                    f"{table.position} (its oldest snapshot) or later, not to {until_seq}"
                 )
         if record.seq <= table.position:
             continue  # covered by the snapshot we started from
