@@ -11,7 +11,7 @@ from ..actors.writer import FINAL_FLUSH_SECONDS
 from ..journal import Journal
 from ..runtime import Runtime
 from ..settings import Settings
-from . import builtins, error_handlers, job_api
+from . import builtins, error_handlers, job_api, journal_api
 from .async_layer import AsyncJobLayer
 from .mounted import MountedLifespan, load_app
 
@@ -49,6 +49,7 @@ def create_app(
     error_handlers.register(app)
     app.register_blueprint(job_api.blueprint)
     app.register_blueprint(builtins.blueprint)
+    app.register_blueprint(journal_api.blueprint)
 
     mounted = load_app(settings.app) if settings.app else None
     layer = AsyncJobLayer(app, app.asgi_app, mounted)
