@@ -72,6 +72,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     name = args.journal_command
     try:
         return _COMMANDS[name](args, out, colour)
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error. Point stdout at
+        # /dev/null so the interpreter's final flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (NoJournal, JournalCorrupt, ValueError, UnknownJob, CannotReplay, OSError) as error:
         print(f"eventjobs journal {name}: {error}", file=sys.stderr)
         return 1
