@@ -9,10 +9,12 @@ argparse reports bad usage with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,6 +24,7 @@ from ..timeparse import parse_time
 from . import export as export_module
 from .filters import EventFilter
 from .log import HEADER, log_rows
+from .progress import ProgressBar
 from .reading import Follower, NoJournal, Scan, records
 from .replay import CannotReplay, replay
 from .show import UnknownJob, show
@@ -112,7 +115,8 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
             until_seq = int(args.until)
         else:
             until_time = parse_time(args.until)
-    table = replay(Path(args.directory), until_seq, until_time)
+    with _progress("replaying") as progress:
+        table = replay(Path(args.directory), until_seq, until_time, progress)
     if args.json:
         out.write(json.dumps(encode_table(table), indent=1) + "\n")
         return 0
@@ -168,7 +172,9 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 
 
 def _stats(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
-    out.write(stats(records(Path(args.directory)), colour=colour))
+    with _progress("reading") as progress:
+        text = stats(records(Path(args.directory), progress), colour=colour)
+    out.write(text)
     return 0
 
 
@@ -181,6 +187,19 @@ def _export(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
         count = export_module.export(records(directory), args.format, file)
     print(f"{count} events written to {args.output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[ProgressBar | None]:
+    """A progress bar on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = ProgressBar(sys.stderr, label)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 _COMMANDS = {

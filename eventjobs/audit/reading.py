@@ -11,7 +11,7 @@ point at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -55,8 +55,12 @@ class Scan:
             record that is wrong, and what is wrong with it.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.directory = directory
+        #: Told ``(bytes read, bytes of all segments)`` as reading goes on.
+        self.progress = progress
         self.torn: TornTail | None = None
         self.first_seq = 1
         #: Sequence number and hash of the last record read (to follow on from).
@@ -70,6 +74,8 @@ class Scan:
         if not segments:
             return
         self.first_seq = segments[0].first_seq
+        total = sum(segment.path.stat().st_size for segment in segments) if self.progress else 0
+        done = 0
         prev = chain_anchor(self.directory, segments[0])
         expected = segments[0].first_seq
         for index, segment in enumerate(segments):
@@ -95,13 +101,18 @@ class Scan:
                     where = f"{segment.path}, line {number}"
                     record, prev = parse_record(line[:-1], where, expected, prev)
                     expected += 1
+                    if self.progress is not None:
+                        done += len(line)
+                        self.progress(done, total)
                     self.last_seq, self.last_hash = record.seq, prev
                     yield Entry(record, segment.path, number)
 
 
-def records(directory: Path) -> Iterator[Recorded]:
+def records(
+    directory: Path, progress: Callable[[int, int], None] | None = None
+) -> Iterator[Recorded]:
     """Just the records of *directory* (see :class:`Scan`)."""
-    for entry in Scan(directory):
+    for entry in Scan(directory, progress):
         yield entry.record
 
 

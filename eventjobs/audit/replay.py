@@ -11,6 +11,7 @@ rebuilt and are refused.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,12 @@ class CannotReplay(Exception):
     """The asked position cannot be rebuilt (pruned, or past the end)."""
 
 
-def replay(directory: Path, until_seq: int | None = None, until_time: float | None = None) -> JobTable:
+def replay(
+    directory: Path,
+    until_seq: int | None = None,
+    until_time: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> JobTable:
     """The table after the last record with ``seq <= until_seq`` and
     ``time <= until_time`` (each unset one: no bound).
 
@@ -34,7 +40,7 @@ def replay(directory: Path, until_seq: int | None = None, until_time: float | No
         NoJournal, JournalCorrupt: as :class:`~eventjobs.audit.reading.Scan`.
         CannotReplay: the position lies before what a pruned journal keeps.
     """
-    scan = Scan(directory)
+    scan = Scan(directory, progress)
     table: JobTable | None = None
     for entry in scan:
         record = entry.record

@@ -25,3 +25,18 @@ def test_colour_marks_header_and_event_type():
 def test_iso_times_are_utc_with_milliseconds():
     """Unix seconds print as UTC ISO 8601 with milliseconds."""
     assert iso(1_764_417_600.25) == "2025-11-29T12:00:00.250Z"
+
+
+def test_progress_bar_draws_and_erases_only_for_large_reads():
+    """The bar is drawn for a large read and erased at the end; small reads draw nothing."""
+    import io
+
+    from eventjobs.audit.progress import ProgressBar
+
+    small, large = io.StringIO(), io.StringIO()
+    ProgressBar(small, "reading", min_bytes=100)(10, 50)
+    bar = ProgressBar(large, "reading", min_bytes=100)
+    bar(50, 200)
+    bar.close()
+    assert small.getvalue() == ""
+    assert large.getvalue() == "\rreading [#######.......................]  25%\r\x1b[K"
