@@ -51,8 +51,8 @@ def add_commands(journal_commands: Any) -> None:
     replay_parser.add_argument("--until", metavar="SEQ|TIME",
                                help="a sequence number, or a time (ISO 8601; unix seconds with a dot or above 10^9)")
     replay_parser.add_argument("--json", action="store_true", help="print the views as JSON")
-    show_parser = journal_commands.add_parser("show", help="one job's timeline", description="one job's timeline")
-    show_parser.add_argument("args", nargs="+", metavar="[DIR] JOB_ID")
+    show_parser = command("show", "one job's timeline: each event, who caused it, queue wait and run time")
+    show_parser.add_argument("job", metavar="JOB_ID")
     show_parser.add_argument("--body", action="store_true", help="print the stored request and response bodies")
     log_parser = command("log", "list events, filtered")
     log_parser.add_argument("--since", metavar="TIME", help="ISO 8601 or unix seconds")
@@ -136,13 +136,9 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 
 
 def _show(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
-    if len(args.args) > 2:
-        raise ValueError("give at most a directory and a job id")
-    directory = args.args[0] if len(args.args) == 2 else DEFAULT_DIRECTORY
-    text = args.args[-1]
-    if not text.isdigit():
-        raise ValueError(f"{text!r} is not a job id (a positive integer)")
-    out.write(show(records(Path(directory)), int(text), bodies=args.body, colour=colour))
+    if not args.job.isdigit():
+        raise ValueError(f"{args.job!r} is not a job id (a positive integer)")
+    out.write(show(records(Path(args.directory)), int(args.job), bodies=args.body, colour=colour))
     return 0
 
 

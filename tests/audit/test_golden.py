@@ -82,3 +82,11 @@ def test_unknown_type_is_one_sentence(journal, capsys):
     result = run(capsys, "log", str(journal), "--type", "exploded")
     assert result.status == 1
     assert "'exploded' is not an event type (one of: queued, started" in result.err
+
+
+def test_directory_defaults_to_journal_in_cwd(journal, capsys, monkeypatch):
+    """Without DIR, show reads ./journal."""
+    monkeypatch.chdir(journal.parent)
+    result = run(capsys, "show", "1")
+    assert result.status == 0, result
+    assert result.out == (GOLDEN / "show-1.txt").read_text()
