@@ -87,6 +87,10 @@ async def journal_stream() -> Response:
 
     async def lines(position: int) -> AsyncIterator[bytes]:
         while True:
+            if follow and journal.head <= position:
+                # Nothing new is durable: a read would rescan a segment for nothing.
+                await trio.sleep(FOLLOW_POLL_SECONDS)
+                continue
             try:
                 batch = await _read(journal, position, BATCH)
             except JournalCorrupt as problem:  # the status line is sent: end the stream

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import trio
+
 from eventjobs import Settings
 from eventjobs.codec import encode_event
 from tests.support import serve_app, settle, submit
@@ -18,8 +20,11 @@ async def test_journal_streams_every_record_as_ndjson(tmp_path):
     settings = Settings(journal=str(tmp_path / "journal"), shutdown_timeout=0)
     async with serve_app(settings) as served:
         job = await submit(served.client, "GET", "/_api/version")
-        await settle()
-        await served.client.put(f"/_api/job/{job}")
+        # The file journal appends in a worker thread, which settle() does
+        # not wait for: poll (bounded) until the result is there to fetch.
+        with trio.fail_after(10):
+            while (await served.client.put(f"/_api/job/{job}")).status_code != 200:
+                await trio.sleep(0.01)
         response = await served.client.get("/_eventjobs/journal")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/x-ndjson"
