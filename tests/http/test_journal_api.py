@@ -81,3 +81,44 @@ async def test_history_of_unknown_job_is_404():
         response = await served.client.get("/_eventjobs/jobs/42/history")
         assert response.status_code == 404
         assert (await response.get_json())["errorNum"] == 404
+
+
+def _as_caller_from_header(app) -> None:
+    """Until authentication lands every request is the anonymous superuser;
+    these tests pose as other callers with an ``x-test-caller`` header
+    (``-``: nobody authenticated, not a superuser)."""
+    from quart import request
+
+    from eventjobs.http.context import CALLER_KEY
+    from eventjobs.identity import Caller
+
+    @app.before_request
+    async def pose() -> None:
+        name = request.headers.get("x-test-caller")
+        if name is not None:
+            request.scope[CALLER_KEY] = Caller(None if name == "-" else name)
+
+
+async def test_journal_is_forbidden_to_a_non_superuser():
+    """A named caller who is not a superuser gets 403 errorNum 11."""
+    async with serve_app(setup=_as_caller_from_header) as served:
+        response = await served.client.get("/_eventjobs/journal", headers={"x-test-caller": "alice"})
+        assert response.status_code == 403
+        assert (await response.get_json())["errorNum"] == 11
+
+
+async def test_journal_needs_authentication():
+    """An unauthenticated caller who is not a superuser gets 401."""
+    async with serve_app(setup=_as_caller_from_header) as served:
+        response = await served.client.get("/_eventjobs/journal", headers={"x-test-caller": "-"})
+        assert response.status_code == 401
+
+
+async def test_history_is_hidden_from_other_users():
+    """Someone who does not own the job gets 404; its owner sees it."""
+    async with serve_app(setup=_as_caller_from_header) as served:
+        job = await submit(served.client, "GET", "/_api/version")  # owner null
+        other = await served.client.get(f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "alice"})
+        assert other.status_code == 404
+        owner = await served.client.get(f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "-"})
+        assert owner.status_code == 200
