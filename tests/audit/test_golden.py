@@ -7,10 +7,15 @@ change of output, and read the diff before committing.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
 
 import pytest
+
+from eventjobs.audit import commands
+from eventjobs.cli import build_parser
 
 from .fixture import write_journal
 from .support import run
@@ -90,3 +95,30 @@ def test_directory_defaults_to_journal_in_cwd(journal, capsys, monkeypatch):
     result = run(capsys, "show", "1")
     assert result.status == 0, result
     assert result.out == (GOLDEN / "show-1.txt").read_text()
+
+
+class _Terminal(io.StringIO):
+    """An output stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _log_to(out: io.StringIO, journal: Path) -> str:
+    args = build_parser().parse_args(["journal", "log", str(journal)])
+    assert commands.run(args, out) == 0
+    return out.getvalue()
+
+
+def test_terminal_output_is_coloured(journal, monkeypatch):
+    """On a terminal the table has colour; the same rows through a pipe have none."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = _log_to(_Terminal(), journal)
+    assert "\x1b[1mSEQ" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == (GOLDEN / "log.txt").read_text()
+
+
+def test_no_color_turns_colour_off(journal, monkeypatch):
+    """NO_COLOR in the environment keeps a terminal's output plain."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _log_to(_Terminal(), journal) == (GOLDEN / "log.txt").read_text()
