@@ -25,6 +25,7 @@ from quart_trio import QuartTrio
 
 from . import user_commands
 from ._version import __version__
+from .audit import commands as audit_commands
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
 from .journal.pruning import prune
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--archive", default=None, metavar="DIR", help="move segments here instead of deleting"
     )
+    audit_commands.add_commands(journal_commands)
     return parser
 
 
@@ -211,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _journal_command(args: argparse.Namespace) -> int:
+    if args.journal_command in audit_commands.COMMANDS:
+        return audit_commands.run(args)
     try:
         before = parse_time(args.before)
         result = prune(

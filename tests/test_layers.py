@@ -34,6 +34,7 @@ LAYERS = {
     "asgi": 8,
     "cli": 8,
     "user_commands": 8,
+    "audit": 8,
     "__main__": 8,
     "__init__": 8,
     # The benchmark harness drives everything below it; nothing imports it.

@@ -12,7 +12,7 @@ from ..journal import Journal
 from ..runtime import Runtime
 from ..settings import Settings
 from ..authentication import Authenticator, read_secret
-from . import builtins, error_handlers, job_api, login, openapi
+from . import builtins, error_handlers, job_api, journal_api, login, openapi
 from .async_layer import AsyncJobLayer
 from .mounted import MountedLifespan, load_app
 
@@ -53,6 +53,7 @@ def create_app(
     app.register_blueprint(builtins.blueprint)
     app.register_blueprint(login.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(journal_api.blueprint)
 
     authenticator = None
     if settings.users is not None:

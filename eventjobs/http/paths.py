@@ -8,6 +8,9 @@ from typing import Final
 DEFAULT_DATABASE: Final = "_system"
 
 _JOB_API_ROOTS: Final = ("/_api/job", "/_admin/job")
+# The audit endpoints read the journal: queueing them as jobs would record
+# reads of the journal in the journal, so they are answered synchronously too.
+_ALWAYS_SYNCHRONOUS_ROOTS: Final = (*_JOB_API_ROOTS, "/_eventjobs/journal", "/_eventjobs/jobs")
 _LEADING_DIGITS: Final = re.compile(r"[0-9]+")
 
 
@@ -32,8 +35,9 @@ def strip_raw_database(raw_path: bytes) -> bytes:
 
 
 def is_job_api(path: str) -> bool:
-    """Whether *path* (database prefix removed) is the job API (spec 1.4)."""
-    for root in _JOB_API_ROOTS:
+    """Whether *path* (database prefix removed) is the job API (spec 1.4), or
+    one of the audit endpoints that are treated like it (never queued)."""
+    for root in _ALWAYS_SYNCHRONOUS_ROOTS:
         if path == root or path.startswith(root + "/"):
             return True
     return False

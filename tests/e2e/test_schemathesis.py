@@ -45,4 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, server):
     """No generated request gets a 5xx or an answer outside the document."""
+    if case.query and case.query.get("follow") == "true":
+        case.query["follow"] = "false"  # a followed journal stream never ends
     case.call_and_validate(base_url=server.url, headers=basic("alice"), checks=CHECKS)

@@ -1,0 +1,148 @@
+"""What each event means for an auditor: who caused it and what matters. Pure.
+
+:class:`JobFacts` follows jobs through a stream of records so that later
+events can be described with the job's owner and request line, and so that
+queue wait and run time can be measured.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..events import (
+    Event,
+    JobCancelled,
+    JobDeleted,
+    JobDone,
+    JobFetched,
+    JobCancelling,
+    JobInterrupted,
+    JobProgressed,
+    JobQueued,
+    JobRequeued,
+    JobStarted,
+    JobTimedOut,
+    type_name,
+)
+
+#: The actor of events the server causes by itself (start, finish, ...).
+SERVER = "(server)"
+
+
+@attrs.define
+class JobInfo:
+    """What the journal told us so far about one job."""
+
+    job_id: int
+    owner: str | None = None
+    method: str = "?"
+    path: str = "?"
+    query: str = ""
+    store: bool = True
+    queued: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    status: int | None = None
+    #: Final fate: the last of fetched / deleted, or the latest phase.
+    state: str = "unknown"
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.path}" + (f"?{self.query}" if self.query else "")
+
+    @property
+    def queue_wait(self) -> float | None:
+        """From queued to (the last) start; None if it never started."""
+        if self.queued is None or self.started is None:
+            return None
+        return self.started - self.queued
+
+    @property
+    def run_time(self) -> float | None:
+        """From (the last) start to its finish; None if it did not run to one."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+
+@attrs.define
+class JobFacts:
+    """Jobs seen so far, by id. Jobs queued before a pruned journal's first
+    record are known only from their later events (method and path ``?``)."""
+
+    jobs: dict[int, JobInfo] = attrs.Factory(dict)
+
+    def observe(self, event: Event) -> JobInfo:
+        """Take *event* into account; return its job's facts after it."""
+        job = self.jobs.get(event.job_id)
+        if job is None:
+            job = self.jobs[event.job_id] = JobInfo(event.job_id)
+        match event:
+            case JobQueued():
+                job.owner, job.store, job.queued = event.owner, event.store, event.time
+                job.method, job.path = event.request.method, event.request.path
+                job.query = event.request.query_string
+                job.state = "queued"
+            case JobStarted():
+                job.started, job.state = event.time, "running"
+            case JobRequeued():
+                job.started, job.state = None, "queued"
+            case JobDone() | JobCancelled() | JobInterrupted() | JobTimedOut():
+                job.finished, job.status = event.time, event.response.status
+                job.state = type_name(event)
+            case JobCancelling():
+                job.state = "cancelling"
+            case JobFetched():
+                job.state = "fetched"
+            case JobDeleted():
+                job.state = "deleted"
+        return job
+
+
+def actor(event: Event, job: JobInfo) -> str:
+    """Who caused *event*: the owner for ``queued``, ``by`` for fetched,
+    cancelled and deleted (retention deletes have none: the server), and the
+    server for everything it does by itself."""
+    match event:
+        case JobQueued():
+            return "-" if event.owner is None else event.owner
+        case JobFetched() | JobCancelled():
+            return "-" if event.by is None else event.by
+        case JobCancelling():
+            if event.by is None and event.reason == "timeout":
+                return SERVER
+            return "-" if event.by is None else event.by
+        case JobDeleted():
+            if event.by is None and event.reason in ("ttl", "max-results"):
+                return SERVER
+            return "-" if event.by is None else event.by
+    return SERVER
+
+
+def detail(event: Event, job: JobInfo) -> str:
+    """The facts of *event* that matter, on one line."""
+    match event:
+        case JobQueued():
+            mode = "store" if event.store else "fire-and-forget"
+            return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
+        case JobStarted():
+            return f"after {event.time - job.queued:.3f}s in queue" if job.queued is not None else ""
+        case JobDone():
+            return f"status {event.response.status}, {len(event.response.body)} B body"
+        case JobCancelled():
+            return f"status {event.response.status}"
+        case JobInterrupted():
+            return f"status {event.response.status}: {event.reason}"
+        case JobRequeued():
+            return event.reason
+        case JobProgressed():
+            return f"{event.fraction:.0%} {event.message}".rstrip()
+        case JobCancelling():
+            return f"reason {event.reason}: stopping, its work has yet to return"
+        case JobTimedOut():
+            return f"status {event.response.status}: ran past its {event.timeout:g}s timeout"
+        case JobFetched():
+            return "result taken"
+        case JobDeleted():
+            return f"reason {event.reason}"
+    return ""

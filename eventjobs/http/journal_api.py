@@ -1,0 +1,127 @@
+"""The audit trail over HTTP: ``/_eventjobs/journal`` and ``/_eventjobs/jobs/{id}/history``.
+
+- ``GET /_eventjobs/journal?after=SEQ[&follow=true]`` streams the records
+  after SEQ as newline-delimited JSON, one ``{"seq": ..., "type": ...}``
+  object (the journal's own encoding) per line. With ``follow=true`` the
+  response stays open and new records follow as they become durable, until
+  the client disconnects. Superusers only (while authentication is off,
+  every caller is one); others get 401 (not authenticated) or 403.
+- ``GET /_eventjobs/jobs/{id}/history`` answers ``{"job", "owner",
+  "events"}``: every record of that job. Visible to the job's owner and to
+  superusers; to anyone else the job does not exist (404), as in the job API.
+
+Both read through the runtime's journal; a file journal's reads block, so
+they run in a worker thread. Like the job API these paths are never queued
+as jobs (:func:`eventjobs.http.paths.is_job_api`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import trio
+from quart import Blueprint, Response, current_app, request
+
+from ..codec import encode_event
+from ..errors import JournalCorrupt
+from ..events import JobQueued
+from ..journal import Journal, Recorded
+from ..results import ERROR_FORBIDDEN
+from ..runtime import Runtime
+from .context import current_caller
+from .responses import bad_parameter, error, json_response, not_found
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("journal_api", __name__)
+
+#: Records read per batch while streaming (bounds memory on long journals).
+BATCH = 1000
+#: How often a following stream looks for new records.
+FOLLOW_POLL_SECONDS = 0.25
+ERROR_HTTP_UNAUTHORIZED = 401
+
+
+def _journal() -> Journal:
+    runtime: Runtime = current_app.extensions["eventjobs"]
+    return runtime.journal
+
+
+async def _read(journal: Journal, after: int, limit: int | None = None) -> list[Recorded]:
+    """Up to *limit* records after *after*, off the event loop when reads block."""
+
+    def read() -> list[Recorded]:
+        records = journal.read(after=after)
+        try:
+            return list(itertools.islice(records, limit))
+        finally:
+            close = getattr(records, "close", None)  # a generator holds an open file
+            if close is not None:
+                close()
+
+    if journal.reads_block:
+        return await trio.to_thread.run_sync(read)
+    return read()
+
+
+def _line(record: Recorded) -> bytes:
+    return json.dumps({"seq": record.seq, **encode_event(record.event)}, separators=(",", ":")).encode() + b"\n"
+
+
+@blueprint.route("/_eventjobs/journal", methods=["GET"])
+async def journal_stream() -> Response:
+    caller = current_caller()
+    if not caller.superuser:
+        if caller.name is None:
+            return error(401, ERROR_HTTP_UNAUTHORIZED, "not authorized to execute this request")
+        return error(403, ERROR_FORBIDDEN, "forbidden")
+    after_text = request.args.get("after", "0")
+    if not after_text.isdigit():
+        return bad_parameter()
+    follow = request.args.get("follow", "false").lower() in ("true", "1", "yes")
+    journal = _journal()
+
+    async def lines(position: int) -> AsyncIterator[bytes]:
+        while True:
+            if follow and journal.head <= position:
+                # Nothing new is durable: a read would rescan a segment for nothing.
+                await trio.sleep(FOLLOW_POLL_SECONDS)
+                continue
+            try:
+                batch = await _read(journal, position, BATCH)
+            except JournalCorrupt as problem:  # the status line is sent: end the stream
+                log.error("journal stream ended: %s", problem)
+                return
+            for record in batch:
+                yield _line(record)
+            if batch:
+                position = batch[-1].seq
+                if len(batch) == BATCH:
+                    continue
+            if not follow:
+                return
+            await trio.sleep(FOLLOW_POLL_SECONDS)
+
+    return Response(lines(int(after_text)), 200, content_type="application/x-ndjson")
+
+
+@blueprint.route("/_eventjobs/jobs/<int:job_id>/history", methods=["GET"])
+async def job_history(job_id: int) -> Response:
+    journal = _journal()
+
+    def of_job() -> list[Recorded]:
+        return [record for record in journal.read() if record.event.job_id == job_id]
+
+    records = await trio.to_thread.run_sync(of_job) if journal.reads_block else of_job()
+    queued = [r.event for r in records if isinstance(r.event, JobQueued)]
+    owner = queued[0].owner if queued else None
+    caller = current_caller()
+    # Without its queued record (pruned) the owner is unknown: superusers only.
+    if not records or not (caller.superuser or (queued and caller.owns(owner))):
+        return not_found()
+    events: list[dict[str, Any]] = [{"seq": r.seq, **encode_event(r.event)} for r in records]
+    return json_response({"job": job_id, "owner": owner, "events": events})
