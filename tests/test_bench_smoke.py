@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib")
-
 ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.e2e
 def test_quick_bench_completes_and_prints_the_table(tmp_path):
+    """Quick mode runs end to end, prints the table and draws the chart."""
     chart = tmp_path / "bench.png"
     done = subprocess.run(
         [sys.executable, "-m", "eventjobs.bench", "--quick", "--chart", str(chart)],
