@@ -29,6 +29,7 @@ are never visible. A job leaves the table once it is finished and invisible.
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Iterable, Iterator
 
 import attrs
@@ -82,8 +83,19 @@ class JobView:
     request: RecordedRequest | None
     started: float | None = None
     finished: float | None = None
-    #: The stored result, once finished (None for invisible jobs).
-    response: RecordedResponse | None = None
+    #: The stored result's status, once finished and visible.
+    status: int | None = None
+    #: The sequence number of the record holding the stored result: what
+    #: identifies the result (the body below may live in memory or on disk).
+    result_seq: int | None = None
+    #: The stored result itself, while it is in memory: from the moment the
+    #: job ends until its record is durable in a journal that can read it
+    #: back (then ``result_at`` says where), or for good with the memory
+    #: journal. Not part of the view's identity; ``result_seq`` is.
+    response: RecordedResponse | None = attrs.field(default=None, eq=False)
+    #: Where the journal keeps the record with the stored result (see
+    #: :attr:`Recorded.location`), once it does.
+    result_at: int | None = attrs.field(default=None, eq=False)
     #: The latest recorded progress report while running: (fraction, message).
     progress: tuple[float, str] | None = None
     #: A stop was asked for and the job's work has not returned yet.
@@ -127,10 +139,22 @@ class JobTable:
             raise IllegalTransition(
                 f"record {record.seq} applied at position {self.position}"
             )
-        self._apply_event(record.event)
+        self._apply_event(record)
         self.position = record.seq
 
-    def _apply_event(self, event: Event) -> None:
+    def locate(self, record: Recorded) -> None:
+        """Let the result *record* holds be read from the journal from now on.
+
+        Called once *record* is durable where ``record.location`` says; drops
+        the body from memory. Changes nothing else (and nothing if the result
+        has gone meanwhile).
+        """
+        job = self.jobs.get(record.event.job_id)
+        if job is not None and job.result_seq == record.seq and job.response is not None:
+            self.jobs[job.job_id] = attrs.evolve(job, response=None, result_at=record.location)
+
+    def _apply_event(self, record: Recorded) -> None:
+        event = record.event
         if isinstance(event, JobQueued):
             if event.job_id <= self.last_job_id:
                 raise IllegalTransition(
@@ -142,8 +166,9 @@ class JobTable:
                 job_id=event.job_id,
                 owner=event.owner,
                 store=event.store,
-                method=event.request.method,
-                path=event.request.path,
+                # Interned: a million stored results share a few routes.
+                method=sys.intern(event.request.method),
+                path=sys.intern(event.request.path),
                 created=event.time,
                 phase=Phase.QUEUED,
                 visible=event.store,
@@ -178,12 +203,17 @@ class JobTable:
                     self._require(job, event, Phase.RUNNING)
                 else:
                     self._require(job, event, Phase.QUEUED, Phase.RUNNING)
+                stored = job.visible
+                on_disk = stored and record.location is not None
                 self._replace(
                     job,
                     phase=Phase.FINISHED,
                     finished=event.time,
                     request=None,
-                    response=event.response if job.visible else None,
+                    status=event.response.status if stored else None,
+                    result_seq=record.seq if stored else None,
+                    response=event.response if stored and not on_disk else None,
+                    result_at=record.location if on_disk else None,
                     progress=None,
                     cancelling=False,
                 )
@@ -193,7 +223,9 @@ class JobTable:
                 self._replace(job, visible=False)
             case JobDeleted():
                 self._require_visible(job, event)
-                self._replace(job, visible=False, response=None)
+                self._replace(
+                    job, visible=False, status=None, result_seq=None, response=None, result_at=None
+                )
             case _:
                 raise AssertionError(f"unhandled event {event!r}")
 

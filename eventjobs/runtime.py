@@ -55,6 +55,7 @@ from .events import (
     JobRequeued,
     JobTimedOut,
     RecordedRequest,
+    RecordedResponse,
 )
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal
@@ -448,8 +449,26 @@ class Runtime:
         job = self.table.find(job_id, caller)
         if job is None or job.pending:
             return job
+        if job.response is None:
+            # The body lies in the journal: read it back, then look again,
+            # since another fetch or a delete may have come meanwhile.
+            response = await self._read_result(job)
+            job = self.table.find(job_id, caller)
+            if job is None:
+                return None
+            job = attrs.evolve(job, response=response)
         await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
         return job
+
+    async def _read_result(self, job: JobView) -> RecordedResponse:
+        assert job.result_at is not None, f"job {job.job_id} has its result nowhere"
+        journal, where = self.journal, job.result_at
+        if journal.reads_block:
+            record = await trio.to_thread.run_sync(journal.read_at, where)
+        else:
+            record = journal.read_at(where)
+        response: RecordedResponse = record.event.response  # type: ignore[union-attr]
+        return response
 
     async def cancel(self, job_id: int, caller: Caller) -> bool:
         """Ask the caller's job to stop; False when they have no such job.

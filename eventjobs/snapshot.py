@@ -49,7 +49,11 @@ def _encode_job(job: JobView) -> dict[str, Any]:
         "request": encode_request(job.request) if job.request is not None else None,
         "started": job.started,
         "finished": job.finished,
+        "status": job.status,
+        "result_seq": job.result_seq,
+        # The body itself while it is in memory; else where the journal has it.
         "response": encode_response(job.response) if job.response is not None else None,
+        "result_at": job.result_at,
         "progress": list(job.progress) if job.progress is not None else None,
         "cancelling": job.cancelling,
     }
@@ -102,7 +106,10 @@ def _decode_job(data: Any) -> JobView:
         request=decode_request(request) if request is not None else None,
         started=_optional_time(data, "started", where),
         finished=_optional_time(data, "finished", where),
+        status=require_field(data, "status", (int, type(None)), where),
+        result_seq=require_field(data, "result_seq", (int, type(None)), where),
         response=decode_response(response) if response is not None else None,
+        result_at=require_field(data, "result_at", (int, type(None)), where),
         progress=_progress(data, where),
         cancelling=require_field(data, "cancelling", bool, where),
     )

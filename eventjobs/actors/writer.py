@@ -218,13 +218,19 @@ class JournalWriter:
             return
         self._batch = Batch()
         try:
-            await self.journal.append(batch.records)
+            locations = await self.journal.append(batch.records)
         except JournalUnavailable as error:
             await self._recover(batch, error)
             return
         except BaseException:
             batch.finish(JournalUnavailable("the journal writer stopped during an append"))
             raise
+        if locations:
+            # Durable where the journal can read them back: stored results
+            # need not stay in memory any more.
+            for record, where in zip(batch.records, locations, strict=True):
+                if hasattr(record.event, "response"):
+                    self.table.locate(attrs.evolve(record, location=where))
         self._backoff = FIRST_BACKOFF
         self._batches += 1
         self._records += len(batch.records)

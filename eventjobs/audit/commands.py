@@ -124,7 +124,7 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     for title, pending in (("pending jobs", True), ("done jobs", False)):
         rows = [
             [str(job.job_id), "-" if job.owner is None else job.owner, job.method, job.path,
-             job.phase.value, "-" if job.response is None else str(job.response.status),
+             job.phase.value, "-" if job.status is None else str(job.status),
              "yes" if job.visible else "no", iso(job.created), iso(job.started), iso(job.finished)]
             for job in table.jobs.values() if job.pending == pending
         ]

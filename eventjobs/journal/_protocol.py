@@ -18,10 +18,17 @@ from ..events import Event
 
 @attrs.frozen
 class Recorded:
-    """An event and the sequence number it has (or will have) in the journal."""
+    """An event and the sequence number it has (or will have) in the journal.
+
+    ``location`` says where a backend that stores records outside memory
+    keeps this one, so that it can be read back alone (a stored result's body
+    is read back on fetch instead of held in memory); None elsewhere. It is
+    not part of the record's identity.
+    """
 
     seq: int
     event: Event
+    location: int | None = attrs.field(default=None, eq=False)
 
 
 class Journal(Protocol):
@@ -40,11 +47,15 @@ class Journal(Protocol):
         """The sequence number of the last durable record; 0 when empty."""
         ...
 
-    async def append(self, records: Sequence[Recorded]) -> None:
+    async def append(self, records: Sequence[Recorded]) -> Sequence[int] | None:
         """Append *records* durably, all or none, as one batch.
 
         Their sequence numbers must continue the journal: ``head + 1``,
         ``head + 2``, ... When this returns, every record is durable.
+
+        Returns:
+            Where each record now lies (see :attr:`Recorded.location`), for a
+            backend that can read one back with :meth:`read_at`; else None.
 
         Raises:
             JournalConflict: the sequence numbers do not continue the head;
@@ -66,6 +77,15 @@ class Journal(Protocol):
 
         Raises:
             JournalCorrupt: a record cannot be read; the message says where.
+        """
+        ...
+
+    def read_at(self, location: int) -> Recorded:
+        """The record at *location* (from :meth:`append` or :meth:`read`),
+        checked against its own hash. Blocking where :attr:`reads_block`.
+
+        Raises:
+            JournalCorrupt: it is not there, or does not match its hash.
         """
         ...
 

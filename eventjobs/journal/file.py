@@ -41,6 +41,8 @@ from .segments import (
     chain_anchor,
     last_line,
     list_segments,
+    location,
+    read_at,
     read_records,
     segment_name,
     segment_paths,
@@ -79,8 +81,10 @@ class FileJournal:
         self._head = head
         self._last_hash = last_hash
         self._segment_bytes = segment_bytes
-        paths = segment_paths(directory)
-        self._segment = paths[-1] if paths else directory / segment_name(1)
+        segments = list_segments(directory)
+        self._segment = segments[-1].path if segments else directory / segment_name(1)
+        self._segment_first = segments[-1].first_seq if segments else 1
+        paths = [segment.path for segment in segments]
         self._fd = os.open(self._segment, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if not paths:
             fsync_directory(directory)
@@ -136,12 +140,12 @@ class FileJournal:
     def head(self) -> int:
         return self._head
 
-    async def append(self, records: Sequence[Recorded]) -> None:
+    async def append(self, records: Sequence[Recorded]) -> list[int] | None:
         assert not self._appending, "FileJournal.append is not reentrant: use one writer"
         check_continues(self._head, records)
         if not records:
             await trio.lowlevel.checkpoint()
-            return
+            return []
         lines = []
         prev = self._last_hash
         for record in records:
@@ -152,13 +156,19 @@ class FileJournal:
         try:
             # Not abandoned on cancel: the thread always finishes (or undoes)
             # the write, so no batch is left half on disk.
-            await trio.to_thread.run_sync(self._write, data, records[0].seq)
+            segment, start = await trio.to_thread.run_sync(self._write, data, records[0].seq)
         finally:
             self._appending = False
         self._head += len(records)
         self._last_hash = prev
+        locations = []
+        for line in lines:
+            locations.append(location(segment, start))
+            start += len(line) + 1
+        return locations
 
-    def _write(self, data: bytes, first_seq: int) -> None:
+    def _write(self, data: bytes, first_seq: int) -> tuple[int, int]:
+        """Write and sync *data*; return (segment first seq, byte offset) of it."""
         if self._size >= self._segment_bytes:
             self._roll(first_seq)
         start = self._size
@@ -179,6 +189,7 @@ class FileJournal:
                 f"{error.strerror or errno.errorcode.get(error.errno or 0, error)}"
             ) from error
         self._size = start + len(data)
+        return self._segment_first, start
 
     def _roll(self, first_seq: int) -> None:
         """Continue in a new segment that starts with record *first_seq*."""
@@ -192,10 +203,14 @@ class FileJournal:
             ) from error
         os.close(self._fd)
         self._fd, self._segment, self._size = fd, path, 0
+        self._segment_first = first_seq
         log.info("journal %s: new segment %s", self.directory, path.name)
 
     def read(self, after: int = 0) -> Iterator[Recorded]:
         return read_records(self.directory, after)
+
+    def read_at(self, location: int) -> Recorded:
+        return read_at(self.directory, location)
 
     async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
         """Durably store *table*, the views as of *position* (at most the head)."""

@@ -56,29 +56,35 @@ def _dumps(value: dict[str, Any]) -> bytes:
       where the format escapes them (``ensure_ascii``), so any other text
       takes the ``json`` path, which also handles lone surrogates (orjson
       refuses them);
-    - the event time (the only float in a record) is 0 or has a magnitude in
-      [1e-4, 1e16): there both print the shortest round-trip digits without
-      an exponent; outside it they spell exponents differently (``1e+16``
-      against ``1e16``);
+    - every float of the record (all are top-level fields: ``time``, and
+      ``fraction`` or ``timeout`` where an event has one) is 0 or has a
+      magnitude in [1e-4, 1e16): there both print the shortest round-trip
+      digits without an exponent; outside it they spell exponents
+      differently (``1e+16`` against ``1e16``);
     - integers fit 64 bits (orjson raises otherwise).
 
     Snapshots (floats other than ``time``) always take the ``json`` path.
     ``tests/journal/test_file_journal.py`` checks the equality on arbitrary
     events.
     """
-    if _orjson is not None and "seq" in value:
-        time = value.get("time")
-        if type(time) is not float or time == 0 or 1e-4 <= abs(time) < 1e16:
-            try:
-                data: bytes = _orjson.dumps(value)
-            except TypeError:  # a lone surrogate, an integer beyond 64 bits
-                pass
-            else:
-                if data.isascii():
-                    return data
+    if _orjson is not None and "seq" in value and all(
+        _same_spelling(field) for field in value.values() if type(field) is float
+    ):
+        try:
+            data: bytes = _orjson.dumps(value)
+        except TypeError:  # a lone surrogate, an integer beyond 64 bits
+            pass
+        else:
+            if data.isascii():
+                return data
     # ensure_ascii keeps every line plain ASCII: any str round-trips, lone
     # surrogates included, and the bytes hashed are unambiguous.
     return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def _same_spelling(number: float) -> bool:
+    """Whether orjson and json print *number* alike (no exponent either way)."""
+    return number == 0 or 1e-4 <= abs(number) < 1e16
 
 
 def sealed_hash(line: bytes) -> str | None:

@@ -25,6 +25,21 @@ CHECKPOINT_PREFIX = "checkpoint-"
 CHECKPOINT_SUFFIX = ".json"
 
 
+#: A location packs a segment's first sequence number and a byte offset in
+#: it into one int (one small object per stored result, not a tuple).
+_OFFSET_BITS = 40
+
+
+def location(first_seq: int, offset: int) -> int:
+    """Where a record lies: in segment *first_seq*, at byte *offset*."""
+    return (first_seq << _OFFSET_BITS) | offset
+
+
+def unpack_location(packed: int) -> tuple[int, int]:
+    """``(segment first seq, byte offset)`` of a :func:`location`."""
+    return packed >> _OFFSET_BITS, packed & ((1 << _OFFSET_BITS) - 1)
+
+
 def segment_name(first_seq: int) -> str:
     return f"{SEGMENT_PREFIX}{first_seq:020d}{SEGMENT_SUFFIX}"
 
@@ -120,7 +135,7 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                 f"{segment.path}: the segment should begin at sequence number "
                 f"{expected_seq} (records are missing). {REPAIR_HINT}"
             )
-        for number, line in _lines(segment.path):
+        for number, offset, line in _lines(segment.path):
             if expected_seq <= after:
                 # Only checked, not decoded: seal and chain, which is what
                 # makes damage visible, at a fraction of the cost.
@@ -133,7 +148,7 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
             record, prev = parse_record(line, where, expected_seq, prev)
             expected_seq += 1
             if record.seq > after:
-                yield record
+                yield attrs.evolve(record, location=location(segment.first_seq, offset))
 
 
 def _hash_before(directory: Path, segments: list[Segment], index: int) -> str:
@@ -149,17 +164,44 @@ def _hash_before(directory: Path, segments: list[Segment], index: int) -> str:
     return parse_record(line, where, seq, None)[1]
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without newline) of *path*."""
+def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, line without newline) of *path*."""
+    offset = 0
     with path.open("rb") as file:
         for number, line in enumerate(file, start=1):
+            start, offset = offset, offset + len(line)
             if not line.endswith(b"\n"):
                 raise JournalCorrupt(
                     f"{path}, line {number}: the last record is incomplete (the journal "
                     "is being written, or a crash tore it); the server cuts such a "
                     "record off when it starts"
                 )
-            yield number, line[:-1]
+            yield number, start, line[:-1]
+
+
+def read_at(directory: Path, packed: int) -> Recorded:
+    """The record at *packed* (a :func:`location`), checked against its hash.
+
+    Raises:
+        JournalCorrupt: the segment or the line is not there, or is damaged.
+    """
+    first_seq, offset = unpack_location(packed)
+    path = directory / segment_name(first_seq)
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            line = file.readline()
+    except FileNotFoundError:
+        raise JournalCorrupt(
+            f"{path}: the segment holding a stored result is missing. {REPAIR_HINT}"
+        ) from None
+    where = f"{path}, byte {offset}"
+    try:
+        seq = json.loads(line)["seq"]
+    except (ValueError, KeyError, TypeError):
+        raise JournalCorrupt(f"{where}: no journal record starts here. {REPAIR_HINT}") from None
+    record, _digest = parse_record(line.rstrip(b"\n"), where, seq, None)
+    return attrs.evolve(record, location=packed)
 
 
 def last_line(path: Path) -> bytes | None:

@@ -30,3 +30,16 @@ def segment_lines(directory: Path, index: int = 0) -> tuple[Path, list[bytes]]:
     """The segment *index* of *directory* and its lines (newlines kept)."""
     path = segment_paths(directory)[index]
     return path, path.read_bytes().splitlines(keepends=True)
+
+
+def views(table: dict) -> dict:
+    """Encoded views without where each stored body happens to lie (memory or
+    journal): that differs between a live server and a replay, by design;
+    which record holds each result (``result_seq``) and its status do not."""
+    import json
+
+    table = json.loads(json.dumps(table))
+    for job in table["jobs"]:
+        job.pop("response")
+        job.pop("result_at")
+    return table
