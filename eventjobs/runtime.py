@@ -373,6 +373,15 @@ class Runtime:
                 await self._snapshot(self._writer)
         self._stopped.set()
 
+    async def flush(self) -> None:
+        """Wait until every event recorded so far is durable.
+
+        Raises:
+            JournalUnavailable: some of it did not reach the journal.
+        """
+        writer, _ = self._parts()
+        await writer.flush()
+
     def statistics(self) -> RuntimeStatistics:
         """Counters of the writer and supervisor (None before :meth:`run`)."""
         return RuntimeStatistics(

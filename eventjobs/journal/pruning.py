@@ -4,6 +4,8 @@ Only whole segments go, oldest first, and only those that
 
 - are not the active (newest) segment,
 - end at or before the newest snapshot's position (a start never needs them),
+- hold no stored result still waiting to be fetched (its body is read back
+  from there on fetch),
 - and whose last record is older than the given time.
 
 Before any segment goes, a checkpoint file records the sequence number and
@@ -29,6 +31,7 @@ from .segments import (
     checkpoint_name,
     last_line,
     list_segments,
+    unpack_location,
 )
 from .snapshots import fsync_directory, latest_snapshot
 
@@ -60,11 +63,20 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
             "a server writes one every --snapshot-every records and at a clean shutdown"
         )
     covered = snapshot[0]
+    # Segments at or after the oldest one holding a live result's body stay.
+    holding = [
+        unpack_location(job["result_at"])[0]
+        for job in snapshot[2].get("jobs", [])
+        if isinstance(job, dict) and isinstance(job.get("result_at"), int)
+    ]
+    keep_from = min(holding, default=None)
     chosen: list[tuple[Path, int, str]] = []
     for segment, following in zip(segments, segments[1:]):
         last_seq = following.first_seq - 1
         line = last_line(segment.path)
         if line is None or last_seq > covered:
+            break
+        if keep_from is not None and segment.first_seq >= keep_from:
             break
         where = f"{segment.path}, line {last_seq - segment.first_seq + 1}"
         record, digest = parse_record(line, where, last_seq, None)
