@@ -1,0 +1,120 @@
+"""Memory of stored results (durability issue, item 6).
+
+Builds a file journal holding N done, unfetched results with 1 KiB bodies
+(queued, started, done for each job), then starts a runtime on it in a fresh
+process and prints its resident memory after the start (VmRSS) and at its
+peak (VmHWM), for a start that replays every record and for one from a
+snapshot of the same views.
+
+Run: ``python benchmarks/memory.py [--results 1000000]``. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BODY = b"r" * 1024
+
+
+def build(directory: Path, results: int, snapshot: bool) -> None:
+    from eventjobs.events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
+    from eventjobs.journal import Recorded
+    from eventjobs.journal.lines import GENESIS_HASH, encode_record
+    from eventjobs.journal.segments import location, segment_name
+    from eventjobs.journal.snapshots import write_snapshot
+    from eventjobs.projection import JobTable
+    from eventjobs.settings import Settings
+    from eventjobs.snapshot import encode_table
+
+    segment_bytes = Settings().segment_bytes
+    directory.mkdir(parents=True)
+    request = RecordedRequest(method="PUT", path="/_admin/echo", body=b"q" * 100)
+    response = RecordedResponse(status=200, headers=(("content-type", "text/plain"),), body=BODY)
+    table = JobTable()
+    prev, seq, first, size = GENESIS_HASH, 0, 1, 0
+    file = (directory / segment_name(1)).open("wb")
+    for job in range(1, results + 1):
+        for event in (
+            JobQueued(job_id=job, time=float(job), owner=None, store=True, request=request),
+            JobStarted(job_id=job, time=float(job)),
+            JobDone(job_id=job, time=float(job), response=response),
+        ):
+            seq += 1
+            if size >= segment_bytes:
+                file.close()
+                first, size = seq, 0
+                file = (directory / segment_name(seq)).open("wb")
+            line, prev = encode_record(Recorded(seq, event), prev)
+            record = Recorded(seq, event, location=location(first, size))
+            file.write(line + b"\n")
+            size += len(line) + 1
+            if snapshot:
+                table.apply(record)
+    file.close()
+    if snapshot:
+        write_snapshot(directory, seq, prev, encode_table(table))
+
+
+def measure(directory: Path) -> dict[str, float]:
+    """Start a runtime on *directory* in this process; report memory."""
+    import trio
+
+    from eventjobs.runtime import Runtime
+    from eventjobs.settings import Settings
+
+    runtime = Runtime(Settings(journal=str(directory)), execute=None)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    trio.run(runtime.open)
+    elapsed = time.perf_counter() - started
+    status = Path("/proc/self/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {
+        "jobs": len(runtime.table.jobs),
+        "start_s": elapsed,
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "peak_mb": int(fields["VmHWM"].split()[0]) / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=int, default=1_000_000)
+    parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure))))
+        return
+    root = Path(tempfile.mkdtemp(prefix="eventjobs-memory-"))
+    try:
+        print(f"{args.results:,} stored results of {len(BODY)} bytes each")
+        for snapshot in (False, True):
+            directory = root / ("snapshot" if snapshot else "replay")
+            built = time.perf_counter()
+            build(directory, args.results, snapshot)
+            built = time.perf_counter() - built
+            disk = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure", str(directory)],
+                capture_output=True, text=True, check=True,
+            )
+            figures = json.loads(done.stdout)
+            how = "from a snapshot" if snapshot else "replaying every record"
+            print(
+                f"start {how}: {figures['jobs']:,} jobs held, RSS {figures['rss_mb']:.0f} MB "
+                f"after the start, peak {figures['peak_mb']:.0f} MB, start {figures['start_s']:.1f} s "
+                f"(journal {disk:,.0f} MB on disk, built in {built:.0f} s)"
+            )
+            shutil.rmtree(directory)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
