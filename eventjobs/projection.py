@@ -63,7 +63,8 @@ class Phase(enum.Enum):
     FINISHED = "finished"
 
 
-@attrs.frozen(kw_only=True)
+# No weakref slot: a million stored results each save its 8 bytes.
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class JobView:
     """What the server knows of one job."""
 
@@ -83,15 +84,14 @@ class JobView:
     request: RecordedRequest | None
     started: float | None = None
     finished: float | None = None
-    #: The stored result's status, once finished and visible.
+    #: The stored result's status, once finished and visible (with
+    #: ``finished``, what identifies the result in comparisons: the body
+    #: below may live in memory or on disk).
     status: int | None = None
-    #: The sequence number of the record holding the stored result: what
-    #: identifies the result (the body below may live in memory or on disk).
-    result_seq: int | None = None
     #: The stored result itself, while it is in memory: from the moment the
     #: job ends until its record is durable in a journal that can read it
     #: back (then ``result_at`` says where), or for good with the memory
-    #: journal. Not part of the view's identity; ``result_seq`` is.
+    #: journal. Not part of the view's identity.
     response: RecordedResponse | None = attrs.field(default=None, eq=False)
     #: Where the journal keeps the record with the stored result (see
     #: :attr:`Recorded.location`), once it does.
@@ -150,7 +150,8 @@ class JobTable:
         has gone meanwhile).
         """
         job = self.jobs.get(record.event.job_id)
-        if job is not None and job.result_seq == record.seq and job.response is not None:
+        held = getattr(record.event, "response", None)
+        if job is not None and held is not None and job.response is held:
             self.jobs[job.job_id] = attrs.evolve(job, response=None, result_at=record.location)
 
     def _apply_event(self, record: Recorded) -> None:
@@ -211,7 +212,6 @@ class JobTable:
                     finished=event.time,
                     request=None,
                     status=event.response.status if stored else None,
-                    result_seq=record.seq if stored else None,
                     response=event.response if stored and not on_disk else None,
                     result_at=record.location if on_disk else None,
                     progress=None,
@@ -224,7 +224,7 @@ class JobTable:
             case JobDeleted():
                 self._require_visible(job, event)
                 self._replace(
-                    job, visible=False, status=None, result_seq=None, response=None, result_at=None
+                    job, visible=False, status=None, response=None, result_at=None
                 )
             case _:
                 raise AssertionError(f"unhandled event {event!r}")

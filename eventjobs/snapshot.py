@@ -50,7 +50,6 @@ def _encode_job(job: JobView) -> dict[str, Any]:
         "started": job.started,
         "finished": job.finished,
         "status": job.status,
-        "result_seq": job.result_seq,
         # The body itself while it is in memory; else where the journal has it.
         "response": encode_response(job.response) if job.response is not None else None,
         "result_at": job.result_at,
@@ -107,7 +106,6 @@ def _decode_job(data: Any) -> JobView:
         started=_optional_time(data, "started", where),
         finished=_optional_time(data, "finished", where),
         status=require_field(data, "status", (int, type(None)), where),
-        result_seq=require_field(data, "result_seq", (int, type(None)), where),
         response=decode_response(response) if response is not None else None,
         result_at=require_field(data, "result_at", (int, type(None)), where),
         progress=_progress(data, where),

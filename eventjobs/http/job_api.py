@@ -9,6 +9,7 @@ Requests to the job API are always answered synchronously (spec 1.4).
 from __future__ import annotations
 
 import math
+import sys
 
 from quart import Blueprint, Response, current_app, request
 from werkzeug.routing import BaseConverter
@@ -163,13 +164,17 @@ def _pending(job: JobView) -> Response:
 
 
 def _count() -> int | None:
-    """``?count=N``: a whole number, 100 when absent; None when malformed."""
+    """``?count=N``: a whole number, 100 when absent; None when malformed.
+
+    There is no upper bound (spec 3): a count with more digits than any
+    list can have reads as "all".
+    """
     raw = request.args.get("count")
     if raw is None:
         return DEFAULT_LIST_COUNT
     if not raw.isascii() or not raw.isdigit():
         return None
-    return int(raw)
+    return int(raw) if len(raw) <= 18 else sys.maxsize
 
 
 def _stamp() -> float | None:

@@ -80,7 +80,9 @@ async def journal_stream() -> Response:
             return error(401, ERROR_HTTP_UNAUTHORIZED, "not authorized to execute this request")
         return error(403, ERROR_FORBIDDEN, "forbidden")
     after_text = request.args.get("after", "0")
-    if not after_text.isdigit():
+    # ASCII digits of a 64-bit sequence number only ("²" is a digit to
+    # str.isdigit, and int() refuses thousands of digits).
+    if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 20):
         return bad_parameter()
     follow = request.args.get("follow", "false").lower() in ("true", "1", "yes")
     journal = _journal()

@@ -58,7 +58,17 @@ def job_api_parts(tail: str) -> list[str]:
     return parts
 
 
+#: Ids are positive 64-bit integers: more digits than this name no job.
+_MAX_ID_DIGITS = 20
+
+
 def parse_job_id(text: str) -> int:
-    """Leading decimal digits only: ``"123abc"`` is 123, no digits is 0."""
+    """Leading decimal digits only: ``"123abc"`` is 123, no digits is 0.
+
+    More digits than any 64-bit id has also read as 0 (which never exists),
+    without converting them (a 5,000-digit id must not cost, or fail, more).
+    """
     match = _LEADING_DIGITS.match(text)
-    return int(match.group()) if match else 0
+    if not match or len(match.group()) > _MAX_ID_DIGITS:
+        return 0
+    return int(match.group())

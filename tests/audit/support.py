@@ -35,7 +35,7 @@ def segment_lines(directory: Path, index: int = 0) -> tuple[Path, list[bytes]]:
 def views(table: dict) -> dict:
     """Encoded views without where each stored body happens to lie (memory or
     journal): that differs between a live server and a replay, by design;
-    which record holds each result (``result_seq``) and its status do not."""
+    each result's status and completion time do not."""
     import json
 
     table = json.loads(json.dumps(table))

@@ -418,3 +418,15 @@ async def test_job_api_ignores_async_header(served):
     )
     assert response.status_code == 200
     assert "x-arango-async-id" not in response.headers
+
+
+async def test_ids_and_counts_with_thousands_of_digits_are_answered_plainly(served):
+    """A 5,000-digit id names no job (404) and a 5,000-digit count lists all
+    (no upper bound): never a 500 from Python's integer-conversion limit."""
+    digits = "1" * 5000
+    assert (await served.client.get(f"/_api/job/{digits}")).status_code == 404
+    assert (await served.client.put(f"/_api/job/{digits}")).status_code == 404
+    assert (await served.client.delete(f"/_api/job/{digits}")).status_code == 404
+    job_id = await done_job(served)
+    listed = await served.client.get(f"/_api/job/done?count={digits}")
+    assert await json_of(listed) == [str(job_id)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import trio
@@ -43,10 +45,11 @@ async def test_journal_after_skips_earlier_records():
         assert seqs == [3]
 
 
-async def test_journal_rejects_a_bad_after():
-    """after that is not a number is a 400 bad parameter."""
+@pytest.mark.parametrize("after", ["x", "%C2%B2", "1" * 5000])
+async def test_journal_rejects_a_bad_after(after):
+    """after that is not an ASCII sequence number is a 400 bad parameter."""
     async with serve_app() as served:
-        response = await served.client.get("/_eventjobs/journal?after=x")
+        response = await served.client.get(f"/_eventjobs/journal?after={after}")
         assert response.status_code == 400
         assert (await response.get_json())["errorNum"] == 400
 
