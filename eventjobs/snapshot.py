@@ -8,6 +8,7 @@ follows the live set, not the history.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,8 +98,9 @@ def _decode_job(data: Any) -> JobView:
         job_id=require_field(data, "job", int, where),
         owner=decode_owner(data, "owner", where),
         store=require_field(data, "store", bool, where),
-        method=require_field(data, "method", str, where),
-        path=require_field(data, "path", str, where),
+        # Interned as in the projection: live results share a few routes.
+        method=sys.intern(require_field(data, "method", str, where)),
+        path=sys.intern(require_field(data, "path", str, where)),
         created=decode_time(require_field(data, "created", (int, float), where), where),
         phase=phase,
         visible=require_field(data, "visible", bool, where),
