@@ -22,7 +22,7 @@ INTERRUPTED = {
 }
 
 
-def app_with_gates(gates, **settings):
+def app_with_gates(gates):
     return lambda app: add_test_routes(app, gates)
 
 

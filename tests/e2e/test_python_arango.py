@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from arango import ArangoClient
@@ -25,11 +25,10 @@ from arango.job import AsyncJob
 from arango.request import Request
 from arango.response import Response
 
+from tests.e2e.helpers import journal_events, wait_until
 from tests.support import ServerProcess, journal_dir, server_process
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 INTERRUPT_TIMEOUT = 10.0
 
@@ -37,31 +36,10 @@ INTERRUPT_TIMEOUT = 10.0
 # -- helpers ---------------------------------------------------------------------
 
 
-def wait_until(predicate: Callable[[], T], what: str, timeout: float = 10.0) -> T:
-    """Poll *predicate* until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
-
 
 def wait_done(job: AsyncJob[Any], timeout: float = 10.0) -> None:
     wait_until(lambda: job.status() == "done", f"job {job.id} to be done", timeout)
 
-
-def journal_events(journal: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for segment in sorted(journal.glob("segment-*.jsonl")):
-        for line in segment.read_bytes().splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass  # a line being written right now
-    return events
 
 
 def wait_journal(journal: Path, kind: str, job_id: int | str) -> None:

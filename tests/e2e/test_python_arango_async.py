@@ -29,6 +29,7 @@ from arangoasync.job import AsyncJob
 from arangoasync.request import Method, Request
 from arangoasync.response import Response
 
+from tests.e2e.helpers import journal_events
 from tests.support import ServerProcess, journal_dir, server_process
 
 pytestmark = [
@@ -65,17 +66,6 @@ async def wait_done(job: AsyncJob[Any], timeout: float = 10.0) -> None:
         return await job.status() == "done"
 
     await wait_until(done, f"job {job.id} to be done", timeout)
-
-
-def journal_events(journal: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for segment in sorted(journal.glob("segment-*.jsonl")):
-        for line in segment.read_bytes().splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass  # a line being written right now
-    return events
 
 
 async def wait_journal(journal: Path, kind: str, job_id: int | str) -> None:

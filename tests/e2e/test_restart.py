@@ -3,22 +3,20 @@ stopped: results, ids, and what happened to the jobs it left running."""
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.helpers import journal_events, wait_until
 from tests.support import ServerProcess, journal_dir, server_process
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 STORE = {"x-arango-async": "store"}
 INTERRUPTED_BODY = {
@@ -33,16 +31,6 @@ VOLATILE_HEADERS = {"date", "server"}
 
 # -- helpers ---------------------------------------------------------------------
 
-
-def wait_until(predicate: Callable[[], T], what: str, timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @contextmanager
@@ -69,16 +57,6 @@ def is_done(client: httpx.Client, job_id: int) -> bool:
 def wait_done(client: httpx.Client, job_id: int) -> None:
     wait_until(lambda: is_done(client, job_id), f"job {job_id} to be done")
 
-
-def journal_events(journal: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for segment in sorted(journal.glob("segment-*.jsonl")):
-        for line in segment.read_bytes().splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass  # a line being written right now
-    return events
 
 
 def wait_started(journal: Path, job_id: int) -> None:
