@@ -100,7 +100,8 @@ class _JobList(http.server.BaseHTTPRequestHandler):
     """Answers GET /_api/job/done as eventjobs would: a JSON list of ids."""
 
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-        body = json.dumps(["7", "9"]).encode() if self.path == "/_api/job/done" else b"[]"
+        listed = self.path in ("/_api/job/done", "/behind/a/proxy/_api/job/done")
+        body = json.dumps(["7", "9"] if listed else []).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -137,3 +138,17 @@ def test_https_with_an_untrusted_certificate(https_server: str):
         f"eventjobs job list: cannot connect to {https_server}: its TLS certificate is not "
         "trusted (self-signed certificate); point SSL_CERT_FILE at the CA that signed it"
     )
+
+
+def test_a_url_with_a_path_prefix():
+    """A server behind a reverse proxy at a prefix: the API is below it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _JobList)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/behind/a/proxy/"
+        result = job("list", "done", url=url)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "7\n9\n", "")
+    finally:
+        server.shutdown()
+        server.server_close()
