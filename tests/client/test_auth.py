@@ -5,7 +5,6 @@ ownership (another user's job is "not found")."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
