@@ -176,7 +176,9 @@ class JobAPI:
         (``x-eventjobs-wait``), so the answer comes the moment the job ends
         and, in between, one request per *poll* brings its progress to
         *on_pending*. Status requests never remove the result, so an
-        interrupted wait loses nothing.
+        interrupted wait (``KeyboardInterrupt`` passes through) loses
+        nothing and leaves the job alone: closing a held request cancels
+        only the server's wait, never the job.
         """
         while True:
             wait = poll

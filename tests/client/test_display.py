@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from eventjobs.client.api import Pending
@@ -134,3 +135,21 @@ def test_no_spinner_when_stderr_is_a_pipe(server: ServerProcess, tmp_path: Path)
     gate.touch()
     result = job("submit", "POST", f"/gated?gate={gate}", "--wait", url=server.url)
     assert (result.returncode, result.stdout, result.stderr) == (0, "all done", "")
+
+
+@pytest.mark.e2e
+def test_ctrl_c_on_a_terminal_clears_the_line_and_leaves_the_job(server: ServerProcess):
+    terminal = Terminal.run(
+        "--url", server.url, "submit", "POST", "/_admin/sleep?duration=60", "--wait"
+    )
+    shown = terminal.read_until(" pending ")  # the first status has come back
+    job_id = int(re.findall(r"job (\d+) pending", shown)[-1])
+    terminal.write("\x03")  # the terminal turns it into SIGINT
+    assert terminal.finish() == 130
+    assert terminal.text().endswith(
+        f"{CLEAR_LINE}eventjobs job submit: interrupted: job {job_id} is left as it was, "
+        "still running or waiting to be fetched; get its result later with "
+        f"'eventjobs job fetch {job_id} --wait'\r\n"
+    )
+    assert httpx.get(f"{server.url}/_api/job/{job_id}").status_code == 204
+    httpx.put(f"{server.url}/_api/job/{job_id}/cancel")
