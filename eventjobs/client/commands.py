@@ -157,7 +157,7 @@ def _password(user: str, url: str) -> str:
 
 
 def _not_authorized(args: argparse.Namespace, status: int) -> str:
-    user = args.user or os.environ.get(USER_VARIABLE)
+    user = args.user or os.environ.get(USER_VARIABLE) or None
     if status == 403:
         return f"{status}: the server does not let {user or 'you'} do this"
     if user is None:
