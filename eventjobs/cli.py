@@ -1,7 +1,8 @@
 """The ``eventjobs`` command. The only place that calls ``trio.run``.
 
 ``eventjobs serve`` runs the app under hypercorn's trio worker;
-``eventjobs users`` manages the users file (see :mod:`eventjobs.user_commands`). Every bad
+``eventjobs users`` manages the users file (see :mod:`eventjobs.user_commands`);
+``eventjobs job`` is a client of a running server (:mod:`eventjobs.client`). Every bad
 setting (an unusable journal, a port in use, an ``--app`` that does not
 import) ends the command with exit status 1 and one sentence on stderr.
 """
@@ -26,6 +27,7 @@ from quart_trio import QuartTrio
 from . import user_commands
 from ._version import __version__
 from .audit import commands as audit_commands
+from .client import commands as client_commands
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
 from .journal.pruning import prune
@@ -145,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"total size of request headers (default {defaults.max_header_bytes}; 431 beyond)",
     )
     user_commands.add_parser(commands)
+    client_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
     journal_commands = journal.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
     prune = journal_commands.add_parser(
@@ -169,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "users":
         return user_commands.run(args)
+    if args.command == "job":
+        return client_commands.run(args)
     # Like hypercorn and uvicorn: --app modules are found in the current
     # directory (a console script's sys.path does not include it).
     if os.getcwd() not in sys.path:

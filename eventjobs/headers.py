@@ -17,12 +17,15 @@ import math
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 TIMEOUT_HEADER: Final = "x-eventjobs-timeout"
 WAIT_HEADER: Final = "x-eventjobs-wait"
 PROGRESS_HEADER: Final = "x-eventjobs-progress"
 STATE_HEADER: Final = "x-eventjobs-state"
+
+# What progress_value writes: a fraction, then the quoted, percent-encoded message.
+_PROGRESS: Final = re.compile(r'\s*([0-9.eE+-]+)\s*;\s*message="([^"]*)"\s*')
 
 # A plain decimal number: no signs, exponents, "inf" or "nan" (float() takes
 # all of those, and none of them is a sensible number of seconds).
@@ -77,3 +80,19 @@ def progress_value(fraction: float, message: str) -> str:
     The message is percent-encoded (UTF-8), so any text fits in a header.
     """
     return f'{fraction:.4g}; message="{quote(message, safe=" ")}"'
+
+
+def parse_progress(value: str) -> tuple[float, str] | None:
+    """Read an ``x-eventjobs-progress`` value back (the inverse of
+    :func:`progress_value`); None when it is not of that form, so a client
+    shows no progress rather than failing on a server it does not know."""
+    match = _PROGRESS.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        fraction = float(match[1])
+    except ValueError:
+        return None
+    if not 0 <= fraction <= 1:
+        return None
+    return fraction, unquote(match[2])

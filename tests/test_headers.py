@@ -6,7 +6,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from eventjobs.headers import BadHeader, job_timeout, parse_seconds, progress_value
+from eventjobs.headers import (
+    BadHeader,
+    job_timeout,
+    parse_progress,
+    parse_seconds,
+    progress_value,
+)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("5", 5.0), ("0.25", 0.25), (".5", 0.5), (" 3 ", 3.0)])
@@ -45,3 +51,21 @@ def test_progress_value_percent_encodes_the_message():
     value = progress_value(0.5, 'größe "x"\r\n')
     assert value.isascii() and "\n" not in value
     assert unquote(value) == '0.5; message="größe "x"\r\n"'
+
+
+@pytest.mark.parametrize(
+    ("fraction", "message"),
+    [(0.0, ""), (0.5, 'größe "x"\r\n'), (1.0, "page 3 of 4; 75%"), (0.123456, "a=b")],
+)
+def test_parse_progress_reads_back_what_progress_value_writes(fraction, message):
+    """The client reads the header the server writes (fraction to 4 digits)."""
+    read = parse_progress(progress_value(fraction, message))
+    assert read is not None
+    assert read[0] == pytest.approx(fraction, abs=1e-4)
+    assert read[1] == message
+
+
+@pytest.mark.parametrize("value", ["", "0.5", "half; message=\"x\"", '2; message="x"', "0.5; m=\"x\""])
+def test_parse_progress_refuses_other_forms(value):
+    """Anything else is "no progress known", never an error."""
+    assert parse_progress(value) is None

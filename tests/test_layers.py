@@ -35,6 +35,8 @@ LAYERS = {
     "cli": 8,
     "user_commands": 8,
     "audit": 8,
+    # The command-line client: HTTP only, none of the server side.
+    "client": 8,
     "__main__": 8,
     "__init__": 8,
     # The benchmark harness drives everything below it; nothing imports it.
