@@ -50,6 +50,9 @@ async def test_failed_append_answers_503_and_keeps_reads(served, tmp_path, monke
     response = await served.client.get("/_api/version", headers=ASYNC_STORE)
     job_id = response.headers["x-arango-async-id"]
     await wait_status(served.client, job_id, 200)
+    # Status 200 shows once `done` is applied, which may be before its batch
+    # is synced: a fault injected now would fail that batch too.
+    await served.runtime.flush()
     durable = [r.seq for r in read_records(tmp_path / "journal")]
 
     monkeypatch.setattr("eventjobs.journal.file.os.fdatasync", disk_full)
