@@ -7,12 +7,12 @@ Settings come from ``EVENTJOBS_*`` environment variables (see
 the journal admits a single writing process. ``EVENTJOBS_LOG_FORMAT``
 (``text`` or ``json``), when set, sends eventjobs' logs (and hypercorn's,
 which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
-(default ``info``).
+(default ``info``), with one line per job transition if
+``EVENTJOBS_JOB_LOG=1``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 
 import trio
@@ -23,6 +23,8 @@ from .http import create_app as _create_app
 from .http import runtime_of
 from .observe import logformat
 from .settings import Settings
+
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def create_app() -> QuartTrio:
@@ -38,13 +40,14 @@ def create_app() -> QuartTrio:
     try:
         log_format = os.environ.get("EVENTJOBS_LOG_FORMAT")
         if log_format is not None:
-            level = os.environ.get("EVENTJOBS_LOG_LEVEL", "info").upper()
-            if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-                raise ConfigError(f"EVENTJOBS_LOG_LEVEL must be debug, info, warning or error, not {level.lower()!r}")
             try:
-                logformat.configure(log_format, getattr(logging, level))
+                logformat.configure(
+                    log_format,
+                    os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
+                    job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
+                )
             except ValueError as error:
-                raise ConfigError(f"EVENTJOBS_LOG_FORMAT: {error}") from None
+                raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
         app = _create_app(Settings.from_env(), replay_in_background=True)
         trio.run(runtime_of(app).open_journal)
     except (ConfigError, JournalCorrupt) as error:

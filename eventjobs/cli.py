@@ -120,8 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default=os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
         metavar="LEVEL",
-        help="debug, info (the default: one line per job transition), warning or error "
-        "(or EVENTJOBS_LOG_LEVEL)",
+        help="debug, info (the default), warning or error (or EVENTJOBS_LOG_LEVEL)",
+    )
+    serve.add_argument(
+        "--job-log", action="store_true",
+        default=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in ("1", "true", "yes", "on"),
+        help="log one line per job transition on eventjobs.jobs (off by default: it "
+        "costs about an eighth of the CPU of a job, docs/operations.md; or EVENTJOBS_JOB_LOG=1)",
     )
     serve.add_argument(
         "--app", default=None, metavar="MODULE:ATTR",
@@ -190,9 +195,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format=logformat.TEXT_FORMAT)
         return _journal_command(args)
     try:
-        logformat.configure(args.log_format, _log_level(args.log_level))
+        logformat.configure(args.log_format, args.log_level, job_log=args.job_log)
     except ValueError as error:
-        print(f"eventjobs: {error} (--log-format or EVENTJOBS_LOG_FORMAT)", file=sys.stderr)
+        print(
+            f"eventjobs: {error} (--log-format or EVENTJOBS_LOG_FORMAT, --log-level or "
+            "EVENTJOBS_LOG_LEVEL)",
+            file=sys.stderr,
+        )
         return 1
     try:
         settings = Settings(
@@ -247,19 +256,6 @@ def _journal_command(args: argparse.Namespace) -> int:
         print(f"{len(result.segments)} segment(s) {where} ({names}); records up to "
               f"{result.through_seq} are checkpointed")
     return 0
-
-
-_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-               "error": logging.ERROR}
-
-
-def _log_level(name: str) -> int:
-    try:
-        return _LOG_LEVELS[name.lower()]
-    except KeyError:
-        raise ValueError(
-            f"log level must be one of {', '.join(_LOG_LEVELS)}, not {name!r}"
-        ) from None
 
 
 def _check_bind(bind: str) -> None:

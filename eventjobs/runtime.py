@@ -302,8 +302,7 @@ class Runtime:
         try:
             await self.open()
         except _ReplayAbandoned:
-            log.info("shutdown during the journal replay: nothing was served")
-            return
+            return  # shutdown() has said so
         except Exception as error:
             self._fatal = error
             self._fatal_event.set()
@@ -456,6 +455,8 @@ class Runtime:
         interrupt the rest, flush the journal and let :meth:`run` return
         (during the start-up replay: stop replaying)."""
         self._abandon_replay = True
+        if self._writer is None and self._fatal is None:
+            log.info("shutdown while starting (%s): no job was served", self._startup_step)
         if self._supervisor is not None:
             await self._supervisor.shutdown(self.settings.shutdown_timeout)
         if self._writer is not None:

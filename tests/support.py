@@ -109,16 +109,24 @@ class ServerProcess:
     process: subprocess.Popen[str]
     url: str
     output: list[str]
+    #: Reads the output once the server listens (joined by :meth:`stop`).
+    drain: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        """Signal the server and wait for it to exit; return its exit status."""
+        """Signal the server and wait for it to exit; return its exit status.
+
+        Once this returns, :attr:`text` holds everything the server printed.
+        """
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout=timeout)
+            status = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait()
+            status = self.process.wait()
+        if self.drain is not None:
+            self.drain.join(timeout=timeout)  # the pipe is at its end: quick
+        return status
 
     @property
     def text(self) -> str:
@@ -196,7 +204,8 @@ def _drain_in_background(server: ServerProcess) -> None:
         for line in server.process.stdout:
             server.output.append(line)
 
-    threading.Thread(target=drain, daemon=True).start()
+    server.drain = threading.Thread(target=drain, daemon=True)
+    server.drain.start()
 
 
 def journal_dir(tmp_path: Path) -> str:

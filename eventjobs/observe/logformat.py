@@ -17,7 +17,15 @@ import time
 from collections.abc import Mapping
 from typing import Final, TextIO
 
+from .transitions import LOGGER_NAME as JOB_LOGGER
+
 FORMATS: Final = ("text", "json")
+LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 #: Attributes every LogRecord has: anything else on a record is a field.
@@ -88,15 +96,21 @@ def _access_value(field: str, value: object) -> object:
     return value
 
 
-def configure(log_format: str, level: int = logging.INFO, stream: TextIO | None = None) -> None:
+def configure(
+    log_format: str, level: str = "info", *, job_log: bool = False, stream: TextIO | None = None
+) -> None:
     """Send every log record at *level* and above to *stream* (stderr) in
-    *log_format*, replacing the root logger's handlers.
+    *log_format*, replacing the root logger's handlers. Without *job_log*,
+    the per-transition job lines (``eventjobs.jobs`` at INFO) stay off.
 
     Raises:
-        ValueError: *log_format* is not one of :data:`FORMATS`.
+        ValueError: *log_format* or *level* is not a known one; the message
+            says which are.
     """
     if log_format not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
+    if level.lower() not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
@@ -105,4 +119,5 @@ def configure(log_format: str, level: int = logging.INFO, stream: TextIO | None 
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(LEVELS[level.lower()])
+    logging.getLogger(JOB_LOGGER).setLevel(logging.NOTSET if job_log else logging.WARNING)
