@@ -189,3 +189,37 @@ def test_the_job_log_is_off_by_default_and_on_with_its_variable(tmp_path: Path) 
         "job 1 started",
         "job 1 done: status 200",
     ]
+
+
+def test_a_journal_the_replay_cannot_read_fails_health_under_plain_hypercorn(
+    tmp_path: Path,
+) -> None:
+    """Under hypercorn, which eventjobs cannot stop, a damaged journal found by
+    the replay turns health and ready to 503 with the reason: a liveness
+    probe restarts the process, and its log says why."""
+    from tests.e2e.test_hypercorn_factory import hypercorn, output_of
+
+    journal = tmp_path / "journal"
+    build_journal(journal, 100)
+    (segment,) = journal.glob("segment-*.jsonl")
+    lines = segment.read_bytes().splitlines(keepends=True)
+    lines[50] = b"#" + lines[50][1:]
+    segment.write_bytes(b"".join(lines))
+    with hypercorn(journal) as (_process, url):
+
+        def health() -> httpx.Response | None:
+            try:
+                answer = get(url + "/_eventjobs/health")
+            except httpx.TransportError:
+                return None  # not listening yet
+            return answer if answer.status_code == 503 else None
+
+        answer = wait_until(health, "health to report the damaged journal", timeout=30)
+        assert answer.json()["alive"] is False
+        assert answer.json()["reason"].startswith("the journal cannot be read: ")
+        assert f"{segment}, line 51" in answer.json()["reason"]
+        ready = get(url + "/_eventjobs/ready")
+        assert ready.status_code == 503
+        assert ready.json()["reason"] == answer.json()["reason"]
+        assert get(url + "/_api/job/pending").status_code == 503
+    assert "eventjobs cannot serve jobs: " in output_of(journal)
