@@ -152,7 +152,9 @@ def test_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:
     assert all(entry["logger"] == "eventjobs.jobs" for entry in of_job)
     access = [entry for entry in entries if entry["logger"] == "hypercorn.access"]
     fetch = [e for e in access if e.get("method") == "PUT" and e.get("path") == f"/_api/job/{job}"]
-    assert fetch and fetch[0]["status"] == 200
+    # hypercorn may log a request twice, the first time without a status,
+    # when the client closes as the response ends (a race of its own).
+    assert any(entry.get("status") == 200 for entry in fetch), access
 
 
 def test_an_unknown_log_format_is_refused_in_one_sentence(tmp_path: Path) -> None:
