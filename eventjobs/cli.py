@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--job-log", action="store_true",
         default=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in ("1", "true", "yes", "on"),
         help="log one line per job transition on eventjobs.jobs (off by default: it "
-        "costs about an eighth of the CPU of a job, docs/operations.md; or EVENTJOBS_JOB_LOG=1)",
+        "costs some 15%% more CPU per job, docs/operations.md; or EVENTJOBS_JOB_LOG=1)",
     )
     serve.add_argument(
         "--app", default=None, metavar="MODULE:ATTR",

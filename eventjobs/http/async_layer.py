@@ -305,7 +305,6 @@ class AsyncJobLayer:
             headers.append((ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii")))
         await _send(send, 202, headers, b"")
 
-
     async def _refuse(self, send: Any, reason: str, error_num: int, message: str) -> None:
         """Answer 503 with *message*, counted under *reason* in the metrics."""
         self.runtime.metrics.refused(reason)

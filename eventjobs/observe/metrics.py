@@ -175,12 +175,11 @@ class Metrics:
         self._refused = refused
         self._refused_by_reason = {reason: refused.labels(reason=reason) for reason in REFUSAL_REASONS}
         registry.register(_Gauges(source, gauge_help or {}))
+        self._source = source
         #: job id -> started time, for the jobs running now (their run time
         #: is known when they end). Jobs found running at start-up are not
         #: here: their run time is not observed.
         self._started_at: dict[int, float] = {}
-        table_of = lambda: source.table  # noqa: E731 - the table object changes at open
-        self._table_of: Callable[[], JobTable] = table_of
         self._handlers: dict[type, Callable[[Event], None]] = {
             JobQueued: self._on_queued,
             JobStarted: self._on_started,
@@ -226,7 +225,9 @@ class Metrics:
         assert isinstance(event, JobStarted)
         self.started.inc()
         self._started_at[event.job_id] = event.time
-        job = self._table_of().jobs.get(event.job_id)
+        # Read from the source each time: the runtime's table object is
+        # replaced when the journal is replayed.
+        job = self._source.table.jobs.get(event.job_id)
         if job is not None:
             self.queue_wait_seconds.observe(max(0.0, event.time - job.created))
 
