@@ -10,9 +10,10 @@ import os
 import pytest
 
 from eventjobs import Settings, create_app, runtime_of
-from eventjobs.journal import FileJournal
+from eventjobs.events import JobStarted
+from eventjobs.journal import FileJournal, MemoryJournal, Recorded
 from tests.observe.support import scrape, value
-from tests.support import ASYNC_STORE, auth_settings, serve_app
+from tests.support import ASYNC_STORE, auth_settings, serve_app, settle
 
 
 async def test_health_and_ready_answer_200_with_small_json():
@@ -89,3 +90,47 @@ async def test_ready_is_503_with_the_append_error_while_the_journal_fails(failin
     assert value(samples, "eventjobs_ready") == 0
     assert value(samples, "eventjobs_journal_append_failures_total") == 1
     assert value(samples, "eventjobs_requests_refused_total", reason="journal_unavailable") == 1
+
+
+async def test_an_app_replaying_in_the_background_becomes_ready():
+    """``replay_in_background=True`` (what ``eventjobs serve`` uses): the app
+    serves before the runtime runs, and is ready once it does."""
+    app = create_app(
+        Settings(journal=":memory:", shutdown_timeout=0), replay_in_background=True
+    )
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        await settle()
+        assert (await client.get("/_eventjobs/ready")).status_code == 200
+        accepted = await client.put("/_admin/echo", headers=ASYNC_STORE, data=b"x")
+        assert accepted.status_code == 202
+
+
+async def test_a_journal_that_does_not_replay_makes_health_and_ready_fail(caplog):
+    """A record that does not follow from the journal before it: the
+    runtime can never serve; the probes and the job API say why."""
+    journal = MemoryJournal()
+    await journal.append([Recorded(1, JobStarted(job_id=1, time=0.0))])  # never queued
+    app = create_app(
+        Settings(journal=":memory:", shutdown_timeout=0),
+        journal=journal,
+        replay_in_background=True,
+    )
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        await settle()
+        health = await client.get("/_eventjobs/health")
+        assert health.status_code == 503
+        reason = (await health.get_json())["reason"]
+        assert reason.startswith("the journal cannot be read: ")
+        assert "sequence number 1: the event does not follow" in reason
+        ready = await client.get("/_eventjobs/ready")
+        assert (ready.status_code, (await ready.get_json())["reason"]) == (503, reason)
+        refused = await client.get("/_api/job/pending")
+        assert refused.status_code == 503
+        assert json.loads(await refused.get_data())["errorMessage"] == reason
+    assert any(
+        record.levelname == "CRITICAL" and "eventjobs cannot serve jobs" in record.getMessage()
+        for record in caplog.records
+    )
+
