@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import httpx
