@@ -4,10 +4,16 @@
 
 Settings come from ``EVENTJOBS_*`` environment variables (see
 :meth:`eventjobs.Settings.from_env`). Use one worker per journal directory:
-the journal admits a single writing process.
+the journal admits a single writing process. ``EVENTJOBS_LOG_FORMAT``
+(``text`` or ``json``), when set, sends eventjobs' logs (and hypercorn's,
+which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
+(default ``info``), with one line per job transition if
+``EVENTJOBS_JOB_LOG=1``.
 """
 
 from __future__ import annotations
+
+import os
 
 import trio
 from quart_trio import QuartTrio
@@ -15,20 +21,35 @@ from quart_trio import QuartTrio
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app as _create_app
 from .http import runtime_of
+from .observe import logformat
 from .settings import Settings
+
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def create_app() -> QuartTrio:
-    """The eventjobs app configured from the environment, its journal replayed.
+    """The eventjobs app configured from the environment, its journal opened.
 
     hypercorn calls this before it starts its event loop, so the journal is
-    opened and replayed here, in a short trio run of its own: a bad setting,
-    an unusable or damaged journal end the process with one sentence saying
-    what is wrong, instead of a failed ASGI lifespan.
+    opened here, in a short trio run of its own: a bad setting or an
+    unusable journal end the process with one sentence saying what is
+    wrong, instead of a failed ASGI lifespan. The replay runs once hypercorn
+    serves (``/_eventjobs/ready`` answers 503 until it is done); a journal
+    it cannot read is logged, and health and ready then answer 503 with it.
     """
     try:
-        app = _create_app(Settings.from_env())
-        trio.run(runtime_of(app).open)
+        log_format = os.environ.get("EVENTJOBS_LOG_FORMAT")
+        if log_format is not None:
+            try:
+                logformat.configure(
+                    log_format,
+                    os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
+                    job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
+                )
+            except ValueError as error:
+                raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
+        app = _create_app(Settings.from_env(), replay_in_background=True)
+        trio.run(runtime_of(app).open_journal)
     except (ConfigError, JournalCorrupt) as error:
         raise SystemExit(f"eventjobs: {error}") from None
     return app

@@ -31,6 +31,7 @@ from .client import commands as client_commands
 from .errors import ConfigError, JournalCorrupt
 from .http import create_app, runtime_of
 from .journal.pruning import prune
+from .observe import logformat
 from .timeparse import parse_time
 from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings, parse_bind
 
@@ -113,6 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
         "costs about a tenth of the server's time per request, docs/performance.md)",
     )
     serve.add_argument(
+        "--log-format", default=os.environ.get("EVENTJOBS_LOG_FORMAT", "text"),
+        metavar="text|json",
+        help="text lines, or one JSON object per line for log shippers (default text, "
+        "or EVENTJOBS_LOG_FORMAT); see docs/operations.md",
+    )
+    serve.add_argument(
+        "--log-level", default=os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
+        metavar="LEVEL",
+        help="debug, info (the default), warning or error (or EVENTJOBS_LOG_LEVEL)",
+    )
+    serve.add_argument(
+        "--job-log", action="store_true",
+        default=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in ("1", "true", "yes", "on"),
+        help="log one line per job transition on eventjobs.jobs (off by default: it "
+        "costs some 15%% more CPU per job, docs/operations.md; or EVENTJOBS_JOB_LOG=1)",
+    )
+    serve.add_argument(
         "--app", default=None, metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
@@ -178,11 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # directory (a console script's sys.path does not include it).
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     if args.command == "journal":
+        logging.basicConfig(level=logging.INFO, format=logformat.TEXT_FORMAT)
         return _journal_command(args)
+    try:
+        logformat.configure(args.log_format, args.log_level, job_log=args.job_log)
+    except ValueError as error:
+        print(
+            f"eventjobs: {error} (--log-format or EVENTJOBS_LOG_FORMAT, --log-level or "
+            "EVENTJOBS_LOG_LEVEL)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         settings = Settings(
             journal=args.journal,
@@ -208,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_header_count=args.max_header_count,
             max_header_bytes=args.max_header_bytes,
         )
-        app = create_app(settings)
+        app = create_app(settings, replay_in_background=True)
         _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log)
     except (ConfigError, JournalCorrupt) as error:
@@ -256,9 +281,12 @@ def _family(host: str) -> socket.AddressFamily:
 
 
 async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
-    # Replay before listening, so a damaged journal is reported as such
-    # instead of as a failed ASGI lifespan.
-    await runtime_of(app).open()
+    # Open the journal before listening, so an unusable one is reported as
+    # such; the replay runs once the server listens, so that probes can
+    # watch it. A journal the replay cannot read ends the server: it is
+    # raised here once hypercorn has shut down.
+    runtime = runtime_of(app)
+    await runtime.open_journal()
     config = HypercornConfig()
     config.bind = [settings.bind]
     config.worker_class = "trio"
@@ -267,9 +295,20 @@ async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
         async def shutdown_trigger() -> None:
-            async for signum in signals:
-                log.info("%s received: shutting down", signal.Signals(signum).name)
-                return
+            async with trio.open_nursery() as race:
+
+                async def on_signal() -> None:
+                    async for signum in signals:
+                        log.info("%s received: shutting down", signal.Signals(signum).name)
+                        break
+                    race.cancel_scope.cancel()
+
+                async def on_fatal() -> None:
+                    await runtime.wait_fatal()
+                    race.cancel_scope.cancel()
+
+                race.start_soon(on_signal)
+                race.start_soon(on_fatal)
 
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(
@@ -282,6 +321,8 @@ async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
                 else repr(os.path.abspath(settings.journal))
             )
             print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
+    if runtime.fatal is not None:
+        raise runtime.fatal
 
 
 if __name__ == "__main__":

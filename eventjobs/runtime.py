@@ -6,10 +6,15 @@ HTTP layer calls only this; it never touches the journal or actors itself.
 Lifecycle::
 
     runtime = Runtime(settings, execute)
-    await runtime.open()              # open the journal, replay it (may raise)
-    await nursery.start(runtime.run)  # recover, then serve commands
+    await runtime.open_journal()      # open the journal only (may raise; cheap)
+    await runtime.open()              # ... and replay it (may raise)
+    await nursery.start(runtime.run)  # (open,) recover, then serve commands
     ...
     await runtime.shutdown()          # drain, interrupt, flush, close
+
+:meth:`Runtime.readiness` says whether it serves jobs, and why not (opening
+the journal, replay progress, a failed replay, failing appends, shutdown);
+``runtime.metrics`` holds its Prometheus metrics (:mod:`eventjobs.observe`).
 
 Recovery rules applied by :meth:`run` on what the journal holds:
 
@@ -59,6 +64,8 @@ from .events import (
 )
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal
+from .observe.metrics import Metrics
+from .observe.transitions import log_transition
 from .projection import JobTable, JobView, Phase, fold
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
@@ -76,10 +83,36 @@ SNAPSHOT_CHECK_INTERVAL = 1.0
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
 
 
+#: Replay progress is published (and a shutdown noticed) every this many records.
+REPLAY_PROGRESS_EVERY = 1024
+
+
 @attrs.frozen
 class RuntimeStatistics:
     writer: WriterStatistics | None
     supervisor: SupervisorStatistics | None
+
+
+@attrs.frozen
+class Readiness:
+    """Whether the runtime serves jobs; if not, why (one sentence)."""
+
+    ready: bool
+    reason: str | None = None
+
+
+class _ReplayAbandoned(Exception):
+    """A shutdown came while the journal was being replayed."""
+
+
+#: Help texts of the gauges :meth:`Runtime.gauges` gives the metrics.
+GAUGE_HELP = {
+    "eventjobs_ready": "1 when jobs are served (replay done, journal writable), else 0.",
+    "eventjobs_replay_records_read": "Journal records replayed so far at start-up.",
+    "eventjobs_replay_records_to_read": "Journal records the start-up replay reads in all.",
+    "eventjobs_journal_head": "Sequence number of the last durable journal record.",
+    "eventjobs_journal_append_failures_total": "Group commits that failed (disk full, I/O error).",
+}
 
 
 class Runtime:
@@ -122,6 +155,17 @@ class Runtime:
         self.pool = ProcessPool(settings.worker_processes)
         #: job id -> event set when that job finishes, or is fetched or deleted.
         self._waiters: dict[int, trio.Event] = {}
+        #: Start-up progress: what it is doing, records replayed of how many
+        #: (None until known). Written by the replay's worker thread, read
+        #: by probes: plain attribute stores, safe under the GIL.
+        self._startup_step = "opening the journal"
+        self._replay_read = 0
+        self._replay_total: int | None = None
+        self._abandon_replay = False
+        #: Why the runtime can never serve (its journal cannot be read).
+        self._fatal: BaseException | None = None
+        self._fatal_event = trio.Event()
+        self.metrics = Metrics(self, GAUGE_HELP)
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -134,15 +178,13 @@ class Runtime:
 
     # -- lifecycle ------------------------------------------------------------
 
-    async def open(self) -> None:
-        """Open the journal and rebuild the table from it. Idempotent.
+    async def open_journal(self) -> None:
+        """Open the journal without reading its records (cheap). Idempotent.
 
         Raises:
             ConfigError: the journal location cannot be used.
-            JournalCorrupt: the journal does not read back; nothing is served.
+            JournalCorrupt: the journal's last record does not read.
         """
-        if self._opened:
-            return
         if self._journal is None:
             if self.settings.journal == MEMORY_JOURNAL:
                 self._journal = MemoryJournal()
@@ -154,12 +196,24 @@ class Runtime:
                         segment_bytes=self.settings.segment_bytes,
                     )
                 )
-        journal = self._journal
+
+    async def open(self) -> None:
+        """Open the journal and rebuild the table from it. Idempotent.
+
+        Raises:
+            ConfigError: the journal location cannot be used.
+            JournalCorrupt: the journal does not read back; nothing is served.
+        """
+        if self._opened:
+            return
+        await self.open_journal()
+        journal = self.journal
         try:
+            replay = partial(self._replay, journal, startup=True)
             if journal.reads_block:
-                self.table = await trio.to_thread.run_sync(self._replay, journal)
+                self.table = await trio.to_thread.run_sync(replay)
             else:
-                self.table = self._replay(journal)
+                self.table = replay()
         except BaseException:
             if self._owns_journal:
                 await journal.aclose()
@@ -180,9 +234,15 @@ class Runtime:
             return await trio.to_thread.run_sync(self._replay, self.journal)
         return self._replay(self.journal)
 
-    def _replay(self, journal: Journal) -> JobTable:
-        """The table from the newest snapshot plus the records after it."""
+    def _replay(self, journal: Journal, *, startup: bool = False) -> JobTable:
+        """The table from the newest snapshot plus the records after it.
+
+        At *startup*, progress is published for :meth:`readiness` and a
+        :meth:`shutdown` stops the replay (:class:`_ReplayAbandoned`).
+        """
         table = JobTable()
+        if startup:
+            self._startup_step = "loading the snapshot"
         snapshot = journal.load_snapshot()
         if snapshot is not None:
             position, data = snapshot
@@ -200,7 +260,10 @@ class Runtime:
                 )
             self._snapshot_position = position
         try:
-            fold(journal.read(after=table.position), table)
+            if startup:
+                self._replay_progressively(journal, table)
+            else:
+                fold(journal.read(after=table.position), table)
         except IllegalTransition as error:
             raise JournalCorrupt(
                 f"journal {journal!r}, sequence number {table.position + 1}: the "
@@ -209,16 +272,46 @@ class Runtime:
             ) from None
         return table
 
+    def _replay_progressively(self, journal: Journal, table: JobTable) -> None:
+        """``fold`` that publishes its progress and stops at a shutdown."""
+        self._startup_step = "replaying the journal"
+        self._replay_total = max(0, journal.head - table.position)
+        self._replay_read = read = 0
+        apply = table.apply
+        for record in journal.read(after=table.position):
+            apply(record)
+            read += 1
+            if not read % REPLAY_PROGRESS_EVERY:
+                self._replay_read = read
+                if self._abandon_replay:
+                    raise _ReplayAbandoned()
+        self._replay_read = read
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.
 
         Reports started once recovery is durable and jobs are accepted.
 
+        A :meth:`shutdown` during the replay makes this return without
+        serving. When the journal cannot be opened or replayed the error is
+        kept (:meth:`readiness`, :meth:`wait_fatal`) and raised.
+
         Cancellation: running jobs are recorded as interrupted and the writer
         flushes before this returns.
         """
-        await self.open()
+        try:
+            await self.open()
+        except _ReplayAbandoned:
+            return  # shutdown() has said so
+        except Exception as error:
+            self._fatal = error
+            self._fatal_event.set()
+            raise
+        self._startup_step = "recovering jobs found unfinished"
         writer = JournalWriter(self.journal, self.table, rebuild=self._rebuild)
+        # Before recovery, so that the jobs it interrupts are counted and logged.
+        writer.observers += [self.metrics.observe_event, log_transition]
+        writer.append_observers.append(self.metrics.observe_append)
         # The writer must outlive every actor, even when this whole task is
         # cancelled from outside: actors record how their jobs ended as they
         # unwind. So it runs shielded, and is told to close only once the
@@ -359,7 +452,11 @@ class Runtime:
 
     async def shutdown(self) -> None:
         """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
-        interrupt the rest, flush the journal and let :meth:`run` return."""
+        interrupt the rest, flush the journal and let :meth:`run` return
+        (during the start-up replay: stop replaying)."""
+        self._abandon_replay = True
+        if self._writer is None and self._fatal is None:
+            log.info("shutdown while starting (%s): no job was served", self._startup_step)
         if self._supervisor is not None:
             await self._supervisor.shutdown(self.settings.shutdown_timeout)
         if self._writer is not None:
@@ -388,6 +485,54 @@ class Runtime:
             writer=self._writer.statistics() if self._writer else None,
             supervisor=self._supervisor.statistics() if self._supervisor else None,
         )
+
+    def readiness(self) -> Readiness:
+        """Whether jobs are served now: the replay is over and the journal
+        is writable; else why not (for ``/_eventjobs/ready``)."""
+        if self._fatal is not None:
+            return Readiness(False, f"the journal cannot be read: {self._fatal}")
+        if self._stopped.is_set() or self.stopping:
+            return Readiness(False, "the server is shutting down")
+        if self._writer is None:
+            step = self._startup_step
+            if step == "replaying the journal" and self._replay_total is not None:
+                step += f": {self._replay_read} of {self._replay_total} records"
+            return Readiness(False, f"the server is starting: {step}")
+        failure = self._writer.failure
+        if failure is not None:
+            return Readiness(False, f"the journal cannot be written: {failure}")
+        return Readiness(True)
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`run` has recovered and serves commands (it may
+        since have begun to shut down)."""
+        return self._writer is not None
+
+    @property
+    def fatal(self) -> BaseException | None:
+        """The error that keeps the runtime from ever serving, if any."""
+        return self._fatal
+
+    async def wait_fatal(self) -> BaseException:
+        """Return the error once :meth:`run` has failed to open or replay
+        the journal (never returns otherwise)."""
+        await self._fatal_event.wait()
+        assert self._fatal is not None
+        return self._fatal
+
+    def gauges(self) -> dict[str, float]:
+        """Values read at each metrics scrape (see ``GAUGE_HELP``)."""
+        writer = self._writer
+        return {
+            "eventjobs_ready": 1.0 if self.readiness().ready else 0.0,
+            "eventjobs_replay_records_read": self._replay_read,
+            "eventjobs_replay_records_to_read": self._replay_total or 0,
+            "eventjobs_journal_head": self._journal.head if self._journal is not None else 0,
+            "eventjobs_journal_append_failures_total": (
+                writer.statistics().failed_appends if writer is not None else 0
+            ),
+        }
 
     @property
     def stopping(self) -> bool:

@@ -109,16 +109,24 @@ class ServerProcess:
     process: subprocess.Popen[str]
     url: str
     output: list[str]
+    #: Reads the output once the server listens (joined by :meth:`stop`).
+    drain: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        """Signal the server and wait for it to exit; return its exit status."""
+        """Signal the server and wait for it to exit; return its exit status.
+
+        Once this returns, :attr:`text` holds everything the server printed.
+        """
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout=timeout)
+            status = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait()
+            status = self.process.wait()
+        if self.drain is not None:
+            self.drain.join(timeout=timeout)  # the pipe is at its end: quick
+        return status
 
     @property
     def text(self) -> str:
@@ -127,11 +135,15 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def server_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+def server_process(
+    *args: str, env: dict[str, str] | None = None, wait_ready: bool = True
+) -> Iterator[ServerProcess]:
     """Run ``python -m eventjobs serve ARGS`` on a free port until the block ends.
 
-    Waits (up to 30 s) for the line saying where it listens. Pass
-    ``--journal`` in *args* (tests should use a ``tmp_path``).
+    Waits (up to 30 s) for the line saying where it listens, then (unless
+    not *wait_ready*) until ``/_eventjobs/ready`` answers 200: the journal
+    is replayed after the server listens. Pass ``--journal`` in *args*
+    (tests should use a ``tmp_path``).
     """
     port = free_port()
     command = [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{port}", *args]
@@ -145,6 +157,8 @@ def server_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Se
     server = ServerProcess(process, f"http://127.0.0.1:{port}", [])
     try:
         _wait_for_listening(server)
+        if wait_ready:
+            wait_for_ready(server)
         yield server
     finally:
         server.stop()
@@ -166,13 +180,32 @@ def _wait_for_listening(server: ServerProcess, timeout: float = 30) -> None:
     raise AssertionError("server did not start listening:\n" + server.text)
 
 
+def wait_for_ready(server: ServerProcess, timeout: float = 60) -> None:
+    """Poll ``/_eventjobs/ready`` until it answers 200 (bounded)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError("server exited before it was ready:\n" + server.text)
+        try:
+            if httpx.get(server.url + "/_eventjobs/ready", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("server did not become ready:\n" + server.text)
+        time.sleep(0.01)
+
+
 def _drain_in_background(server: ServerProcess) -> None:
     def drain() -> None:
         assert server.process.stdout is not None
         for line in server.process.stdout:
             server.output.append(line)
 
-    threading.Thread(target=drain, daemon=True).start()
+    server.drain = threading.Thread(target=drain, daemon=True)
+    server.drain.start()
 
 
 def journal_dir(tmp_path: Path) -> str:

@@ -46,6 +46,18 @@ def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
     return line
 
 
+def final_sentence(result: subprocess.CompletedProcess[str]) -> str:
+    """The ``eventjobs: ...`` line a server that stops on a damaged journal
+    ends with. The replay runs once the server listens (so that probes can
+    watch it), so the damage is found after the logs of a start: the
+    sentence is the last line on stderr, and the exit status 1."""
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("eventjobs: "), result.stderr
+    return lines[-1]
+
+
 # -- bad configuration -------------------------------------------------------------
 
 
@@ -118,7 +130,7 @@ def test_journal_with_a_damaged_middle_record_is_refused(tmp_path: Path, damage)
     lines[middle] = damage(lines[middle].rstrip(b"\n")) + b"\n"
     segment.write_bytes(b"".join(lines))
 
-    message = one_sentence(serve("--journal", journal))
+    message = final_sentence(serve("--journal", journal))
     assert str(segment) in message
     # The exact position of the damage (the design: "reported with the exact position").
     assert re.search(rf"\bline {middle + 1}\b", message), message

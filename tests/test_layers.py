@@ -28,6 +28,8 @@ LAYERS = {
     "retention": 4,
     "snapshot": 4,
     "actors": 5,
+    # Metrics and transition logs: fed by the writer's hooks, read by the runtime.
+    "observe": 5,
     "runtime": 6,
     "work": 7,
     "http": 7,

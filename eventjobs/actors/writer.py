@@ -29,6 +29,7 @@ When an append fails (disk full, I/O error), the writer recovers by itself:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -109,6 +110,9 @@ class JournalWriter:
         #: Called with each event right after it is applied to the table (for
         #: waking whoever waits on a job); they must not raise or yield.
         self.observers: list[Callable[[Event], None]] = []
+        #: Called after each successful append with its duration (seconds)
+        #: and its number of records (for metrics); must not raise or yield.
+        self.append_observers: list[Callable[[float, int], None]] = []
         self._closing = False
         #: Set while appends are failing: plain records are refused.
         self._failure: JournalUnavailable | None = None
@@ -217,6 +221,7 @@ class JournalWriter:
         if not batch.records:
             return
         self._batch = Batch()
+        began = time.perf_counter()
         try:
             locations = await self.journal.append(batch.records)
         except JournalUnavailable as error:
@@ -235,6 +240,9 @@ class JournalWriter:
         self._batches += 1
         self._records += len(batch.records)
         self._largest = max(self._largest, len(batch.records))
+        seconds = time.perf_counter() - began
+        for observer in self.append_observers:
+            observer(seconds, len(batch.records))
         batch.finish()
 
     async def _recover(self, lost: Batch, error: JournalUnavailable) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,11 +107,21 @@ def running_server(cores: set[int] | None, *extra: str) -> Iterator[Server]:
 
 
 def _wait_for_listening(server: Server, timeout: float = 30) -> None:
+    """Wait until the server listens and has replayed its journal (it
+    listens first: /_eventjobs/ready answers 200 once the replay is done)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if "listening on" in server.output():
+        if "listening on" in server.output() and _ready(server):
             return
         if server.process.poll() is not None:
             raise RuntimeError("the server exited before listening:\n" + server.output())
         time.sleep(0.05)
     raise RuntimeError("the server did not listen within 30 s:\n" + server.output())
+
+
+def _ready(server: Server) -> bool:
+    try:
+        with urllib.request.urlopen(server.url + "/_eventjobs/ready", timeout=5) as answer:
+            return bool(answer.status == 200)
+    except OSError:  # refused, or 503 (HTTPError is an OSError)
+        return False

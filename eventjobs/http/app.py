@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -12,9 +13,11 @@ from ..journal import Journal
 from ..runtime import Runtime
 from ..settings import Settings
 from ..authentication import Authenticator, read_secret
-from . import builtins, error_handlers, job_api, journal_api, login, openapi
+from . import builtins, error_handlers, job_api, journal_api, login, openapi, operations
 from .async_layer import AsyncJobLayer
 from .mounted import MountedLifespan, load_app
+
+log = logging.getLogger("eventjobs")
 
 
 def create_app(
@@ -22,6 +25,7 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     journal: Journal | None = None,
+    replay_in_background: bool = False,
 ) -> QuartTrio:
     """A Quart-Trio app serving the job API, with the async layer in front.
 
@@ -35,6 +39,12 @@ def create_app(
             ``Settings()`` (file journal in ``./journal``).
         clock: wall-clock time for event stamps (tests inject their own).
         journal: an already open journal to use instead of ``settings.journal``.
+        replay_in_background: let the server listen before the journal is
+            replayed, so that ``/_eventjobs/health``, ``/ready`` and
+            ``/metrics`` answer during a long replay (the job API answers
+            503 "the server is starting" until it is done). ``eventjobs
+            serve`` and ``eventjobs.asgi`` turn it on. Off, startup (and
+            ``app.test_app()``) waits for the replay and recovery.
 
     Raises:
         ConfigError: ``settings.app`` cannot be loaded, or the users file or
@@ -54,6 +64,7 @@ def create_app(
     app.register_blueprint(login.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(journal_api.blueprint)
+    app.register_blueprint(operations.blueprint)
 
     authenticator = None
     if settings.users is not None:
@@ -72,9 +83,22 @@ def create_app(
     app.asgi_app = layer  # type: ignore[method-assign]
     mounted_lifespan = MountedLifespan(mounted) if mounted is not None else None
 
+    async def run_in_background() -> None:
+        try:
+            await runtime.run()
+        except Exception as error:
+            if runtime.fatal is not error:
+                raise  # a bug: let it end the app
+            # Kept by the runtime: health and ready answer 503 with it, and
+            # ``eventjobs serve`` ends with it.
+            log.critical("eventjobs cannot serve jobs: %s", error)
+
     @app.before_serving
     async def start_runtime() -> None:
-        await app.nursery.start(runtime.run)
+        if replay_in_background:
+            app.nursery.start_soon(run_in_background)
+        else:
+            await app.nursery.start(runtime.run)
         if mounted_lifespan is not None:
             await app.nursery.start(mounted_lifespan.run)
 

@@ -5,7 +5,8 @@ Installed as the Quart app's ``asgi_app``, it sees every HTTP request first:
 
 0. It refuses too many or too large headers (431) and, when authentication
    is on, requests whose credentials do not hold (401): both before anything
-   is routed or queued. ``/_open/`` paths need no credentials.
+   is routed or queued. ``/_open/`` paths and the health and readiness
+   probes need no credentials.
 1. It strips a ``/_db/<name>/`` prefix (recording the database and caller in
    the scope for handlers) so every route answers below any database.
 2. It decides the target: the app's own routes, or the mounted ASGI app
@@ -13,7 +14,13 @@ Installed as the Quart app's ``asgi_app``, it sees every HTTP request first:
 3. A request with ``x-arango-async: store`` or ``true`` that routes to a
    handler (job API excluded, spec 1.4) is read whole, recorded as a job and
    answered ``202`` once its ``queued`` event is durable. Everything else
-   (no header, 404, 405, the job API) passes through synchronously.
+   (no header, 404, 405, the job API, the monitoring endpoints) passes
+   through synchronously.
+4. Until the runtime has replayed the journal (the server listens before
+   that, so that probes can watch), the job API and job submissions get 503
+   "the server is starting"; other requests are served.
+
+Every 503 it answers is counted in the runtime's metrics, by reason.
 
 The job later replays the recorded request through :meth:`execute`, with the
 same prefix handling and target, as if it had arrived without the header.
@@ -47,7 +54,7 @@ from ..results import (
 from ..runtime import Runtime
 from .asgi_call import ASGIApp, Message, Scope, call_app, scope_for
 from .context import CALLER_KEY, DATABASE_KEY, JOB_ID_KEY
-from .paths import is_job_api, is_open, split_database, strip_raw_database
+from .paths import is_job_api, is_open, is_operations, is_probe, split_database, strip_raw_database
 from .responses import ASYNC_ID_HEADER
 from .rerun import is_rerun_safe
 
@@ -114,8 +121,9 @@ class AsyncJobLayer:
         # For run_in_process in synchronous handlers (jobs get it from their actor).
         CURRENT_POOL.set(self.runtime.pool)
         original_path = scope["path"]
-        open_path = is_open(split_database(original_path)[1])
-        caller = await self._caller(scope, open_path)
+        bare_path = split_database(original_path)[1]
+        open_path = is_open(bare_path)
+        caller = await self._caller(scope, open_path or is_probe(bare_path))
         if caller is None:
             # Before routing and queueing: a stranger learns nothing, not
             # even which paths exist (spec 1.1).
@@ -133,7 +141,16 @@ class AsyncJobLayer:
         mode = _async_mode(scope)
         # The job API and /_open/ (whose bodies are credentials, never to be
         # journalled) are always synchronous (spec 1.4).
-        if mode is None or not routable or open_path or is_job_api(scope["path"]):
+        job_api = is_job_api(scope["path"])
+        synchronous = (
+            mode is None or not routable or open_path or job_api or is_operations(scope["path"])
+        )
+        if (job_api or not synchronous) and not self.runtime.running:
+            # The table is still being rebuilt: answering from it would be wrong.
+            reason = self.runtime.readiness().reason or "the server is starting"
+            await self._refuse(send, "starting", ERROR_HTTP_SERVICE_UNAVAILABLE, reason)
+            return
+        if synchronous:
             await target(scope, receive, send)
             return
         await self._accept(scope, receive, send, caller, original_path, store=mode == b"store")
@@ -226,7 +243,7 @@ class AsyncJobLayer:
             name.encode("latin-1") for name in runtime.settings.redact_headers
         }
         if runtime.stopping:
-            await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
+            await self._refuse(send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress")
             return
         timeout = _header(scope, TIMEOUT_HEADER.encode("ascii"))
         if timeout is not None:
@@ -264,29 +281,34 @@ class AsyncJobLayer:
         try:
             job_id = await runtime.submit(request, caller, store=store)
         except QueueFull:
-            await _send_error(send, 503, ERROR_QUEUE_FULL, "queue is full")
+            await self._refuse(send, "queue_full", ERROR_QUEUE_FULL, "queue is full")
             return
         except QuotaExceeded as error:
-            await _send_error(send, 503, ERROR_QUEUE_FULL, str(error))
+            await self._refuse(send, "quota", ERROR_QUEUE_FULL, str(error))
             return
         except ShuttingDown:
-            await _send_error(send, 503, ERROR_SHUTTING_DOWN, "shutdown in progress")
+            await self._refuse(send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress")
             return
         except JournalUnavailable as error:
-            await _send_error(
+            await self._refuse(
                 send,
-                503,
+                "journal_unavailable",
                 ERROR_HTTP_SERVICE_UNAVAILABLE,
                 f"the job was not accepted: the journal cannot be written ({error})",
             )
             return
         except NotRunning as error:
-            await _send_error(send, 503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(error))
+            await self._refuse(send, "not_running", ERROR_HTTP_SERVICE_UNAVAILABLE, str(error))
             return
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"0")]
         if store:
             headers.append((ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii")))
         await _send(send, 202, headers, b"")
+
+    async def _refuse(self, send: Any, reason: str, error_num: int, message: str) -> None:
+        """Answer 503 with *message*, counted under *reason* in the metrics."""
+        self.runtime.metrics.refused(reason)
+        await _send_error(send, 503, error_num, message)
 
 
 def _client_host(scope: Scope) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, request
+from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
@@ -37,6 +37,7 @@ async def _http_error(exception: HTTPException) -> Response | HTTPException:
 
 
 async def _journal_unavailable(exception: JournalUnavailable) -> Response:
+    current_app.extensions["eventjobs"].metrics.refused("journal_unavailable")
     return error(
         503,
         ERROR_HTTP_SERVICE_UNAVAILABLE,
@@ -45,6 +46,7 @@ async def _journal_unavailable(exception: JournalUnavailable) -> Response:
 
 
 async def _not_running(exception: NotRunning) -> Response:
+    current_app.extensions["eventjobs"].metrics.refused("not_running")
     return error(503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(exception))
 
 

@@ -12,6 +12,10 @@ _JOB_API_ROOTS: Final = ("/_api/job", "/_admin/job")
 # reads of the journal in the journal, so they are answered synchronously too.
 _ALWAYS_SYNCHRONOUS_ROOTS: Final = (*_JOB_API_ROOTS, "/_eventjobs/journal", "/_eventjobs/jobs")
 _LEADING_DIGITS: Final = re.compile(r"[0-9]+")
+#: Probes for load balancers and Kubernetes: no credentials needed.
+_PROBES: Final = ("/_eventjobs/health", "/_eventjobs/ready")
+#: Monitoring endpoints: never queued, and answered while the runtime starts.
+_OPERATIONS: Final = (*_PROBES, "/_eventjobs/metrics")
 
 
 def split_database(path: str) -> tuple[str, str]:
@@ -41,6 +45,18 @@ def is_job_api(path: str) -> bool:
         if path == root or path.startswith(root + "/"):
             return True
     return False
+
+
+def is_probe(path: str) -> bool:
+    """Whether *path* (database prefix removed) is a health or readiness
+    probe: answered without credentials."""
+    return path in _PROBES
+
+
+def is_operations(path: str) -> bool:
+    """Whether *path* (database prefix removed) is a monitoring endpoint
+    (probes and metrics): always synchronous, served while starting."""
+    return path in _OPERATIONS
 
 
 def is_open(path: str) -> bool:

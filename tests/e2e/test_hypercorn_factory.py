@@ -57,13 +57,14 @@ def hypercorn(
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
-    """Poll ``/_api/version`` until it answers (bounded)."""
+    """Poll ``/_eventjobs/ready`` until it answers 200 (bounded): the journal
+    is replayed once hypercorn listens."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"hypercorn exited early with status {process.returncode}")
         try:
-            if httpx.get(url + "/_api/version", timeout=1).status_code == 200:
+            if httpx.get(url + "/_eventjobs/ready", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -1,0 +1,136 @@
+"""/_eventjobs/health and /_eventjobs/ready in-process: open to everyone,
+never queued, and ready says why it is not."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pytest
+
+from eventjobs import Settings, create_app, runtime_of
+from eventjobs.events import JobStarted
+from eventjobs.journal import FileJournal, MemoryJournal, Recorded
+from tests.observe.support import scrape, value
+from tests.support import ASYNC_STORE, auth_settings, serve_app, settle
+
+
+async def test_health_and_ready_answer_200_with_small_json():
+    async with serve_app() as served:
+        health = await served.client.get("/_eventjobs/health")
+        assert health.status_code == 200
+        assert await health.get_json() == {"alive": True}
+        ready = await served.client.get("/_eventjobs/ready")
+        assert ready.status_code == 200
+        assert await ready.get_json() == {"ready": True}
+
+
+async def test_probes_need_no_credentials_when_authentication_is_on(tmp_path):
+    async with serve_app(auth_settings(tmp_path)) as served:
+        for path in ("/_eventjobs/health", "/_eventjobs/ready", "/_db/_system/_eventjobs/ready"):
+            assert (await served.client.get(path)).status_code == 200, path
+        # ... unlike the rest of the API.
+        assert (await served.client.get("/_api/job/pending")).status_code == 401
+
+
+async def test_probes_are_never_queued_as_jobs():
+    async with serve_app() as served:
+        for path in ("/_eventjobs/health", "/_eventjobs/ready"):
+            response = await served.client.get(path, headers=ASYNC_STORE)
+            assert response.status_code == 200
+            assert "x-arango-async-id" not in response.headers
+        assert served.journal.head == 0
+
+
+async def test_ready_is_503_before_the_runtime_runs_and_while_it_shuts_down():
+    """Readiness as the runtime's life goes: starting, serving, shutting down."""
+    app = create_app(Settings(journal=":memory:", shutdown_timeout=0))
+    runtime = runtime_of(app)
+    before = runtime.readiness()
+    assert not before.ready
+    assert before.reason.startswith("the server is starting")
+    async with app.test_app():
+        assert runtime.readiness().ready
+    after = runtime.readiness()
+    assert (after.ready, after.reason) == (False, "the server is shutting down")
+
+
+@pytest.fixture
+async def failing_disk(tmp_path, monkeypatch):
+    """A file journal whose fdatasync fails (disk full), with a back-off long
+    enough that the failure is still current when the test looks."""
+    monkeypatch.setattr("eventjobs.actors.writer.FIRST_BACKOFF", 2.0)
+    journal = FileJournal.open(tmp_path / "journal")
+    settings = Settings(journal=str(tmp_path / "journal"), shutdown_timeout=0)
+    async with serve_app(settings, journal=journal) as served:
+
+        def disk_full(fd: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr("eventjobs.journal.file.os.fdatasync", disk_full)
+        yield served
+        monkeypatch.undo()
+    await journal.aclose()
+
+
+async def test_ready_is_503_with_the_append_error_while_the_journal_fails(failing_disk):
+    served = failing_disk
+    refused = await served.client.get("/_api/version", headers=ASYNC_STORE)
+    assert refused.status_code == 503
+    ready = await served.client.get("/_eventjobs/ready")
+    assert ready.status_code == 503
+    body = json.loads(await ready.get_data())
+    assert body["ready"] is False
+    assert body["reason"].startswith("the journal cannot be written")
+    assert "No space left on device" in body["reason"]
+    # The process is alive all the same, and says so.
+    assert (await served.client.get("/_eventjobs/health")).status_code == 200
+    samples = await scrape(served.client)
+    assert value(samples, "eventjobs_ready") == 0
+    assert value(samples, "eventjobs_journal_append_failures_total") == 1
+    assert value(samples, "eventjobs_requests_refused_total", reason="journal_unavailable") == 1
+
+
+async def test_an_app_replaying_in_the_background_becomes_ready():
+    """``replay_in_background=True`` (what ``eventjobs serve`` uses): the app
+    serves before the runtime runs, and is ready once it does."""
+    app = create_app(
+        Settings(journal=":memory:", shutdown_timeout=0), replay_in_background=True
+    )
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        await settle()
+        assert (await client.get("/_eventjobs/ready")).status_code == 200
+        accepted = await client.put("/_admin/echo", headers=ASYNC_STORE, data=b"x")
+        assert accepted.status_code == 202
+
+
+async def test_a_journal_that_does_not_replay_makes_health_and_ready_fail(caplog):
+    """A record that does not follow from the journal before it: the
+    runtime can never serve; the probes and the job API say why."""
+    journal = MemoryJournal()
+    await journal.append([Recorded(1, JobStarted(job_id=1, time=0.0))])  # never queued
+    app = create_app(
+        Settings(journal=":memory:", shutdown_timeout=0),
+        journal=journal,
+        replay_in_background=True,
+    )
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        await settle()
+        health = await client.get("/_eventjobs/health")
+        assert health.status_code == 503
+        reason = (await health.get_json())["reason"]
+        assert reason.startswith("the journal cannot be read: ")
+        assert "sequence number 1: the event does not follow" in reason
+        ready = await client.get("/_eventjobs/ready")
+        assert (ready.status_code, (await ready.get_json())["reason"]) == (503, reason)
+        refused = await client.get("/_api/job/pending")
+        assert refused.status_code == 503
+        assert json.loads(await refused.get_data())["errorMessage"] == reason
+    assert any(
+        record.levelname == "CRITICAL" and "eventjobs cannot serve jobs" in record.getMessage()
+        for record in caplog.records
+    )
+
