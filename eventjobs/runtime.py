@@ -59,6 +59,8 @@ from .events import (
 )
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal
+from .journal.pg_url import is_postgres_url
+from .journal.postgres import PostgresJournal
 from .projection import JobTable, JobView, Phase, fold
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
@@ -146,6 +148,10 @@ class Runtime:
         if self._journal is None:
             if self.settings.journal == MEMORY_JOURNAL:
                 self._journal = MemoryJournal()
+            elif is_postgres_url(self.settings.journal):
+                self._journal = await trio.to_thread.run_sync(
+                    PostgresJournal.open, self.settings.journal
+                )
             else:
                 self._journal = await trio.to_thread.run_sync(
                     partial(

@@ -140,6 +140,11 @@ class FileJournal:
     def head(self) -> int:
         return self._head
 
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last record (the genesis hash when empty)."""
+        return self._last_hash
+
     async def append(self, records: Sequence[Recorded]) -> list[int] | None:
         assert not self._appending, "FileJournal.append is not reentrant: use one writer"
         check_continues(self._head, records)

@@ -111,6 +111,11 @@ class PostgresJournal:
     def head(self) -> int:
         return self._head
 
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last record (the genesis hash when empty)."""
+        return self._last_hash
+
     # -- appending -------------------------------------------------------------
 
     async def append(self, records: Sequence[Recorded]) -> list[int]:
@@ -298,8 +303,18 @@ def row_name(location: PostgresLocation, seq: int) -> str:
     return f"{location}, table {location.schema}.records, row seq={seq}"
 
 
-def read_rows(conn: psycopg.Connection, location: PostgresLocation, after: int = 0) -> Iterator[Recorded]:
-    """The verified records of the journal after *after*, streamed in chunks. Blocking.
+def read_rows(
+    conn: psycopg.Connection, location: PostgresLocation, after: int = 0
+) -> Iterator[Recorded]:
+    """The verified records of the journal after *after* (see :func:`read_hashed`)."""
+    for record, _digest in read_hashed(conn, location, after):
+        yield record
+
+
+def read_hashed(
+    conn: psycopg.Connection, location: PostgresLocation, after: int = 0
+) -> Iterator[tuple[Recorded, str]]:
+    """The verified records after *after* with their hashes, streamed in chunks. Blocking.
 
     The chain is checked from record *after* (its own seal verified) on; with
     ``after=0`` from the genesis hash, so the whole journal is proven.
@@ -331,7 +346,7 @@ def read_rows(conn: psycopg.Connection, location: PostgresLocation, after: int =
                     line.encode("utf-8"), row_name(location, seq), expected, prev
                 )
                 expected += 1
-                yield record
+                yield record, prev
 
 
 def take_journal_lock(conn: psycopg.Connection, location: PostgresLocation) -> None:
