@@ -68,7 +68,7 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
             "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME"
         ) from None
     except psycopg.Error as error:  # type: ignore[attr-defined]
-        raise ConfigError(explain_connect_error(location, _first_line(error))) from None
+        raise ConfigError(explain_connect_error(location, str(error))) from None
 
 
 def application_name() -> str:
@@ -76,8 +76,9 @@ def application_name() -> str:
 
 
 def explain_connect_error(location: PostgresLocation, message: str) -> str:
-    """The one-line error for a failed connection, with a hint by cause."""
+    """The one-line error for libpq's *message*, with a hint by cause."""
     lowered = message.lower()
+    message = _first_line(message)
     if "does not exist" in lowered and "database" in lowered:
         hint = "create the database (createdb NAME, or CREATE DATABASE NAME) or fix the URL"
     elif "password" in lowered or "authentication failed" in lowered:
@@ -87,8 +88,10 @@ def explain_connect_error(location: PostgresLocation, message: str) -> str:
         )
     elif "role" in lowered and "does not exist" in lowered:
         hint = "create that user (createuser NAME) or put an existing one in the URL"
-    elif "refused" in lowered or "no such file" in lowered or "could not translate" in lowered:
+    elif "refused" in lowered or "no such file" in lowered:
         hint = "is PostgreSQL running there? check the host and port in the URL"
+    elif "resolve host" in lowered or "could not translate" in lowered:
+        hint = "the host name does not resolve; check the host in the URL"
     elif "timeout" in lowered:
         hint = "the server did not answer in time; check the host, port and firewall"
     else:
@@ -96,11 +99,12 @@ def explain_connect_error(location: PostgresLocation, message: str) -> str:
     return f"cannot connect to the PostgreSQL journal {location.redacted!r}: {message}; {hint}"
 
 
-def _first_line(error: BaseException) -> str:
+def _first_line(error: BaseException | str) -> str:
+    """libpq's first line, without its "connection failed:" preamble."""
     text = str(error).strip() or type(error).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # libpq repeats "connection failed:" and per-address details; keep the cause.
-    return lines[-1] if lines else text
+    line = text.splitlines()[0].strip()
+    line = line.removeprefix("connection failed: ")
+    return " ".join(line.split())  # "FATAL:  x" -> "FATAL: x"
 
 
 class Pool:
