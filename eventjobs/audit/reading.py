@@ -152,7 +152,7 @@ def open_bystander(location: PostgresLocation) -> Iterator[Any]:
         ConfigError: the server cannot be reached, or the schema version differs.
         NoJournal: the schema holds no eventjobs journal.
     """
-    conn = connect(location)
+    conn = connect(location, autocommit=True)
     try:
         row = conn.execute(
             "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'",
@@ -167,7 +167,6 @@ def open_bystander(location: PostgresLocation) -> Iterator[Any]:
             f"SELECT value FROM {location.schema}.meta WHERE key = 'schema_version'"
         ).fetchone()
         check_version(location, None if version is None else version[0])
-        conn.rollback()
         yield conn
     finally:
         conn.close()
@@ -175,7 +174,6 @@ def open_bystander(location: PostgresLocation) -> Iterator[Any]:
 
 def head_of(conn: Any, location: PostgresLocation) -> int:
     row = conn.execute(f"SELECT seq FROM {location.schema}.head").fetchone()
-    conn.rollback()
     return int(row[0]) if row else 0
 
 

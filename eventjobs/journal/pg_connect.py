@@ -139,7 +139,10 @@ class Pool:
                     raise JournalUnavailable(f"the journal {self.location} is closed")
                 conn = self._idle.pop() if self._idle else None
             if conn is None or conn.closed:
-                conn = connect(self.location)
+                # Autocommit: a lone query holds no transaction open, and
+                # every ``conn.transaction()`` block is a real BEGIN/COMMIT
+                # (never a savepoint inside a transaction left implicit).
+                conn = connect(self.location, autocommit=True)
             try:
                 yield conn
             except Exception:

@@ -249,12 +249,12 @@ class PostgresJournal:
 
     # -- following -------------------------------------------------------------
 
-    async def wait_for_head(self, after: int) -> int:
+    async def wait_for_head(self, after: int, *, poll_seconds: float = POLL_SECONDS) -> int:
         """Wait until the head in the database is past *after*; return it.
 
         Woken by the ``NOTIFY`` each append sends (waiting on the listening
         connection's socket, no thread held), and looks at the head table at
-        least every :data:`POLL_SECONDS` in case a notification was lost.
+        least every *poll_seconds* in case a notification was lost.
         Sees appends of any process on the journal, not just this one's.
 
         Cancellation: safe at any point; nothing is left half done.
@@ -265,7 +265,7 @@ class PostgresJournal:
                 head = await self._run(self._database_head, "reading the head of")
                 if head > after:
                     return head
-                with trio.move_on_after(POLL_SECONDS):
+                with trio.move_on_after(poll_seconds):
                     await trio.lowlevel.wait_readable(listener.fileno())
                 heads = [int(n.payload) for n in listener.notifies(timeout=0)]
                 if heads and max(heads) > after:
@@ -284,7 +284,6 @@ class PostgresJournal:
 
     def _database_head(self, conn: psycopg.Connection) -> int:
         row = conn.execute(f"SELECT seq FROM {self._schema}.head").fetchone()  # type: ignore[arg-type]
-        conn.rollback()
         return int(row[0]) if row else 0
 
     async def aclose(self) -> None:
@@ -294,8 +293,21 @@ class PostgresJournal:
             self._pool.close()
             if self._listener is not None:
                 self._listener.close()
-            self._lock_conn.close()
+            # Unlock before closing: the server ends a closed session's
+            # backend (and with it the lock) only a moment after the client
+            # has returned, and a restart on the journal must not race it.
+            await trio.to_thread.run_sync(self._unlock)
         await trio.lowlevel.checkpoint()
+
+    def _unlock(self) -> None:
+        try:
+            self._lock_conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, self._schema)
+            )
+        except Exception:  # the connection is gone, and the lock with it
+            pass
+        finally:
+            self._lock_conn.close()
 
 
 def row_name(location: PostgresLocation, seq: int) -> str:

@@ -1,0 +1,309 @@
+"""The PostgreSQL journal beyond the contract: damage, versions, the lock,
+notifications, snapshots, URLs, and the throwaway-cluster fixture itself."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+import trio
+
+from eventjobs.errors import ConfigError, JournalCorrupt
+from eventjobs.journal.lines import GENESIS_HASH
+from eventjobs.journal.pg_connect import explain_connect_error
+from eventjobs.journal.pg_schema import SCHEMA_VERSION
+from eventjobs.journal.pg_url import parse_postgres_url, redact
+from eventjobs.journal.postgres import PostgresJournal
+from tests.journal.contract import SAMPLE_EVENTS, numbered
+from tests.postgres.cluster import start_throwaway
+from tests.postgres.conftest import schema_of, sql
+
+
+async def opened(url: str) -> PostgresJournal:
+    return await trio.to_thread.run_sync(PostgresJournal.open, url)
+
+
+async def written(url: str, count: int = len(SAMPLE_EVENTS)) -> None:
+    journal = await opened(url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:count]))
+    finally:
+        await journal.aclose()
+
+
+# -- the records are the file format's lines ------------------------------------------
+
+
+async def test_rows_hold_chained_sealed_lines_and_query_columns(pg_url):
+    await written(pg_url)
+    schema = schema_of(pg_url)
+    rows = sql(pg_url, f"SELECT seq, job_id, type, time, line FROM {schema}.records ORDER BY seq")
+    assert [row[0] for row in rows] == list(range(1, len(SAMPLE_EVENTS) + 1))
+    assert rows[0][1:4] == (1, "queued", 1_700_000_000.25)
+    assert rows[0][4].startswith(f'{{"seq":1,"prev":"{GENESIS_HASH}"')
+    head = sql(pg_url, f"SELECT seq, hash FROM {schema}.head")
+    assert head == [(len(SAMPLE_EVENTS), rows[-1][4][-66:-2])]
+
+
+async def test_read_at_a_location_from_append(pg_url):
+    journal = await opened(pg_url)
+    try:
+        locations = await journal.append(numbered(SAMPLE_EVENTS))
+        assert journal.read_at(locations[2]) == numbered(SAMPLE_EVENTS)[2]
+        with pytest.raises(JournalCorrupt, match="no such record"):
+            journal.read_at(999)
+    finally:
+        await journal.aclose()
+
+
+# -- damage ------------------------------------------------------------------------------
+
+
+async def test_an_edited_row_is_found_by_reading_with_its_seq(pg_url):
+    await written(pg_url)
+    schema = schema_of(pg_url)
+    sql(pg_url, f"UPDATE {schema}.records SET line = replace(line, 'alice', 'mallory') WHERE seq = 5")
+    journal = await opened(pg_url)
+    try:
+        with pytest.raises(JournalCorrupt) as caught:
+            list(journal.read())
+    finally:
+        await journal.aclose()
+    message = str(caught.value)
+    assert f"table {schema}.records, row seq=5" in message
+    assert "does not match its hash (it was edited)" in message
+
+
+async def test_a_deleted_row_breaks_the_sequence(pg_url):
+    await written(pg_url)
+    sql(pg_url, f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = 3")
+    journal = await opened(pg_url)
+    try:
+        with pytest.raises(JournalCorrupt, match="sequence number 4 where 3 was expected"):
+            list(journal.read())
+    finally:
+        await journal.aclose()
+
+
+async def test_head_table_out_of_step_with_records_refuses_to_open(pg_url):
+    await written(pg_url)
+    sql(pg_url, f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = {len(SAMPLE_EVENTS)}")
+    with pytest.raises(JournalCorrupt, match="the records end at 7"):
+        await opened(pg_url)
+
+
+async def test_a_snapshot_that_does_not_match_its_record_is_refused(pg_url):
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS))
+        await journal.save_snapshot(3, {"views": "as of 3"})
+        assert journal.load_snapshot() == (3, {"views": "as of 3"})
+        sql(pg_url, f"UPDATE {schema_of(pg_url)}.snapshots SET line = replace(line, '3', '4')")
+        with pytest.raises(JournalCorrupt, match="does not match its hash"):
+            journal.load_snapshot()
+    finally:
+        await journal.aclose()
+
+
+async def test_only_the_newest_two_snapshots_are_kept(pg_url):
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS))
+        for position in (0, 2, 5, 8):
+            await journal.save_snapshot(position, {"at": position})
+        with pytest.raises(ValueError, match="ahead of the head"):
+            await journal.save_snapshot(9, {})
+        assert journal.load_snapshot() == (8, {"at": 8})
+    finally:
+        await journal.aclose()
+    positions = sql(pg_url, f"SELECT position FROM {schema_of(pg_url)}.snapshots ORDER BY 1")
+    assert positions == [(5,), (8,)]
+
+
+# -- schema version --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (str(SCHEMA_VERSION + 1), "written by a newer eventjobs"),
+        ("0", "no migration exists"),
+    ],
+)
+async def test_another_schema_version_is_refused(pg_url, version, expected):
+    await written(pg_url, 2)
+    sql(pg_url, f"UPDATE {schema_of(pg_url)}.meta SET value = %s", (version,))
+    with pytest.raises(ConfigError) as caught:
+        await opened(pg_url)
+    assert f"schema version {version}" in str(caught.value).replace("'", "")
+    assert expected in str(caught.value)
+
+
+async def test_a_schema_holding_other_tables_is_refused(pg_url):
+    schema = schema_of(pg_url)
+    sql(pg_url, f"CREATE SCHEMA {schema}")
+    sql(pg_url, f"CREATE TABLE {schema}.customers (id int)")
+    with pytest.raises(ConfigError, match=r"already holds tables \(customers\).*\?schema=NAME"):
+        await opened(pg_url)
+
+
+# -- one server per journal -----------------------------------------------------------
+
+
+async def test_a_second_open_is_refused_naming_the_first(pg_url):
+    first = await opened(pg_url)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            await opened(pg_url)
+    finally:
+        await first.aclose()
+    message = str(caught.value)
+    assert "is in use by another eventjobs server (eventjobs pid " in message
+    assert "not supported yet" in message
+    # Closing released the lock.
+    await (await opened(pg_url)).aclose()
+
+
+async def test_journals_in_other_schemas_are_independent(pg_url):
+    other = pg_url + "x"
+    first, second = await opened(pg_url), await opened(other)
+    try:
+        await first.append(numbered(SAMPLE_EVENTS[:2]))
+        assert second.head == 0
+    finally:
+        await first.aclose()
+        await second.aclose()
+        sql(pg_url, f"DROP SCHEMA {schema_of(other)} CASCADE")
+
+
+async def test_a_second_writer_behind_the_lock_gets_a_conflict(pg_url):
+    """Should the lock ever be lost (the lock connection dropped), the head
+    check still refuses a batch that does not continue the database's head."""
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:2]))
+        sql(pg_url, f"UPDATE {schema_of(pg_url)}.head SET seq = 3")  # "another writer"
+        from eventjobs.errors import JournalConflict
+
+        with pytest.raises(JournalConflict, match="expected the head at 2 but it is at 3"):
+            await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
+        assert sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.records") == [(2,)]
+    finally:
+        await journal.aclose()
+
+
+# -- notifications -----------------------------------------------------------------------
+
+
+async def test_wait_for_head_is_woken_by_an_append(pg_url):
+    journal = await opened(pg_url)
+    woken: list[int] = []
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:2]))
+        async with trio.open_nursery() as nursery:
+
+            async def wait() -> None:
+                # No polling: only the notification can wake it.
+                woken.append(await journal.wait_for_head(2, poll_seconds=3600))
+
+            nursery.start_soon(wait)
+            await trio.testing.wait_all_tasks_blocked()
+            await journal.append(numbered(SAMPLE_EVENTS[2:5], first=3))
+    finally:
+        await journal.aclose()
+    assert woken == [5]
+
+
+async def test_wait_for_head_is_woken_by_another_connections_notify(pg_url):
+    """What a follower on another node sees: a commit by someone else."""
+    journal = await opened(pg_url)
+    woken: list[int] = []
+    schema = schema_of(pg_url)
+    try:
+        async with trio.open_nursery() as nursery:
+
+            async def wait() -> None:
+                woken.append(await journal.wait_for_head(0, poll_seconds=3600))
+
+            nursery.start_soon(wait)
+            await trio.testing.wait_all_tasks_blocked()
+            with psycopg.connect(pg_url.split("?")[0]) as other:
+                other.execute(f"UPDATE {schema}.head SET seq = 7")
+                other.execute("SELECT pg_notify(%s, '7')", (journal.channel,))
+    finally:
+        await journal.aclose()
+    assert woken == [7]
+
+
+async def test_wait_for_head_returns_at_once_when_already_past(pg_url):
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:3]))
+        assert await journal.wait_for_head(1, poll_seconds=3600) == 3
+    finally:
+        await journal.aclose()
+
+
+# -- URLs and messages -----------------------------------------------------------------
+
+
+def test_url_keeps_libpq_parameters_and_takes_out_the_schema():
+    location = parse_postgres_url("postgres://u:pw@h:5433/db?sslmode=disable&schema=jobs")
+    assert location.schema == "jobs"
+    assert location.conninfo == "postgres://u:pw@h:5433/db?sslmode=disable"
+    assert location.redacted == "postgres://u:***@h:5433/db?sslmode=disable&schema=jobs"
+    assert parse_postgres_url("postgresql://h/db").schema == "eventjobs"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://h/db?schema=Jobs", "postgresql://h/db?schema=1x", "postgresql://h:x/db",
+     "postgresql://h/db?schema=a&schema=b"],
+)
+def test_bad_urls_are_refused_without_the_password(url):
+    with pytest.raises(ConfigError) as caught:
+        parse_postgres_url(url.replace("//", "//u:hunter2@"))
+    assert "hunter2" not in str(caught.value)
+    assert "u:***@" in str(caught.value)
+
+
+def test_password_in_the_query_is_redacted():
+    assert redact("postgresql://h/db?password=hunter2&x=1") == "postgresql://h/db?password=***&x=1"
+
+
+def test_a_wrong_password_gets_a_hint():
+    # libpq's own text for that failure (the test servers trust every login).
+    message = explain_connect_error(
+        parse_postgres_url("postgresql://u:pw@h/db"),
+        'connection failed: connection to server at "h", port 5432 failed: FATAL:  '
+        'password authentication failed for user "u"',
+    )
+    assert message == (
+        "cannot connect to the PostgreSQL journal 'postgresql://u:***@h/db': connection to "
+        'server at "h", port 5432 failed: FATAL: password authentication failed for user "u"; '
+        "check the user and password in the URL (or PGPASSWORD, ~/.pgpass) and the server's "
+        "pg_hba.conf"
+    )
+
+
+# -- the throwaway cluster the fixtures fall back on --------------------------------
+
+
+async def test_throwaway_cluster_serves_a_journal():
+    """The fallback path of tests/postgres/cluster.py, run whatever the local
+    server's state (it never touches the machine's server)."""
+    server = await trio.to_thread.run_sync(start_throwaway, Path(tempfile.mkdtemp()))
+    try:
+        assert server.kind == "throwaway"
+        assert not server.admin_url.endswith(":5432/postgres")
+        url = server.url("postgres") + "?schema=throwaway"
+        await written(url)
+        journal = await opened(url)
+        try:
+            assert list(journal.read()) == numbered(SAMPLE_EVENTS)
+        finally:
+            await journal.aclose()
+    finally:
+        await trio.to_thread.run_sync(server.stop)
