@@ -3,8 +3,10 @@
     EVENTJOBS_JOURNAL=/var/lib/eventjobs hypercorn -k trio 'eventjobs.asgi:create_app()'
 
 Settings come from ``EVENTJOBS_*`` environment variables (see
-:meth:`eventjobs.Settings.from_env`). Use one worker per journal directory:
-the journal admits a single writing process.
+:meth:`eventjobs.Settings.from_env`); ``EVENTJOBS_JOURNAL`` is a directory or a
+``postgresql://`` URL. Use one worker (``-w 1``, the default): a journal
+admits a single writing process, and a second worker is refused with a
+message saying so (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import trio
 from quart_trio import QuartTrio
 
-from .errors import ConfigError, JournalCorrupt
+from .errors import ConfigError, JournalCorrupt, JournalInUse
 from .http import create_app as _create_app
 from .http import runtime_of
 from .settings import Settings
@@ -29,6 +31,12 @@ def create_app() -> QuartTrio:
     try:
         app = _create_app(Settings.from_env())
         trio.run(runtime_of(app).open)
+    except JournalInUse as error:
+        # Under ``hypercorn -w N`` every worker process calls this factory.
+        raise SystemExit(
+            f"eventjobs: {error}. With hypercorn, run one worker (-w 1): each worker "
+            "process would write the journal"
+        ) from None
     except (ConfigError, JournalCorrupt) as error:
         raise SystemExit(f"eventjobs: {error}") from None
     return app

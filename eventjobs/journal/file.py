@@ -34,7 +34,7 @@ from typing import Any
 
 import trio
 
-from ..errors import ConfigError, JournalCorrupt, JournalUnavailable
+from ..errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from ._protocol import Recorded
 from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
@@ -286,7 +286,7 @@ def _lock(directory: Path) -> int:
     except BlockingIOError:
         holder = _lock_holder(fd)
         os.close(fd)
-        raise ConfigError(
+        raise JournalInUse(
             f"the journal {str(directory.resolve())!r} is in use by another eventjobs "
             f"server{holder}: one process per journal directory (several are not supported "
             "yet, docs/deployment.md); stop that server, or give this one another --journal"

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..codec import type_name
-from ..errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
+from ..errors import ConfigError, JournalConflict, JournalCorrupt, JournalInUse, JournalUnavailable
 from ._protocol import Recorded
 from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
@@ -386,7 +386,7 @@ def take_journal_lock(conn: psycopg.Connection, location: PostgresLocation) -> N
         who = f"another eventjobs server ({name or 'unnamed'}"
         who += f", connected from {address}" if address else ", connected locally"
         who += f" since {since:%Y-%m-%d %H:%M:%S %Z})" if since else ")"
-    raise ConfigError(
+    raise JournalInUse(
         f"the PostgreSQL journal {location} is in use by {who}. Several servers on one "
         "journal are not supported yet (multi-node support is planned, docs/deployment.md): "
         "stop that server, or give this one its own journal (another ?schema=NAME)"
