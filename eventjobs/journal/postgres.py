@@ -150,7 +150,12 @@ class PostgresJournal:
                 (new_head, new_hash, head, head_hash),
             )
             if moved.rowcount != 1:
-                actual = conn.execute(f"SELECT seq FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                actual = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                if actual is not None and (actual[0], actual[1]) == (new_head, new_hash):
+                    # This very batch committed on an earlier attempt whose
+                    # reply was lost with the connection: the chain hash
+                    # proves every line is the same. Nothing to do again.
+                    return
                 raise JournalConflict(
                     f"the PostgreSQL journal {self.location}: append expected the head at "
                     f"{head} but it is at {actual[0] if actual else '?'} (another writer "

@@ -307,3 +307,23 @@ async def test_throwaway_cluster_serves_a_journal():
             await journal.aclose()
     finally:
         await trio.to_thread.run_sync(server.stop)
+
+
+async def test_a_batch_already_committed_by_a_lost_attempt_is_not_written_twice(pg_url):
+    """A COMMIT whose reply was lost: the retry finds the head where the batch
+    put it (same seq and chain hash) and succeeds without writing again."""
+    first = await opened(pg_url)
+    try:
+        await first.append(numbered(SAMPLE_EVENTS[:2]))
+    finally:
+        await first.aclose()
+    # A second journal object on the state before: as if its commit's reply
+    # had been lost, it still believes the head is where the first began.
+    stale = await opened(pg_url)
+    try:
+        stale._head, stale._last_hash = 0, GENESIS_HASH  # what it knew before the commit
+        await stale.append(numbered(SAMPLE_EVENTS[:2]))
+        assert stale.head == 2
+        assert [record.seq for record in stale.read()] == [1, 2]
+    finally:
+        await stale.aclose()
