@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import JournalCorrupt

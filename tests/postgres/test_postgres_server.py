@@ -68,6 +68,16 @@ def test_results_survive_a_restart_on_postgres(served: str) -> None:
             assert interrupted.status_code == 503
             assert "interrupted" in interrupted.json()["errorMessage"]
             assert submit(client, "/_admin/echo") == "3"
+            # The journal over HTTP reads the PostgreSQL rows too.
+            history = client.get("/_eventjobs/jobs/1/history")
+            assert history.status_code == 200
+            assert [event["type"] for event in history.json()["events"]] == [
+                "queued", "started", "done", "fetched"
+            ]
+            stream = client.get("/_eventjobs/journal", params={"after": "2"})
+            assert stream.status_code == 200
+            seqs = [int(line.split(b'"seq":')[1].split(b",")[0]) for line in stream.content.splitlines()]
+            assert seqs[:3] == [3, 4, 5]
         assert server.stop() == 0
     assert "journal postgresql://" in server.text
 
