@@ -14,7 +14,7 @@ from __future__ import annotations
 import trio
 from quart_trio import QuartTrio
 
-from .errors import ConfigError, JournalCorrupt, JournalInUse
+from .errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from .http import create_app as _create_app
 from .http import runtime_of
 from .settings import Settings
@@ -37,6 +37,6 @@ def create_app() -> QuartTrio:
             f"eventjobs: {error}. With hypercorn, run one worker (-w 1): each worker "
             "process would write the journal"
         ) from None
-    except (ConfigError, JournalCorrupt) as error:
+    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         raise SystemExit(f"eventjobs: {error}") from None
     return app

@@ -27,7 +27,7 @@ from . import user_commands
 from ._version import __version__
 from .audit import commands as audit_commands
 from .audit import copy as journal_copy
-from .errors import ConfigError, JournalCorrupt
+from .errors import ConfigError, JournalCorrupt, JournalUnavailable
 from .http import create_app, runtime_of
 from .journal.pg_url import is_postgres_url, redact
 from .journal.pruning import prune
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.journal,
         metavar="DIR|URL",
         help=f"journal directory (default ./{defaults.journal}), or a PostgreSQL URL "
-        "postgresql://USER@HOST/DATABASE?schema=NAME; {MEMORY_JOURNAL} keeps "
+        f"postgresql://USER@HOST/DATABASE?schema=NAME; {MEMORY_JOURNAL} keeps "
         "nothing across restarts",
     )
     serve.add_argument(
@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(settings)
         _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log)
-    except (ConfigError, JournalCorrupt) as error:
+    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0

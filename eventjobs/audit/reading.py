@@ -130,7 +130,6 @@ class Scan:
                     self.last_seq, self.last_hash = record.seq, prev
                     yield Entry(record, segment.path, number)
 
-
     def _rows(self, location: PostgresLocation) -> Iterator[Entry]:
         """The records of a PostgreSQL journal, checked as the server reads
         them (the whole chain from the genesis hash). A row's "line" is its seq."""

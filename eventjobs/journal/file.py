@@ -302,7 +302,7 @@ def _lock(directory: Path) -> int:
 
 
 def _lock_holder(fd: int) -> str:
-    """" (pid N on HOST)" as the holder wrote it into LOCK, or "" if unknown."""
+    """What the holder wrote into LOCK, as ``" (pid N on HOST)"``; "" if unknown."""
     try:
         text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:

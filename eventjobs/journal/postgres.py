@@ -26,6 +26,7 @@ journal is open; a second server is refused with a message naming the first.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,9 @@ class PostgresJournal:
         self._listener: psycopg.Connection | None = None
         self._listening = trio.Lock()
         self._closed = False
+        #: Set when an append failed: it may or may not have committed, and
+        #: the database may have restarted (dropping the lock).
+        self._uncertain = False
 
     def __repr__(self) -> str:
         return f"<PostgresJournal {self.location.redacted!r} head={self._head}>"
@@ -124,6 +128,8 @@ class PostgresJournal:
         Cancellation: the transaction is finished (committed or rolled back)
         in its thread before ``Cancelled`` is raised.
         """
+        if self._uncertain:
+            await self._run(self._resync, "reading the head of")
         check_continues(self._head, records)
         if not records:
             await trio.lowlevel.checkpoint()
@@ -135,7 +141,11 @@ class PostgresJournal:
             event = record.event
             rows.append((record.seq, event.job_id, type_name(event), event.time, line.decode("ascii")))
         write = partial(self._write, rows, self._head, self._last_hash, records[-1].seq, prev)
-        await self._run(write, "appending to")
+        try:
+            await self._run(write, "appending to")
+        except JournalUnavailable:
+            self._uncertain = True
+            raise
         self._head, self._last_hash = records[-1].seq, prev
         return [record.seq for record in records]
 
@@ -150,12 +160,7 @@ class PostgresJournal:
                 (new_head, new_hash, head, head_hash),
             )
             if moved.rowcount != 1:
-                actual = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
-                if actual is not None and (actual[0], actual[1]) == (new_head, new_hash):
-                    # This very batch committed on an earlier attempt whose
-                    # reply was lost with the connection: the chain hash
-                    # proves every line is the same. Nothing to do again.
-                    return
+                actual = conn.execute(f"SELECT seq FROM {schema}.head").fetchone()  # type: ignore[arg-type]
                 raise JournalConflict(
                     f"the PostgreSQL journal {self.location}: append expected the head at "
                     f"{head} but it is at {actual[0] if actual else '?'} (another writer "
@@ -170,18 +175,51 @@ class PostgresJournal:
             # Delivered at commit, to every listener: a follower's wake-up call.
             conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(new_head)))
 
+    def _resync(self, conn: psycopg.Connection) -> None:
+        """After a failed append: hold the lock again if the database dropped
+        it, then take the head from the database (the failed batch may have
+        committed before its reply was lost; the writer's rebuild of the views
+        reads the records the same way, so both agree).
+
+        Raises:
+            JournalInUse: another server took the journal meanwhile.
+        """
+        try:
+            self._lock_conn.execute("SELECT 1")
+        except Exception:
+            self._lock_conn.close()
+            lock_conn = connect(self.location, autocommit=True)
+            try:
+                take_journal_lock(lock_conn, self.location)
+            except BaseException:
+                lock_conn.close()
+                raise
+            self._lock_conn = lock_conn
+        self._head, self._last_hash = read_head(conn, self.location)
+        self._uncertain = False
+
     async def _run(self, function: Any, doing: str) -> Any:
         """*function(conn)* on a pooled connection; database failures become
         JournalUnavailable (a conflict stays a conflict)."""
         if self._closed:
             raise JournalUnavailable(f"the journal {self.location} is closed")
+        with self._unavailable(doing):
+            return await self._pool.run(function)
+
+    @contextlib.contextmanager
+    def _unavailable(self, doing: str) -> Iterator[None]:
+        """Turn a lost or failing database (psycopg errors, a failed
+        reconnect) into JournalUnavailable: the server answers 503 and retries."""
         psycopg = import_psycopg()
         try:
-            return await self._pool.run(function)
+            yield
+        except JournalInUse:
+            raise  # not a passing failure: this server must stop writing
         except (psycopg.Error, ConfigError) as error:  # type: ignore[attr-defined]
+            text = str(error).strip()
             raise JournalUnavailable(
                 f"{doing} the PostgreSQL journal {self.location} failed: "
-                f"{str(error).strip().splitlines()[-1] if str(error).strip() else error!r}"
+                f"{text.splitlines()[0] if text else type(error).__name__}"
             ) from error
 
     # -- reading ---------------------------------------------------------------
@@ -192,13 +230,14 @@ class PostgresJournal:
 
         Raises:
             JournalCorrupt: naming the row's seq and the damage.
+            JournalUnavailable: the database failed.
         """
-        with self._pool.connection() as conn:
+        with self._unavailable("reading"), self._pool.connection() as conn:
             yield from read_rows(conn, self.location, after)
 
     def read_at(self, location: int) -> Recorded:
         """The record with seq *location*, checked against its own hash. Blocking."""
-        with self._pool.connection() as conn:
+        with self._unavailable("reading a record of"), self._pool.connection() as conn:
             row = conn.execute(
                 f"SELECT line FROM {self._schema}.records WHERE seq = %s",  # type: ignore[arg-type]
                 (location,),
@@ -228,7 +267,7 @@ class PostgresJournal:
         Raises:
             JournalCorrupt: it is damaged or does not match the records.
         """
-        with self._pool.connection() as conn:
+        with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
             found = newest_snapshot(conn, self._schema, str(self.location))
             if found is None:
                 return None

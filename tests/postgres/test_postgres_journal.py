@@ -10,9 +10,10 @@ import psycopg
 import pytest
 import trio
 
-from eventjobs.errors import ConfigError, JournalCorrupt
-from eventjobs.journal.lines import GENESIS_HASH
-from eventjobs.journal.pg_connect import explain_connect_error
+from eventjobs.audit.reading import Scan, follower, source_of
+from eventjobs.errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
+from eventjobs.journal.lines import GENESIS_HASH, encode_record
+from eventjobs.journal.pg_connect import application_name, explain_connect_error
 from eventjobs.journal.pg_schema import SCHEMA_VERSION
 from eventjobs.journal.pg_url import parse_postgres_url, redact
 from eventjobs.journal.postgres import PostgresJournal
@@ -185,8 +186,6 @@ async def test_a_second_writer_behind_the_lock_gets_a_conflict(pg_url):
     try:
         await journal.append(numbered(SAMPLE_EVENTS[:2]))
         sql(pg_url, f"UPDATE {schema_of(pg_url)}.head SET seq = 3")  # "another writer"
-        from eventjobs.errors import JournalConflict
-
         with pytest.raises(JournalConflict, match="expected the head at 2 but it is at 3"):
             await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
         assert sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.records") == [(2,)]
@@ -309,21 +308,74 @@ async def test_throwaway_cluster_serves_a_journal():
         await trio.to_thread.run_sync(server.stop)
 
 
-async def test_a_batch_already_committed_by_a_lost_attempt_is_not_written_twice(pg_url):
-    """A COMMIT whose reply was lost: the retry finds the head where the batch
-    put it (same seq and chain hash) and succeeds without writing again."""
-    first = await opened(pg_url)
+async def test_the_audit_follower_reads_what_is_appended_after_a_scan(pg_url):
+    """``eventjobs journal log --follow`` on a PostgreSQL journal."""
+    journal = await opened(pg_url)
     try:
-        await first.append(numbered(SAMPLE_EVENTS[:2]))
+        await journal.append(numbered(SAMPLE_EVENTS[:3]))
+        scan = Scan(source_of(pg_url))
+        assert [entry.record.seq for entry in scan] == [1, 2, 3]
+        following = follower(source_of(pg_url), scan.last_seq, scan.last_hash)
+        assert following.poll() == []
+        await journal.append(numbered(SAMPLE_EVENTS[3:5], first=4))
+        assert [entry.record for entry in following.poll()] == numbered(SAMPLE_EVENTS)[3:5]
+        assert following.poll() == []
     finally:
-        await first.aclose()
-    # A second journal object on the state before: as if its commit's reply
-    # had been lost, it still believes the head is where the first began.
-    stale = await opened(pg_url)
+        await journal.aclose()
+
+
+async def test_appends_fail_cleanly_while_the_connections_are_lost_then_resume(pg_url):
+    """The database drops every connection (a restart, a failover): the next
+    append raises JournalUnavailable with nothing written (the writer answers
+    503 and retries), and the one after reconnects and succeeds."""
+
+    journal = await opened(pg_url)
     try:
-        stale._head, stale._last_hash = 0, GENESIS_HASH  # what it knew before the commit
-        await stale.append(numbered(SAMPLE_EVENTS[:2]))
-        assert stale.head == 2
-        assert [record.seq for record in stale.read()] == [1, 2]
+        await journal.append(numbered(SAMPLE_EVENTS[:2]))
+        journal.read_at(1)  # a second pooled connection, idle now
+        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s", (application_name(),))
+        with pytest.raises(JournalUnavailable, match="appending to the PostgreSQL journal"):
+            await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
+        assert journal.head == 2
+        await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
+        assert list(journal.read()) == numbered(SAMPLE_EVENTS[:4])
+        # The lock went with the connections; the journal took it again.
+        with pytest.raises(ConfigError, match="in use by another eventjobs server"):
+            await opened(pg_url)
     finally:
-        await stale.aclose()
+        await journal.aclose()
+
+
+async def test_a_failed_append_that_did_commit_is_taken_from_the_database(pg_url):
+    """A COMMIT whose reply was lost: the next append reads the head from the
+    database, so it continues after the batch that did land."""
+
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:2]))
+        # Commit record 3 behind the journal's back (as the lost attempt
+        # did), then make its next statement fail (as the lost reply did).
+        line, digest = _last_line(numbered(SAMPLE_EVENTS[:3]))
+        schema = schema_of(pg_url)
+        sql(pg_url, f"UPDATE {schema}.head SET seq = 3, hash = %s", (digest,))
+        sql(pg_url, f"INSERT INTO {schema}.records VALUES (3, 1, 'done', 0, %s)", (line,))
+        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s", (application_name(),))
+        with pytest.raises(JournalUnavailable):
+            await journal.append(numbered(SAMPLE_EVENTS[2:3], first=3))
+        with pytest.raises(JournalConflict):  # the head is 3 now, not 2
+            await journal.append(numbered(SAMPLE_EVENTS[2:3], first=3))
+        assert journal.head == 3
+        await journal.append(numbered(SAMPLE_EVENTS[3:5], first=4))
+        assert list(journal.read()) == numbered(SAMPLE_EVENTS[:5])
+    finally:
+        await journal.aclose()
+
+
+def _last_line(records: list) -> tuple[str, str]:
+    """The line of the last of *records*, chained from the first, and its hash."""
+    prev = GENESIS_HASH
+    for record in records:
+        line, prev = encode_record(record, prev)
+    return line.decode(), prev
