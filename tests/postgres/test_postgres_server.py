@@ -196,3 +196,35 @@ def test_prune_refuses_a_postgres_journal(served: str) -> None:
 def test_audit_of_a_schema_without_a_journal(pg_url: str) -> None:
     message = one_line_error(eventjobs("journal", "verify", pg_url), "eventjobs journal verify: ")
     assert "there is no eventjobs journal at" in message
+
+
+def test_the_server_carries_on_when_the_database_drops_its_connections(pg_url: str) -> None:
+    """A database restart as the server sees it: every connection is cut.
+    Submissions get 503 until the writer's retry reconnects, then go on; every
+    accepted job keeps its result and the journal verifies."""
+    with server_process("--journal", pg_url) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            first = submit(client, "/_admin/echo", content=b"before")
+            # Once it is done the writer is idle: the next append is ours.
+            wait_until(lambda: client.get(f"/_api/job/{first}").status_code == 200, "done")
+            sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name LIKE %s", (f"eventjobs pid {server.process.pid} %",))
+            statuses: list[int] = []
+
+            def accepted() -> bool:
+                response = client.put("/_admin/echo", headers=STORE, content=b"after")
+                statuses.append(response.status_code)
+                assert response.status_code in (202, 503), response.text
+                return response.status_code == 202
+
+            wait_until(accepted, "a submission accepted again")
+            jobs = {first, *client.get("/_api/job/pending").json(),
+                    *client.get("/_api/job/done").json()}
+            assert len(jobs) == 2
+            for job in jobs:
+                wait_until(lambda job=job: client.get(f"/_api/job/{job}").status_code == 200, "done")
+                assert client.put(f"/_api/job/{job}").status_code == 200
+        assert server.stop() == 0
+    assert statuses[0] == 503  # its append met the cut connection; nothing was kept
+    assert "journal append failed (retrying" in server.text
+    assert eventjobs("journal", "verify", pg_url).stdout.startswith("ok: ")
