@@ -301,6 +301,9 @@ class PostgresJournal:
         least every *poll_seconds* in case a notification was lost.
         Sees appends of any process on the journal, not just this one's.
 
+        Raises:
+            JournalUnavailable: the database failed (call again to retry).
+
         Cancellation: safe at any point; nothing is left half done.
         """
         async with self._listening:
@@ -311,7 +314,12 @@ class PostgresJournal:
                     return head
                 with trio.move_on_after(poll_seconds):
                     await trio.lowlevel.wait_readable(listener.fileno())
-                heads = [int(n.payload) for n in listener.notifies(timeout=0)]
+                try:
+                    with self._unavailable("listening to"):
+                        heads = [int(n.payload) for n in listener.notifies(timeout=0)]
+                except JournalUnavailable:
+                    listener.close()  # the next call listens on a new connection
+                    raise
                 if heads and max(heads) > after:
                     return max(heads)
 
@@ -323,7 +331,8 @@ class PostgresJournal:
                 conn.execute(f"LISTEN {self.channel}")  # type: ignore[arg-type]
                 return conn
 
-            self._listener = await trio.to_thread.run_sync(listen)
+            with self._unavailable("listening to"):
+                self._listener = await trio.to_thread.run_sync(listen)
         return self._listener
 
     def _database_head(self, conn: psycopg.Connection) -> int:

@@ -379,3 +379,26 @@ def _last_line(records: list) -> tuple[str, str]:
     for record in records:
         line, prev = encode_record(record, prev)
     return line.decode(), prev
+
+
+async def test_wait_for_head_listens_again_after_losing_its_connection(pg_url):
+    journal = await opened(pg_url)
+    try:
+        await journal.append(numbered(SAMPLE_EVENTS[:1]))
+        assert await journal.wait_for_head(0) == 1  # listening now
+        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND query LIKE 'LISTEN%%'", (application_name(),))
+        with pytest.raises(JournalUnavailable, match="listening to the PostgreSQL journal"):
+            await journal.wait_for_head(1, poll_seconds=3600)
+        woken: list[int] = []
+        async with trio.open_nursery() as nursery:
+
+            async def wait() -> None:
+                woken.append(await journal.wait_for_head(1, poll_seconds=3600))
+
+            nursery.start_soon(wait)
+            await trio.testing.wait_all_tasks_blocked()
+            await journal.append(numbered(SAMPLE_EVENTS[1:2], first=2))
+        assert woken == [2]
+    finally:
+        await journal.aclose()
