@@ -54,12 +54,13 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
             database, ...).
     """
     psycopg = import_psycopg()
+    options: dict[str, object] = {"application_name": application_name()}
+    if "connect_timeout=" not in location.conninfo and "PGCONNECT_TIMEOUT" not in os.environ:
+        # libpq's default is to wait forever.
+        options["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     try:
         return psycopg.connect(  # type: ignore[attr-defined, no-any-return]
-            location.conninfo,
-            autocommit=autocommit,
-            application_name=application_name(),
-            connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECONDS)),
+            location.conninfo, autocommit=autocommit, **options
         )
     except psycopg.ProgrammingError as error:  # type: ignore[attr-defined]
         # libpq could not parse the connection string.
