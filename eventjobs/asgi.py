@@ -3,8 +3,10 @@
     EVENTJOBS_JOURNAL=/var/lib/eventjobs hypercorn -k trio 'eventjobs.asgi:create_app()'
 
 Settings come from ``EVENTJOBS_*`` environment variables (see
-:meth:`eventjobs.Settings.from_env`). Use one worker per journal directory:
-the journal admits a single writing process. ``EVENTJOBS_LOG_FORMAT``
+:meth:`eventjobs.Settings.from_env`); ``EVENTJOBS_JOURNAL`` is a directory or a
+``postgresql://`` URL. Use one worker (``-w 1``, the default): a journal
+admits a single writing process, and a second worker is refused with a
+message saying so (docs/deployment.md). ``EVENTJOBS_LOG_FORMAT``
 (``text`` or ``json``), when set, sends eventjobs' logs (and hypercorn's,
 which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
 (default ``info``), with one line per job transition if
@@ -18,7 +20,7 @@ import os
 import trio
 from quart_trio import QuartTrio
 
-from .errors import ConfigError, JournalCorrupt
+from .errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from .http import create_app as _create_app
 from .http import runtime_of
 from .observe import logformat
@@ -50,6 +52,12 @@ def create_app() -> QuartTrio:
                 raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
         app = _create_app(Settings.from_env(), replay_in_background=True)
         trio.run(runtime_of(app).open_journal)
-    except (ConfigError, JournalCorrupt) as error:
+    except JournalInUse as error:
+        # Under ``hypercorn -w N`` every worker process calls this factory.
+        raise SystemExit(
+            f"eventjobs: {error}. With hypercorn, run one worker (-w 1): each worker "
+            "process would write the journal"
+        ) from None
+    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         raise SystemExit(f"eventjobs: {error}") from None
     return app

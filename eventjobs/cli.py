@@ -27,9 +27,11 @@ from quart_trio import QuartTrio
 from . import user_commands
 from ._version import __version__
 from .audit import commands as audit_commands
+from .audit import copy as journal_copy
 from .client import commands as client_commands
-from .errors import ConfigError, JournalCorrupt
+from .errors import ConfigError, JournalCorrupt, JournalUnavailable
 from .http import create_app, runtime_of
+from .journal.pg_url import is_postgres_url, redact
 from .journal.pruning import prune
 from .observe import logformat
 from .timeparse import parse_time
@@ -53,9 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--journal",
         default=defaults.journal,
-        metavar="DIR",
-        help=f"journal directory (default ./{defaults.journal}); {MEMORY_JOURNAL} keeps "
+        metavar="DIR|URL",
+        help=f"journal directory (default ./{defaults.journal}), or a PostgreSQL URL "
+        f"postgresql://USER@HOST/DATABASE?schema=NAME; {MEMORY_JOURNAL} keeps "
         "nothing across restarts",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="server processes; only 1 for now (one process per journal until "
+        "multi-node support lands, docs/deployment.md)",
     )
     serve.add_argument(
         "--max-running", type=int, default=defaults.max_running, metavar="N",
@@ -183,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--archive", default=None, metavar="DIR", help="move segments here instead of deleting"
     )
     audit_commands.add_commands(journal_commands)
+    journal_copy.add_command(journal_commands)
     return parser
 
 
@@ -209,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     try:
+        check_workers(args.workers)
         settings = Settings(
             journal=args.journal,
             bind=args.bind,
@@ -236,15 +246,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(settings, replay_in_background=True)
         _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log)
-    except (ConfigError, JournalCorrupt) as error:
+    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
 
 
+def check_workers(workers: int) -> None:
+    """Refuse more than one server process: each would write the journal."""
+    if workers == 1:
+        return
+    if workers < 1:
+        raise ConfigError(f"--workers must be a whole number of at least 1, not {workers}")
+    raise ConfigError(
+        f"--workers {workers}: more than one server process per journal is not supported "
+        "yet (the processes would each write the journal; multi-node support is planned, "
+        "see docs/deployment.md). Run one process (--workers 1); for CPU-bound jobs, "
+        "--worker-processes sizes the pool behind eventjobs.run_in_process"
+    )
+
+
 def _journal_command(args: argparse.Namespace) -> int:
     if args.journal_command in audit_commands.COMMANDS:
         return audit_commands.run(args)
+    if args.journal_command == "copy":
+        return journal_copy.run(args)
+    if is_postgres_url(args.directory):
+        print(
+            f"eventjobs journal prune: {redact(args.directory)} is a PostgreSQL journal; "
+            "prune works on journal directories only (a PostgreSQL journal keeps every "
+            "record; see docs/deployment.md for its size)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         before = parse_time(args.before)
         result = prune(
@@ -315,11 +349,12 @@ async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
                 partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
             )
             where = ", ".join(binds) if binds else settings.bind
-            journal = (
-                "in memory (nothing survives a restart)"
-                if settings.journal == MEMORY_JOURNAL
-                else repr(os.path.abspath(settings.journal))
-            )
+            if settings.journal == MEMORY_JOURNAL:
+                journal = "in memory (nothing survives a restart)"
+            elif is_postgres_url(settings.journal):
+                journal = redact(settings.journal)
+            else:
+                journal = repr(os.path.abspath(settings.journal))
             print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
     if runtime.fatal is not None:
         raise runtime.fatal

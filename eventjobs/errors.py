@@ -11,6 +11,10 @@ class ConfigError(EventJobsError, ValueError):
     """The configuration is invalid; the message says which setting and why."""
 
 
+class JournalInUse(ConfigError):
+    """Another server process holds the journal (one per journal, for now)."""
+
+
 class CodecError(EventJobsError, ValueError):
     """A journal record does not decode into an event; the message says why."""
 

@@ -64,6 +64,8 @@ from .events import (
 )
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal
+from .journal.pg_url import is_postgres_url
+from .journal.postgres import PostgresJournal
 from .observe.metrics import Metrics
 from .observe.transitions import log_transition
 from .projection import JobTable, JobView, Phase, fold
@@ -188,6 +190,10 @@ class Runtime:
         if self._journal is None:
             if self.settings.journal == MEMORY_JOURNAL:
                 self._journal = MemoryJournal()
+            elif is_postgres_url(self.settings.journal):
+                self._journal = await trio.to_thread.run_sync(
+                    PostgresJournal.open, self.settings.journal
+                )
             else:
                 self._journal = await trio.to_thread.run_sync(
                     partial(

@@ -100,7 +100,8 @@ def _app_reference(_instance: object, _attribute: object, value: str | None) -> 
 class Settings:
     """Everything an eventjobs server is configured with."""
 
-    #: The journal directory, or ``":memory:"`` for the in-memory journal.
+    #: The journal directory, a ``postgresql://`` URL (docs/deployment.md),
+    #: or ``":memory:"`` for the in-memory journal.
     journal: str = "journal"
     #: Queued-but-not-started jobs allowed; beyond it submissions get 503.
     max_queued: int = attrs.field(default=4096, validator=_positive_int("max_queued"))

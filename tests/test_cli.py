@@ -82,10 +82,19 @@ def test_journal_path_below_a_regular_file_is_refused(tmp_path: Path) -> None:
 
 def test_journal_in_use_by_another_server_is_refused(tmp_path: Path) -> None:
     journal = journal_dir(tmp_path)
-    with server_process("--journal", journal):
+    with server_process("--journal", journal) as first:
         message = one_sentence(serve("--journal", journal))
     assert repr(journal) in message
     assert "in use by another eventjobs server" in message
+    assert f"(pid {first.process.pid} on " in message
+    assert "another --journal" in message
+
+
+def test_more_than_one_worker_is_refused(tmp_path: Path) -> None:
+    message = one_sentence(serve("--workers", "2", "--journal", journal_dir(tmp_path)))
+    assert "--workers 2" in message
+    assert "not supported yet" in message
+    assert not (tmp_path / "journal").exists()
 
 
 def _write_journal(journal: str) -> Path:

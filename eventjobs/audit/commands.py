@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import JournalCorrupt
@@ -25,7 +24,8 @@ from . import export as export_module
 from .filters import EventFilter
 from .log import HEADER, log_rows
 from .progress import ProgressBar
-from .reading import Follower, NoJournal, Scan, records
+from .reading import NoJournal, Scan, records, source_of
+from .reading import follower as reading_follower
 from .replay import CannotReplay, replay
 from .show import UnknownJob, show
 from .stats import stats
@@ -42,8 +42,8 @@ def add_commands(journal_commands: Any) -> None:
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = journal_commands.add_parser(name, help=help, description=help)
-        parser.add_argument("directory", nargs="?", default=DEFAULT_DIRECTORY, metavar="DIR",
-                            help="journal directory (default ./journal)")
+        parser.add_argument("directory", nargs="?", default=DEFAULT_DIRECTORY, metavar="DIR|URL",
+                            help="journal directory (default ./journal) or postgresql:// URL")
         return parser
 
     command("verify", "check every record: parses, sequence, hash, hash chain, legal transition")
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _verify(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     try:
-        result = verify(Path(args.directory))
+        result = verify(source_of(args.directory))
     except JournalCorrupt as error:
         out.write(f"DAMAGED: {error}\n")
         return 1
@@ -116,7 +116,7 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
         else:
             until_time = parse_time(args.until)
     with _progress("replaying") as progress:
-        table = replay(Path(args.directory), until_seq, until_time, progress)
+        table = replay(source_of(args.directory), until_seq, until_time, progress)
     if args.json:
         out.write(json.dumps(encode_table(table), indent=1) + "\n")
         return 0
@@ -138,7 +138,7 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 def _show(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     if not args.job.isdigit():
         raise ValueError(f"{args.job!r} is not a job id (a positive integer)")
-    out.write(show(records(Path(args.directory)), int(args.job), bodies=args.body, colour=colour))
+    out.write(show(records(source_of(args.directory)), int(args.job), bodies=args.body, colour=colour))
     return 0
 
 
@@ -149,13 +149,13 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
         user=args.user, type=args.type, path=args.path,
     )
     facts = JobFacts()
-    scan = Scan(Path(args.directory))
+    scan = Scan(source_of(args.directory))
     rows = log_rows((entry.record for entry in scan), chosen, facts)
     out.write(render(HEADER, rows, colour=colour, colour_column=3))
     out.flush()
     if not args.follow:
         return 0
-    follower = Follower(Path(args.directory), scan.last_seq, scan.last_hash)
+    follower = reading_follower(source_of(args.directory), scan.last_seq, scan.last_hash)
     try:
         while True:
             time.sleep(args.interval)
@@ -169,13 +169,13 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 
 def _stats(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     with _progress("reading") as progress:
-        text = stats(records(Path(args.directory), progress), colour=colour)
+        text = stats(records(source_of(args.directory), progress), colour=colour)
     out.write(text)
     return 0
 
 
 def _export(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
-    directory = Path(args.directory)
+    directory = source_of(args.directory)
     if args.output is None:
         export_module.export(records(directory), args.format, out)
         return 0

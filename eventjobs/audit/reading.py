@@ -11,19 +11,39 @@ point at it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from ..errors import JournalCorrupt
 from ..journal import Recorded
 from ..journal.lines import GENESIS_HASH, parse_record
+from ..journal.pg_connect import connect
+from ..journal.pg_schema import check_version
+from ..journal.pg_url import PostgresLocation, is_postgres_url, parse_postgres_url
+from ..journal.postgres import read_hashed, row_name
 from ..journal.segments import chain_anchor, list_segments
 
 
 class NoJournal(Exception):
-    """The directory does not exist or is not a directory."""
+    """The directory does not exist or is not a directory (or the PostgreSQL
+    schema holds no journal)."""
+
+
+#: Where a journal is: a directory, or a PostgreSQL schema.
+Source = Path | PostgresLocation
+
+
+def source_of(text: str) -> Source:
+    """The journal a command-line argument names: a ``postgresql://`` URL or a directory.
+
+    Raises:
+        ConfigError: a PostgreSQL URL that does not parse.
+    """
+    return parse_postgres_url(text) if is_postgres_url(text) else Path(text)
 
 
 @attrs.frozen
@@ -56,7 +76,7 @@ class Scan:
     """
 
     def __init__(
-        self, directory: Path, progress: Callable[[int, int], None] | None = None
+        self, directory: Source, progress: Callable[[int, int], None] | None = None
     ) -> None:
         self.directory = directory
         #: Told ``(bytes read, bytes of all segments)`` as reading goes on.
@@ -68,6 +88,9 @@ class Scan:
         self.last_hash = GENESIS_HASH
 
     def __iter__(self) -> Iterator[Entry]:
+        if isinstance(self.directory, PostgresLocation):
+            yield from self._rows(self.directory)
+            return
         if not self.directory.is_dir():
             raise NoJournal(f"there is no journal directory at {str(self.directory)!r}")
         segments = list_segments(self.directory)
@@ -107,9 +130,54 @@ class Scan:
                     self.last_seq, self.last_hash = record.seq, prev
                     yield Entry(record, segment.path, number)
 
+    def _rows(self, location: PostgresLocation) -> Iterator[Entry]:
+        """The records of a PostgreSQL journal, checked as the server reads
+        them (the whole chain from the genesis hash). A row's "line" is its seq."""
+        with open_bystander(location) as conn:
+            total = head_of(conn, location) if self.progress else 0
+            label = Path(f"{location}, table {location.schema}.records")
+            for record, digest in read_hashed(conn, location):
+                if self.progress is not None:
+                    self.progress(record.seq, total)
+                self.last_seq, self.last_hash = record.seq, digest
+                yield Entry(record, label, record.seq)
+
+
+@contextlib.contextmanager
+def open_bystander(location: PostgresLocation) -> Iterator[Any]:
+    """A connection to an existing PostgreSQL journal, version checked. Blocking.
+
+    Raises:
+        ConfigError: the server cannot be reached, or the schema version differs.
+        NoJournal: the schema holds no eventjobs journal.
+    """
+    conn = connect(location, autocommit=True)
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'",
+            (location.schema,),
+        ).fetchone()
+        if row is None:
+            raise NoJournal(
+                f"there is no eventjobs journal at {location} (schema {location.schema!r} "
+                "has no journal tables)"
+            )
+        version = conn.execute(
+            f"SELECT value FROM {location.schema}.meta WHERE key = 'schema_version'"
+        ).fetchone()
+        check_version(location, None if version is None else version[0])
+        yield conn
+    finally:
+        conn.close()
+
+
+def head_of(conn: Any, location: PostgresLocation) -> int:
+    row = conn.execute(f"SELECT seq FROM {location.schema}.head").fetchone()
+    return int(row[0]) if row else 0
+
 
 def records(
-    directory: Path, progress: Callable[[int, int], None] | None = None
+    directory: Source, progress: Callable[[int, int], None] | None = None
 ) -> Iterator[Recorded]:
     """Just the records of *directory* (see :class:`Scan`)."""
     for entry in Scan(directory, progress):
@@ -177,3 +245,41 @@ class Follower:
 
     def _next_segment_exists(self) -> bool:
         return any(s.first_seq == self.expected for s in list_segments(self.directory))
+
+
+class PostgresFollower:
+    """:class:`Follower` for a PostgreSQL journal: each poll reads the rows
+    past the last one seen, checked against the chain. Blocking."""
+
+    def __init__(self, location: PostgresLocation, last_seq: int, last_hash: str) -> None:
+        self.location = location
+        self.expected = last_seq + 1
+        self.prev = last_hash
+
+    def poll(self) -> list[Entry]:
+        """The records appended since the last poll (possibly none).
+
+        Raises:
+            JournalCorrupt: what was appended does not continue the chain.
+        """
+        label = Path(f"{self.location}, table {self.location.schema}.records")
+        entries = []
+        with open_bystander(self.location) as conn:
+            rows = conn.execute(
+                f"SELECT seq, line FROM {self.location.schema}.records WHERE seq >= %s "
+                "ORDER BY seq",
+                (self.expected,),
+            ).fetchall()
+        for seq, line in rows:
+            where = row_name(self.location, seq)
+            record, self.prev = parse_record(line.encode("utf-8"), where, self.expected, self.prev)
+            self.expected += 1
+            entries.append(Entry(record, label, record.seq))
+        return entries
+
+
+def follower(source: Source, last_seq: int, last_hash: str) -> Follower | PostgresFollower:
+    """The follower for *source* (a directory or a PostgreSQL journal)."""
+    if isinstance(source, PostgresLocation):
+        return PostgresFollower(source, last_seq, last_hash)
+    return Follower(source, last_seq, last_hash)

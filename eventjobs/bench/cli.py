@@ -15,6 +15,7 @@ from pathlib import Path
 import attrs
 
 from . import cancel, http_figures, journal_load, replay
+from . import postgres as bench_postgres
 from .machine import describe, split_cores
 from .report import Row, Target, chart, table, write_json
 from .server import running_server
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chart", type=Path, default=Path("eventjobs-bench.png"),
                         help="where to write the PNG chart")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--postgres", default=None, metavar="URL|off",
+                        help="also measure the PostgreSQL journal in this database (default: "
+                        "the local server if it answers; 'off' to skip)")
     return parser
 
 
@@ -93,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = _load_average()
     rows = _http_rows(plan, client, server_cores, client_cores, log)
     rows += _journal_rows(plan, log)
+    postgres_url = _postgres(args.postgres, log)
+    if postgres_url is not None:
+        rows += _postgres_rows(plan, postgres_url, client, server_cores, client_cores, log)
     rows += _replay_rows(plan, log)
     machine = describe()
     machine["load average"] = f"{load_before} before, {_load_average()} after"
@@ -189,6 +196,57 @@ def _journal_rows(plan: Plan, log) -> list[Row]:
         log(f"journal, {writers} writers: {[round(r) for r in rates]} appends/s")
         rows.append(Row(figure(f"journal {writers} writers", "appends/s", rates,
                                "durable (fdatasync), group commit")))
+    return rows
+
+
+def _postgres(option: str | None, log) -> str | None:
+    """The database to measure the PostgreSQL journal in, or None (and why)."""
+    if option == "off":
+        return None
+    url = option or bench_postgres.LOCAL
+    problem = bench_postgres.usable(url)
+    if problem is not None:
+        log(f"PostgreSQL rows left out: {problem}")
+        return None
+    return url
+
+
+def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores, log) -> list[Row]:
+    """The journal micro-benchmark and submit/lifecycle over HTTP on PostgreSQL
+    (same loads as the file journal's rows, measured in the same run)."""
+    rows = []
+    for writers in (1, 10, 100):
+        rates = journal_load.postgres_append_rates(
+            lambda: bench_postgres.fresh_journal(url), writers, plan.journal_seconds, plan.runs
+        )
+        log(f"PG journal, {writers} writers: {[round(r) for r in rates]} appends/s")
+        rows.append(Row(figure(f"PG journal {writers} writers", "appends/s", rates,
+                               "one transaction per batch")))
+    note = CLIENT_BOUND if client == "python" else ""
+    rounds = []
+    for index in range(plan.runs):
+        with bench_postgres.fresh_journal(url) as journal_url:
+            with running_server(server_cores, journal_url=journal_url) as server:
+                log(f"PG HTTP round {index + 1}/{plan.runs} ({server.url})")
+                http_figures.warm_up(server, client, plan.warm_up, client_cores)
+                rounds.append(http_figures.run_round(server, client, plan.seconds, client_cores, log))
+    def rates(name: str) -> list[float]:
+        return [r.results[name].rate for r in rounds]
+
+    # Ratios to the baseline of the same round: the file journal's rows were
+    # measured minutes earlier, and a shared machine's rates drift.
+    rows += [
+        Row(figure("PG baseline req/s", "req/s", rates("baseline@50"), note)),
+        Row(figure("PG submit 202/s", "202/s", rates("submit@50"), note)),
+        Row(figure("PG submit / baseline", "ratio",
+                   [s / b for s, b in zip(rates("submit@50"), rates("baseline@50"))], note)),
+        Row(figure("PG lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
+        Row(figure("PG lifecycle / baseline", "ratio",
+                   [s / b for s, b in zip(rates("lifecycle@50"), rates("baseline@50"))], note)),
+        Row(figure("PG submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds])),
+        Row(figure("PG CPU/submitted job us", "us", [r.cpu_us["submit@50"] for r in rounds],
+                   "server process only (PostgreSQL's CPU not counted)")),
+    ]
     return rows
 
 

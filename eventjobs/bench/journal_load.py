@@ -1,27 +1,36 @@
 """Durable appends per second through the group-commit writer.
 
-``JournalWriter`` + ``FileJournal`` driven directly in trio, as the server
+``JournalWriter`` + ``FileJournal`` (or ``PostgresJournal``) driven directly in trio, as the server
 drives them: N concurrent producers, each recording a ``queued`` event and
 waiting until it is durable, in a loop. A batch is whatever accumulated
-while the previous ``fdatasync`` ran, so the batch size follows N.
+while the previous ``fdatasync`` (or transaction) ran, so the batch size
+follows N.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
 
 from ..actors.writer import JournalWriter
-from ..journal import FileJournal
+from ..journal import FileJournal, Journal
+from ..journal.postgres import PostgresJournal
 from ..projection import JobTable
 from .sample_events import queued
 
 
-async def _appends_per_second(directory: Path, writers: int, seconds: float) -> float:
-    journal = FileJournal.open(directory)
+async def _appends_per_second(location: Path | str, writers: int, seconds: float) -> float:
+    """Appends/s on a fresh file journal in directory *location*, or on the
+    empty PostgreSQL journal *location* names."""
+    if isinstance(location, str):
+        journal: Journal = await trio.to_thread.run_sync(PostgresJournal.open, location)
+    else:
+        journal = FileJournal.open(location)
     table = JobTable()
     writer = JournalWriter(journal, table)
     done = 0
@@ -54,4 +63,18 @@ def append_rates(writers: int, seconds: float, runs: int) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="eventjobs-appends-") as tmp:
             rates.append(trio.run(_appends_per_second, Path(tmp) / "journal", writers, seconds))
+    return rates
+
+
+def postgres_append_rates(
+    fresh_journal: Callable[[], contextlib.AbstractContextManager[str]],
+    writers: int,
+    seconds: float,
+    runs: int,
+) -> list[float]:
+    """Durable appends/s on PostgreSQL; *fresh_journal* gives an empty journal URL."""
+    rates = []
+    for _ in range(runs):
+        with fresh_journal() as url:
+            rates.append(trio.run(_appends_per_second, url, writers, seconds))
     return rates

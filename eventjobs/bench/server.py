@@ -68,8 +68,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(cores: set[int] | None, *extra: str) -> Iterator[Server]:
-    """Start a server on a fresh journal; stop it (SIGTERM) when the block ends.
+def running_server(
+    cores: set[int] | None, *extra: str, journal_url: str | None = None
+) -> Iterator[Server]:
+    """Start a server on a fresh journal (a temporary directory, or the empty
+    PostgreSQL journal *journal_url*); stop it (SIGTERM) when the block ends.
 
     Raises:
         RuntimeError: the server exited or did not listen within 30 s.
@@ -81,7 +84,7 @@ def running_server(cores: set[int] | None, *extra: str) -> Iterator[Server]:
         command = [
             sys.executable, "-m", "eventjobs", "serve",
             "--bind", f"127.0.0.1:{port}",
-            "--journal", str(journal),
+            "--journal", journal_url or str(journal),
             "--max-queued", str(MAX_QUEUED),
             *extra,
         ]

@@ -27,13 +27,14 @@ import fcntl
 import json
 import logging
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from ..errors import ConfigError, JournalCorrupt, JournalUnavailable
+from ..errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from ._protocol import Recorded
 from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
@@ -139,6 +140,11 @@ class FileJournal:
     @property
     def head(self) -> int:
         return self._head
+
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last record (the genesis hash when empty)."""
+        return self._last_hash
 
     async def append(self, records: Sequence[Recorded]) -> list[int] | None:
         assert not self._appending, "FileJournal.append is not reentrant: use one writer"
@@ -278,12 +284,30 @@ def _lock(directory: Path) -> int:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        holder = _lock_holder(fd)
         os.close(fd)
-        raise ConfigError(
-            f"the journal {str(directory)!r} is in use by another eventjobs server; "
-            "stop that server or choose another --journal"
+        raise JournalInUse(
+            f"the journal {str(directory.resolve())!r} is in use by another eventjobs "
+            f"server{holder}: one process per journal directory (several are not supported "
+            "yet, docs/deployment.md); stop that server, or give this one another --journal"
         ) from None
+    # Say who holds it, for the message a second server gets (the lock, not
+    # this text, is what excludes it; a stale text is harmless).
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    except OSError:
+        pass
     return fd
+
+
+def _lock_holder(fd: int) -> str:
+    """What the holder wrote into LOCK, as ``" (pid N on HOST)"``; "" if unknown."""
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return f" ({text})" if text.startswith("pid ") and "\n" not in text else ""
 
 
 def _cut_torn_tail(directory: Path) -> None:

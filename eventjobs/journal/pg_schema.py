@@ -1,0 +1,106 @@
+"""The PostgreSQL journal's tables: created on first use, version-checked on every start.
+
+All of a journal's tables live in one PostgreSQL schema (``?schema=`` of the
+URL, default ``eventjobs``); docs/journal-format.md describes them. The
+schema's ``meta`` table holds ``schema_version``; a start refuses a journal
+whose version is not :data:`SCHEMA_VERSION` instead of guessing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .lines import GENESIS_HASH
+from .pg_url import PostgresLocation
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: The layout this eventjobs writes and reads. Bump it, and add a migration
+#: note to docs/journal-format.md, whenever a table changes.
+SCHEMA_VERSION = 1
+
+#: First key of every eventjobs advisory lock ("evjb"); the second is the
+#: schema name's hash, so journals in different schemas never collide.
+LOCK_CLASS = 0x65766A62
+
+#: Tables of the schema, in creation order; ``{s}`` is the schema name
+#: (checked to be a plain lower-case identifier: no quoting needed).
+DDL = (
+    "CREATE SCHEMA IF NOT EXISTS {s}",
+    "CREATE TABLE IF NOT EXISTS {s}.meta (key text PRIMARY KEY, value text NOT NULL)",
+    # line: the record exactly as the file format writes it (journal/lines.py),
+    # sealed and chained; the other columns repeat parts of it for queries.
+    """CREATE TABLE IF NOT EXISTS {s}.records (
+        seq bigint PRIMARY KEY CHECK (seq >= 1),
+        job_id bigint NOT NULL,
+        type text NOT NULL,
+        time double precision NOT NULL,
+        line text NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS records_job_id ON {s}.records (job_id, seq)",
+    # One row: the last record's seq and hash. Appends update it under its
+    # row lock, which serialises them: a batch commits only after the one
+    # before it, so readers never see seq N+1 without N.
+    """CREATE TABLE IF NOT EXISTS {s}.head (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        seq bigint NOT NULL,
+        hash text NOT NULL
+    )""",
+    f"INSERT INTO {{s}}.head (seq, hash) VALUES (0, '{GENESIS_HASH}') ON CONFLICT DO NOTHING",
+    # line: sealed {"position", "record_hash", "table"}, as a snapshot file.
+    "CREATE TABLE IF NOT EXISTS {s}.snapshots (position bigint PRIMARY KEY, line text NOT NULL)",
+    f"INSERT INTO {{s}}.meta VALUES ('schema_version', '{SCHEMA_VERSION}') ON CONFLICT DO NOTHING",
+)
+
+
+def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
+    """Create the journal's tables if the schema is new; check its version.
+
+    Blocking; commits. Two processes starting at once on a new schema are
+    serialised by a transaction-level advisory lock.
+
+    Raises:
+        ConfigError: the schema holds something other than an eventjobs
+            journal, or a journal of another schema version.
+    """
+    schema = location.schema
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS - 1, schema))
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+            )
+        }
+        if tables and "meta" not in tables:
+            raise ConfigError(
+                f"the PostgreSQL journal {location}: schema {schema!r} already holds tables "
+                f"({', '.join(sorted(tables))}) and is not an eventjobs journal; choose "
+                "another schema with ?schema=NAME in the URL"
+            )
+        if not tables:
+            for statement in DDL:
+                conn.execute(statement.format(s=schema))  # type: ignore[arg-type]
+        row = conn.execute(
+            f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"  # type: ignore[arg-type]
+        ).fetchone()
+    check_version(location, None if row is None else row[0])
+
+
+def check_version(location: PostgresLocation, found: str | None) -> None:
+    """Raise ConfigError unless *found* is this eventjobs' schema version."""
+    if found is not None and found.isdigit() and int(found) == SCHEMA_VERSION:
+        return
+    if found is not None and found.isdigit() and int(found) > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the PostgreSQL journal {location} has schema version {found}, written by a "
+            f"newer eventjobs (this one reads version {SCHEMA_VERSION}); upgrade eventjobs"
+        )
+    raise ConfigError(
+        f"the PostgreSQL journal {location} has schema version {found!r}, which this "
+        f"eventjobs (version {SCHEMA_VERSION}) cannot read; no migration exists for it: "
+        "keep the older eventjobs, or copy the journal to a file journal with it "
+        "('eventjobs journal copy') and from there to a new schema"
+    )

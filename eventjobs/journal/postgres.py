@@ -1,0 +1,481 @@
+"""The PostgreSQL journal: the file journal's sealed lines, one row per record.
+
+Selected with ``--journal postgresql://USER@HOST/DATABASE?schema=NAME`` (see
+:mod:`eventjobs.journal.pg_url`); the tables are created on first use and
+their schema version is checked on every start (:mod:`.pg_schema`).
+
+Each row of ``records`` holds the record's line exactly as the file format
+writes it (:func:`eventjobs.journal.lines.encode_record`: sealed by its own
+hash, chained by ``prev``), so reading verifies the same hash chain and the
+audit tools read both backends alike. ``seq``, ``job_id``, ``type`` and
+``time`` columns repeat parts of the line for queries.
+
+Appends: one transaction per batch (group commit). It first moves the
+one-row ``head`` table from the head this journal knows to the batch's last
+record (compare and set, under the row's lock), then copies the rows in and
+sends ``NOTIFY`` with the new head. The row lock serialises appends, so
+batches commit in sequence order and a reader that saw seq N never later
+finds an earlier committed record it missed; and a batch that does not
+continue the head in the database (another writer got there first) is
+refused with JournalConflict, nothing written.
+
+One server per journal (until multi-node support lands): :meth:`open` takes
+a session-level advisory lock on the journal's schema for as long as the
+journal is open; a second server is refused with a message naming the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..codec import type_name
+from ..errors import ConfigError, JournalConflict, JournalCorrupt, JournalInUse, JournalUnavailable
+from ._protocol import Recorded
+from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
+from .memory import check_continues
+from .pg_connect import Pool, connect, import_psycopg
+from .pg_schema import LOCK_CLASS, ensure_schema
+from .pg_snapshots import newest_snapshot, store_snapshot
+from .pg_url import PostgresLocation, parse_postgres_url
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: Records fetched per round trip while reading (server-side cursor).
+READ_CHUNK = 2000
+
+#: How often :meth:`PostgresJournal.wait_for_head` looks at the head when no
+#: notification comes (a notification can be lost with a dropped connection).
+POLL_SECONDS = 1.0
+
+
+class PostgresJournal:
+    """A journal in a PostgreSQL schema. Create it with :meth:`open`."""
+
+    reads_block = True
+
+    def __init__(
+        self,
+        location: PostgresLocation,
+        lock_conn: psycopg.Connection,
+        head: int,
+        last_hash: str,
+        pool_size: int = 4,
+    ) -> None:
+        self.location = location
+        self._schema = location.schema
+        self._lock_conn = lock_conn
+        self._head = head
+        self._last_hash = last_hash
+        self._pool = Pool(location, pool_size)
+        self._listener: psycopg.Connection | None = None
+        self._listening = trio.Lock()
+        self._closed = False
+        #: Set when an append failed: it may or may not have committed, and
+        #: the database may have restarted (dropping the lock).
+        self._uncertain = False
+
+    def __repr__(self) -> str:
+        return f"<PostgresJournal {self.location.redacted!r} head={self._head}>"
+
+    @property
+    def channel(self) -> str:
+        """The NOTIFY channel that carries this journal's new heads."""
+        return f"eventjobs_{self._schema}"
+
+    @classmethod
+    def open(cls, url: str | PostgresLocation, *, pool_size: int = 4) -> PostgresJournal:
+        """Open (creating its tables if needed) the journal *url* names.
+
+        Blocking: call it before serving or from a worker thread.
+
+        Raises:
+            ConfigError: the URL is bad, the server cannot be reached or
+                refuses the login, the schema is of another version, or
+                another server holds the journal.
+            JournalCorrupt: the last record does not match the head.
+        """
+        location = url if isinstance(url, PostgresLocation) else parse_postgres_url(url)
+        lock_conn = connect(location, autocommit=True)
+        try:
+            ensure_schema(lock_conn, location)
+            take_journal_lock(lock_conn, location)
+            head, last_hash = read_head(lock_conn, location)
+        except BaseException:
+            lock_conn.close()
+            raise
+        return cls(location, lock_conn, head, last_hash, pool_size)
+
+    @property
+    def head(self) -> int:
+        return self._head
+
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last record (the genesis hash when empty)."""
+        return self._last_hash
+
+    # -- appending -------------------------------------------------------------
+
+    async def append(self, records: Sequence[Recorded]) -> list[int]:
+        """Append *records* in one transaction; their locations are their seqs.
+
+        Cancellation: the transaction is finished (committed or rolled back)
+        in its thread before ``Cancelled`` is raised.
+        """
+        if self._uncertain:
+            await self._run(self._resync, "reading the head of")
+        check_continues(self._head, records)
+        if not records:
+            await trio.lowlevel.checkpoint()
+            return []
+        rows = []
+        prev = self._last_hash
+        for record in records:
+            line, prev = encode_record(record, prev)
+            event = record.event
+            rows.append((record.seq, event.job_id, type_name(event), event.time, line.decode("ascii")))
+        write = partial(self._write, rows, self._head, self._last_hash, records[-1].seq, prev)
+        try:
+            await self._run(write, "appending to")
+        except JournalUnavailable:
+            self._uncertain = True
+            raise
+        self._head, self._last_hash = records[-1].seq, prev
+        return [record.seq for record in records]
+
+    def _write(
+        self, rows: list[tuple[Any, ...]], head: int, head_hash: str, new_head: int, new_hash: str,
+        conn: psycopg.Connection,
+    ) -> None:
+        schema = self._schema
+        with conn.transaction():
+            moved = conn.execute(
+                f"UPDATE {schema}.head SET seq = %s, hash = %s WHERE seq = %s AND hash = %s",  # type: ignore[arg-type]
+                (new_head, new_hash, head, head_hash),
+            )
+            if moved.rowcount != 1:
+                actual = conn.execute(f"SELECT seq FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                raise JournalConflict(
+                    f"the PostgreSQL journal {self.location}: append expected the head at "
+                    f"{head} but it is at {actual[0] if actual else '?'} (another writer "
+                    "appended to this journal); nothing was written"
+                )
+            with conn.cursor() as cursor:
+                with cursor.copy(
+                    f"COPY {schema}.records (seq, job_id, type, time, line) FROM STDIN"  # type: ignore[arg-type]
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            # Delivered at commit, to every listener: a follower's wake-up call.
+            conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(new_head)))
+
+    def _resync(self, conn: psycopg.Connection) -> None:
+        """After a failed append: hold the lock again if the database dropped
+        it, then take the head from the database (the failed batch may have
+        committed before its reply was lost; the writer's rebuild of the views
+        reads the records the same way, so both agree).
+
+        Raises:
+            JournalInUse: another server took the journal meanwhile.
+        """
+        try:
+            self._lock_conn.execute("SELECT 1")
+        except Exception:
+            self._lock_conn.close()
+            lock_conn = connect(self.location, autocommit=True)
+            try:
+                take_journal_lock(lock_conn, self.location)
+            except BaseException:
+                lock_conn.close()
+                raise
+            self._lock_conn = lock_conn
+        self._head, self._last_hash = read_head(conn, self.location)
+        self._uncertain = False
+
+    async def _run(self, function: Any, doing: str) -> Any:
+        """*function(conn)* on a pooled connection; database failures become
+        JournalUnavailable (a conflict stays a conflict)."""
+        if self._closed:
+            raise JournalUnavailable(f"the journal {self.location} is closed")
+        with self._unavailable(doing):
+            return await self._pool.run(function)
+
+    @contextlib.contextmanager
+    def _unavailable(self, doing: str) -> Iterator[None]:
+        """Turn a lost or failing database (psycopg errors, a failed
+        reconnect) into JournalUnavailable: the server answers 503 and retries."""
+        psycopg = import_psycopg()
+        try:
+            yield
+        except JournalInUse:
+            raise  # not a passing failure: this server must stop writing
+        except (psycopg.Error, ConfigError) as error:  # type: ignore[attr-defined]
+            text = str(error).strip()
+            raise JournalUnavailable(
+                f"{doing} the PostgreSQL journal {self.location} failed: "
+                f"{text.splitlines()[0] if text else type(error).__name__}"
+            ) from error
+
+    # -- reading ---------------------------------------------------------------
+
+    def read(self, after: int = 0) -> Iterator[Recorded]:
+        """Yield the records after *after*, each verified against its hash and
+        the one before. Blocking; holds one pooled connection while iterated.
+
+        Raises:
+            JournalCorrupt: naming the row's seq and the damage.
+            JournalUnavailable: the database failed.
+        """
+        with self._unavailable("reading"), self._pool.connection() as conn:
+            yield from read_rows(conn, self.location, after)
+
+    def read_at(self, location: int) -> Recorded:
+        """The record with seq *location*, checked against its own hash. Blocking."""
+        with self._unavailable("reading a record of"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT line FROM {self._schema}.records WHERE seq = %s",  # type: ignore[arg-type]
+                (location,),
+            ).fetchone()
+        where = row_name(self.location, location)
+        if row is None:
+            raise JournalCorrupt(f"{where}: there is no such record. {REPAIR_HINT}")
+        return parse_record(row[0].encode("utf-8"), where, location, None)[0]
+
+    # -- snapshots -------------------------------------------------------------
+
+    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
+        """Durably store *table*, the views as of *position* (at most the head)."""
+        if position > self._head:
+            raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
+        head, last_hash, schema = self._head, self._last_hash, self._schema
+
+        def write(conn: psycopg.Connection) -> None:
+            record_hash = last_hash if position == head else self._hash_of(conn, position)
+            store_snapshot(conn, schema, position, record_hash, table)
+
+        await self._run(write, "saving a snapshot in")
+
+    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        """The newest snapshot, checked against the record it follows. Blocking.
+
+        Raises:
+            JournalCorrupt: it is damaged or does not match the records.
+        """
+        with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
+            found = newest_snapshot(conn, self._schema, str(self.location))
+            if found is None:
+                return None
+            position, record_hash, table = found
+            if position > self._head or self._hash_of(conn, position) != record_hash:
+                raise JournalCorrupt(
+                    f"{self.location}, table {self._schema}.snapshots: the snapshot at "
+                    f"sequence number {position} does not match the journal's record there; "
+                    f"delete that row to start from the records alone. {REPAIR_HINT}"
+                )
+        return position, table
+
+    def _hash_of(self, conn: psycopg.Connection, seq: int) -> str:
+        """The hash of record *seq* (its own seal checked); "" if there is none."""
+        if seq == 0:
+            return GENESIS_HASH
+        row = conn.execute(
+            f"SELECT line FROM {self._schema}.records WHERE seq = %s", (seq,)  # type: ignore[arg-type]
+        ).fetchone()
+        if row is None:
+            return ""
+        return parse_record(row[0].encode("utf-8"), row_name(self.location, seq), seq, None)[1]
+
+    # -- following -------------------------------------------------------------
+
+    async def wait_for_head(self, after: int, *, poll_seconds: float = POLL_SECONDS) -> int:
+        """Wait until the head in the database is past *after*; return it.
+
+        Woken by the ``NOTIFY`` each append sends (waiting on the listening
+        connection's socket, no thread held), and looks at the head table at
+        least every *poll_seconds* in case a notification was lost.
+        Sees appends of any process on the journal, not just this one's.
+
+        Raises:
+            JournalUnavailable: the database failed (call again to retry).
+
+        Cancellation: safe at any point; nothing is left half done.
+        """
+        async with self._listening:
+            listener = await self._listen()
+            while True:
+                head = await self._run(self._database_head, "reading the head of")
+                if head > after:
+                    return head
+                with trio.move_on_after(poll_seconds):
+                    await trio.lowlevel.wait_readable(listener.fileno())
+                try:
+                    with self._unavailable("listening to"):
+                        heads = [int(n.payload) for n in listener.notifies(timeout=0)]
+                except JournalUnavailable:
+                    listener.close()  # the next call listens on a new connection
+                    raise
+                if heads and max(heads) > after:
+                    return max(heads)
+
+    async def _listen(self) -> psycopg.Connection:
+        if self._listener is None or self._listener.closed:
+
+            def listen() -> psycopg.Connection:
+                conn = connect(self.location, autocommit=True)
+                conn.execute(f"LISTEN {self.channel}")  # type: ignore[arg-type]
+                return conn
+
+            with self._unavailable("listening to"):
+                self._listener = await trio.to_thread.run_sync(listen)
+        return self._listener
+
+    def _database_head(self, conn: psycopg.Connection) -> int:
+        row = conn.execute(f"SELECT seq FROM {self._schema}.head").fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row else 0
+
+    async def aclose(self) -> None:
+        """Close every connection (releasing the journal's lock). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+            if self._listener is not None:
+                self._listener.close()
+            # Unlock before closing: the server ends a closed session's
+            # backend (and with it the lock) only a moment after the client
+            # has returned, and a restart on the journal must not race it.
+            await trio.to_thread.run_sync(self._unlock)
+        await trio.lowlevel.checkpoint()
+
+    def _unlock(self) -> None:
+        try:
+            self._lock_conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, self._schema)
+            )
+        except Exception:  # the connection is gone, and the lock with it
+            pass
+        finally:
+            self._lock_conn.close()
+
+
+def row_name(location: PostgresLocation, seq: int) -> str:
+    """How messages name the row of record *seq*."""
+    return f"{location}, table {location.schema}.records, row seq={seq}"
+
+
+def read_rows(
+    conn: psycopg.Connection, location: PostgresLocation, after: int = 0
+) -> Iterator[Recorded]:
+    """The verified records of the journal after *after* (see :func:`read_hashed`)."""
+    for record, _digest in read_hashed(conn, location, after):
+        yield record
+
+
+def read_hashed(
+    conn: psycopg.Connection, location: PostgresLocation, after: int = 0
+) -> Iterator[tuple[Recorded, str]]:
+    """The verified records after *after* with their hashes, streamed in chunks. Blocking.
+
+    The chain is checked from record *after* (its own seal verified) on; with
+    ``after=0`` from the genesis hash, so the whole journal is proven.
+
+    Raises:
+        JournalCorrupt: naming the row's seq and what is wrong.
+    """
+    schema = location.schema
+    prev: str | None = GENESIS_HASH
+    if after > 0:
+        row = conn.execute(
+            f"SELECT line FROM {schema}.records WHERE seq = %s", (after,)  # type: ignore[arg-type]
+        ).fetchone()
+        # Missing: past the end (nothing follows), or a gap that the first
+        # record's seq check below reports.
+        prev = None if row is None else parse_record(
+            row[0].encode("utf-8"), row_name(location, after), after, None
+        )[1]
+    expected = after + 1
+    with conn.transaction():
+        with conn.cursor(name="eventjobs_read") as cursor:
+            cursor.itersize = READ_CHUNK
+            cursor.execute(
+                f"SELECT seq, line FROM {schema}.records WHERE seq > %s ORDER BY seq",  # type: ignore[arg-type]
+                (after,),
+            )
+            for seq, line in cursor:
+                record, prev = parse_record(
+                    line.encode("utf-8"), row_name(location, seq), expected, prev
+                )
+                expected += 1
+                yield record, prev
+
+
+def take_journal_lock(conn: psycopg.Connection, location: PostgresLocation) -> None:
+    """Hold the journal's session-level advisory lock on *conn* (autocommit).
+
+    Raises:
+        ConfigError: another session holds it; names that session's process.
+    """
+    got = conn.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, location.schema)
+    ).fetchone()
+    if got and got[0]:
+        return
+    holder = conn.execute(
+        """SELECT a.application_name, host(a.client_addr), a.backend_start
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+             AND l.classid::bigint = %s AND l.objid::bigint = (hashtext(%s)::bigint & 4294967295)
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
+        (LOCK_CLASS, location.schema),
+    ).fetchone()
+    who = "another eventjobs server"
+    if holder is not None:
+        name, address, since = holder
+        who = f"another eventjobs server ({name or 'unnamed'}"
+        who += f", connected from {address}" if address else ", connected locally"
+        who += f" since {since:%Y-%m-%d %H:%M:%S %Z})" if since else ")"
+    raise JournalInUse(
+        f"the PostgreSQL journal {location} is in use by {who}. Several servers on one "
+        "journal are not supported yet (multi-node support is planned, docs/deployment.md): "
+        "stop that server, or give this one its own journal (another ?schema=NAME)"
+    )
+
+
+def read_head(conn: psycopg.Connection, location: PostgresLocation) -> tuple[int, str]:
+    """The head's seq and hash, checked against the last record. Blocking.
+
+    Raises:
+        JournalCorrupt: the head table and the records disagree, or the last
+            record does not match its hash.
+    """
+    schema = location.schema
+    head = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+    last = conn.execute(
+        f"SELECT seq, line FROM {schema}.records ORDER BY seq DESC LIMIT 1"  # type: ignore[arg-type]
+    ).fetchone()
+    if head is None:
+        raise JournalCorrupt(
+            f"{location}: the table {schema}.head has no row (it was emptied by hand). "
+            f"{REPAIR_HINT}"
+        )
+    seq, digest = int(head[0]), head[1]
+    last_seq = 0 if last is None else int(last[0])
+    if last_seq != seq:
+        raise JournalCorrupt(
+            f"{location}: the table {schema}.head says the last record is {seq}, but the "
+            f"records end at {last_seq} (rows were added or removed by hand). {REPAIR_HINT}"
+        )
+    if last is not None:
+        _record, actual = parse_record(last[1].encode("utf-8"), row_name(location, seq), seq, None)
+        if actual != digest:
+            raise JournalCorrupt(
+                f"{row_name(location, seq)}: the last record is not the one the head "
+                f"table recorded (it was replaced). {REPAIR_HINT}"
+            )
+    return seq, digest
+
