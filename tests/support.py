@@ -279,3 +279,15 @@ async def login(client: TrioClient, name: str, password: str | None = None) -> s
     assert response.status_code == 200, await response.get_data()
     token: str = (await response.get_json())["jwt"]
     return token
+
+
+def final_sentence(result: subprocess.CompletedProcess[str]) -> str:
+    """The ``eventjobs: ...`` line a server that stops on a damaged journal
+    ends with. The replay runs once the server listens (so that probes can
+    watch it), so the damage is found after the logs of a start: the
+    sentence is the last line on stderr, and the exit status 1."""
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("eventjobs: "), result.stderr
+    return lines[-1]

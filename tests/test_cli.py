@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port, journal_dir, server_process
+from tests.support import final_sentence, free_port, journal_dir, server_process
 
 TIMEOUT = 30
 
@@ -46,16 +46,6 @@ def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
     return line
 
 
-def final_sentence(result: subprocess.CompletedProcess[str]) -> str:
-    """The ``eventjobs: ...`` line a server that stops on a damaged journal
-    ends with. The replay runs once the server listens (so that probes can
-    watch it), so the damage is found after the logs of a start: the
-    sentence is the last line on stderr, and the exit status 1."""
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("eventjobs: "), result.stderr
-    return lines[-1]
 
 
 # -- bad configuration -------------------------------------------------------------

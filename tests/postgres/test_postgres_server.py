@@ -14,7 +14,7 @@ import pytest
 from eventjobs.journal.segments import segment_paths
 from tests.e2e.helpers import wait_until
 from tests.postgres.conftest import schema_of, sql
-from tests.support import free_port, server_process
+from tests.support import final_sentence, free_port, server_process
 
 pytestmark = pytest.mark.e2e
 
@@ -144,7 +144,8 @@ def test_an_edited_row_is_named_by_verify_and_by_start_up(served: str) -> None:
     assert verified.returncode == 1
     assert f"DAMAGED: {served}, table {schema}.records, row seq=1" in verified.stdout
     assert "does not match its hash (it was edited)" in verified.stdout
-    message = one_line_error(eventjobs("serve", "--bind", f"127.0.0.1:{free_port()}", "--journal", served))
+    # The replay runs once the server listens, so the sentence ends its logs.
+    message = final_sentence(eventjobs("serve", "--bind", f"127.0.0.1:{free_port()}", "--journal", served))
     assert f"table {schema}.records, row seq=1" in message
     assert "does not match its hash" in message
 
