@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Quart, Response, current_app, request
 
 from ..events import Event, JobDeleted, JobFetched, JobProgressed, JobQueued, type_name
 from ..identity import Caller
@@ -50,8 +50,12 @@ HEARTBEAT_SECONDS = 15.0
 _FEED_KEY = "eventjobs.live_feed"
 
 
-class _Subscription:
-    """One stream's view of the feed: the events its caller may see."""
+class Subscription:
+    """One stream's view of the feed: the events its caller may see.
+
+    Lines wait in ``receive`` (a trio channel of at most ``BUFFER``);
+    ``overflowed`` is set when one had to be dropped since it was cleared.
+    """
 
     def __init__(self, caller: Caller, runtime: Runtime) -> None:
         self.caller = caller
@@ -97,7 +101,7 @@ class LiveFeed:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._subscriptions: set[_Subscription] = set()
+        self._subscriptions: set[Subscription] = set()
         runtime.add_observer(self._observe)
 
     def _observe(self, event: Event) -> None:
@@ -106,19 +110,25 @@ class LiveFeed:
         for subscription in self._subscriptions:
             subscription.offer(seq, event)
 
-    def subscribe(self, caller: Caller) -> _Subscription:
-        subscription = _Subscription(caller, self._runtime)
+    @property
+    def open_streams(self) -> int:
+        """How many streams are open now."""
+        return len(self._subscriptions)
+
+    def subscribe(self, caller: Caller) -> Subscription:
+        subscription = Subscription(caller, self._runtime)
         self._subscriptions.add(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: _Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
 
-def _feed() -> LiveFeed:
-    feed: LiveFeed | None = current_app.extensions.get(_FEED_KEY)
+def feed_of(app: Quart) -> LiveFeed:
+    """The app's feed, made (and attached to its runtime) when first asked for."""
+    feed: LiveFeed | None = app.extensions.get(_FEED_KEY)
     if feed is None:
-        feed = current_app.extensions[_FEED_KEY] = LiveFeed(current_app.extensions["eventjobs"])
+        feed = app.extensions[_FEED_KEY] = LiveFeed(app.extensions["eventjobs"])
     return feed
 
 
@@ -132,7 +142,7 @@ async def events() -> Response:
     if follow_text not in ("true", "false"):
         return bad_parameter()
     caller = current_caller()
-    feed = _feed()
+    feed = feed_of(current_app)
     runtime: Runtime = current_app.extensions["eventjobs"]
 
     async def lines() -> AsyncIterator[bytes]:

@@ -19,7 +19,7 @@
     { key: 'queued', label: 'Queued' },
     { key: 'running', label: 'Running' },
     { key: 'done', label: 'Done' },
-    { key: 'failed', label: 'Done with an error' },
+    { key: 'failed', label: 'Failed (status ≥ 400)' },
   ];
 
   const state = {
@@ -388,7 +388,7 @@
       case 'runtime': return runTime(row) ?? -1;
       case 'status': return row.status ?? -1;
       case 'created': return -row.created; // sorting by age: oldest is largest
-      case 'finished': return -(row.finished ?? 0);
+      case 'finished': return row.finished ?? 0;
       default: return row[key] ?? '';
     }
   }
@@ -494,8 +494,9 @@
 
   function renderChart() {
     const chart = $('chart');
-    const width = 720;
-    const height = 180;
+    // Drawn at the element's own size, so that text is never stretched.
+    const width = Math.max(200, chart.clientWidth || 720);
+    const height = Math.max(100, chart.clientHeight || 180);
     const left = 40;
     const right = 8;
     const top = 10;
@@ -507,7 +508,7 @@
     const top_value = niceMax(peak);
     const x = (t) => left + ((t - (now - span)) / span) * (width - left - right);
     const y = (v) => top + (1 - v / top_value) * (height - top - bottom);
-    const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', class: 'chart-svg' });
+    const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart-svg' });
     for (const fraction of [0, 0.5, 1]) {
       const value = top_value * fraction;
       root.append(svg('line', { x1: left, x2: width - right, y1: y(value), y2: y(value), class: 'grid' }));
@@ -635,9 +636,9 @@
       if (event.type === 'timed_out') details.push(`after ${duration(event.timeout)}`);
       if (event.type === 'started') details.push(`waited ${duration(event.time - job.queued)} in the queue`);
       if (event.type in ENDINGS && job.started !== undefined && event.time >= job.started) details.push(`ran ${duration(event.time - job.started)}`);
-      let actor = 'server';
+      let actor = 'the server';
       if (event.type === 'queued') actor = ownerText(event.owner);
-      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'server (retention)' : who(event.by);
+      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'the server (retention)' : who(event.by);
       else if (event.type === 'progress') actor = 'the job';
       return el('li', { class: `event event-${event.type}` },
         el('span', { class: 'event-dot', 'aria-hidden': 'true' }),
@@ -762,6 +763,7 @@
     $('login-form').addEventListener('submit', signIn);
     $('logout').addEventListener('click', () => signOut());
     window.addEventListener('hashchange', route);
+    window.addEventListener('resize', renderChart);
     setInterval(() => { tickAges(); }, 1000);
     setInterval(sample, 1000);
     try {
