@@ -2,8 +2,8 @@
 //
 // Everything it shows comes from the server's API with the user's token
 // (sessionStorage, sent as a Bearer header), so it sees exactly what the job
-// API lets that user see. The DOM is built from text nodes only (never
-// innerHTML with data): paths, owners and bodies are whatever clients sent.
+// API lets that user see. The DOM is built from text nodes only (never from
+// HTML strings): paths, owners and bodies are whatever clients sent.
 'use strict';
 
 (() => {
