@@ -35,6 +35,7 @@
     samples: [],
     jobId: null,
     stream: null,
+    armed: null, // {id, until}: the delete button asked "sure?"
   };
 
   const $ = (id) => document.getElementById(id);
@@ -569,8 +570,8 @@
           }
       }
     }
-    if (job.gone && !job.ended) job.label = job.gone;
-    else if (job.ended) job.label = ENDINGS[job.ending];
+    if (job.ended) job.label = ENDINGS[job.ending];
+    else if (job.gone) job.label = 'deleted while pending';
     else if (job.cancelling) job.label = 'cancelling';
     else if (job.started !== undefined) job.label = 'running';
     else job.label = 'queued';
@@ -609,14 +610,15 @@
       actions.append(el('button', { class: 'button button-warn', type: 'button', id: 'job-cancel', disabled: job.cancelling, onclick: () => cancelJob(job.id) }, job.cancelling ? 'Cancelling…' : 'Cancel'));
     }
     if (job.visible) {
-      actions.append(el('button', { class: 'button button-danger', type: 'button', id: 'job-delete', onclick: (event) => deleteJob(job.id, event.currentTarget) }, 'Delete'));
+      actions.append(el('button', { class: 'button button-danger', type: 'button', id: 'job-delete', onclick: (event) => deleteJob(job.id, event.currentTarget) }, armed(job.id) ? 'Delete: sure?' : 'Delete'));
     }
 
     const request = job.request;
     const target = request ? request.path + (request.query ? `?${request.query}` : '') : '';
     const summary = el('div', { class: 'card job-head' },
       el('div', { class: 'job-title' },
-        el('h1', {}, `Job ${job.id} `, badge(job.label, labelKind)),
+        el('h1', {}, `Job ${job.id} `, el('span', { id: 'job-state', class: `badge badge-${labelKind}`, text: job.label }),
+          job.gone ? el('span', { id: 'job-gone', class: 'badge badge-gone', text: job.gone }) : null),
         actions),
       el('p', { class: 'job-target' }, el('span', { class: 'method', text: request ? request.method : '' }), ' ', el('span', { class: 'path', text: target })),
       job.progress ? el('div', { class: 'job-progress' }, progressBar(job.progress)) : null,
@@ -694,16 +696,23 @@
     refreshLists();
   }
 
+  // Two clicks: a deleted result cannot be fetched any more. The first arms
+  // the button for a few seconds (kept in the state: the page may be
+  // redrawn by a live update in between).
+  const ARMED_MS = 5000;
+  const armed = (id) => state.armed && state.armed.id === id && Date.now() < state.armed.until;
+
   async function deleteJob(id, button) {
-    // Two clicks: a deleted result cannot be fetched any more.
-    if (button.dataset.armed !== 'yes') {
-      button.dataset.armed = 'yes';
+    if (!armed(id)) {
+      state.armed = { id, until: Date.now() + ARMED_MS };
       button.textContent = 'Delete: sure?';
       setTimeout(() => {
-        if (button.isConnected) { button.dataset.armed = ''; button.textContent = 'Delete'; }
-      }, 5000);
+        const current = $('job-delete');
+        if (current && !armed(id)) current.textContent = 'Delete';
+      }, ARMED_MS + 50);
       return;
     }
+    state.armed = null;
     try {
       await api('DELETE', `/_api/job/${encodeURIComponent(id)}`);
     } catch (error) {
