@@ -237,22 +237,36 @@
   }
 
   function stopStream() {
-    if (state.stream) state.stream.abort();
+    if (state.stream) state.stream.stop();
     state.stream = null;
   }
 
   // Reads /_eventjobs/events (NDJSON) with fetch, which can send the token
-  // (EventSource cannot). Reconnects with a growing pause when it breaks.
+  // (EventSource cannot). Reconnects with a growing pause when the
+  // connection breaks, or falls silent for longer than the server's
+  // heartbeat allows (a connection that died without closing).
+  const SILENCE_MS = 40000;
+
   async function follow() {
     stopStream();
-    const controller = new AbortController();
-    state.stream = controller;
+    const session = { stopped: false, attempt: null };
+    session.stop = () => {
+      session.stopped = true;
+      if (session.attempt) session.attempt.abort();
+    };
+    state.stream = session;
     let pause = 500;
-    while (state.stream === controller) {
+    while (!session.stopped) {
       setLive('connecting');
+      const attempt = new AbortController();
+      session.attempt = attempt;
+      let heard = Date.now();
+      const watchdog = setInterval(() => {
+        if (Date.now() - heard > SILENCE_MS) attempt.abort();
+      }, 5000);
       try {
         const response = await fetch(`${BASE}/_eventjobs/events`, {
-          headers: headers(), credentials: 'omit', cache: 'no-store', signal: controller.signal,
+          headers: headers(), credentials: 'omit', cache: 'no-store', signal: attempt.signal,
         });
         if (response.status === 401 && state.auth) {
           signOut('Your session has ended: sign in again.');
@@ -265,6 +279,7 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          heard = Date.now();
           buffered += decoder.decode(value, { stream: true });
           let end;
           while ((end = buffered.indexOf('\n')) >= 0) {
@@ -274,10 +289,12 @@
           }
           pause = 500;
         }
-      } catch (error) {
-        if (controller.signal.aborted) return;
+      } catch (_) {
+        // Broken, aborted or silent: try again below (unless stopped).
+      } finally {
+        clearInterval(watchdog);
       }
-      if (state.stream !== controller) return;
+      if (session.stopped) return;
       setLive('connecting');
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 10000);
@@ -343,6 +360,7 @@
     renderCounters();
     renderTables();
     updateOwners();
+    renderChart(); // also sizes it, now that the list is laid out
   }
 
   function renderCounters() {
