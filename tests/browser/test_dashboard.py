@@ -159,6 +159,35 @@ def test_job_page_shows_timeline_previews_and_hostile_text_as_text(open_tab, ser
     assert tab.console.errors == [], tab.console.messages
 
 
+@pytest.fixture(scope="module")
+def progress_server() -> Iterator[ServerProcess]:
+    """A server whose mounted app has a job that reports progress."""
+    with server_process(
+        "--journal", ":memory:", "--shutdown-timeout", "0", "--progress-interval", "0",
+        "--app", "tests.browser.progress_app:app",
+    ) as server:
+        yield server
+
+
+def test_progress_shows_as_a_bar_in_the_table_and_folded_in_the_timeline(open_tab, progress_server):
+    tab = open_tab()
+    page = open_dashboard(tab, progress_server)
+    wait_live(page)
+    job = submit(progress_server, "POST", "/steps/9")
+    progress = row(page, "pending", job).locator(".col-progress")
+    expect(progress).to_have_text("90% · step 9 <i>of</i> 9")
+    expect(progress.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "90")
+    page.click(f"#pending-table tr[data-job='{job}'] a")
+    # Nine reports: the first, "6 more", the last two; all nine when asked.
+    expect(page.locator(".timeline .event-progress")).to_have_count(3)
+    page.click("text=6 more progress reports")
+    expect(page.locator(".timeline .event-progress")).to_have_count(9)
+    expect(page.locator(".job-progress")).to_contain_text("step 9 <i>of</i> 9")
+    page.click("#job-cancel")
+    expect(page.locator("#job-state")).to_have_text("cancelled")
+    assert tab.console.errors == [], tab.console.messages
+
+
 # -- sorting and filtering -----------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@
     jobId: null,
     stream: null,
     armed: null, // {id, until}: the delete button asked "sure?"
+    unfolded: null, // the job whose every progress report is shown
   };
 
   const $ = (id) => document.getElementById(id);
@@ -610,6 +611,38 @@
     renderJob(story(await response.json()));
   }
 
+  // Long runs of progress reports are folded: the first, a button saying how
+  // many more, and the last two (all of them once the button is pressed).
+  const FOLD_PROGRESS_OVER = 5;
+
+  function timelineItems(job, eventItem) {
+    const items = [];
+    const events = job.events;
+    for (let i = 0; i < events.length;) {
+      let end = i;
+      while (end < events.length && events[end].type === 'progress') end += 1;
+      const run = end - i;
+      if (run > FOLD_PROGRESS_OVER && state.unfolded !== job.id) {
+        items.push(eventItem(events[i]));
+        items.push(el('li', { class: 'event event-folded' },
+          el('span', { class: 'event-dot', 'aria-hidden': 'true' }),
+          el('button', { type: 'button', class: 'button button-quiet fold', onclick: () => { state.unfolded = job.id; refreshJob(); } },
+            `${run - 3} more progress reports`)));
+        items.push(eventItem(events[end - 2]), eventItem(events[end - 1]));
+        i = end;
+      } else {
+        items.push(eventItem(events[i]));
+        i += 1;
+      }
+    }
+    return items;
+  }
+
+  // A duration that goes on growing (tickAges updates it every second).
+  function ticking(since) {
+    return el('span', { class: 'age', dataset: { since }, text: duration(serverNow() - since) });
+  }
+
   function fact(label, value) {
     return el('div', { class: 'fact' }, el('dt', { text: label }), el('dd', {}, value));
   }
@@ -643,12 +676,12 @@
       el('dl', { class: 'facts' },
         fact('Owner', ownerText(job.owner)),
         fact('Queued', dateTime(job.queued)),
-        fact('Queue wait', duration(wait)),
-        fact('Run time', duration(run)),
+        fact('Queue wait', job.started === undefined && !job.ended && !job.gone ? ticking(job.queued) : duration(wait)),
+        fact('Run time', job.started !== undefined && !job.ended && !job.gone ? ticking(job.started) : duration(run)),
         fact('Result', job.response ? badge(String(job.response.status), statusClass(job.response.status)) : (job.store === false ? 'fire and forget' : '–')),
         fact('Client', request && request.client ? request.client : '–')));
 
-    const timeline = el('ol', { class: 'timeline' }, job.events.map((event) => {
+    const eventItem = (event) => {
       const details = [];
       if (event.type === 'progress') details.push(`${Math.round(event.fraction * 100)}%${event.message ? ` · ${event.message}` : ''}`);
       if (event.response) details.push(`result ${event.response.status}`);
@@ -668,7 +701,8 @@
             el('span', { class: 'event-who', text: actor }),
             el('time', { class: 'event-time', datetime: new Date(event.time * 1000).toISOString(), title: dateTime(event.time), text: `${clockTime(event.time)} (+${duration(event.time - job.queued)})` })),
           details.length ? el('div', { class: 'event-detail', text: details.join(' · ') }) : null));
-    }));
+    };
+    const timeline = el('ol', { class: 'timeline' }, timelineItems(job, eventItem));
 
     const sections = [
       summary,
