@@ -31,7 +31,10 @@ LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open, its
+# asyncio loop counts as running, and tests elsewhere that call asyncio.run
+# (python-arango-async's) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
