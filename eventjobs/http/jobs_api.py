@@ -1,22 +1,28 @@
 """``GET /_eventjobs/jobs``: the caller's jobs with their details, for the dashboard.
 
 The job API lists ids only (``/_api/job/pending``); a dashboard needs a row
-per job. This answers, from the runtime's table::
+per job. This answers, from the runtime's table, in one walk over it::
 
     {"now": <server time>, "caller": {"name", "superuser"},
      "counts": {"queued", "running", "cancelling", "done", "failed"},
-     "state": "pending", "matched": <rows matching the filters>,
-     "jobs": [{"id", "owner", "method", "path", "state", "created",
-               "started", "finished", "status", "progress"}, ...]}
+     "pending": {"matched": <rows matching the filters>, "jobs": [...]},
+     "done": {"matched": ..., "jobs": [...]}}
 
-Query parameters: ``state`` (``pending``, the default, or ``done``),
-``owner`` (exact name; ``-`` for jobs without an owner), ``path``
-(substring), ``limit`` (at most this many rows, newest first; default 500).
+with rows ``{"id", "owner", "method", "path", "state", "created",
+"started", "finished", "status", "progress"}``, newest first.
+
+Query parameters: ``state`` (``pending``, ``done`` or ``all``, the
+default: which lists to include), ``owner`` (exact name; ``-`` for jobs
+without an owner), ``path`` (substring), ``limit`` (at most this many rows
+per list; default 500).
 
 Ownership is the job API's: only jobs visible to the caller
 (:meth:`JobTable.visible_to`), so a user sees their own and a superuser
 everyone's. ``counts`` cover all of the caller's jobs, whatever the filters.
-Never queued as a job (:func:`eventjobs.http.paths.is_job_api`).
+The walk runs on the event loop and costs about 0.25 ms per thousand jobs
+the caller can see (measured: 25 ms with 100,000 stored results); the
+dashboard spaces its reloads by several times what the last one took. Never queued as a
+job (:func:`eventjobs.http.paths.is_job_api`).
 """
 
 from __future__ import annotations
@@ -72,47 +78,61 @@ def job_state(job: JobView) -> str:
 
 @blueprint.route("/_eventjobs/jobs", methods=["GET"])
 async def list_jobs() -> Response:
-    state = request.args.get("state", "pending")
+    state = request.args.get("state", "all")
     owner = request.args.get("owner", "")
     path = request.args.get("path", "")
     limit_text = request.args.get("limit", str(DEFAULT_LIMIT))
     if (
-        state not in ("pending", "done")
+        state not in ("pending", "done", "all")
         or len(owner) > MAX_FILTER_CHARS
         or len(path) > MAX_FILTER_CHARS
         or not (limit_text.isascii() and limit_text.isdigit())
     ):
         return bad_parameter()
     limit = int(limit_text) if len(limit_text) <= 18 else sys.maxsize
+    wanted_owner = None if owner == NO_OWNER else owner
     runtime: Runtime = current_app.extensions["eventjobs"]
     caller = current_caller()
-    counts = dict.fromkeys(("queued", "running", "cancelling", "done", "failed"), 0)
+    # One walk, with local counters: this loop is the endpoint's whole cost.
+    queued = running = cancelling = done = failed = 0
     # Newest first: keep the last *limit* matches of the ascending walk.
-    rows: collections.deque[JobView] = collections.deque(maxlen=limit)
-    matched = 0
-    want_pending = state == "pending"
+    pending_rows = collections.deque[JobView](maxlen=limit)
+    done_rows = collections.deque[JobView](maxlen=limit)
+    pending_matched = done_matched = 0
+    filtered = bool(owner or path)
     for job in runtime.table.visible_to(caller):
-        kind = job_state(job)
-        if kind == "done" and job.status is not None and job.status >= 400:
-            counts["failed"] += 1
+        phase = job.phase
+        if phase is Phase.FINISHED:
+            if job.status is not None and job.status >= 400:
+                failed += 1
+            else:
+                done += 1
+        elif phase is Phase.QUEUED:
+            queued += 1
+        elif job.cancelling:
+            cancelling += 1
         else:
-            counts[kind] += 1
-        if job.pending != want_pending:
+            running += 1
+        if filtered and ((owner and job.owner != wanted_owner) or (path and path not in job.path)):
             continue
-        if owner and job.owner != (None if owner == NO_OWNER else owner):
-            continue
-        if path and path not in job.path:
-            continue
-        matched += 1
-        if limit:
-            rows.append(job)
-    return json_response(
-        {
-            "now": runtime.clock(),
-            "caller": {"name": caller.name, "superuser": caller.superuser},
-            "counts": counts,
-            "state": state,
-            "matched": matched,
-            "jobs": [job_row(job) for job in reversed(rows)],
-        }
-    )
+        if phase is Phase.FINISHED:
+            done_matched += 1
+            done_rows.append(job)
+        else:
+            pending_matched += 1
+            pending_rows.append(job)
+    counts = {"queued": queued, "running": running, "cancelling": cancelling, "done": done, "failed": failed}
+    rows = {"pending": pending_rows, "done": done_rows}
+    matched = {"pending": pending_matched, "done": done_matched}
+    answer: dict[str, Any] = {
+        "now": runtime.clock(),
+        "caller": {"name": caller.name, "superuser": caller.superuser},
+        "counts": counts,
+    }
+    for which in ("pending", "done"):
+        if state in (which, "all"):
+            answer[which] = {
+                "matched": matched[which],
+                "jobs": [job_row(job) for job in reversed(rows[which])],
+            }
+    return json_response(answer)

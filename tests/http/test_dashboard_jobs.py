@@ -27,10 +27,21 @@ def setup_routes(gates: Gates, threads: Threads | None = None):
     return setup
 
 
-async def rows(client, headers=None, **query: str) -> dict:
-    response = await client.get("/_eventjobs/jobs", query_string=query, headers=headers or {})
-    assert response.status_code == 200, await response.get_data()
-    return await response.get_json()
+async def rows(client, headers=None, state: str = "pending", **query: str) -> dict:
+    """One list of the answer (``jobs``, ``matched``) with ``now``, ``caller``
+    and ``counts``; asked for alone, and checked to be what ``state=all`` says."""
+    answers = []
+    for asked in (state, "all"):
+        response = await client.get(
+            "/_eventjobs/jobs", query_string={"state": asked, **query}, headers=headers or {}
+        )
+        assert response.status_code == 200, await response.get_data()
+        answers.append(await response.get_json())
+    alone, both = answers
+    assert set(alone) == {"now", "caller", "counts", state}
+    assert set(both) == {"now", "caller", "counts", "pending", "done"}
+    assert alone[state] == both[state]
+    return {**alone, **alone[state]}
 
 
 @pytest.fixture
@@ -177,6 +188,21 @@ async def test_limit_keeps_the_newest_rows_and_says_how_many_matched():
         assert len((await rows(served.client, state="done", limit="9" * 40))["jobs"]) == 3
 
 
+async def test_the_limit_applies_to_each_list():
+    """Done jobs never crowd pending ones out of one answer."""
+    gates = Gates()
+    async with serve_app(setup=setup_routes(gates)) as served:
+        for _ in range(3):
+            await submit(served.client, "POST", "/_admin/echo")
+        pending = await submit(served.client, "POST", "/test/wait/a")
+        await settle()
+        response = await served.client.get("/_eventjobs/jobs?limit=1")
+        answer = await response.get_json()
+        assert [row["id"] for row in answer["pending"]["jobs"]] == [str(pending)]
+        assert [len(answer["done"]["jobs"]), answer["done"]["matched"]] == [1, 3]
+        gates.open("a")
+
+
 async def test_each_user_sees_only_their_own_rows_and_a_superuser_all(tmp_path):
     """Ownership as in the job API: rows and counts are the caller's jobs only."""
     gates = Gates()
@@ -203,7 +229,7 @@ async def test_rows_need_credentials_when_authentication_is_on(tmp_path):
 
 @pytest.mark.parametrize(
     "query",
-    ["state=running", "state=", "limit=-1", "limit=abc", "limit=%C2%B2", "owner=" + "x" * 2000],
+    ["state=running", "state=", "limit=-1", "limit=abc", "limit=%C2%B2", "owner=" + "x" * 2000, "path=" + "x" * 2000],
 )
 async def test_bad_parameters_are_a_400(query):
     async with serve_app() as served:
