@@ -21,8 +21,8 @@ Ownership is the job API's: only jobs visible to the caller
 everyone's. ``counts`` cover all of the caller's jobs, whatever the filters.
 The walk runs on the event loop and costs about 0.25 ms per thousand jobs
 the caller can see (measured: 25 ms with 100,000 stored results); the
-dashboard spaces its reloads by several times what the last one took. Never queued as a
-job (:func:`eventjobs.http.paths.is_job_api`).
+dashboard spaces its reloads by several times what the last one took.
+Never queued as a job (:func:`eventjobs.http.paths.is_job_api`).
 """
 
 from __future__ import annotations

@@ -179,4 +179,3 @@ async def events() -> Response:
     response.headers["x-accel-buffering"] = "no"
     response.timeout = None  # Quart's 60 s response timeout would cut the stream
     return response
-

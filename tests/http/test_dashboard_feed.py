@@ -114,10 +114,13 @@ async def test_an_unsubscribed_stream_gets_nothing_more():
 
 
 @contextlib.asynccontextmanager
-async def http_server(settings: Settings | None = None) -> AsyncIterator[tuple[str, object]]:
+async def http_server(
+    settings: Settings | None = None, **app_config: object
+) -> AsyncIterator[tuple[str, object]]:
     """The app behind a real hypercorn in this process: (base URL, app)."""
     settings = settings or Settings(journal=":memory:", shutdown_timeout=0)
     app = create_app(settings, clock=FakeClock())
+    app.config.update(app_config)
     config = Config()
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]
@@ -156,6 +159,19 @@ async def test_stream_says_hello_then_lines_as_jobs_change_until_the_client_leav
         with trio.fail_after(10):
             while live.feed_of(app).open_streams:
                 await trio.sleep(0.01)
+
+
+async def test_a_quiet_stream_sends_heartbeats_and_outlives_the_response_timeout(monkeypatch):
+    """Quart cuts responses after RESPONSE_TIMEOUT (60 s by default); the feed
+    opts out, and says it is alive while nothing happens."""
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.1)
+    async with http_server(RESPONSE_TIMEOUT=0.3) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+        async with client.stream("GET", "/_eventjobs/events") as response:
+            lines = response.aiter_lines()
+            assert (await read_line(lines))["type"] == "hello"
+            opened = trio.current_time()
+            while trio.current_time() - opened < 0.6:  # twice the response timeout
+                assert await read_line(lines) == {"type": "heartbeat", "seq": 0}
 
 
 async def test_a_user_stream_over_http_needs_credentials_and_shows_only_theirs(tmp_path):
