@@ -315,9 +315,9 @@
   }
 
   // Coalesces requests: at most one load in flight, and one more after it
-  // when something happened meanwhile.
-  // The pause after a load is at least *gap*, and four times what the load
-  // took: a server with many jobs is asked less often.
+  // when something happened meanwhile. The pause after a load is at least
+  // *gap*, and four times what the load took: a server with many jobs is
+  // asked less often.
   function throttled(load, gap) {
     let running = false;
     let again = false;
