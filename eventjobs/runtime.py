@@ -168,6 +168,8 @@ class Runtime:
         self._fatal: BaseException | None = None
         self._fatal_event = trio.Event()
         self.metrics = Metrics(self, GAUGE_HELP)
+        #: Called with each event once applied (see :meth:`add_observer`).
+        self._observers: list[Callable[[Event], None]] = []
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -346,6 +348,7 @@ class Runtime:
                                 job_nursery.start_soon(self._enforce_retention, writer)
                             job_nursery.start_soon(self._take_snapshots, writer)
                             writer.observers.append(self._wake_waiters)
+                            writer.observers.append(self._notify_observers)
                             self._recover(writer, supervisor)
                             await writer.flush()
                             self._writer, self._supervisor = writer, supervisor
@@ -689,6 +692,20 @@ class Runtime:
             event = self._waiters[job_id] = trio.Event()
         with trio.move_on_after(seconds):
             await event.wait()
+
+    def add_observer(self, observer: Callable[[Event], None]) -> None:
+        """Call *observer* with every event recorded from now on, right after
+        it is applied to :attr:`table` (possibly before it is durable).
+
+        It runs inside the writer's synchronous recording step: it must not
+        raise, yield or take long (hand the event on, e.g. with a channel's
+        ``send_nowait``). Observers stay for the runtime's life.
+        """
+        self._observers.append(observer)
+
+    def _notify_observers(self, event: Event) -> None:
+        for observer in self._observers:
+            observer(event)
 
     def _wake_waiters(self, event: Event) -> None:
         if isinstance(

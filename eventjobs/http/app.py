@@ -14,6 +14,7 @@ from ..runtime import Runtime
 from ..settings import Settings
 from ..authentication import Authenticator, read_secret
 from . import builtins, error_handlers, job_api, journal_api, login, openapi, operations
+from . import jobs_api, live, ui
 from .async_layer import AsyncJobLayer
 from .mounted import MountedLifespan, load_app
 
@@ -65,6 +66,9 @@ def create_app(
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(journal_api.blueprint)
     app.register_blueprint(operations.blueprint)
+    # The dashboard: its files, its job rows and its live feed.
+    for dashboard in (ui, jobs_api, live):
+        app.register_blueprint(dashboard.blueprint)
 
     authenticator = None
     if settings.users is not None:

@@ -10,7 +10,18 @@ DEFAULT_DATABASE: Final = "_system"
 _JOB_API_ROOTS: Final = ("/_api/job", "/_admin/job")
 # The audit endpoints read the journal: queueing them as jobs would record
 # reads of the journal in the journal, so they are answered synchronously too.
-_ALWAYS_SYNCHRONOUS_ROOTS: Final = (*_JOB_API_ROOTS, "/_eventjobs/journal", "/_eventjobs/jobs")
+# The dashboard's endpoints are reads for a browser, and its change feed never
+# ends: queued as a job it would run forever.
+_ALWAYS_SYNCHRONOUS_ROOTS: Final = (
+    *_JOB_API_ROOTS,
+    "/_eventjobs/journal",
+    "/_eventjobs/jobs",
+    "/_eventjobs/events",
+    "/_eventjobs/ui",
+)
+#: Served without credentials: login, and the dashboard's own files (static
+#: HTML, CSS and JavaScript holding no data; the page then logs in).
+_OPEN_ROOTS: Final = ("/_open", "/_eventjobs/ui")
 _LEADING_DIGITS: Final = re.compile(r"[0-9]+")
 #: Probes for load balancers and Kubernetes: no credentials needed.
 _PROBES: Final = ("/_eventjobs/health", "/_eventjobs/ready")
@@ -61,8 +72,9 @@ def is_operations(path: str) -> bool:
 
 def is_open(path: str) -> bool:
     """Whether *path* (database prefix removed) needs no credentials:
-    ArangoDB's ``/_open/`` namespace (login)."""
-    return path == "/_open" or path.startswith("/_open/")
+    ArangoDB's ``/_open/`` namespace (login) and the dashboard's static files
+    under ``/_eventjobs/ui``."""
+    return any(path == root or path.startswith(root + "/") for root in _OPEN_ROOTS)
 
 
 def job_api_parts(tail: str) -> list[str]:
