@@ -136,7 +136,12 @@ def _seal(value: dict[str, Any]) -> tuple[bytes, bytes]:
 
 
 def _loads(line: bytes) -> Any:
-    return _orjson.loads(line) if _orjson is not None else json.loads(line)
+    if _orjson is not None:
+        try:
+            return _orjson.loads(line)
+        except ValueError:
+            pass  # a lone surrogate (json wrote it escaped), or damage: json says which
+    return json.loads(line)
 
 
 class SnapshotFile:
