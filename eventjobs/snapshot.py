@@ -203,7 +203,7 @@ def _decode_finished(data: dict[str, Any], where: str) -> FinishedJob:
         result = require_field(data, "result_at", int, where)
     else:
         result = decode_response(require_field(data, "response", dict, where))
-    return FinishedJob(
+    return FinishedJob.of(
         job_id=_job_id(data, where),
         owner=_owner(data, where),
         method=sys.intern(require_field(data, "method", str, where)),
