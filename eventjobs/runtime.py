@@ -347,7 +347,13 @@ class Runtime:
         # that writes from a worker thread encodes them there, while the
         # table moves on.
         header, jobs = encode_snapshot(self.table)
-        await self.journal.save_snapshot(position, header, jobs)
+        try:
+            await self.journal.save_snapshot(position, header, jobs)
+        except JournalUnavailable as error:
+            # A snapshot only saves replay work at the next start: go on
+            # without it, and try again when the next one is due.
+            log.warning("snapshot at sequence number %d not written: %s", position, error)
+            return
         self._snapshot_position = position
         log.info("snapshot of the views at sequence number %d written", position)
 

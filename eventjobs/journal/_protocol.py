@@ -104,6 +104,8 @@ class Journal(Protocol):
 
         Raises:
             ValueError: *position* is past the head.
+            JournalUnavailable: the storage failed; no new snapshot was kept
+                (older ones are intact).
         """
         ...
 

@@ -216,14 +216,25 @@ class FileJournal:
         self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
     ) -> None:
         """Durably store a snapshot as of *position* (at most the head);
-        *jobs* is consumed in a worker thread, as the file is written."""
+        *jobs* is consumed in a worker thread, as the file is written.
+
+        Raises:
+            JournalUnavailable: the file could not be written (no partial
+                file is left; the older snapshots stay).
+        """
         if position > self._head:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash = self._head, self._last_hash
 
         def write() -> None:
             record_hash = last_hash if position == head else self._hash_of(position)
-            write_snapshot(self.directory, position, record_hash, header, jobs)
+            try:
+                write_snapshot(self.directory, position, record_hash, header, jobs)
+            except OSError as error:
+                raise JournalUnavailable(
+                    f"writing the snapshot at sequence number {position} in "
+                    f"{str(self.directory)!r} failed: {error.strerror or error}"
+                ) from error
 
         await trio.to_thread.run_sync(write)
 

@@ -287,3 +287,31 @@ def test_decode_table_refuses_out_of_order_entries():
         decode_table(header, [jobs[0], jobs[0]])
     with pytest.raises(CodecError, match="job entry 2: job 2 is out of order, duplicated or above last_job_id 1"):
         decode_table({**header, "last_job_id": 1}, jobs)
+
+
+async def test_a_snapshot_that_cannot_be_written_is_skipped(tmp_path, monkeypatch, caplog):
+    """Disk full while writing a snapshot: the server goes on (a warning says
+    why), leaves no partial file, and the next snapshot is written once the
+    disk takes writes again."""
+    import errno
+    import os
+
+    from tests.support import serve_app, settle, submit
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    settings = Settings(journal=str(tmp_path), shutdown_timeout=0)
+    async with serve_app(settings) as served:
+        job_id = await submit(served.client, "PUT", "/_admin/echo", data=b"one")
+        await served.runtime.flush()
+        with monkeypatch.context() as patched:
+            patched.setattr("eventjobs.journal.snapshots.os.fsync", disk_full)
+            with caplog.at_level("WARNING", logger="eventjobs.runtime"):
+                await served.runtime._snapshot(served.runtime._writer)
+        assert "not written" in caplog.text and "No space left on device" in caplog.text
+        assert list(tmp_path.glob("snapshot-*")) == []
+        assert (await served.client.get(f"/_api/job/{job_id}")).status_code in (200, 204)
+        await settle()
+    # The clean shutdown's snapshot, with the disk writable again.
+    assert [p.suffix for p in snapshot_paths(tmp_path)] == [".jsonl"]
