@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trio
 
 from eventjobs import Settings
 from eventjobs.errors import CodecError, JournalCorrupt
@@ -315,3 +316,31 @@ async def test_a_snapshot_that_cannot_be_written_is_skipped(tmp_path, monkeypatc
         await settle()
     # The clean shutdown's snapshot, with the disk writable again.
     assert [p.suffix for p in snapshot_paths(tmp_path)] == [".jsonl"]
+
+
+def test_prune_and_audit_replay_read_a_version_1_snapshot(tmp_path, capsys):
+    """A journal whose newest snapshot is version 1 still prunes (the
+    snapshot says which segments may go) and replays from that snapshot."""
+    import json as json_module
+
+    from eventjobs.journal.pruning import prune
+    from tests.audit.fixture import EVENTS, T0, records, write_journal
+    from tests.audit.support import run
+
+    whole = write_journal(tmp_path / "whole")
+    directory = write_journal(tmp_path / "pruned", segment_bytes=1500)
+    table = fold(records())
+
+    async def hash_of_head() -> str:
+        journal = FileJournal.open(directory)
+        try:
+            return journal._hash_of(len(EVENTS))
+        finally:
+            await journal.aclose()
+
+    write_version_1(directory, len(EVENTS), trio.run(hash_of_head), {**encode_table(table), "v": 1})
+    assert prune(directory, before=T0 + 1000).through_seq > 0
+    expected = json_module.loads(run(capsys, "replay", str(whole), "--json").out)
+    result = run(capsys, "replay", str(directory), "--json")
+    assert result.status == 0, result
+    assert json_module.loads(result.out) == expected
