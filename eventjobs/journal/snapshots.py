@@ -156,15 +156,18 @@ class SnapshotFile:
         position: int,
         record_hash: str,
         header: dict[str, Any],
+        *,
+        header_hash: bytes = b"",
         old_jobs: list[Any] | None = None,
     ) -> None:
         self.path = path
         self.position = position
         self.record_hash = record_hash
         self.header = header
+        #: The first line's hash, where the closing digest starts.
+        self._header_hash = header_hash
         #: The jobs of a version 1 snapshot, read with its one line.
         self._old_jobs = old_jobs
-        self._header_hash = b""
 
     def __repr__(self) -> str:
         return f"<SnapshotFile {str(self.path)!r} position={self.position}>"
@@ -195,7 +198,7 @@ class SnapshotFile:
             file.readline()  # the first line, checked by read_snapshot
             for raw in file:
                 number += 1
-                line = self._line(raw, number)
+                line = _parse_line(self.path, raw, number)
                 if held is not None:
                     digest.update(held[1])
                     count += 1
@@ -208,34 +211,16 @@ class SnapshotFile:
             )
         closing = held[0]
         if set(closing) != {"end", "digest"} or type(closing["end"]) is not int:
-            raise self._damage(
-                number, "the last line is not a closing line (the file was cut short)"
+            raise _damage(
+                self.path, number, "the last line is not a closing line (the file was cut short)"
             )
         if closing["end"] != count or closing["digest"] != digest.hexdigest():
-            raise self._damage(
+            raise _damage(
+                self.path,
                 number,
                 f"the closing line does not match the {count} job lines before it "
                 "(lines were removed, added, reordered or replaced)",
             )
-
-    def _line(self, raw: bytes, number: int) -> tuple[dict[str, Any], bytes]:
-        if not raw.endswith(b"\n"):
-            raise self._damage(number, "the line is incomplete (the file was cut short)")
-        line = raw[:-1]
-        claimed = sealed_hash(line)
-        if claimed is None:
-            raise self._damage(number, "the line does not match its hash (it was edited or damaged)")
-        try:
-            value = _loads(line)
-        except ValueError as error:
-            raise self._damage(number, f"not valid JSON ({error})") from None
-        if not isinstance(value, dict):
-            raise self._damage(number, "not a JSON object")
-        del value["hash"]
-        return value, claimed.encode("ascii")
-
-    def _damage(self, number: int, problem: str) -> JournalCorrupt:
-        return JournalCorrupt(f"{self.path}, line {number}: {problem}. {SNAPSHOT_HINT}")
 
 
 def read_snapshot(path: Path) -> SnapshotFile:
@@ -249,8 +234,7 @@ def read_snapshot(path: Path) -> SnapshotFile:
         return _read_old(path)
     with path.open("rb") as file:
         raw = file.readline()
-    snapshot = SnapshotFile(path, 0, "", {})
-    value, line_hash = snapshot._line(raw, 1)
+    value, line_hash = _parse_line(path, raw, 1)
     position, record_hash, header = value.get("position"), value.get("record_hash"), value.get("header")
     if (
         value.get("snapshot") != FORMAT
@@ -258,10 +242,8 @@ def read_snapshot(path: Path) -> SnapshotFile:
         or not isinstance(record_hash, str)
         or not isinstance(header, dict)
     ):
-        raise snapshot._damage(1, f"not the first line of a version {FORMAT} snapshot")
-    snapshot.position, snapshot.record_hash, snapshot.header = position, record_hash, header
-    snapshot._header_hash = line_hash
-    return snapshot
+        raise _damage(path, 1, f"not the first line of a version {FORMAT} snapshot")
+    return SnapshotFile(path, position, record_hash, header, header_hash=line_hash)
 
 
 def _read_old(path: Path) -> SnapshotFile:
@@ -271,7 +253,12 @@ def _read_old(path: Path) -> SnapshotFile:
             f"{path}, line 1: the snapshot does not match its hash (it was edited or damaged). "
             f"{SNAPSHOT_HINT}"
         )
-    data = json.loads(line)
+    try:
+        data = _loads(line)
+    except ValueError as error:
+        raise _damage(path, 1, f"not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise _damage(path, 1, "not a JSON object")
     position, record_hash, table = data.get("position"), data.get("record_hash"), data.get("table")
     if (
         type(position) is not int
@@ -282,6 +269,29 @@ def _read_old(path: Path) -> SnapshotFile:
         raise JournalCorrupt(f"{path}: not a snapshot eventjobs writes. {SNAPSHOT_HINT}")
     jobs = table.pop("jobs")
     return SnapshotFile(path, position, record_hash, table, old_jobs=jobs)
+
+
+def _parse_line(path: Path, raw: bytes, number: int) -> tuple[dict[str, Any], bytes]:
+    """Line *number* of *path* (as read, newline included), checked against
+    its seal and without it, and its hash."""
+    if not raw.endswith(b"\n"):
+        raise _damage(path, number, "the line is incomplete (the file was cut short)")
+    line = raw[:-1]
+    claimed = sealed_hash(line)
+    if claimed is None:
+        raise _damage(path, number, "the line does not match its hash (it was edited or damaged)")
+    try:
+        value = _loads(line)
+    except ValueError as error:
+        raise _damage(path, number, f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise _damage(path, number, "not a JSON object")
+    del value["hash"]
+    return value, claimed.encode("ascii")
+
+
+def _damage(path: Path, number: int, problem: str) -> JournalCorrupt:
+    return JournalCorrupt(f"{path}, line {number}: {problem}. {SNAPSHOT_HINT}")
 
 
 def latest_snapshot(directory: Path) -> SnapshotFile | None:

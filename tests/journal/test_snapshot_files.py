@@ -344,3 +344,11 @@ def test_prune_and_audit_replay_read_a_version_1_snapshot(tmp_path, capsys):
     result = run(capsys, "replay", str(directory), "--json")
     assert result.status == 0, result
     assert json_module.loads(result.out) == expected
+
+
+def test_an_edited_version_1_snapshot_is_refused(tmp_path):
+    path = write_version_1(tmp_path, 3, "ab" * 32, {"v": 1, "position": 3, "last_job_id": 0, "jobs": []})
+    assert read_snapshot(path).header == {"v": 1, "position": 3, "last_job_id": 0}
+    path.write_bytes(path.read_bytes().replace(b'"last_job_id":0', b'"last_job_id":9'))
+    with pytest.raises(JournalCorrupt, match=rf"{path}, line 1: the snapshot does not match its hash"):
+        read_snapshot(path)
