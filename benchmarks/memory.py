@@ -31,7 +31,7 @@ def build(directory: Path, results: int, snapshot: bool) -> None:
     from eventjobs.journal.snapshots import write_snapshot
     from eventjobs.projection import JobTable
     from eventjobs.settings import Settings
-    from eventjobs.snapshot import encode_table
+    from eventjobs.snapshot import encode_snapshot
 
     segment_bytes = Settings().segment_bytes
     directory.mkdir(parents=True)
@@ -59,7 +59,7 @@ def build(directory: Path, results: int, snapshot: bool) -> None:
                 table.apply(record)
     file.close()
     if snapshot:
-        write_snapshot(directory, seq, prev, encode_table(table))
+        write_snapshot(directory, seq, prev, *encode_snapshot(table))
 
 
 def measure(directory: Path) -> dict[str, float]:

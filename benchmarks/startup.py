@@ -40,7 +40,7 @@ from eventjobs.journal.segments import segment_name
 from eventjobs.journal.snapshots import write_snapshot
 from eventjobs.projection import JobTable
 from eventjobs.runtime import Runtime
-from eventjobs.snapshot import encode_table
+from eventjobs.snapshot import encode_snapshot
 
 LIVE_DONE = 250
 LIVE_QUEUED = 250
@@ -92,7 +92,7 @@ def build(
         table.apply(record)
         if seq == last_snapshot or (seq % snapshot_every == 0 and seq < last_snapshot):
             file.flush()
-            write_snapshot(directory, seq, prev, encode_table(table))
+            write_snapshot(directory, seq, prev, *encode_snapshot(table))
     file.close()
     return len(all_events)
 

@@ -21,6 +21,13 @@ Job phases (how a job gets to each):
 A running job also carries its latest ``progress`` report and whether it is
 *cancelling* (a stop was asked for, its work has yet to return).
 
+Two shapes of view, for memory: a pending job is a :class:`JobView` (its
+request, progress, ...); a finished job is a :class:`FinishedJob`, which
+keeps only what status, fetch, listings, retention and the audit tools read.
+A server can hold a million stored results, and each one's view is most of
+what it costs (docs/durability.md, "Memory"). Both answer the same
+attributes, so readers need not tell them apart.
+
 Independently, a job is *visible* (listed, fetchable, cancellable by its
 owner) from ``queued`` until ``fetched`` or ``deleted``; fire-and-forget jobs
 are never visible. A job leaves the table once it is finished and invisible.
@@ -29,6 +36,8 @@ are never visible. A job leaves the table once it is finished and invisible.
 from __future__ import annotations
 
 import enum
+import math
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -63,10 +72,14 @@ class Phase(enum.Enum):
     FINISHED = "finished"
 
 
-# No weakref slot: a million stored results each save its 8 bytes.
+# No weakref slot: nothing refers to views weakly.
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class JobView:
-    """What the server knows of one job."""
+    """What the server knows of a pending job: queued or running.
+
+    A job that finishes with its result stored becomes a
+    :class:`FinishedJob`; one that finishes invisible is forgotten.
+    """
 
     job_id: int
     owner: Owner
@@ -76,39 +89,146 @@ class JobView:
     path: str
     #: When it was queued (unix seconds).
     created: float
+    #: ``QUEUED`` or ``RUNNING``.
     phase: Phase
-    #: Listed and reachable by its owner; false once fetched or deleted, and
-    #: always false for fire-and-forget jobs.
+    #: Listed and reachable by its owner; false once deleted, and always
+    #: false for fire-and-forget jobs.
     visible: bool
-    #: The request to run; kept only while the job has yet to finish.
-    request: RecordedRequest | None
+    #: The request to run.
+    request: RecordedRequest
     started: float | None = None
-    finished: float | None = None
-    #: The stored result's status, once finished and visible (with
-    #: ``finished``, what identifies the result in comparisons: the body
-    #: below may live in memory or on disk).
-    status: int | None = None
-    #: The stored result itself, while it is in memory: from the moment the
-    #: job ends until its record is durable in a journal that can read it
-    #: back (then ``result_at`` says where), or for good with the memory
-    #: journal. Not part of the view's identity.
-    response: RecordedResponse | None = attrs.field(default=None, eq=False)
-    #: Where the journal keeps the record with the stored result (see
-    #: :attr:`Recorded.location`), once it does.
-    result_at: int | None = attrs.field(default=None, eq=False)
     #: The latest recorded progress report while running: (fraction, message).
     progress: tuple[float, str] | None = None
     #: A stop was asked for and the job's work has not returned yet.
     cancelling: bool = False
 
-    @property
-    def pending(self) -> bool:
-        return self.phase is not Phase.FINISHED
+    # What only a finished job has (see FinishedJob), for readers of either.
+    pending = True
+    finished = None
+    status = None
+    response = None
+    result_at = None
 
     @property
     def stamp(self) -> float:
-        """Creation time while pending, completion time once done (spec 3)."""
-        return self.finished if self.finished is not None else self.created
+        """The creation time, while pending (spec 3)."""
+        return self.created
+
+
+#: A finished job's times (created, started, finished) packed in one bytes
+#: object; a started time that is NaN stands for "never started" (event
+#: times are always finite).
+_TIMES = struct.Struct("<ddd")
+_TIME = struct.Struct("<d")
+
+
+# Slots only: a million stored results each pay for every slot of this class,
+# so it has none a finished job does not need (no weakref, no request, no
+# progress). What every finished view has in common (visible, stored, no
+# request, ...) is a class attribute instead of a slot; its three times are
+# one bytes object (57 bytes, where three floats and their slots take 88).
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
+class FinishedJob:
+    """What the server keeps of a finished job whose result is stored.
+
+    It answers every attribute of :class:`JobView`. A finished job is in the
+    table only while its result waits to be fetched: once fetched or
+    deleted it is forgotten (fire-and-forget jobs, never visible, are
+    forgotten as they finish), so ``visible`` and ``store`` are always true.
+    Make one with :meth:`of`.
+    """
+
+    job_id: int
+    owner: Owner
+    #: Interned, as in :class:`JobView`.
+    method: str
+    path: str
+    #: ``created``, ``started`` and ``finished``, packed (see ``_TIMES``).
+    times: bytes
+    #: The stored result's status: with ``finished``, what identifies the
+    #: result in comparisons.
+    status: int
+    #: The stored result: the response itself while it is in memory, else
+    #: where the journal keeps its record (an int, see
+    #: :attr:`Recorded.location`). One slot for the two, since a result is
+    #: always in exactly one place. Not part of the view's identity.
+    result: RecordedResponse | int = attrs.field(eq=False)
+
+    phase = Phase.FINISHED
+    visible = True
+    store = True
+    pending = False
+    request = None
+    progress = None
+    cancelling = False
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        job_id: int,
+        owner: Owner,
+        method: str,
+        path: str,
+        created: float,
+        started: float | None,
+        finished: float,
+        status: int,
+        result: RecordedResponse | int,
+    ) -> FinishedJob:
+        return cls(
+            job_id=job_id,
+            owner=owner,
+            method=method,
+            path=path,
+            times=_TIMES.pack(created, math.nan if started is None else started, finished),
+            status=status,
+            result=result,
+        )
+
+    @property
+    def created(self) -> float:
+        """When it was queued (unix seconds)."""
+        return _TIME.unpack_from(self.times, 0)[0]  # type: ignore[no-any-return]
+
+    @property
+    def started(self) -> float | None:
+        """When it started; None when it was cancelled while still queued."""
+        started: float = _TIME.unpack_from(self.times, 8)[0]
+        return None if math.isnan(started) else started
+
+    @property
+    def finished(self) -> float:
+        """When it finished (unix seconds)."""
+        return _TIME.unpack_from(self.times, 16)[0]  # type: ignore[no-any-return]
+
+    @property
+    def stamp(self) -> float:
+        """The completion time (spec 3)."""
+        return self.finished
+
+    @property
+    def response(self) -> RecordedResponse | None:
+        """The stored result, while it is in memory (see :attr:`JobView`)."""
+        result = self.result
+        return None if isinstance(result, int) else result
+
+    @property
+    def result_at(self) -> int | None:
+        """Where the journal keeps the result's record, once it does."""
+        result = self.result
+        return result if isinstance(result, int) else None
+
+    def __repr__(self) -> str:
+        return (
+            f"FinishedJob(job_id={self.job_id!r}, owner={self.owner!r}, method={self.method!r}, "
+            f"path={self.path!r}, created={self.created!r}, started={self.started!r}, "
+            f"finished={self.finished!r}, status={self.status!r}, result={self.result!r})"
+        )
+
+
+#: A job's view in either shape.
+View = JobView | FinishedJob
 
 
 @attrs.define
@@ -121,7 +241,7 @@ class JobTable:
     applied.
     """
 
-    jobs: dict[int, JobView] = attrs.Factory(dict)
+    jobs: dict[int, View] = attrs.Factory(dict)
     #: The highest job id ever queued: new ids continue above it.
     last_job_id: int = 0
     position: int = 0
@@ -151,8 +271,13 @@ class JobTable:
         """
         job = self.jobs.get(record.event.job_id)
         held = getattr(record.event, "response", None)
-        if job is not None and held is not None and job.response is held:
-            self.jobs[job.job_id] = attrs.evolve(job, response=None, result_at=record.location)
+        if (
+            isinstance(job, FinishedJob)
+            and held is not None
+            and job.result is held
+            and record.location is not None
+        ):
+            self.jobs[job.job_id] = attrs.evolve(job, result=record.location)
 
     def _apply_event(self, record: Recorded) -> None:
         event = record.event
@@ -165,9 +290,9 @@ class JobTable:
             self.last_job_id = event.job_id
             self.jobs[event.job_id] = JobView(
                 job_id=event.job_id,
-                owner=event.owner,
+                # Interned: a million stored results share a few owners and routes.
+                owner=None if event.owner is None else sys.intern(event.owner),
                 store=event.store,
-                # Interned: a million stored results share a few routes.
                 method=sys.intern(event.request.method),
                 path=sys.intern(event.request.path),
                 created=event.time,
@@ -204,33 +329,39 @@ class JobTable:
                     self._require(job, event, Phase.RUNNING)
                 else:
                     self._require(job, event, Phase.QUEUED, Phase.RUNNING)
-                stored = job.visible
-                on_disk = stored and record.location is not None
-                self._replace(
+                if not job.visible:  # fetched, deleted or fire-and-forget: forgotten
+                    self._put(job, None)
+                    return
+                self._put(
                     job,
-                    phase=Phase.FINISHED,
-                    finished=event.time,
-                    request=None,
-                    status=event.response.status if stored else None,
-                    response=event.response if stored and not on_disk else None,
-                    result_at=record.location if on_disk else None,
-                    progress=None,
-                    cancelling=False,
+                    FinishedJob.of(
+                        job_id=job.job_id,
+                        owner=job.owner,
+                        method=job.method,
+                        path=job.path,
+                        created=job.created,
+                        started=job.started,
+                        finished=event.time,
+                        status=event.response.status,
+                        # In memory until a journal that can read it back
+                        # holds it durably (then ``locate``), or for good.
+                        result=event.response if record.location is None else record.location,
+                    ),
                 )
             case JobFetched():
                 self._require(job, event, Phase.FINISHED)
                 self._require_visible(job, event)
-                self._replace(job, visible=False)
+                self._put(job, None)
             case JobDeleted():
                 self._require_visible(job, event)
-                self._replace(
-                    job, visible=False, status=None, response=None, result_at=None
-                )
+                # A deleted pending job runs on (the spec says so) and is
+                # forgotten when it ends; a finished one is forgotten now.
+                self._put(job, attrs.evolve(job, visible=False) if job.pending else None)
             case _:
                 raise AssertionError(f"unhandled event {event!r}")
 
     @staticmethod
-    def _require(job: JobView, event: Event, *phases: Phase) -> None:
+    def _require(job: View, event: Event, *phases: Phase) -> None:
         if job.phase not in phases:
             raise IllegalTransition(
                 f"job {job.job_id}: {type_name(event)!r} cannot follow phase "
@@ -238,28 +369,33 @@ class JobTable:
             )
 
     @staticmethod
-    def _require_visible(job: JobView, event: Event) -> None:
+    def _require_visible(job: View, event: Event) -> None:
         if not job.visible:
             raise IllegalTransition(
                 f"job {job.job_id}: {type_name(event)!r} for a job that was already "
                 "fetched or deleted, or is fire-and-forget"
             )
 
-    def _replace(self, job: JobView, **changes: object) -> None:
-        new = attrs.evolve(job, **changes)  # type: ignore[misc]
-        for phase, delta in ((job.phase, -1), (new.phase, +1)):
+    def _replace(self, job: View, **changes: object) -> None:
+        self._put(job, attrs.evolve(job, **changes))  # type: ignore[misc]
+
+    def _put(self, job: View, new: View | None) -> None:
+        """Replace *job* by *new*, or forget it (None), keeping the counts."""
+        for phase, delta in ((job.phase, -1), (None if new is None else new.phase, +1)):
             if phase is Phase.QUEUED:
                 self.queued_count += delta
             elif phase is Phase.RUNNING:
                 self.running_count += delta
-        if new.phase is Phase.FINISHED and not new.visible:
+        if new is None:
             del self.jobs[job.job_id]
         else:
             self.jobs[job.job_id] = new
 
     def reset_to(self, other: JobTable) -> None:
-        """Become a copy of *other* (in place: every holder sees the change)."""
-        self.jobs = dict(other.jobs)
+        """Become *other* (in place: every holder sees the change), taking
+        over its views: *other* must not be used afterwards. (Not copied: with
+        a million stored results the copy alone would be 40 MB more.)"""
+        self.jobs = other.jobs
         self.last_job_id = other.last_job_id
         self.position = other.position
         self.queued_count = other.queued_count
@@ -267,22 +403,24 @@ class JobTable:
 
     # -- queries ------------------------------------------------------------
 
-    def find(self, job_id: int, caller: Caller) -> JobView | None:
+    def find(self, job_id: int, caller: Caller) -> View | None:
         """The job *caller* may see under *job_id*, or None (404 in the API)."""
         job = self.jobs.get(job_id)
         if job is None or not job.visible or not caller.owns(job.owner):
             return None
         return job
 
-    def visible_to(self, caller: Caller) -> Iterator[JobView]:
+    def visible_to(self, caller: Caller) -> Iterator[View]:
         """The caller's visible jobs, ascending by id."""
         for job in self.jobs.values():
             if job.visible and caller.owns(job.owner):
                 yield job
 
     def unfinished(self, phase: Phase) -> list[JobView]:
-        """Jobs in *phase* (visible or not), ascending by id."""
-        return [job for job in self.jobs.values() if job.phase is phase]
+        """Pending jobs in *phase* (visible or not), ascending by id."""
+        return [
+            job for job in self.jobs.values() if isinstance(job, JobView) and job.phase is phase
+        ]
 
 
 def fold(records: Iterable[Recorded], table: JobTable | None = None) -> JobTable:

@@ -68,10 +68,10 @@ from .journal.pg_url import is_postgres_url
 from .journal.postgres import PostgresJournal
 from .observe.metrics import Metrics
 from .observe.transitions import log_transition
-from .projection import JobTable, JobView, Phase, fold
+from .projection import JobTable, JobView, Phase, View, fold
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
-from .snapshot import decode_table, encode_table
+from .snapshot import decode_table, encode_snapshot
 from .settings import MEMORY_JOURNAL, Settings
 
 log = logging.getLogger("eventjobs.runtime")
@@ -253,9 +253,10 @@ class Runtime:
             self._startup_step = "loading the snapshot"
         snapshot = journal.load_snapshot()
         if snapshot is not None:
-            position, data = snapshot
+            position, header, jobs = snapshot
             try:
-                table = decode_table(data)
+                # A job at a time: the snapshot is never in memory whole.
+                table = decode_table(header, jobs)
             except CodecError as error:
                 raise JournalCorrupt(
                     f"journal {journal!r}: the snapshot at sequence number {position} does "
@@ -432,9 +433,9 @@ class Runtime:
     async def _snapshot(self, writer: JournalWriter) -> None:
         """Write a snapshot of the views at the durable head, if it moved.
 
-        The table is encoded synchronously (so it is consistent) only when it
-        holds nothing beyond the durable head; otherwise this tries again
-        after the open batch is durable.
+        The views are copied synchronously (so they are consistent) only
+        when the table holds nothing beyond the durable head; otherwise this
+        tries again after the open batch is durable.
         """
         try:
             await writer.flush()
@@ -443,19 +444,18 @@ class Runtime:
         position = self.table.position
         if position == self._snapshot_position or position > self.journal.head:
             return
-        # A shallow copy is consistent (job views are immutable) and quick;
-        # encoding it, which costs in proportion to the live jobs, happens in
-        # a worker thread while the table moves on.
-        frozen = JobTable(
-            jobs=dict(self.table.jobs),
-            last_job_id=self.table.last_job_id,
-            position=position,
-        )
-        if self.journal.reads_block:
-            data = await trio.to_thread.run_sync(encode_table, frozen)
-        else:  # an in-memory journal: no threads (they defeat trio's test clocks)
-            data = encode_table(frozen)
-        await self.journal.save_snapshot(position, data)
+        # A copy of the views (a list) is consistent and quick; encoding
+        # them costs in proportion to the live jobs, so it is lazy: a journal
+        # that writes from a worker thread encodes them there, while the
+        # table moves on.
+        header, jobs = encode_snapshot(self.table)
+        try:
+            await self.journal.save_snapshot(position, header, jobs)
+        except JournalUnavailable as error:
+            # A snapshot only saves replay work at the next start: go on
+            # without it, and try again when the next one is due.
+            log.warning("snapshot at sequence number %d not written: %s", position, error)
+            return
         self._snapshot_position = position
         log.info("snapshot of the views at sequence number %d written", position)
 
@@ -598,11 +598,11 @@ class Runtime:
         """
         return sum(1 for job in self.table.jobs.values() if job.visible and job.owner == caller.name)
 
-    def status(self, job_id: int, caller: Caller) -> JobView | None:
+    def status(self, job_id: int, caller: Caller) -> View | None:
         """The caller's job, or None when it is unknown to them."""
         return self.table.find(job_id, caller)
 
-    async def fetch(self, job_id: int, caller: Caller) -> JobView | None:
+    async def fetch(self, job_id: int, caller: Caller) -> View | None:
         """Take a finished job's result (once); a pending job is returned as is.
 
         Returns None when the caller has no such job. A finished job is
@@ -619,11 +619,11 @@ class Runtime:
             job = self.table.find(job_id, caller)
             if job is None:
                 return None
-            job = attrs.evolve(job, response=response)
+            job = attrs.evolve(job, result=response)
         await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
         return job
 
-    async def _read_result(self, job: JobView) -> RecordedResponse:
+    async def _read_result(self, job: View) -> RecordedResponse:
         assert job.result_at is not None, f"job {job.job_id} has its result nowhere"
         journal, where = self.journal, job.result_at
         if journal.reads_block:

@@ -1,15 +1,32 @@
-"""Snapshots: the job table as a JSON-ready dict and back. Pure.
+"""Snapshots: the job table as JSON-ready values and back. Pure.
 
 A snapshot is the table as it was at one journal position, so that a start
 replays only the records after it. It holds every job the table holds (live
 jobs: pending, or finished and not yet fetched or deleted), so its size
 follows the live set, not the history.
+
+It is a *header* and a stream of *jobs*, one JSON-ready dict each, so that
+a journal can write it and a start can read it a job at a time: a snapshot
+of a million stored results never has to be one document in memory.
+
+- header: ``{"v": 2, "position": P, "last_job_id": N}``;
+- a pending job: every field of :class:`~eventjobs.projection.JobView`
+  (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
+  ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
+  ``response``, ``result_at``, ``progress``, ``cancelling``);
+- a finished job, compact: ``job``, ``owner``, ``method``, ``path``,
+  ``created``, ``started``, ``finished``, ``status``, and either
+  ``result_at`` (where the journal keeps the result) or ``response`` (the
+  result itself, while it is in memory).
+
+Version 1 (one document: the header's fields plus ``"jobs": [...]``, every
+job in the pending shape) still reads: the decoder takes either job shape.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .codec import (
@@ -22,22 +39,67 @@ from .codec import (
     require_field,
 )
 from .errors import CodecError
-from .projection import JobTable, JobView, Phase
+from .events import RecordedResponse
+from .projection import FinishedJob, JobTable, JobView, Phase, View
 
-#: Shape version of the snapshot dict; bump it (and read the old one) on change.
-VERSION = 1
+#: Shape version of the snapshot header; bump it (and read the old one) on change.
+VERSION = 2
+#: The versions :func:`decode_table` reads.
+READS = (1, 2)
+
+
+def encode_snapshot(table: JobTable) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """*table* as ``(header, jobs)`` for :meth:`Journal.save_snapshot`.
+
+    The jobs are encoded lazily from a copy of the table's views taken now
+    (a list: 8 bytes a job), so the table may move on meanwhile; views are
+    immutable, so the copy stays consistent.
+    """
+    return encode_header(table), encode_jobs(list(table.jobs.values()))
+
+
+def encode_header(table: JobTable) -> dict[str, Any]:
+    """The snapshot header of *table*: what it holds besides its jobs."""
+    return {"v": VERSION, "position": table.position, "last_job_id": table.last_job_id}
+
+
+def encode_jobs(jobs: Iterable[View]) -> Iterator[dict[str, Any]]:
+    """Each of *jobs* as a snapshot entry, lazily (so a journal can encode
+    them as it writes, in whatever thread it writes from)."""
+    for job in jobs:
+        yield encode_job(job)
+
+
+def encode_job(job: View) -> dict[str, Any]:
+    """One job as a snapshot entry: compact when finished (see the module)."""
+    if isinstance(job, FinishedJob):
+        entry: dict[str, Any] = {
+            "job": job.job_id,
+            "owner": job.owner,
+            "method": job.method,
+            "path": job.path,
+            "created": job.created,
+            "started": job.started,
+            "finished": job.finished,
+            "status": job.status,
+        }
+        result = job.result
+        if isinstance(result, int):
+            entry["result_at"] = result
+        else:
+            entry["response"] = encode_response(result)
+        return entry
+    return _encode_full(job)
 
 
 def encode_table(table: JobTable) -> dict[str, Any]:
-    return {
-        "v": VERSION,
-        "position": table.position,
-        "last_job_id": table.last_job_id,
-        "jobs": [_encode_job(job) for job in table.jobs.values()],
-    }
+    """The whole table as one document: the header plus ``"jobs"``, every job
+    with every field (the pending shape). For ``eventjobs journal replay
+    --json`` and tests; snapshots are written with :func:`encode_jobs`."""
+    return {**encode_header(table), "jobs": [_encode_full(job) for job in table.jobs.values()]}
 
 
-def _encode_job(job: JobView) -> dict[str, Any]:
+def _encode_full(job: View) -> dict[str, Any]:
     return {
         "job": job.job_id,
         "owner": job.owner,
@@ -59,24 +121,39 @@ def _encode_job(job: JobView) -> dict[str, Any]:
     }
 
 
-def decode_table(data: Mapping[str, Any]) -> JobTable:
-    """The table *data* describes.
+def decode_table(header: Mapping[str, Any], jobs: Iterable[Any]) -> JobTable:
+    """The table a snapshot's *header* and *jobs* describe.
+
+    *jobs* is consumed once, in order; whatever it raises (a journal's
+    :class:`~eventjobs.errors.JournalCorrupt` for a damaged line) passes
+    through.
 
     Raises:
-        CodecError: *data* is not a snapshot this version can read.
+        CodecError: not a snapshot this version can read; the message says
+            which job entry (counting from 1) and which field.
     """
     where = "snapshot"
-    if not isinstance(data, dict) or require_field(data, "v", int, where) != VERSION:
-        raise CodecError(f"{where}: not a version {VERSION} snapshot")
+    if not isinstance(header, Mapping) or require_field(header, "v", int, where) not in READS:
+        raise CodecError(f"{where}: not a snapshot of version {' or '.join(map(str, READS))}")
     table = JobTable(
-        position=require_field(data, "position", int, where),
-        last_job_id=require_field(data, "last_job_id", int, where),
+        position=require_field(header, "position", int, where),
+        last_job_id=require_field(header, "last_job_id", int, where),
     )
-    for raw in require_field(data, "jobs", list, where):
-        job = _decode_job(raw)
-        if job.job_id in table.jobs or job.job_id > table.last_job_id:
-            raise CodecError(f"{where}: job {job.job_id} is duplicated or above last_job_id")
-        table.jobs[job.job_id] = job
+    held = table.jobs
+    previous = 0
+    for number, raw in enumerate(jobs, start=1):
+        try:
+            job = decode_job(raw)
+        except CodecError as error:
+            raise CodecError(f"job entry {number}: {error}") from None
+        # Ascending ids (as the table keeps them) also rule out duplicates.
+        if not previous < job.job_id <= table.last_job_id:
+            raise CodecError(
+                f"job entry {number}: job {job.job_id} is out of order, duplicated or "
+                f"above last_job_id {table.last_job_id}"
+            )
+        previous = job.job_id
+        held[job.job_id] = job
         if job.phase is Phase.QUEUED:
             table.queued_count += 1
         elif job.phase is Phase.RUNNING:
@@ -84,19 +161,28 @@ def decode_table(data: Mapping[str, Any]) -> JobTable:
     return table
 
 
-def _decode_job(data: Any) -> JobView:
+def decode_job(data: Any) -> View:
+    """The view one snapshot entry describes (either shape).
+
+    Raises:
+        CodecError: naming the job and the field.
+    """
     if not isinstance(data, dict):
         raise CodecError("snapshot: a job is not a JSON object")
     where = f"snapshot job {data.get('job')!r}"
+    if "phase" not in data:
+        return _decode_finished(data, where)
     try:
         phase = Phase(require_field(data, "phase", str, where))
     except ValueError:
         raise CodecError(f"{where}: unknown phase {data.get('phase')!r}") from None
-    request = require_field(data, "request", (dict, type(None)), where)
-    response = require_field(data, "response", (dict, type(None)), where)
+    if phase is Phase.FINISHED:  # a version 1 snapshot: every field
+        if not (data.get("visible") is True and data.get("store") is True):
+            raise CodecError(f"{where}: a finished job in a snapshot must be visible and stored")
+        return _decode_finished(data, where)
     return JobView(
-        job_id=require_field(data, "job", int, where),
-        owner=decode_owner(data, "owner", where),
+        job_id=_job_id(data, where),
+        owner=_owner(data, where),
         store=require_field(data, "store", bool, where),
         # Interned as in the projection: live results share a few routes.
         method=sys.intern(require_field(data, "method", str, where)),
@@ -104,15 +190,43 @@ def _decode_job(data: Any) -> JobView:
         created=decode_time(require_field(data, "created", (int, float), where), where),
         phase=phase,
         visible=require_field(data, "visible", bool, where),
-        request=decode_request(request) if request is not None else None,
+        request=decode_request(require_field(data, "request", dict, where)),
         started=_optional_time(data, "started", where),
-        finished=_optional_time(data, "finished", where),
-        status=require_field(data, "status", (int, type(None)), where),
-        response=decode_response(response) if response is not None else None,
-        result_at=require_field(data, "result_at", (int, type(None)), where),
         progress=_progress(data, where),
         cancelling=require_field(data, "cancelling", bool, where),
     )
+
+
+def _decode_finished(data: dict[str, Any], where: str) -> FinishedJob:
+    result: RecordedResponse | int
+    if data.get("result_at") is not None:  # a version 1 entry has both, one null
+        result = require_field(data, "result_at", int, where)
+    else:
+        result = decode_response(require_field(data, "response", dict, where))
+    return FinishedJob.of(
+        job_id=_job_id(data, where),
+        owner=_owner(data, where),
+        method=sys.intern(require_field(data, "method", str, where)),
+        path=sys.intern(require_field(data, "path", str, where)),
+        created=decode_time(require_field(data, "created", (int, float), where), where),
+        started=_optional_time(data, "started", where),
+        finished=decode_time(require_field(data, "finished", (int, float), where), where),
+        status=require_field(data, "status", int, where),
+        result=result,
+    )
+
+
+def _job_id(data: Mapping[str, Any], where: str) -> int:
+    job_id: int = require_field(data, "job", int, where)
+    if job_id < 1:
+        raise CodecError(f"{where}: job ids are positive")
+    return job_id
+
+
+def _owner(data: Mapping[str, Any], where: str) -> str | None:
+    owner = decode_owner(data, "owner", where)
+    # Interned: a million results share their owners' names.
+    return None if owner is None else sys.intern(owner)
 
 
 def _progress(data: Mapping[str, Any], where: str) -> tuple[float, str] | None:

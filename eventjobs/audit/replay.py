@@ -10,14 +10,11 @@ rebuilt and are refused.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..errors import CodecError, JournalCorrupt
-from ..journal.lines import sealed_hash
-from ..journal.snapshots import snapshot_paths
+from ..journal.snapshots import read_snapshot, snapshot_paths
 from ..projection import JobTable
 from ..snapshot import decode_table
 from .reading import Scan
@@ -66,14 +63,11 @@ def _start(directory: Path, first_seq: int) -> JobTable:
     if first_seq == 1:
         return JobTable()
     for path in snapshot_paths(directory):
-        line = path.read_bytes().rstrip(b"\n")
-        if sealed_hash(line) is None:
-            raise JournalCorrupt(f"{path}: the snapshot does not match its hash")
-        data: dict[str, Any] = json.loads(line)
-        if data.get("position", 0) >= first_seq - 1:
+        snapshot = read_snapshot(path)
+        if snapshot.position >= first_seq - 1:
             try:
-                return decode_table(data["table"])
-            except (CodecError, KeyError) as error:
+                return decode_table(snapshot.header, snapshot.jobs())
+            except CodecError as error:
                 raise JournalCorrupt(f"{path}: the snapshot does not read ({error})") from None
     raise CannotReplay(
         f"the journal was pruned before sequence number {first_seq} and no snapshot covers it"

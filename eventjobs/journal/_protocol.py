@@ -8,7 +8,7 @@ the position of the last record (0 when empty).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -89,24 +89,40 @@ class Journal(Protocol):
         """
         ...
 
-    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
-        """Durably keep *table*, the JSON-ready views as of *position*.
+    async def save_snapshot(
+        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
+    ) -> None:
+        """Durably keep a snapshot of the views as of *position*: *header*
+        and the *jobs* entries (JSON-ready dicts, in order).
 
-        *position* must not be past the head: a snapshot covers durable
-        records only.
+        *jobs* is consumed once, one entry at a time, possibly in a worker
+        thread (a lazy iterable lets the encoding happen there too); it must
+        not change meanwhile. Its entries are non-empty and have no member
+        named ``hash``. *position* must not be past the head: a snapshot
+        covers durable records only. A snapshot replaces the older ones
+        (a backend may keep a few).
 
         Raises:
             ValueError: *position* is past the head.
+            JournalUnavailable: the storage failed; no new snapshot was kept
+                (older ones are intact).
         """
         ...
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        """The newest snapshot as ``(position, table)``, or None.
+    def load_snapshot(
+        self,
+    ) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
+        """The newest snapshot as ``(position, header, jobs)``, or None.
 
-        Blocking where :attr:`reads_block` is true.
+        *jobs* yields the entries in the order they were saved, reading them
+        as it goes (so they are never all in memory at once); it is known to
+        be whole only once exhausted without an error, so use what it gave
+        only then. Blocking where :attr:`reads_block` is true (the call and
+        the iteration).
 
-        Raises:
-            JournalCorrupt: the snapshot is damaged or does not match the records.
+        Raises (from the call, or from *jobs* while iterated):
+            JournalCorrupt: the snapshot is damaged or does not match the
+                records; the message says where.
         """
         ...
 

@@ -6,7 +6,7 @@ Layout of the journal directory (see ``journal/README.md`` and
     LOCK                                held by the one server writing here
     segment-00000000000000000001.jsonl  records from sequence number 1 on
     segment-00000000000000052311.jsonl  ... a new segment past --segment-bytes
-    snapshot-00000000000000100000.json  the views as of record 100000
+    snapshot-00000000000000100000.jsonl the views as of record 100000
     checkpoint-00000000000000052310.json  the hash of the last pruned record
 
 Record lines are sealed and chained (:mod:`eventjobs.journal.lines`). Writes:
@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from .segments import (
     segment_name,
     segment_paths,
 )
-from .snapshots import fsync_directory, latest_snapshot, write_snapshot
+from .snapshots import SNAPSHOT_HINT, fsync_directory, latest_snapshot, write_snapshot
 
 log = logging.getLogger("eventjobs.journal")
 
@@ -218,36 +218,53 @@ class FileJournal:
     def read_at(self, location: int) -> Recorded:
         return read_at(self.directory, location)
 
-    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
-        """Durably store *table*, the views as of *position* (at most the head)."""
+    async def save_snapshot(
+        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
+    ) -> None:
+        """Durably store a snapshot as of *position* (at most the head);
+        *jobs* is consumed in a worker thread, as the file is written.
+
+        Raises:
+            JournalUnavailable: the file could not be written (no partial
+                file is left; the older snapshots stay).
+        """
         if position > self._head:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash = self._head, self._last_hash
 
         def write() -> None:
             record_hash = last_hash if position == head else self._hash_of(position)
-            write_snapshot(self.directory, position, record_hash, table)
+            try:
+                write_snapshot(self.directory, position, record_hash, header, jobs)
+            except OSError as error:
+                raise JournalUnavailable(
+                    f"writing the snapshot at sequence number {position} in "
+                    f"{str(self.directory)!r} failed: {error.strerror or error}"
+                ) from error
 
         await trio.to_thread.run_sync(write)
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        """The newest snapshot ``(position, table dict)``, checked against the
-        record it claims to follow; None when there is none.
+    def load_snapshot(
+        self,
+    ) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
+        """The newest snapshot ``(position, header, jobs)``, checked against
+        the record it claims to follow; None when there is none. *jobs*
+        reads the file a line at a time (:mod:`eventjobs.journal.snapshots`).
 
         Raises:
-            JournalCorrupt: the snapshot is damaged or does not match the journal.
+            JournalCorrupt: the snapshot is damaged or does not match the
+                journal (also from *jobs*, naming the file and line).
         """
         found = latest_snapshot(self.directory)
         if found is None:
             return None
-        position, record_hash, table = found
-        if position > self._head or self._hash_of(position) != record_hash:
+        position = found.position
+        if position > self._head or self._hash_of(position) != found.record_hash:
             raise JournalCorrupt(
-                f"{self.directory}: the snapshot at sequence number {position} does not "
-                f"match the journal's record there. Move the snapshot file aside to "
-                f"start from the segments alone. {REPAIR_HINT}"
+                f"{found.path}: the snapshot at sequence number {position} does not "
+                f"match the journal's record there. {SNAPSHOT_HINT} {REPAIR_HINT}"
             )
-        return position, table
+        return position, found.header, found.jobs()
 
     def _hash_of(self, seq: int) -> str:
         """The hash of record *seq* ("" if there is none). Blocking."""

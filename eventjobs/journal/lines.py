@@ -1,8 +1,8 @@
 """The line format of the file journal: sealed JSON records. No file I/O.
 
 A sealed line is compact JSON whose last member is ``"hash"``: the SHA-256
-(hex) of the same line without that member. Journal records, snapshots and
-checkpoints are all sealed, so any edit of one is caught by the line itself.
+(hex) of the same line without that member. Journal records, snapshot lines
+and checkpoints are all sealed, so any edit of one is caught by the line itself.
 Records also carry ``prev``, the hash of the record before, which chains them.
 """
 
@@ -63,7 +63,8 @@ def _dumps(value: dict[str, Any]) -> bytes:
       differently (``1e+16`` against ``1e16``);
     - integers fit 64 bits (orjson raises otherwise).
 
-    Snapshots (floats other than ``time``) always take the ``json`` path.
+    Checkpoints (no ``seq``) always take the ``json`` path; snapshot lines
+    are sealed by :mod:`eventjobs.journal.snapshots`, where any spelling will do.
     ``tests/journal/test_file_journal.py`` checks the equality on arbitrary
     events.
     """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import trio
@@ -23,7 +23,7 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self._records: list[Recorded] = []
-        self._snapshot: tuple[int, str] | None = None
+        self._snapshot: tuple[int, str, list[str]] | None = None
 
     def __repr__(self) -> str:
         return f"<MemoryJournal head={self.head}>"
@@ -47,19 +47,27 @@ class MemoryJournal:
         # Sequence numbers start at 1 and have no gaps: seq n is at index n-1.
         yield from self._records[max(after, 0) :]
 
-    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
+    async def save_snapshot(
+        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
+    ) -> None:
         if position > self.head:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self.head}): {position}")
         # Kept as JSON text, so a later load cannot share state with the table.
-        self._snapshot = (position, json.dumps(table))
+        entries = []
+        for job in jobs:
+            if not job or "hash" in job:
+                raise ValueError(f"a snapshot entry must be non-empty and have no 'hash': {job!r}")
+            entries.append(json.dumps(job))
+        self._snapshot = (position, json.dumps(header), entries)
         await trio.lowlevel.checkpoint()
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+    def load_snapshot(
+        self,
+    ) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
         if self._snapshot is None:
             return None
-        position, text = self._snapshot
-        table: dict[str, Any] = json.loads(text)
-        return position, table
+        position, header, entries = self._snapshot
+        return position, json.loads(header), (json.loads(entry) for entry in entries)
 
     async def aclose(self) -> None:
         await trio.lowlevel.checkpoint()

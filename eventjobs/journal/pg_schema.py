@@ -49,8 +49,14 @@ DDL = (
         hash text NOT NULL
     )""",
     f"INSERT INTO {{s}}.head (seq, hash) VALUES (0, '{GENESIS_HASH}') ON CONFLICT DO NOTHING",
-    # line: sealed {"position", "record_hash", "table"}, as a snapshot file.
-    "CREATE TABLE IF NOT EXISTS {s}.snapshots (position bigint PRIMARY KEY, line text NOT NULL)",
+    # A snapshot: the lines of a snapshot file (journal/snapshots.py), line n
+    # of the snapshot at position (pg_snapshots.py).
+    """CREATE TABLE IF NOT EXISTS {s}.snapshots (
+        position bigint NOT NULL,
+        n integer NOT NULL,
+        line text NOT NULL,
+        PRIMARY KEY (position, n)
+    )""",
     f"INSERT INTO {{s}}.meta VALUES ('schema_version', '{SCHEMA_VERSION}') ON CONFLICT DO NOTHING",
 )
 

@@ -1,68 +1,93 @@
-"""Snapshots of the PostgreSQL journal: the views at a position, one row each. Blocking.
+"""Snapshots of the PostgreSQL journal: the views at a position, a row per line. Blocking.
 
-A row of ``snapshots`` holds the same sealed line as a file journal's
-snapshot file (``{"position", "record_hash", "table", "hash"}``), so the
-seal catches an edit and ``record_hash`` ties it to the record it follows.
-The newest :data:`KEEP` are kept. Everything snapshot-specific of this
-backend is in this module.
+A snapshot is the same sealed lines as a file journal's snapshot file
+(:mod:`eventjobs.journal.snapshots`: a first line with the position and the
+hash of the record there, one line per job, a closing line with a digest
+over all lines before it), stored as rows ``(position, n, line)`` of
+``snapshots``, written in one transaction with ``COPY`` and read back a
+chunk of rows at a time through a server-side cursor: neither side holds
+the whole snapshot in memory. The newest :data:`KEEP` are kept. Everything
+snapshot-specific of this backend is in this module.
 """
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..errors import JournalCorrupt
-from .lines import REPAIR_HINT, seal, sealed_hash
+from .lines import REPAIR_HINT
+from .snapshots import SnapshotFile, open_snapshot, snapshot_lines
 
 if TYPE_CHECKING:
     import psycopg
 
 KEEP = 2
+#: Rows fetched per round trip while a snapshot is read.
+CHUNK_ROWS = 2000
 
 
 def store_snapshot(
-    conn: psycopg.Connection, schema: str, position: int, record_hash: str, table: dict[str, Any]
+    conn: psycopg.Connection,
+    schema: str,
+    position: int,
+    record_hash: str,
+    header: dict[str, Any],
+    jobs: Iterable[dict[str, Any]],
 ) -> None:
-    """Durably store the snapshot at *position*; drop all but the newest :data:`KEEP`."""
-    line, _digest = seal({"position": position, "record_hash": record_hash, "table": table})
+    """Durably store the snapshot at *position*, consuming *jobs* one at a
+    time; drop all but the newest :data:`KEEP`. All or nothing."""
     with conn.transaction():
-        conn.execute(
-            f"INSERT INTO {schema}.snapshots (position, line) VALUES (%s, %s) "  # type: ignore[arg-type]
-            "ON CONFLICT (position) DO UPDATE SET line = EXCLUDED.line",
-            (position, line.decode("ascii")),
-        )
+        conn.execute(f"DELETE FROM {schema}.snapshots WHERE position = %s", (position,))  # type: ignore[arg-type]
+        with conn.cursor() as cursor, cursor.copy(
+            f"COPY {schema}.snapshots (position, n, line) FROM STDIN"  # type: ignore[arg-type]
+        ) as copy:
+            for n, line in enumerate(snapshot_lines(position, record_hash, header, jobs), 1):
+                copy.write_row((position, n, line[:-1].decode("ascii")))
         conn.execute(
             f"DELETE FROM {schema}.snapshots WHERE position NOT IN "  # type: ignore[arg-type]
-            f"(SELECT position FROM {schema}.snapshots ORDER BY position DESC LIMIT {KEEP})"
+            f"(SELECT DISTINCT position FROM {schema}.snapshots ORDER BY position DESC LIMIT {KEEP})"
         )
 
 
 def newest_snapshot(
-    conn: psycopg.Connection, schema: str, where: str
-) -> tuple[int, str, dict[str, Any]] | None:
-    """``(position, record hash, table)`` of the newest snapshot, or None.
+    conn: psycopg.Connection,
+    schema: str,
+    where: str,
+    lines_of: Callable[[int], ContextManager[Iterable[bytes]]],
+) -> SnapshotFile | None:
+    """The newest snapshot, its first line checked, or None; its jobs are
+    read through ``lines_of(position)`` (a fresh connection and cursor).
 
     Raises:
-        JournalCorrupt: it does not match its seal, or is not a snapshot.
+        JournalCorrupt: its first line does not match its seal, or is not a
+            snapshot's (naming the table, position and line).
     """
     row = conn.execute(
-        f"SELECT position, line FROM {schema}.snapshots ORDER BY position DESC LIMIT 1"  # type: ignore[arg-type]
+        f"SELECT position, line FROM {schema}.snapshots WHERE n = 1 "  # type: ignore[arg-type]
+        "ORDER BY position DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return None
     position, text = row
-    line = text.encode("utf-8")
-    here = f"{where}, table {schema}.snapshots, position {position}"
-    if sealed_hash(line) is None:
-        raise JournalCorrupt(
-            f"{here}: the snapshot does not match its hash (it was edited or damaged); "
-            f"delete that row to start from the records alone. {REPAIR_HINT}"
+    name = f"{where}, table {schema}.snapshots, position {position}"
+    snapshot = open_snapshot(
+        name, text.encode("utf-8") + b"\n", lambda: lines_of(position)
+    )
+    if snapshot.position != position:
+        raise JournalCorrupt(f"{name}: its first line says position {snapshot.position}. {REPAIR_HINT}")
+    return snapshot
+
+
+@contextlib.contextmanager
+def snapshot_rows(conn: psycopg.Connection, schema: str, position: int) -> Iterator[Iterator[bytes]]:
+    """The raw lines of the snapshot at *position*, in order, fetched
+    :data:`CHUNK_ROWS` at a time (a server-side cursor in a transaction)."""
+    with conn.transaction(), conn.cursor(name=f"snapshot_{position}") as cursor:
+        cursor.itersize = CHUNK_ROWS
+        cursor.execute(
+            f"SELECT line FROM {schema}.snapshots WHERE position = %s ORDER BY n",  # type: ignore[arg-type]
+            (position,),
         )
-    data = json.loads(line)
-    record_hash, table = data.get("record_hash"), data.get("table")
-    if data.get("position") != position or not isinstance(record_hash, str) or not isinstance(
-        table, dict
-    ):
-        raise JournalCorrupt(f"{here}: not a snapshot eventjobs writes. {REPAIR_HINT}")
-    return position, record_hash, table
+        yield (line.encode("utf-8") + b"\n" for (line,) in cursor)

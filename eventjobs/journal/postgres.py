@@ -27,7 +27,7 @@ journal is open; a second server is refused with a message naming the first.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
 from .pg_connect import Pool, connect, import_psycopg
 from .pg_schema import LOCK_CLASS, ensure_schema
-from .pg_snapshots import newest_snapshot, store_snapshot
+from .pg_snapshots import newest_snapshot, snapshot_rows, store_snapshot
 from .pg_url import PostgresLocation, parse_postgres_url
 
 if TYPE_CHECKING:
@@ -249,36 +249,53 @@ class PostgresJournal:
 
     # -- snapshots -------------------------------------------------------------
 
-    async def save_snapshot(self, position: int, table: dict[str, Any]) -> None:
-        """Durably store *table*, the views as of *position* (at most the head)."""
+    async def save_snapshot(
+        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
+    ) -> None:
+        """Durably store a snapshot as of *position* (at most the head),
+        consuming *jobs* one at a time in a worker thread (pg_snapshots.py).
+
+        Raises:
+            ValueError: *position* is past the head.
+            JournalUnavailable: the database failed; no new snapshot is kept.
+        """
         if position > self._head:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash, schema = self._head, self._last_hash, self._schema
 
         def write(conn: psycopg.Connection) -> None:
             record_hash = last_hash if position == head else self._hash_of(conn, position)
-            store_snapshot(conn, schema, position, record_hash, table)
+            store_snapshot(conn, schema, position, record_hash, header, jobs)
 
         await self._run(write, "saving a snapshot in")
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        """The newest snapshot, checked against the record it follows. Blocking.
+    def load_snapshot(self) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
+        """The newest snapshot ``(position, header, jobs)``, checked against
+        the record it follows. Blocking; *jobs* reads its rows a chunk at a
+        time on a pooled connection of its own while iterated.
 
         Raises:
-            JournalCorrupt: it is damaged or does not match the records.
+            JournalCorrupt: it is damaged or does not match the records (the
+                jobs iterator raises it for damage found while iterated).
         """
         with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
-            found = newest_snapshot(conn, self._schema, str(self.location))
+            found = newest_snapshot(conn, self._schema, str(self.location), self._snapshot_lines)
             if found is None:
                 return None
-            position, record_hash, table = found
-            if position > self._head or self._hash_of(conn, position) != record_hash:
+            position = found.position
+            if position > self._head or self._hash_of(conn, position) != found.record_hash:
                 raise JournalCorrupt(
                     f"{self.location}, table {self._schema}.snapshots: the snapshot at "
                     f"sequence number {position} does not match the journal's record there; "
-                    f"delete that row to start from the records alone. {REPAIR_HINT}"
+                    f"delete its rows to start from the records alone. {REPAIR_HINT}"
                 )
-        return position, table
+        return position, found.header, found.jobs()
+
+    @contextlib.contextmanager
+    def _snapshot_lines(self, position: int) -> Iterator[Iterator[bytes]]:
+        with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
+            with snapshot_rows(conn, self._schema, position) as lines:
+                yield lines
 
     def _hash_of(self, conn: psycopg.Connection, seq: int) -> str:
         """The hash of record *seq* (its own seal checked); "" if there is none."""

@@ -62,14 +62,16 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
             f"{directory} has no snapshot yet, so every record is still needed at start; "
             "a server writes one every --snapshot-every records and at a clean shutdown"
         )
-    covered = snapshot[0]
+    covered = snapshot.position
     # Segments at or after the oldest one holding a live result's body stay.
-    holding = [
-        unpack_location(job["result_at"])[0]
-        for job in snapshot[2].get("jobs", [])
-        if isinstance(job, dict) and isinstance(job.get("result_at"), int)
-    ]
-    keep_from = min(holding, default=None)
+    # The entries are read a line at a time (a million of them is no burden).
+    keep_from: int | None = None
+    for job in snapshot.jobs():
+        result_at = job.get("result_at")
+        if type(result_at) is int:
+            segment_first = unpack_location(result_at)[0]
+            if keep_from is None or segment_first < keep_from:
+                keep_from = segment_first
     chosen: list[tuple[Path, int, str]] = []
     for segment, following in zip(segments, segments[1:]):
         last_seq = following.first_seq - 1

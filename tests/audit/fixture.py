@@ -94,14 +94,14 @@ def write_pruned_journal(directory: Path) -> int:
     pruned; return the last pruned sequence number."""
     from eventjobs.journal.pruning import prune
     from eventjobs.projection import fold
-    from eventjobs.snapshot import encode_table
+    from eventjobs.snapshot import encode_snapshot
 
     write_journal(directory, segment_bytes=1500)
 
     async def snapshot() -> None:
         journal = FileJournal.open(directory)
         try:
-            await journal.save_snapshot(len(EVENTS), encode_table(fold(records())))
+            await journal.save_snapshot(len(EVENTS), *encode_snapshot(fold(records())))
         finally:
             await journal.aclose()
 

@@ -12,7 +12,7 @@ from eventjobs.journal import FileJournal
 from eventjobs.journal.pruning import prune
 from eventjobs.journal.segments import list_segments, read_records
 from eventjobs.projection import fold
-from eventjobs.snapshot import encode_table
+from eventjobs.snapshot import encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 
 #: SAMPLE_EVENTS[:3] is queued, started, done of job 1 at about this time.
@@ -26,7 +26,8 @@ async def journal_with_snapshot(directory, count=12, snapshot=True):
     for record in records:
         await journal.append([record])
     if snapshot:
-        await journal.save_snapshot(count, encode_table(fold(records[:3])) | {"position": count})
+        header, jobs = encode_snapshot(fold(records[:3]))
+        await journal.save_snapshot(count, header | {"position": count}, jobs)
     await journal.aclose()
     return records
 

@@ -11,7 +11,7 @@ from eventjobs.journal import FileJournal, MemoryJournal
 from eventjobs.journal.segments import list_segments
 from eventjobs.journal.snapshots import snapshot_paths
 from eventjobs.projection import JobTable, fold
-from eventjobs.snapshot import encode_table
+from eventjobs.snapshot import encode_header, encode_jobs, encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 from tests.support import serve_app, settle, submit
 
@@ -63,10 +63,11 @@ async def test_snapshot_round_trips(tmp_path, backend):
     journal = MemoryJournal() if backend == "memory" else FileJournal.open(tmp_path)
     await journal.append(batches(3))
     table = fold(journal.read())
-    await journal.save_snapshot(3, encode_table(table))
-    assert journal.load_snapshot() == (3, encode_table(table))
+    await journal.save_snapshot(3, *encode_snapshot(table))
+    position, header, jobs = journal.load_snapshot()
+    assert (position, header, list(jobs)) == (3, encode_header(table), list(encode_jobs(table.jobs.values())))
     with pytest.raises(ValueError, match="ahead of the head"):
-        await journal.save_snapshot(4, encode_table(table))
+        await journal.save_snapshot(4, *encode_snapshot(table))
     await journal.aclose()
 
 
@@ -74,7 +75,7 @@ async def test_edited_snapshot_is_refused(tmp_path):
     """A snapshot whose content does not match its hash is damage."""
     journal = FileJournal.open(tmp_path)
     await journal.append(batches(3))
-    await journal.save_snapshot(3, encode_table(fold(journal.read())))
+    await journal.save_snapshot(3, *encode_snapshot(fold(journal.read())))
     (path,) = snapshot_paths(tmp_path)
     path.write_bytes(path.read_bytes().replace(b'"last_job_id":', b'"last_job_id":9', 1))
     with pytest.raises(JournalCorrupt, match="does not match its hash"):
@@ -86,7 +87,7 @@ async def test_snapshot_of_another_history_is_refused(tmp_path):
     """A snapshot whose record hash is not the journal's record there is damage."""
     other = FileJournal.open(tmp_path / "other")
     await other.append(numbered(list(reversed(SAMPLE_EVENTS[:3]))))
-    await other.save_snapshot(3, encode_table(JobTable()))
+    await other.save_snapshot(3, *encode_snapshot(JobTable()))
     await other.aclose()
     journal = FileJournal.open(tmp_path / "mine")
     await journal.append(batches(3))

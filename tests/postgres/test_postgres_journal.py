@@ -17,6 +17,10 @@ from eventjobs.journal.pg_connect import application_name, explain_connect_error
 from eventjobs.journal.pg_schema import SCHEMA_VERSION
 from eventjobs.journal.pg_url import parse_postgres_url, redact
 from eventjobs.journal.postgres import PostgresJournal
+from eventjobs.events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
+from eventjobs.journal import Recorded
+from eventjobs.projection import fold
+from eventjobs.snapshot import encode_header, encode_jobs, encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 from tests.postgres.cluster import start_throwaway
 from tests.postgres.conftest import schema_of, sql
@@ -95,14 +99,74 @@ async def test_head_table_out_of_step_with_records_refuses_to_open(pg_url):
         await opened(pg_url)
 
 
-async def test_a_snapshot_that_does_not_match_its_record_is_refused(pg_url):
+def history() -> list[Recorded]:
+    """Two finished jobs and a queued one: a legal history to fold."""
+    request = RecordedRequest(method="PUT", path="/_admin/echo", body=b"kept")
+    response = RecordedResponse(status=200, headers=(), body=b"kept")
+    events = [
+        JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request),
+        JobStarted(job_id=1, time=2.0),
+        JobDone(job_id=1, time=3.0, response=response),
+        JobQueued(job_id=2, time=4.0, owner="alice", store=True, request=request),
+        JobStarted(job_id=2, time=5.0),
+        JobDone(job_id=2, time=6.0, response=response),
+        JobQueued(job_id=3, time=7.0, owner=None, store=False, request=request),
+    ]
+    return numbered(events)
+
+
+def loaded(journal: PostgresJournal) -> tuple[int, dict, list[dict]] | None:
+    found = journal.load_snapshot()
+    if found is None:
+        return None
+    position, header, jobs = found
+    return position, header, list(jobs)
+
+
+async def test_a_snapshot_round_trips_a_row_per_line(pg_url):
+    """The views of a real history come back as saved, read in chunks."""
+    journal = await opened(pg_url)
+    try:
+        await journal.append(history())
+        table = fold(list(journal.read()))
+        assert len(table.jobs) == 3
+        await journal.save_snapshot(7, *encode_snapshot(table))
+        expected = (7, encode_header(table), list(encode_jobs(table.jobs.values())))
+        assert loaded(journal) == expected
+        rows = sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.snapshots")
+        assert rows == [(len(table.jobs) + 2,)]  # first line, a line per job, closing line
+    finally:
+        await journal.aclose()
+
+
+async def test_a_damaged_snapshot_is_refused_naming_its_line(pg_url):
     journal = await opened(pg_url)
     try:
         await journal.append(numbered(SAMPLE_EVENTS))
-        await journal.save_snapshot(3, {"views": "as of 3"})
-        assert journal.load_snapshot() == (3, {"views": "as of 3"})
-        sql(pg_url, f"UPDATE {schema_of(pg_url)}.snapshots SET line = replace(line, '3', '4')")
-        with pytest.raises(JournalCorrupt, match="does not match its hash"):
+        await journal.save_snapshot(3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
+        assert loaded(journal) == (3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
+        schema = schema_of(pg_url)
+        sql(pg_url, f"UPDATE {schema}.snapshots SET line = replace(line, '2', '7') WHERE n = 3")
+        with pytest.raises(JournalCorrupt, match=r"snapshots, position 3, line 3: .*does not match its hash"):
+            loaded(journal)
+        sql(pg_url, f"DELETE FROM {schema}.snapshots WHERE n = 3")
+        with pytest.raises(JournalCorrupt, match="closing line does not match the 1 job lines"):
+            loaded(journal)
+        sql(pg_url, f"UPDATE {schema}.snapshots SET line = replace(line, '3', '4') WHERE n = 1")
+        with pytest.raises(JournalCorrupt, match="line 1: the line does not match its hash"):
+            journal.load_snapshot()
+    finally:
+        await journal.aclose()
+
+
+async def test_a_snapshot_over_an_edited_record_is_refused(pg_url):
+    journal = await opened(pg_url)
+    try:
+        await journal.append(history())
+        await journal.save_snapshot(3, {}, [])
+        schema = schema_of(pg_url)
+        sql(pg_url, f"UPDATE {schema}.records SET line = replace(line, 'kept', 'lost') WHERE seq = 3")
+        with pytest.raises(JournalCorrupt, match="seq=3"):
             journal.load_snapshot()
     finally:
         await journal.aclose()
@@ -113,13 +177,13 @@ async def test_only_the_newest_two_snapshots_are_kept(pg_url):
     try:
         await journal.append(numbered(SAMPLE_EVENTS))
         for position in (0, 2, 5, 8):
-            await journal.save_snapshot(position, {"at": position})
+            await journal.save_snapshot(position, {"at": position}, [{"job": position}])
         with pytest.raises(ValueError, match="ahead of the head"):
-            await journal.save_snapshot(9, {})
-        assert journal.load_snapshot() == (8, {"at": 8})
+            await journal.save_snapshot(9, {}, [])
+        assert loaded(journal) == (8, {"at": 8}, [{"job": 8}])
     finally:
         await journal.aclose()
-    positions = sql(pg_url, f"SELECT position FROM {schema_of(pg_url)}.snapshots ORDER BY 1")
+    positions = sql(pg_url, f"SELECT DISTINCT position FROM {schema_of(pg_url)}.snapshots ORDER BY 1")
     assert positions == [(5,), (8,)]
 
 
