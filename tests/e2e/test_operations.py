@@ -55,22 +55,25 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
         assert first.json()["ready"] is False
         assert first.json()["reason"].startswith("the server is starting")
 
-        # Meanwhile it is alive, its job API says why it cannot answer yet,
-        # and its metrics say it is not ready.
+        # Meanwhile it is alive, and its job API says why it cannot answer yet
+        # (readiness only goes one way: if ready still says 503 after the two
+        # requests, both were made during the replay; a fast machine may finish
+        # first, and tests/observe/test_probes.py holds the replay to check it).
         assert get(server.url + "/_eventjobs/health").json() == {"alive": True}
-        refused = get(server.url + "/_api/job/pending")
-        assert refused.status_code == 503
-        body = refused.json()
-        assert (body["code"], body["errorNum"], body["error"]) == (503, 503, True)
-        assert body["errorMessage"].startswith("the server is starting")
+        pending = get(server.url + "/_api/job/pending")
         submitted = httpx.put(
             server.url + "/_admin/echo", headers={"x-arango-async": "store"}, timeout=10
         )
-        assert submitted.status_code == 503
-        assert "x-arango-async-id" not in submitted.headers
-        samples = parse(get(server.url + "/_eventjobs/metrics").text)
-        if value(samples, "eventjobs_ready") == 0:  # (unless the replay just ended)
-            assert value(samples, "eventjobs_requests_refused_total", reason="starting") == 2
+        if get(server.url + "/_eventjobs/ready").status_code == 503:
+            for refused in (pending, submitted):
+                assert refused.status_code == 503
+                body = refused.json()
+                assert (body["code"], body["errorNum"], body["error"]) == (503, 503, True)
+                assert body["errorMessage"].startswith("the server is starting")
+            assert "x-arango-async-id" not in submitted.headers
+            samples = parse(get(server.url + "/_eventjobs/metrics").text)
+            if value(samples, "eventjobs_ready") == 0:  # (unless the replay just ended)
+                assert value(samples, "eventjobs_requests_refused_total", reason="starting") == 2
 
         # Poll until ready; the progress seen on the way only grows.
         progress: list[tuple[int, int]] = []
@@ -85,10 +88,11 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
             return False
 
         wait_until(ready, "the replay to finish", timeout=120)
-        assert progress, "no replay progress was ever reported"
+        # Whatever progress was seen (none if the replay won the race) counts
+        # towards the whole journal and only grows.
         assert all(total == count for _read, total in progress)
         reads = [read for read, _total in progress]
-        assert reads == sorted(reads) and reads[-1] <= count
+        assert reads == sorted(reads) and all(read <= count for read in reads)
         assert get(server.url + "/_eventjobs/ready").json() == {"ready": True}
 
         # Now the job API answers from the replayed table.
@@ -96,7 +100,7 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
         samples = parse(get(server.url + "/_eventjobs/metrics").text)
         assert value(samples, "eventjobs_ready") == 1
         assert value(samples, "eventjobs_replay_records_read") == count
-        assert value(samples, "eventjobs_journal_head") == count
+        assert value(samples, "eventjobs_journal_head") >= count  # (+ the job, if accepted)
         assert server.stop() == 0
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import threading
 
 import pytest
+import trio
+
+import eventjobs.journal.file
 
 from eventjobs import Settings, create_app, runtime_of
 from eventjobs.events import JobStarted
@@ -134,3 +138,51 @@ async def test_a_journal_that_does_not_replay_makes_health_and_ready_fail(caplog
         for record in caplog.records
     )
 
+
+
+async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_path, monkeypatch):
+    """The replay held at the file layer (its first read waits for the test):
+    probes answer, the job API and new jobs get 503 "the server is
+    starting", and all of it serves once the replay is let go."""
+    directory = tmp_path / "journal"
+    async with serve_app(Settings(journal=str(directory), shutdown_timeout=0)) as served:
+        response = await served.client.put("/_admin/echo", headers=ASYNC_STORE, data=b"kept")
+        job_id = response.headers["x-arango-async-id"]
+        with trio.fail_after(10):
+            while (await served.client.get(f"/_api/job/{job_id}")).status_code != 200:
+                await trio.sleep(0.01)
+    released = threading.Event()
+    read_records = eventjobs.journal.file.read_records
+
+    def held_read_records(*args, **kwargs):
+        released.wait()
+        yield from read_records(*args, **kwargs)
+
+    monkeypatch.setattr("eventjobs.journal.file.read_records", held_read_records)
+    app = create_app(
+        Settings(journal=str(directory), shutdown_timeout=0), replay_in_background=True
+    )
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        try:
+            ready = await client.get("/_eventjobs/ready")
+            assert ready.status_code == 503
+            assert json.loads(await ready.get_data())["reason"].startswith("the server is starting")
+            assert (await client.get("/_eventjobs/health")).status_code == 200
+            for refused in (
+                await client.get(f"/_api/job/{job_id}"),
+                await client.get("/_api/job/done"),
+                await client.put("/_admin/echo", headers=ASYNC_STORE, data=b"new"),
+            ):
+                assert refused.status_code == 503
+                body = json.loads(await refused.get_data())
+                assert (body["errorNum"], body["errorMessage"][:22]) == (503, "the server is starting")
+                assert "x-arango-async-id" not in refused.headers
+        finally:
+            released.set()
+        with trio.fail_after(10):
+            while (await client.get("/_eventjobs/ready")).status_code != 200:
+                await trio.sleep(0.01)
+        fetched = await client.put(f"/_api/job/{job_id}")
+        assert fetched.status_code == 200
+        assert json.loads(await fetched.get_data())["body"] == "kept"
