@@ -1,9 +1,14 @@
-"""A mounted app (``--app tests.browser.progress_app:app``) whose job reports
-progress and then waits, for the dashboard's progress tests."""
+"""A mounted app (``--app tests.browser.progress_app:app``) for the
+dashboard's tests: a job that reports progress and then waits until
+cancelled, and one that waits until a file exists (so a test sees it
+pending for exactly as long as it needs, without timing)."""
 
 from __future__ import annotations
 
+import os
+
 import trio
+from quart import request
 from quart_trio import QuartTrio
 
 from eventjobs import report_progress
@@ -18,3 +23,11 @@ async def steps(count: int) -> str:
         await trio.sleep(0)
     await trio.sleep(300)  # until cancelled
     return "unreachable"
+
+
+@app.route("/gated", methods=["POST"])
+async def gated() -> str:
+    gate = request.args["gate"]
+    while not os.path.exists(gate):
+        await trio.sleep(0.01)
+    return "opened"
