@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .client import commands as client_commands
-from .errors import ConfigError, JournalCorrupt, JournalUnavailable
+from .errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
@@ -277,7 +277,7 @@ def _run_server(args: argparse.Namespace) -> int:
         app = create_app(settings, replay_in_background=True)
         _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log)
-    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
+    except (ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
