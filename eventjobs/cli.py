@@ -5,6 +5,10 @@
 ``eventjobs job`` is a client of a running server (:mod:`eventjobs.client`). Every bad
 setting (an unusable journal, a port in use, an ``--app`` that does not
 import) ends the command with exit status 1 and one sentence on stderr.
+
+``eventjobs job`` is parsed and run with the client alone: the server side
+(Quart, trio, hypercorn, the journals) is imported only by the commands
+that use it, which keeps the client's start-up short.
 """
 
 from __future__ import annotations
@@ -18,35 +22,46 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
-from quart_trio import QuartTrio
-
-from . import user_commands
 from ._version import __version__
-from .audit import commands as audit_commands
-from .audit import copy as journal_copy
 from .client import commands as client_commands
-from .errors import ConfigError, JournalCorrupt, JournalUnavailable
-from .http import create_app, runtime_of
-from .journal.pg_url import is_postgres_url, redact
-from .journal.pruning import prune
-from .observe import logformat
-from .timeparse import parse_time
-from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings, parse_bind
+from .errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
+
+if TYPE_CHECKING:
+    from quart_trio import QuartTrio
+
+    from .settings import Settings
 
 log = logging.getLogger("eventjobs")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(
         prog="eventjobs",
         description="An event-sourced async job server speaking ArangoDB's job API.",
     )
     parser.add_argument("--version", action="version", version=f"eventjobs {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, commands
+
+
+def build_client_parser() -> argparse.ArgumentParser:
+    """The parser of ``eventjobs job ...`` alone: the same as :func:`build_parser`'s
+    ``job`` command, without importing the server side."""
+    parser, commands = _top_parser()
+    client_commands.add_parser(commands)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's parser (imports the modules of every command)."""
+    from . import user_commands
+    from .audit import commands as audit_commands
+    from .audit import copy as journal_copy
+    from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings
+
+    parser, commands = _top_parser()
     defaults = Settings()
     serve = commands.add_parser("serve", help="run the server (hypercorn, trio worker)")
     serve.add_argument(
@@ -196,11 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["job"]:
+        # The client's start-up is most of a short command's time: only its
+        # own parser, and nothing of the server (no other option comes first).
+        return client_commands.run(build_client_parser().parse_args(arguments))
+    args = build_parser().parse_args(arguments)
+    from .observe import logformat
+
     if args.command == "users":
+        from . import user_commands
+
         return user_commands.run(args)
-    if args.command == "job":
-        return client_commands.run(args)
     # Like hypercorn and uvicorn: --app modules are found in the current
     # directory (a console script's sys.path does not include it).
     if os.getcwd() not in sys.path:
@@ -217,6 +239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    return _run_server(args)
+
+
+def _run_server(args: argparse.Namespace) -> int:
+    import trio
+
+    from .http import create_app
+    from .settings import Settings
+
     try:
         check_workers(args.workers)
         settings = Settings(
@@ -246,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(settings, replay_in_background=True)
         _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log)
-    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
+    except (ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
@@ -267,6 +298,12 @@ def check_workers(workers: int) -> None:
 
 
 def _journal_command(args: argparse.Namespace) -> int:
+    from .audit import commands as audit_commands
+    from .audit import copy as journal_copy
+    from .journal.pg_url import is_postgres_url, redact
+    from .journal.pruning import prune
+    from .timeparse import parse_time
+
     if args.journal_command in audit_commands.COMMANDS:
         return audit_commands.run(args)
     if args.journal_command == "copy":
@@ -299,6 +336,8 @@ def _journal_command(args: argparse.Namespace) -> int:
 
 def _check_bind(bind: str) -> None:
     """Fail early, before the journal is opened, when the address is taken."""
+    from .settings import parse_bind
+
     host, port = parse_bind(bind)
     try:
         probe = socket.create_server((host, port), family=_family(host))
@@ -319,6 +358,14 @@ async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
     # such; the replay runs once the server listens, so that probes can
     # watch it. A journal the replay cannot read ends the server: it is
     # raised here once hypercorn has shut down.
+    import trio
+    from hypercorn.config import Config as HypercornConfig
+    from hypercorn.trio import serve as hypercorn_serve
+
+    from .http import runtime_of
+    from .journal.pg_url import is_postgres_url, redact
+    from .settings import MEMORY_JOURNAL
+
     runtime = runtime_of(app)
     await runtime.open_journal()
     config = HypercornConfig()

@@ -39,6 +39,7 @@ import enum
 import math
 import struct
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 import attrs
@@ -236,9 +237,10 @@ class JobTable:
     """The live views: every job not yet forgotten, keyed by id.
 
     Invariants: ``jobs`` is ordered by id (ids only grow, and dicts keep
-    insertion order); ``queued_count`` and ``running_count`` count the jobs in
-    those phases; ``position`` is the sequence number of the last record
-    applied.
+    insertion order); ``queued_count``, ``running_count`` and
+    ``finished_count`` count the jobs in those phases; ``position`` is the
+    sequence number of the last record applied; every finished job's id is
+    in ``_finish_order``, in the order the jobs finished.
     """
 
     jobs: dict[int, View] = attrs.Factory(dict)
@@ -247,6 +249,14 @@ class JobTable:
     position: int = 0
     queued_count: int = 0
     running_count: int = 0
+    #: Stored results held (finished jobs).
+    finished_count: int = attrs.field(default=0, eq=False)
+    #: Ids of finished jobs as they finished (see :meth:`finished_in_order`),
+    #: so that retention reads the oldest results without a scan. Ids of
+    #: jobs fetched or deleted since stay until passed at the front, or until
+    #: they outnumber the rest (then the deque is compacted): 8 bytes an id,
+    #: where a dict would take some 40.
+    _finish_order: deque[int] = attrs.field(factory=deque, eq=False, repr=False)
 
     def apply(self, record: Recorded) -> None:
         """Fold one record into the table.
@@ -390,6 +400,17 @@ class JobTable:
             del self.jobs[job.job_id]
         else:
             self.jobs[job.job_id] = new
+        was_finished = job.phase is Phase.FINISHED
+        if new is not None and new.phase is Phase.FINISHED and not was_finished:
+            self._finish_order.append(job.job_id)
+            self.finished_count += 1
+        elif was_finished and new is None:
+            self.finished_count -= 1
+            # Amortised O(1): ids of forgotten jobs cost memory until passed.
+            if len(self._finish_order) > 2 * self.finished_count + 1024:
+                self._finish_order = deque(
+                    job_id for job_id in self._finish_order if job_id in self.jobs
+                )
 
     def reset_to(self, other: JobTable) -> None:
         """Become *other* (in place: every holder sees the change), taking
@@ -400,6 +421,16 @@ class JobTable:
         self.position = other.position
         self.queued_count = other.queued_count
         self.running_count = other.running_count
+        self.finished_count = other.finished_count
+        self._finish_order = other._finish_order
+
+    def index_finished(self) -> None:
+        """Order the finished jobs by completion time (then id) and count
+        them: for a table whose ``jobs`` were filled directly (a snapshot)."""
+        finished = [job for job in self.jobs.values() if isinstance(job, FinishedJob)]
+        finished.sort(key=lambda job: (job.finished, job.job_id))
+        self._finish_order = deque(job.job_id for job in finished)
+        self.finished_count = len(finished)
 
     # -- queries ------------------------------------------------------------
 
@@ -414,6 +445,20 @@ class JobTable:
         """The caller's visible jobs, ascending by id."""
         for job in self.jobs.values():
             if job.visible and caller.owns(job.owner):
+                yield job
+
+    def finished_in_order(self) -> Iterator[FinishedJob]:
+        """The stored results in the order they finished (journal order;
+        after a snapshot, by completion time). Cheap to stop early: the
+        oldest come first, with no scan of the rest. Do not change the table
+        while iterating."""
+        order = self._finish_order
+        # Forget the ids of jobs fetched or deleted at the front for good.
+        while order and not isinstance(self.jobs.get(order[0]), FinishedJob):
+            order.popleft()
+        for job_id in order:
+            job = self.jobs.get(job_id)
+            if isinstance(job, FinishedJob):
                 yield job
 
     def unfinished(self, phase: Phase) -> list[JobView]:

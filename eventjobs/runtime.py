@@ -42,7 +42,9 @@ from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, WriterStatistics
 from .errors import (
     CodecError,
     IllegalTransition,
+    JournalConflict,
     JournalCorrupt,
+    JournalInUse,
     JournalUnavailable,
     NotRunning,
     QueueFull,
@@ -78,6 +80,9 @@ log = logging.getLogger("eventjobs.runtime")
 
 #: How often retention looks for results past their limits (seconds).
 RETENTION_INTERVAL = 1.0
+#: Append errors that end the writer for good (a retry would meet them
+#: again): another server took the journal, or wrote to it.
+NOT_RETRIED = (JournalInUse, JournalConflict)
 
 #: How often the runtime checks whether a snapshot is due (seconds).
 SNAPSHOT_CHECK_INTERVAL = 1.0
@@ -164,8 +169,10 @@ class Runtime:
         self._replay_read = 0
         self._replay_total: int | None = None
         self._abandon_replay = False
-        #: Why the runtime can never serve (its journal cannot be read).
+        #: Why the runtime can never serve (its journal cannot be read), or
+        #: serve any more (another server took its journal).
         self._fatal: BaseException | None = None
+        self._fatal_reason = "the journal cannot be read"
         self._fatal_event = trio.Event()
         self.metrics = Metrics(self, GAUGE_HELP)
         #: Called with each event once applied (see :meth:`add_observer`).
@@ -303,7 +310,10 @@ class Runtime:
 
         A :meth:`shutdown` during the replay makes this return without
         serving. When the journal cannot be opened or replayed the error is
-        kept (:meth:`readiness`, :meth:`wait_fatal`) and raised.
+        kept (:meth:`readiness`, :meth:`wait_fatal`) and raised. So is an
+        append error that no retry can cure (:data:`NOT_RETRIED`: another
+        server took the journal): the writer stops, every later command is
+        refused, and once :meth:`shutdown` has run the error is raised.
 
         Cancellation: running jobs are recorded as interrupted and the writer
         flushes before this returns.
@@ -367,13 +377,23 @@ class Runtime:
             if self._owns_journal:
                 with trio.CancelScope(shield=True):
                     await self.journal.aclose()
+        if self._fatal is not None:
+            raise self._fatal
 
-    @staticmethod
-    async def _run_writer(writer: JournalWriter, scope: trio.CancelScope) -> None:
+    async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
         # nursery from inside a cancel scope it opened itself.
         with scope:
-            await writer.run()
+            try:
+                await writer.run()
+            except NOT_RETRIED as error:
+                # Not a bug to crash on: kept for the probes and for whoever
+                # runs the server (eventjobs serve stops on wait_fatal).
+                # Raised by run() once the server has shut down.
+                self._fatal_reason = "the journal cannot be written any more"
+                self._fatal = error
+                self._fatal_event.set()
+                log.critical("eventjobs cannot serve jobs any more: %s", error)
 
     def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
         for job in self.table.unfinished(Phase.RUNNING):
@@ -499,7 +519,7 @@ class Runtime:
         """Whether jobs are served now: the replay is over and the journal
         is writable; else why not (for ``/_eventjobs/ready``)."""
         if self._fatal is not None:
-            return Readiness(False, f"the journal cannot be read: {self._fatal}")
+            return Readiness(False, self.fatal_reason)
         if self._stopped.is_set() or self.stopping:
             return Readiness(False, "the server is shutting down")
         if self._writer is None:
@@ -523,9 +543,14 @@ class Runtime:
         """The error that keeps the runtime from ever serving, if any."""
         return self._fatal
 
+    @property
+    def fatal_reason(self) -> str | None:
+        """:attr:`fatal` as a sentence for the probes (None without one)."""
+        return None if self._fatal is None else f"{self._fatal_reason}: {self._fatal}"
+
     async def wait_fatal(self) -> BaseException:
         """Return the error once :meth:`run` has failed to open or replay
-        the journal (never returns otherwise)."""
+        the journal, or its journal was taken (never returns otherwise)."""
         await self._fatal_event.wait()
         assert self._fatal is not None
         return self._fatal

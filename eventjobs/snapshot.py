@@ -158,6 +158,7 @@ def decode_table(header: Mapping[str, Any], jobs: Iterable[Any]) -> JobTable:
             table.queued_count += 1
         elif job.phase is Phase.RUNNING:
             table.running_count += 1
+    table.index_finished()
     return table
 
 

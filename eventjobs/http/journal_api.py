@@ -4,8 +4,11 @@
   after SEQ as newline-delimited JSON, one ``{"seq": ..., "type": ...}``
   object (the journal's own encoding) per line. With ``follow=true`` the
   response stays open and new records follow as they become durable, until
-  the client disconnects. Superusers only (while authentication is off,
-  every caller is one); others get 401 (not authenticated) or 403.
+  the client disconnects. Quart's response timeout (``RESPONSE_TIMEOUT``,
+  60 s by default) does not apply: a long journal takes longer to send, and
+  a following stream lasts as long as its client. Superusers only (while
+  authentication is off, every caller is one); others get 401 (not
+  authenticated) or 403.
 - ``GET /_eventjobs/jobs/{id}/history`` answers ``{"job", "owner",
   "events"}``: every record of that job. Visible to the job's owner and to
   superusers; to anyone else the job does not exist (404), as in the job API.
@@ -108,7 +111,12 @@ async def journal_stream() -> Response:
                 return
             await trio.sleep(FOLLOW_POLL_SECONDS)
 
-    return Response(lines(int(after_text)), 200, content_type="application/x-ndjson")
+    response = Response(lines(int(after_text)), 200, content_type="application/x-ndjson")
+    # Quart ends a response after RESPONSE_TIMEOUT (60 s by default); a
+    # following stream lasts until the client leaves, and a dump of a long
+    # journal to a slow client may take longer too. None lifts the limit.
+    response.timeout = None
+    return response
 
 
 @blueprint.route("/_eventjobs/jobs/<int:job_id>/history", methods=["GET"])

@@ -35,11 +35,9 @@ def _runtime() -> Runtime:
 
 @blueprint.route("/_eventjobs/health", methods=["GET"])
 async def health() -> Response:
-    fatal = _runtime().fatal
-    if fatal is not None:
-        return json_response(
-            {"alive": False, "reason": f"the journal cannot be read: {fatal}"}, 503
-        )
+    reason = _runtime().fatal_reason
+    if reason is not None:
+        return json_response({"alive": False, "reason": reason}, 503)
     return json_response({"alive": True})
 
 

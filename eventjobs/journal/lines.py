@@ -52,10 +52,12 @@ def _dumps(value: dict[str, Any]) -> bytes:
     encoding runs on the event loop for every event (docs/performance.md),
     so it is used when its output is provably the same bytes:
 
-    - the output is ASCII: orjson writes non-ASCII characters as raw UTF-8
-      where the format escapes them (``ensure_ascii``), so any other text
-      takes the ``json`` path, which also handles lone surrogates (orjson
-      refuses them);
+    - the output is ASCII without DEL: orjson writes non-ASCII characters
+      as raw UTF-8 where the format escapes them (``ensure_ascii``), and
+      DEL (0x7f) raw where ``json`` writes ``\\u007f`` (the only ASCII
+      character they spell differently), so any other text takes the
+      ``json`` path, which also handles lone surrogates (orjson refuses
+      them);
     - every float of the record (all are top-level fields: ``time``, and
       ``fraction`` or ``timeout`` where an event has one) is 0 or has a
       magnitude in [1e-4, 1e16): there both print the shortest round-trip
@@ -76,7 +78,7 @@ def _dumps(value: dict[str, Any]) -> bytes:
         except TypeError:  # a lone surrogate, an integer beyond 64 bits
             pass
         else:
-            if data.isascii():
+            if data.isascii() and b"\x7f" not in data:
                 return data
     # ensure_ascii keeps every line plain ASCII: any str round-trips, lone
     # surrogates included, and the bytes hashed are unambiguous.

@@ -22,6 +22,12 @@ refused with JournalConflict, nothing written.
 One server per journal (until multi-node support lands): :meth:`open` takes
 a session-level advisory lock on the journal's schema for as long as the
 journal is open; a second server is refused with a message naming the first.
+The lock is the session's: a database restart or a killed connection drops
+it, and another server may take the journal meanwhile. So every append
+checks, in its compare and set, that the lock's session still holds it;
+when it does not, the append fails (JournalUnavailable) and the retry takes
+the lock again, or raises JournalInUse when another server holds it: this
+one must then stop writing (the runtime ends the server, saying so).
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ class PostgresJournal:
         self.location = location
         self._schema = location.schema
         self._lock_conn = lock_conn
+        #: The backend that holds the lock (each append checks it still does).
+        self._lock_pid: int = lock_conn.info.backend_pid
         self._head = head
         self._last_hash = last_hash
         self._pool = Pool(location, pool_size)
@@ -155,12 +163,21 @@ class PostgresJournal:
     ) -> None:
         schema = self._schema
         with conn.transaction():
+            # Only while this server's lock session still holds the lock (in
+            # the same statement: no round trip more per batch).
             moved = conn.execute(
-                f"UPDATE {schema}.head SET seq = %s, hash = %s WHERE seq = %s AND hash = %s",  # type: ignore[arg-type]
-                (new_head, new_hash, head, head_hash),
+                f"UPDATE {schema}.head SET seq = %s, hash = %s WHERE seq = %s AND hash = %s "  # type: ignore[arg-type]
+                f"AND EXISTS ({HOLDS_LOCK})",
+                (new_head, new_hash, head, head_hash, self._lock_pid, LOCK_CLASS, schema),
             )
             if moved.rowcount != 1:
-                actual = conn.execute(f"SELECT seq FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                actual = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                if actual is not None and tuple(actual) == (head, head_hash):
+                    # Caught by append: the retry resynchronises (_resync).
+                    raise JournalUnavailable(
+                        f"the lock on the PostgreSQL journal {self.location} was lost (its "
+                        "database connection was cut); nothing was written"
+                    )
                 raise JournalConflict(
                     f"the PostgreSQL journal {self.location}: append expected the head at "
                     f"{head} but it is at {actual[0] if actual else '?'} (another writer "
@@ -184,17 +201,17 @@ class PostgresJournal:
         Raises:
             JournalInUse: another server took the journal meanwhile.
         """
-        try:
-            self._lock_conn.execute("SELECT 1")
-        except Exception:
-            self._lock_conn.close()
+        held = conn.execute(HOLDS_LOCK, (self._lock_pid, LOCK_CLASS, self._schema)).fetchone()
+        if held is None:
+            self._lock_conn.close()  # its session is gone, or no longer holds the lock
             lock_conn = connect(self.location, autocommit=True)
             try:
-                take_journal_lock(lock_conn, self.location)
+                take_journal_lock(lock_conn, self.location, lost=True)
             except BaseException:
                 lock_conn.close()
                 raise
             self._lock_conn = lock_conn
+            self._lock_pid = lock_conn.info.backend_pid
         self._head, self._last_hash = read_head(conn, self.location)
         self._uncertain = False
 
@@ -431,11 +448,23 @@ def read_hashed(
                 yield record, prev
 
 
-def take_journal_lock(conn: psycopg.Connection, location: PostgresLocation) -> None:
+#: True while backend %s holds the lock of class %s on schema %s.
+HOLDS_LOCK = (
+    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+    "AND pid = %s AND classid::bigint = %s AND objid::bigint = (hashtext(%s)::bigint & 4294967295) "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def take_journal_lock(
+    conn: psycopg.Connection, location: PostgresLocation, *, lost: bool = False
+) -> None:
     """Hold the journal's session-level advisory lock on *conn* (autocommit).
 
+    *lost*: this server held it before and lost it (the message says so).
+
     Raises:
-        ConfigError: another session holds it; names that session's process.
+        JournalInUse: another session holds it; names that session's process.
     """
     got = conn.execute(
         "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, location.schema)
@@ -456,6 +485,13 @@ def take_journal_lock(conn: psycopg.Connection, location: PostgresLocation) -> N
         who = f"another eventjobs server ({name or 'unnamed'}"
         who += f", connected from {address}" if address else ", connected locally"
         who += f" since {since:%Y-%m-%d %H:%M:%S %Z})" if since else ")"
+    if lost:
+        raise JournalInUse(
+            f"the PostgreSQL journal {location} was taken by {who} while this server's "
+            "connection to the database was cut, so this server stops writing to it. "
+            "Several servers on one journal are not supported yet (multi-node support is "
+            "planned, docs/deployment.md): keep one of them"
+        )
     raise JournalInUse(
         f"the PostgreSQL journal {location} is in use by {who}. Several servers on one "
         "journal are not supported yet (multi-node support is planned, docs/deployment.md): "

@@ -125,3 +125,21 @@ async def test_history_is_hidden_from_other_users():
         assert other.status_code == 404
         owner = await served.client.get(f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "-"})
         assert owner.status_code == 200
+
+
+async def test_a_following_stream_outlives_the_response_timeout():
+    """Quart cuts a response after RESPONSE_TIMEOUT (60 s by default); a
+    following journal stream opts out: records still come after it passed."""
+    import httpx
+
+    from tests.http.test_dashboard_feed import http_server, read_line
+
+    async with http_server(RESPONSE_TIMEOUT=0.3) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+        async with client.stream("GET", "/_eventjobs/journal?follow=true") as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            await trio.sleep(0.6)  # twice the response timeout, with nothing to send
+            submitted = await client.post("/_admin/echo", headers={"x-arango-async": "store"})
+            job = int(submitted.headers["x-arango-async-id"])
+            first = await read_line(lines)
+            assert (first["seq"], first["type"], first["job"]) == (1, "queued", job)

@@ -425,7 +425,7 @@ def test_encoded_line_is_byte_for_byte_the_documented_json(event, seq):
 
 
 @pytest.mark.parametrize("time", [0.0, -0.0, 1e-5, 1e-4, 1764412345.25, 1e16, 1.5e300, -2e20])
-@pytest.mark.parametrize("text", ["ascii", "caf\u00e9", "\ud800", "\U0001f600"])
+@pytest.mark.parametrize("text", ["ascii", "\x7f", "caf\u00e9", "\ud800", "\U0001f600"])
 def test_encoded_line_matches_json_at_float_and_text_edges(time, text):
     """At float and text edges the line still equals json.dumps'."""
     event = JobFetched(job_id=1, time=time, by=text)
