@@ -1,5 +1,7 @@
-"""A mounted app (``--app tests.browser.progress_app:app``) whose job reports
-progress and then waits, for the dashboard's progress tests."""
+"""A mounted app (``--app tests.browser.progress_app:app``) for the dashboard's
+tests: a job that reports progress and then waits, and a job held until a
+second (synchronous) request releases it, so that a test sees it pending
+for as long as it needs, not for a guessed duration."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from eventjobs import report_progress
 
 app = QuartTrio("progress_app")
 
+#: name -> event set by ``/release/<name>``.
+_held: dict[str, trio.Event] = {}
+
 
 @app.route("/steps/<int:count>", methods=["POST"])
 async def steps(count: int) -> str:
@@ -18,3 +23,15 @@ async def steps(count: int) -> str:
         await trio.sleep(0)
     await trio.sleep(300)  # until cancelled
     return "unreachable"
+
+
+@app.route("/hold/<name>", methods=["POST"])
+async def hold(name: str) -> str:
+    await _held.setdefault(name, trio.Event()).wait()
+    return "released"
+
+
+@app.route("/release/<name>", methods=["POST"])
+async def release(name: str) -> str:
+    _held.setdefault(name, trio.Event()).set()
+    return "ok"

@@ -78,12 +78,15 @@ def test_page_loads_clean_and_shows_a_job_submitted_through_the_api_within_a_sec
     assert tab.console.errors == [], tab.console.messages
 
 
-def test_a_finished_job_moves_to_the_done_table(open_tab, server):
+def test_a_finished_job_moves_to_the_done_table(open_tab, progress_server):
     tab = open_tab()
-    page = open_dashboard(tab, server)
+    page = open_dashboard(tab, progress_server)
     wait_live(page)
-    job = submit(server, "POST", "/_admin/sleep?duration=0.3")
+    # Held until released: a timed job could end before the page shows it.
+    job = submit(progress_server, "POST", "/hold/finished-job")
     expect(row(page, "pending", job)).to_be_visible()
+    released = httpx.post(f"{progress_server.url}/release/finished-job")
+    assert released.status_code == 200, released.text
     expect(row(page, "done", job)).to_be_visible()
     expect(row(page, "pending", job)).to_have_count(0)
     expect(row(page, "done", job).locator(".col-status")).to_have_text("200")
