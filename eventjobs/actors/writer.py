@@ -8,7 +8,9 @@ Recording an event is two steps with a checkpoint between them:
    the consequence atomically: two concurrent fetches of one result cannot
    both see it unfetched.
 2. The writer's task appends the whole batch with one durable write (group
-   commit) and then releases everyone waiting on that batch.
+   commit), then hands each of its records to the ``observers`` (metrics,
+   job log, live feeds: they see only what the journal holds) and releases
+   everyone waiting on that batch.
 
 So the table may run ahead of the disk by at most the batches in flight, and
 every answer that depends on an event (a 202, a fetched result) is sent only
@@ -107,9 +109,11 @@ class JournalWriter:
         #: order, so once it is durable everything recorded so far is.
         self._last_batch: Batch | None = None
         self._wakeup = trio.Event()
-        #: Called with each event right after it is applied to the table (for
-        #: waking whoever waits on a job); they must not raise or yield.
-        self.observers: list[Callable[[Event], None]] = []
+        #: Called with each record once it is durable (right after its
+        #: batch's append), in journal order, with its final sequence number:
+        #: an event of a lost batch is never seen, one kept and appended again
+        #: is seen once, when it lands. They must not raise or yield.
+        self.observers: list[Callable[[Recorded], None]] = []
         #: Called after each successful append with its duration (seconds)
         #: and its number of records (for metrics); must not raise or yield.
         self.append_observers: list[Callable[[float, int], None]] = []
@@ -170,8 +174,6 @@ class JournalWriter:
             return self._batch
         record = Recorded(self.table.position + 1, event)
         self.table.apply(record)
-        for observer in self.observers:
-            observer(event)
         self._batch.records.append(record)
         self._batch.retry.append(retry)
         self._last_batch = self._batch
@@ -243,6 +245,12 @@ class JournalWriter:
         seconds = time.perf_counter() - began
         for observer in self.append_observers:
             observer(seconds, len(batch.records))
+        # Only now: what observers tell (metrics, logs, live feeds) must be
+        # what the journal holds, and a failed append loses or re-records
+        # the events it held (see _recover).
+        for record in batch.records:
+            for observer in self.observers:
+                observer(record)
         batch.finish()
 
     async def _recover(self, lost: Batch, error: JournalUnavailable) -> None:
