@@ -91,6 +91,9 @@ class Subscription:
             if event.owner == self.caller.name:
                 self.mine.add(event.job_id)
                 return True
+            # The id may have been the caller's in the table when this stream
+            # began, in a batch that was then lost: it is someone else's now.
+            self.mine.discard(event.job_id)
             return False
         if event.job_id not in self.mine:
             return False
