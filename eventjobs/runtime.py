@@ -302,7 +302,8 @@ class Runtime:
         Reports started once recovery is durable and jobs are accepted.
 
         A :meth:`shutdown` during the replay makes this return without
-        serving. When the journal cannot be opened or replayed the error is
+        serving (jobs found queued stay queued); one during recovery drains
+        as usual. When the journal cannot be opened or replayed the error is
         kept (:meth:`readiness`, :meth:`wait_fatal`) and raised.
 
         Cancellation: running jobs are recorded as interrupted and the writer
@@ -316,6 +317,14 @@ class Runtime:
             self._fatal = error
             self._fatal_event.set()
             raise
+        if self._abandon_replay:
+            # shutdown() came during a replay that ended before it looked
+            # (it looks every REPLAY_PROGRESS_EVERY records): serve nothing,
+            # so that jobs found queued stay queued for the next start.
+            if self._owns_journal:
+                with trio.CancelScope(shield=True):
+                    await self.journal.aclose()
+            return
         self._startup_step = "recovering jobs found unfinished"
         writer = JournalWriter(self.journal, self.table, rebuild=self._rebuild)
         # Before recovery, so that the jobs it interrupts are counted and logged.
@@ -350,6 +359,10 @@ class Runtime:
                             job_nursery.start_soon(self._take_snapshots, writer)
                             self._recover(writer, supervisor)
                             await writer.flush()
+                            if self._abandon_replay:
+                                # shutdown() came during that flush, before
+                                # it could reach the supervisor: drain here.
+                                await supervisor.shutdown(self.settings.shutdown_timeout)
                             self._writer, self._supervisor = writer, supervisor
                             task_status.started()
                             await self._stopped.wait()
