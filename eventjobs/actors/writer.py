@@ -20,7 +20,8 @@ When an append fails (disk full, I/O error), the writer recovers by itself:
 
 - everyone waiting on the lost batches gets :class:`JournalUnavailable` (the
   API answers 503: nothing they asked for happened);
-- the table is rebuilt from what the journal durably holds;
+- the table is rebuilt from what the journal durably holds (tried again,
+  with the same back-off, while the journal cannot be read either);
 - events recorded with ``retry=True`` (how a job ended: facts that happened
   and that nobody is waiting to be told about) are applied again and kept
   for the next attempt;
@@ -269,7 +270,7 @@ class JournalWriter:
         self._batch = Batch()
         self._rebuilding = []
         try:
-            self.table.reset_to(await self._rebuild())
+            self.table.reset_to(await self._rebuilt_table(lost_batches, error))
         finally:
             kept = [
                 record.event
@@ -279,15 +280,39 @@ class JournalWriter:
             ]
             kept += self._rebuilding
             self._rebuilding = None
+            for batch in lost_batches:
+                batch.finish(error)
         for event in kept:
             try:
                 self.record_nowait(event, retry=True)
             except IllegalTransition as reason:
                 log.warning("dropped %r after the failed append: %s", event, reason)
-        for batch in lost_batches:
-            batch.finish(error)
         await trio.sleep(self._backoff)  # refuse new work for a while
         self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
         self._failure = None
         self._healthy.set()
         self._wakeup.set()  # try the disk again with what was kept
+
+    async def _rebuilt_table(self, lost_batches: list[Batch], error: JournalUnavailable) -> JobTable:
+        """The table as the journal durably holds it, trying until the
+        journal can be read (a database that is down fails its reads too).
+
+        While it cannot, the lost batches' waiters are told at once (they
+        would otherwise wait out the whole outage) and the table stays as it
+        was, events of the lost batches included, until a rebuild succeeds.
+        """
+        assert self._rebuild is not None
+        while True:
+            try:
+                return await self._rebuild()
+            except (JournalUnavailable, OSError) as reason:
+                log.error(
+                    "rebuilding the views after a failed append failed (trying again in "
+                    "%.1f s): %s",
+                    self._backoff,
+                    reason,
+                )
+            for batch in lost_batches:
+                batch.finish(error)
+            await trio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
