@@ -299,7 +299,10 @@ class Runtime:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.
 
-        Reports started once recovery is durable and jobs are accepted.
+        Reports started once recovery is durable and jobs are accepted; if
+        the journal cannot be written then, the recovery's events stay with
+        the writer, which retries them, and it starts anyway (not ready
+        until they are written, see :meth:`readiness`).
 
         A :meth:`shutdown` during the replay makes this return without
         serving (jobs found queued stay queued); one during recovery drains
@@ -358,7 +361,13 @@ class Runtime:
                                 job_nursery.start_soon(self._enforce_retention, writer)
                             job_nursery.start_soon(self._take_snapshots, writer)
                             self._recover(writer, supervisor)
-                            await writer.flush()
+                            try:
+                                await writer.flush()
+                            except JournalUnavailable as error:
+                                # The recovery's events are kept (retry=True)
+                                # and written once the journal takes writes;
+                                # meanwhile readiness says why it is not ready.
+                                log.warning("recovery not yet durable: %s", error)
                             if self._abandon_replay:
                                 # shutdown() came during that flush, before
                                 # it could reach the supervisor: drain here.
