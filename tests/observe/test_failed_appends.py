@@ -5,9 +5,7 @@ again (how a job ended) is counted, logged and streamed once."""
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 
 import trio
 
@@ -19,10 +17,7 @@ from tests.http.conftest import Gates, add_test_routes
 from tests.observe.support import scrape, value
 from tests.observe.test_logs import transitions
 from tests.support import ASYNC_STORE, serve_app
-
-
-def disk_full(fd):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+from tests.test_disk_errors import disk_full
 
 
 async def test_lost_and_retried_events_are_observed_as_the_journal_holds_them(
