@@ -65,7 +65,7 @@ from .events import (
     RecordedResponse,
 )
 from .identity import Caller
-from .journal import FileJournal, Journal, MemoryJournal
+from .journal import FileJournal, Journal, MemoryJournal, Recorded
 from .journal.pg_url import is_postgres_url
 from .journal.postgres import PostgresJournal
 from .observe.metrics import Metrics
@@ -175,8 +175,8 @@ class Runtime:
         self._fatal_reason = "the journal cannot be read"
         self._fatal_event = trio.Event()
         self.metrics = Metrics(self, GAUGE_HELP)
-        #: Called with each event once applied (see :meth:`add_observer`).
-        self._observers: list[Callable[[Event], None]] = []
+        #: Called with each record once durable (see :meth:`add_observer`).
+        self._observers: list[Callable[[Recorded], None]] = []
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -306,10 +306,14 @@ class Runtime:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.
 
-        Reports started once recovery is durable and jobs are accepted.
+        Reports started once recovery is durable and jobs are accepted; if
+        the journal cannot be written then, the recovery's events stay with
+        the writer, which retries them, and it starts anyway (not ready
+        until they are written, see :meth:`readiness`).
 
         A :meth:`shutdown` during the replay makes this return without
-        serving. When the journal cannot be opened or replayed the error is
+        serving (jobs found queued stay queued); one during recovery drains
+        as usual. When the journal cannot be opened or replayed the error is
         kept (:meth:`readiness`, :meth:`wait_fatal`) and raised. So is an
         append error that no retry can cure (:data:`NOT_RETRIED`: another
         server took the journal): the writer stops, every later command is
@@ -326,10 +330,18 @@ class Runtime:
             self._fatal = error
             self._fatal_event.set()
             raise
+        if self._abandon_replay:
+            # shutdown() came during a replay that ended before it looked
+            # (it looks every REPLAY_PROGRESS_EVERY records): serve nothing,
+            # so that jobs found queued stay queued for the next start.
+            if self._owns_journal:
+                with trio.CancelScope(shield=True):
+                    await self.journal.aclose()
+            return
         self._startup_step = "recovering jobs found unfinished"
         writer = JournalWriter(self.journal, self.table, rebuild=self._rebuild)
         # Before recovery, so that the jobs it interrupts are counted and logged.
-        writer.observers += [self.metrics.observe_event, log_transition]
+        writer.observers.append(self._observe)
         writer.append_observers.append(self.metrics.observe_append)
         # The writer must outlive every actor, even when this whole task is
         # cancelled from outside: actors record how their jobs ended as they
@@ -358,10 +370,18 @@ class Runtime:
                             if self._retention_on:
                                 job_nursery.start_soon(self._enforce_retention, writer)
                             job_nursery.start_soon(self._take_snapshots, writer)
-                            writer.observers.append(self._wake_waiters)
-                            writer.observers.append(self._notify_observers)
                             self._recover(writer, supervisor)
-                            await writer.flush()
+                            try:
+                                await writer.flush()
+                            except JournalUnavailable as error:
+                                # The recovery's events are kept (retry=True)
+                                # and written once the journal takes writes;
+                                # meanwhile readiness says why it is not ready.
+                                log.warning("recovery not yet durable: %s", error)
+                            if self._abandon_replay:
+                                # shutdown() came during that flush, before
+                                # it could reach the supervisor: drain here.
+                                await supervisor.shutdown(self.settings.shutdown_timeout)
                             self._writer, self._supervisor = writer, supervisor
                             task_status.started()
                             await self._stopped.wait()
@@ -718,19 +738,31 @@ class Runtime:
         with trio.move_on_after(seconds):
             await event.wait()
 
-    def add_observer(self, observer: Callable[[Event], None]) -> None:
-        """Call *observer* with every event recorded from now on, right after
-        it is applied to :attr:`table` (possibly before it is durable).
+    def add_observer(self, observer: Callable[[Recorded], None]) -> None:
+        """Call *observer* with every record appended from now on, once it is
+        durable, in journal order (``record.seq`` is its sequence number).
 
-        It runs inside the writer's synchronous recording step: it must not
-        raise, yield or take long (hand the event on, e.g. with a channel's
-        ``send_nowait``). Observers stay for the runtime's life.
+        An event whose append failed and that was lost (its request was
+        answered 503) is never seen; one the writer kept and appended again
+        is seen once, with the sequence number it got. :attr:`table` may
+        already be ahead of the record (it applies events as they are
+        recorded).
+
+        It runs in the writer's task between an append and the next: it must
+        not raise, yield or take long (hand the record on, e.g. with a
+        channel's ``send_nowait``). Observers stay for the runtime's life.
         """
         self._observers.append(observer)
 
-    def _notify_observers(self, event: Event) -> None:
+    def _observe(self, record: Recorded) -> None:
+        """The writer's one observer: metrics, the job log, waiters, then
+        the observers added with :meth:`add_observer`."""
+        event = record.event
+        self.metrics.observe_event(event)
+        log_transition(event)
+        self._wake_waiters(event)
         for observer in self._observers:
-            observer(event)
+            observer(record)
 
     def _wake_waiters(self, event: Event) -> None:
         if isinstance(

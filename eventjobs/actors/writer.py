@@ -8,7 +8,9 @@ Recording an event is two steps with a checkpoint between them:
    the consequence atomically: two concurrent fetches of one result cannot
    both see it unfetched.
 2. The writer's task appends the whole batch with one durable write (group
-   commit) and then releases everyone waiting on that batch.
+   commit), then hands each of its records to the ``observers`` (metrics,
+   job log, live feeds: they see only what the journal holds) and releases
+   everyone waiting on that batch.
 
 So the table may run ahead of the disk by at most the batches in flight, and
 every answer that depends on an event (a 202, a fetched result) is sent only
@@ -18,7 +20,8 @@ When an append fails (disk full, I/O error), the writer recovers by itself:
 
 - everyone waiting on the lost batches gets :class:`JournalUnavailable` (the
   API answers 503: nothing they asked for happened);
-- the table is rebuilt from what the journal durably holds;
+- the table is rebuilt from what the journal durably holds (tried again,
+  with the same back-off, while the journal cannot be read either);
 - events recorded with ``retry=True`` (how a job ended: facts that happened
   and that nobody is waiting to be told about) are applied again and kept
   for the next attempt;
@@ -107,9 +110,11 @@ class JournalWriter:
         #: order, so once it is durable everything recorded so far is.
         self._last_batch: Batch | None = None
         self._wakeup = trio.Event()
-        #: Called with each event right after it is applied to the table (for
-        #: waking whoever waits on a job); they must not raise or yield.
-        self.observers: list[Callable[[Event], None]] = []
+        #: Called with each record once it is durable (right after its
+        #: batch's append), in journal order, with its final sequence number:
+        #: an event of a lost batch is never seen, one kept and appended again
+        #: is seen once, when it lands. They must not raise or yield.
+        self.observers: list[Callable[[Recorded], None]] = []
         #: Called after each successful append with its duration (seconds)
         #: and its number of records (for metrics); must not raise or yield.
         self.append_observers: list[Callable[[float, int], None]] = []
@@ -170,8 +175,6 @@ class JournalWriter:
             return self._batch
         record = Recorded(self.table.position + 1, event)
         self.table.apply(record)
-        for observer in self.observers:
-            observer(event)
         self._batch.records.append(record)
         self._batch.retry.append(retry)
         self._last_batch = self._batch
@@ -243,6 +246,12 @@ class JournalWriter:
         seconds = time.perf_counter() - began
         for observer in self.append_observers:
             observer(seconds, len(batch.records))
+        # Only now: what observers tell (metrics, logs, live feeds) must be
+        # what the journal holds, and a failed append loses or re-records
+        # the events it held (see _recover).
+        for record in batch.records:
+            for observer in self.observers:
+                observer(record)
         batch.finish()
 
     async def _recover(self, lost: Batch, error: JournalUnavailable) -> None:
@@ -261,7 +270,7 @@ class JournalWriter:
         self._batch = Batch()
         self._rebuilding = []
         try:
-            self.table.reset_to(await self._rebuild())
+            self.table.reset_to(await self._rebuilt_table(lost_batches, error))
         finally:
             kept = [
                 record.event
@@ -271,15 +280,39 @@ class JournalWriter:
             ]
             kept += self._rebuilding
             self._rebuilding = None
+            for batch in lost_batches:
+                batch.finish(error)
         for event in kept:
             try:
                 self.record_nowait(event, retry=True)
             except IllegalTransition as reason:
                 log.warning("dropped %r after the failed append: %s", event, reason)
-        for batch in lost_batches:
-            batch.finish(error)
         await trio.sleep(self._backoff)  # refuse new work for a while
         self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
         self._failure = None
         self._healthy.set()
         self._wakeup.set()  # try the disk again with what was kept
+
+    async def _rebuilt_table(self, lost_batches: list[Batch], error: JournalUnavailable) -> JobTable:
+        """The table as the journal durably holds it, trying until the
+        journal can be read (a database that is down fails its reads too).
+
+        While it cannot, the lost batches' waiters are told at once (they
+        would otherwise wait out the whole outage) and the table stays as it
+        was, events of the lost batches included, until a rebuild succeeds.
+        """
+        assert self._rebuild is not None
+        while True:
+            try:
+                return await self._rebuild()
+            except (JournalUnavailable, OSError) as reason:
+                log.error(
+                    "rebuilding the views after a failed append failed (trying again in "
+                    "%.1f s): %s",
+                    self._backoff,
+                    reason,
+                )
+            for batch in lost_batches:
+                batch.finish(error)
+            await trio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)

@@ -5,7 +5,7 @@ line is one JSON object:
 
 - first ``{"type": "hello", "seq": N}``: the stream is open and N is the
   table's position; anything after it comes as a line;
-- then one line per event of a job the caller may see, as it is recorded:
+- then one line per event of a job the caller may see, once it is durable:
   ``{"seq", "type", "job", "time"}`` plus, for ``progress``, ``fraction`` and
   ``message`` (the journal's names; never a request or a result);
 - ``{"type": "heartbeat", "seq": N}`` after every ``HEARTBEAT_SECONDS``
@@ -22,8 +22,11 @@ stream remembers which of the jobs in flight are the caller's.
 ``?follow=false`` answers the ``hello`` line only and ends (a probe; also
 what keeps generated-request tests finite). Events come from the runtime's
 observers (:meth:`Runtime.add_observer`), not from the journal: a stream
-costs nothing while nothing happens and reads no file. They may arrive
-before their record is durable, like any answer read from the table.
+costs nothing while nothing happens and reads no file. They arrive once
+their record is durable, so a stream never shows an event the journal lost
+(a submission answered 503); an event recorded before the ``hello`` but
+durable only after it comes as a line whose ``seq`` is not above the
+``hello``'s.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from quart import Blueprint, Quart, Response, current_app, request
 
 from ..events import Event, JobDeleted, JobFetched, JobProgressed, JobQueued, type_name
 from ..identity import Caller
+from ..journal import Recorded
 from ..runtime import Runtime
 from .context import current_caller
 from .responses import bad_parameter
@@ -87,6 +91,9 @@ class Subscription:
             if event.owner == self.caller.name:
                 self.mine.add(event.job_id)
                 return True
+            # The id may have been the caller's in the table when this stream
+            # began, in a batch that was then lost: it is someone else's now.
+            self.mine.discard(event.job_id)
             return False
         if event.job_id not in self.mine:
             return False
@@ -104,11 +111,9 @@ class LiveFeed:
         self._subscriptions: set[Subscription] = set()
         runtime.add_observer(self._observe)
 
-    def _observe(self, event: Event) -> None:
-        # Called right after the event is applied: the table's position is its seq.
-        seq = self._runtime.table.position
+    def _observe(self, record: Recorded) -> None:
         for subscription in self._subscriptions:
-            subscription.offer(seq, event)
+            subscription.offer(record.seq, record.event)
 
     @property
     def open_streams(self) -> int:

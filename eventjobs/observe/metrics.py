@@ -4,9 +4,9 @@ A :class:`Metrics` owns a :class:`prometheus_client.CollectorRegistry`
 (never the process-wide default one: a process may hold several apps, as
 the tests do). It is fed three ways:
 
-- :meth:`Metrics.observe_event`, a journal writer observer, sees every event
-  as it is applied and moves the counters and the run-time and queue-wait
-  histograms;
+- :meth:`Metrics.observe_event`, called by the runtime's writer observer,
+  sees every event once durable and moves the counters and the run-time
+  and queue-wait histograms;
 - :meth:`Metrics.observe_append`, a writer append observer, times each
   group commit and counts its records;
 - :meth:`Metrics.refused` counts requests answered 503, by reason (the HTTP
@@ -195,7 +195,7 @@ class Metrics:
     # -- feeding ------------------------------------------------------------------
 
     def observe_event(self, event: Event) -> None:
-        """A journal writer observer: count *event*, applied just now."""
+        """Count *event*, durable just now (the runtime's writer observer calls it)."""
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)

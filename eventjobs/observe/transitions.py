@@ -1,7 +1,8 @@
 """One log line per job transition, on the ``eventjobs.jobs`` logger.
 
-:func:`log_transition` is a journal writer observer: it sees each event as
-it is applied, so the log tells exactly the story the journal records.
+:func:`log_transition` is called by the runtime's journal writer observer:
+it sees each event once durable, so the log tells exactly the story the
+journal records (a failed append logs nothing of what it lost).
 Lines are at INFO except progress reports (DEBUG: a job may report many);
 each carries structured fields (``job_id``, ``event``, and where they apply
 ``status``, ``owner``, ``method``, ``path``, ``by``, ``reason``) for the
@@ -37,7 +38,7 @@ log = logging.getLogger(LOGGER_NAME)
 
 
 def log_transition(event: Event) -> None:
-    """A journal writer observer: log *event*, applied just now."""
+    """Log *event*, durable just now (the runtime's writer observer calls it)."""
     level = logging.DEBUG if isinstance(event, JobProgressed) else logging.INFO
     if not log.isEnabledFor(level):
         return

@@ -1,19 +1,19 @@
-"""A mounted app (``--app tests.browser.progress_app:app``) for the
-dashboard's tests: a job that reports progress and then waits until
-cancelled, and one that waits until a file exists (so a test sees it
-pending for exactly as long as it needs, without timing)."""
+"""A mounted app (``--app tests.browser.progress_app:app``) for the dashboard's
+tests: a job that reports progress and then waits, and a job held until a
+second (synchronous) request releases it, so that a test sees it pending
+for as long as it needs, not for a guessed duration."""
 
 from __future__ import annotations
 
-import os
-
 import trio
-from quart import request
 from quart_trio import QuartTrio
 
 from eventjobs import report_progress
 
 app = QuartTrio("progress_app")
+
+#: name -> event set by ``/release/<name>``.
+_held: dict[str, trio.Event] = {}
 
 
 @app.route("/steps/<int:count>", methods=["POST"])
@@ -25,9 +25,13 @@ async def steps(count: int) -> str:
     return "unreachable"
 
 
-@app.route("/gated", methods=["POST"])
-async def gated() -> str:
-    gate = request.args["gate"]
-    while not os.path.exists(gate):
-        await trio.sleep(0.01)
-    return "opened"
+@app.route("/hold/<name>", methods=["POST"])
+async def hold(name: str) -> str:
+    await _held.setdefault(name, trio.Event()).wait()
+    return "released"
+
+
+@app.route("/release/<name>", methods=["POST"])
+async def release(name: str) -> str:
+    _held.setdefault(name, trio.Event()).set()
+    return "ok"

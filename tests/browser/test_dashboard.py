@@ -78,14 +78,15 @@ def test_page_loads_clean_and_shows_a_job_submitted_through_the_api_within_a_sec
     assert tab.console.errors == [], tab.console.messages
 
 
-def test_a_finished_job_moves_to_the_done_table(open_tab, progress_server, tmp_path):
+def test_a_finished_job_moves_to_the_done_table(open_tab, progress_server):
     tab = open_tab()
     page = open_dashboard(tab, progress_server)
     wait_live(page)
-    gate = tmp_path / "gate"
-    job = submit(progress_server, "POST", f"/gated?gate={gate}")
+    # Held until released: a timed job could end before the page shows it.
+    job = submit(progress_server, "POST", "/hold/finished-job")
     expect(row(page, "pending", job)).to_be_visible()
-    gate.touch()  # only now may the job finish
+    released = httpx.post(f"{progress_server.url}/release/finished-job")
+    assert released.status_code == 200, released.text
     expect(row(page, "done", job)).to_be_visible()
     expect(row(page, "pending", job)).to_have_count(0)
     expect(row(page, "done", job).locator(".col-status")).to_have_text("200")
@@ -163,8 +164,7 @@ def test_job_page_shows_timeline_previews_and_hostile_text_as_text(open_tab, ser
 
 @pytest.fixture(scope="module")
 def progress_server() -> Iterator[ServerProcess]:
-    """A server whose mounted app has a job that reports progress, and one
-    that waits for a file (tests/browser/progress_app.py)."""
+    """A server whose mounted app has a job that reports progress."""
     with server_process(
         "--journal", ":memory:", "--shutdown-timeout", "0", "--progress-interval", "0",
         "--app", "tests.browser.progress_app:app",

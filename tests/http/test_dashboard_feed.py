@@ -15,6 +15,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from eventjobs import Settings, create_app
+from eventjobs.events import JobQueued, JobStarted, RecordedRequest
 from eventjobs.http import live
 from eventjobs.identity import ANONYMOUS, Caller
 from tests.http.conftest import Gates
@@ -85,6 +86,24 @@ async def test_a_user_gets_only_their_own_jobs_events_removals_included(tmp_path
         ]
         everyone = job_events(drain(root))
         assert {job for job, _ in everyone} == {theirs, mine, before, other_before}
+
+
+async def test_a_job_id_queued_again_for_someone_else_is_no_longer_theirs(tmp_path):
+    """alice subscribed while her job N was recorded but not yet durable; the
+    append failed, N was never hers in the journal and the next submission,
+    bob's, got N again: nothing of bob's job N may reach alice."""
+    async with serve_app(auth_settings(tmp_path)) as served:
+        feed = live.feed_of(served.app)
+        job = await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
+        await settle()
+        alice = feed.subscribe(ALICE)
+        assert job in alice.mine
+        reused = JobQueued(
+            job_id=job, time=1.0, owner="bob", store=True, request=RecordedRequest(method="POST", path="/x")
+        )
+        alice.offer(job + 10, reused)
+        alice.offer(job + 11, JobStarted(job_id=job, time=2.0))
+        assert drain(alice) == []
 
 
 async def test_a_slow_reader_is_told_it_missed_events(monkeypatch):

@@ -14,7 +14,8 @@ import trio
 import eventjobs.journal.file
 
 from eventjobs import Settings, create_app, runtime_of
-from eventjobs.events import JobStarted
+from eventjobs.runtime import Runtime
+from eventjobs.events import JobQueued, JobStarted, RecordedRequest
 from eventjobs.journal import FileJournal, MemoryJournal, Recorded
 from tests.observe.support import scrape, value
 from tests.support import ASYNC_STORE, auth_settings, serve_app, settle
@@ -186,3 +187,44 @@ async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_pa
         fetched = await client.put(f"/_api/job/{job_id}")
         assert fetched.status_code == 200
         assert json.loads(await fetched.get_data())["body"] == "kept"
+
+
+async def test_a_shutdown_during_the_replay_leaves_queued_jobs_queued(tmp_path, monkeypatch):
+    """SIGTERM while the journal is replayed: the runtime stops without
+    serving, even when the replay ends before it looks at the request (a
+    short replay never does): a job found queued is not started, so not
+    interrupted, and runs at the next start as the recovery rules say."""
+    directory = tmp_path / "journal"
+    journal = FileJournal.open(directory)
+    request = RecordedRequest(method="POST", path="/_admin/echo")
+    await journal.append(
+        [Recorded(1, JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request))]
+    )
+    await journal.aclose()
+    entered, released = threading.Event(), threading.Event()
+    read_records = eventjobs.journal.file.read_records
+
+    def held_read_records(*args, **kwargs):
+        entered.set()
+        released.wait()
+        yield from read_records(*args, **kwargs)
+
+    monkeypatch.setattr("eventjobs.journal.file.read_records", held_read_records)
+
+    async def execute(job):
+        await trio.sleep_forever()
+
+    runtime = Runtime(Settings(journal=str(directory), shutdown_timeout=0), execute)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(runtime.run)
+            with trio.fail_after(10):
+                while not entered.is_set():  # the journal is being read
+                    await trio.sleep(0.001)
+            await runtime.shutdown()
+            released.set()
+    finally:
+        released.set()
+    monkeypatch.undo()
+    assert not runtime.running
+    assert [type(r.event) for r in read_records(directory)] == [JobQueued]

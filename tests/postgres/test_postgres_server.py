@@ -229,3 +229,39 @@ def test_the_server_carries_on_when_the_database_drops_its_connections(pg_url: s
     assert statuses[0] == 503  # its append met the cut connection; nothing was kept
     assert "journal append failed (retrying" in server.text
     assert eventjobs("journal", "verify", pg_url).stdout.startswith("ok: ")
+
+
+def test_the_server_carries_on_while_the_database_cannot_be_read_either(pg_url: str) -> None:
+    """A database that fails for a while, reads included (here its records
+    table is renamed away): after the failed append the writer cannot
+    rebuild its views either. It keeps answering 503 and trying, and serves
+    again once the table is back; the job that ran meanwhile keeps its
+    result and the journal verifies."""
+    schema = schema_of(pg_url)
+    with server_process("--journal", pg_url, "--shutdown-timeout", "0") as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            first = submit(client, "/_admin/echo", content=b"before")
+            wait_until(lambda: client.get(f"/_api/job/{first}").status_code == 200, "done")
+            sql(pg_url, f"ALTER TABLE {schema}.records RENAME TO records_away")
+            try:
+                refused = client.put("/_admin/echo", headers=STORE, content=b"lost")
+                assert refused.status_code == 503, refused.text
+                # The rebuild fails too, and is tried again (the log says so).
+                wait_until(lambda: server.text.count("journal append failed") >= 1, "the log")
+                wait_until(
+                    lambda: "rebuilding the views" in server.text, "a failed rebuild logged"
+                )
+                assert client.get(f"/_api/job/{first}").status_code == 200  # reads go on
+            finally:
+                sql(pg_url, f"ALTER TABLE {schema}.records_away RENAME TO records")
+
+            def accepted() -> bool:
+                response = client.put("/_admin/echo", headers=STORE, content=b"after")
+                assert response.status_code in (202, 503), response.text
+                return response.status_code == 202
+
+            wait_until(accepted, "a submission accepted again", timeout=30)
+            assert client.put(f"/_api/job/{first}").status_code == 200
+        assert server.stop() == 0, server.text
+    assert "Traceback" not in server.text, server.text
+    assert eventjobs("journal", "verify", pg_url).stdout.startswith("ok: ")
