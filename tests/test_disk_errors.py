@@ -66,6 +66,9 @@ async def test_failed_append_answers_503_and_keeps_reads(served, tmp_path, monke
     assert (await served.client.get("/_api/job/done")).status_code == 200
     fetch = await served.client.put(f"/_api/job/{job_id}")
     assert fetch.status_code == 503  # a fetch must be recorded before it is answered
+    message = json.loads(await fetch.get_data())["errorMessage"]
+    assert message.startswith("the journal is unavailable, so nothing was changed: ")
+    assert "No space left on device" in message
     assert [r.seq for r in read_records(tmp_path / "journal")] == durable
 
 

@@ -41,7 +41,9 @@ async def _journal_unavailable(exception: JournalUnavailable) -> Response:
     return error(
         503,
         ERROR_HTTP_SERVICE_UNAVAILABLE,
-        f"the journal cannot be written, so the change was not made: {exception}",
+        # Neutral on purpose: writing an event and reading a result back
+        # (a fetch) both end here; the exception says which failed.
+        f"the journal is unavailable, so nothing was changed: {exception}",
     )
 
 
