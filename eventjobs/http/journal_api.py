@@ -36,6 +36,7 @@ from ..journal import Journal, Recorded
 from ..results import ERROR_FORBIDDEN
 from ..runtime import Runtime
 from .context import current_caller
+from .reauth import credential_check
 from .responses import bad_parameter, error, json_response, not_found
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,13 @@ async def journal_stream() -> Response:
         return bad_parameter()
     follow = request.args.get("follow", "false").lower() in ("true", "1", "yes")
     journal = _journal()
+    credentials = credential_check()
 
     async def lines(position: int) -> AsyncIterator[bytes]:
         while True:
+            if not await credentials.still_valid():
+                log.info("journal stream ended: its credentials no longer hold")
+                return
             if follow and journal.head <= position:
                 # Nothing new is durable: a read would rescan a segment for nothing.
                 await trio.sleep(FOLLOW_POLL_SECONDS)

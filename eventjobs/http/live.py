@@ -12,7 +12,11 @@ line is one JSON object:
   without events, so that proxies keep the connection and a client can
   tell a quiet server from a dead connection;
 - ``{"type": "overflow", "seq": N}`` when the client fell more than
-  ``BUFFER`` events behind: some were dropped, reload everything.
+  ``BUFFER`` events behind: some were dropped, reload everything;
+- ``{"type": "closed", "reason": ...}``, then the end of the stream, when
+  its credentials no longer prove the same caller (user removed, rights
+  changed, token expired: :mod:`.reauth`, checked every
+  ``RECHECK_SECONDS``); sign in again.
 
 Ownership is the job API's (spec 5): a superuser gets every event; another
 user only the events of their own jobs, including those that remove a job
@@ -43,6 +47,7 @@ from ..identity import Caller
 from ..journal import Recorded
 from ..runtime import Runtime
 from .context import current_caller
+from .reauth import credential_check
 from .responses import bad_parameter
 
 blueprint = Blueprint("live", __name__)
@@ -51,6 +56,7 @@ blueprint = Blueprint("live", __name__)
 #: ``overflow`` and drops them (the client reloads).
 BUFFER = 1000
 HEARTBEAT_SECONDS = 15.0
+CLOSED_REASON = "these credentials no longer hold (user removed, rights changed or token expired)"
 _FEED_KEY = "eventjobs.live_feed"
 
 
@@ -147,6 +153,7 @@ async def events() -> Response:
     if follow_text not in ("true", "false"):
         return bad_parameter()
     caller = current_caller()
+    credentials = credential_check()
     feed = feed_of(current_app)
     runtime: Runtime = current_app.extensions["eventjobs"]
 
@@ -174,6 +181,10 @@ async def events() -> Response:
                     chunk.append(_line({"type": "overflow", "seq": runtime.table.position}))
                 if not chunk:
                     chunk.append(_line({"type": "heartbeat", "seq": runtime.table.position}))
+                if not await credentials.still_valid():
+                    # Nothing more for whoever these credentials were.
+                    yield _line({"type": "closed", "reason": CLOSED_REASON})
+                    return
                 yield b"".join(chunk)
         finally:
             feed.unsubscribe(subscription)

@@ -16,11 +16,21 @@ from hypercorn.trio import serve
 
 from eventjobs import Settings, create_app
 from eventjobs.events import JobQueued, JobStarted, RecordedRequest
-from eventjobs.http import live
+from eventjobs.http import live, reauth
 from eventjobs.identity import ANONYMOUS, Caller
 from tests.http.conftest import Gates
 from tests.http.test_dashboard_jobs import setup_routes
-from tests.support import FakeClock, auth_settings, basic, free_port, serve_app, settle, submit
+from tests.support import (
+    TEST_USERS,
+    FakeClock,
+    auth_settings,
+    basic,
+    free_port,
+    serve_app,
+    settle,
+    submit,
+    write_users_file,
+)
 
 ALICE = Caller("alice")
 
@@ -221,3 +231,42 @@ async def test_a_bad_follow_is_a_400(follow):
     async with serve_app() as served:
         response = await served.client.get(f"/_eventjobs/events?follow={follow}")
         assert response.status_code == 400
+
+
+async def test_a_stream_ends_when_its_credentials_stop_holding(tmp_path, monkeypatch):
+    """Alice's feed is open; she is removed from the users file: the stream
+    says it is closed and ends, instead of serving her for hours more."""
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(reauth, "RECHECK_SECONDS", 0)
+    settings = auth_settings(tmp_path)
+    async with http_server(settings) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+        async with client.stream("GET", "/_eventjobs/events", headers=basic("alice")) as response:
+            lines = response.aiter_lines()
+            assert (await read_line(lines))["type"] == "hello"
+            assert (await read_line(lines))["type"] == "heartbeat"  # checked, still hers
+            without_alice = {name: user for name, user in TEST_USERS.items() if name != "alice"}
+            write_users_file(tmp_path / "users.json", without_alice)
+            with trio.fail_after(10):
+                line = await read_line(lines)
+                while line["type"] == "heartbeat":  # written before the file changed
+                    line = await read_line(lines)
+            assert line == {"type": "closed", "reason": live.CLOSED_REASON}
+            with trio.fail_after(10):
+                assert [rest async for rest in lines] == []
+
+
+async def test_the_journal_stream_ends_when_its_superuser_is_demoted(tmp_path, monkeypatch):
+    monkeypatch.setattr(reauth, "RECHECK_SECONDS", 0)
+    settings = auth_settings(tmp_path)
+    async with http_server(settings) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+        store = {"x-arango-async": "store", **basic("root")}
+        await client.post("/_admin/echo", headers=store)
+        path = "/_eventjobs/journal?follow=true"
+        async with client.stream("GET", path, headers=basic("root")) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert json.loads(await lines.__anext__())["seq"] == 1
+            write_users_file(tmp_path / "users.json", {**TEST_USERS, "root": (TEST_USERS["root"][0], False)})
+            with trio.fail_after(10):
+                async for _line in lines:  # whatever was durable before: then the end
+                    pass
