@@ -23,6 +23,9 @@ LAYERS = {
     "tokens": 2,
     "users": 2,
     "authentication": 3,
+    # What events a job admits when several nodes share a journal (the
+    # PostgreSQL journal judges its appends with it).
+    "referee": 2,
     "journal": 3,
     "projection": 4,
     "retention": 4,
@@ -48,7 +51,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot",
+    "retention", "snapshot", "referee",
 }
 
 
