@@ -38,6 +38,8 @@ LAYERS = {
     "http": 7,
     "asgi": 8,
     "cli": 8,
+    # `serve --workers N`: starts N server processes (cli), imports none.
+    "workers": 8,
     "user_commands": 8,
     "audit": 8,
     # The command-line client: HTTP only, none of the server side.
