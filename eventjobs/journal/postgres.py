@@ -19,15 +19,21 @@ finds an earlier committed record it missed; and a batch that does not
 continue the head in the database (another writer got there first) is
 refused with JournalConflict, nothing written.
 
-One server per journal (until multi-node support lands): :meth:`open` takes
-a session-level advisory lock on the journal's schema for as long as the
-journal is open; a second server is refused with a message naming the first.
-The lock is the session's: a database restart or a killed connection drops
-it, and another server may take the journal meanwhile. So every append
-checks, in its compare and set, that the lock's session still holds it;
-when it does not, the append fails (JournalUnavailable) and the retry takes
-the lock again, or raises JournalInUse when another server holds it: this
-one must then stop writing (the runtime ends the server, saying so).
+Two kinds of writer. A server is a *node*, one among any number on the
+journal (:meth:`open` with ``exclusive=False``): it joins the ``nodes``
+table and appends with :meth:`append_judged`, where the journal referees
+every event against the job's state (:mod:`.pg_cluster`); nodes follow
+each other through :meth:`wait_for_head` and :meth:`read_followed`.
+
+An *exclusive* writer (``eventjobs journal copy``, the contract tests)
+appends with :meth:`append` under a session-level advisory lock on the
+schema, held while the journal is open; a second one is refused with a
+message naming the first. The lock is the session's: a database restart or
+a killed connection drops it, and another writer may take the journal
+meanwhile. So every append checks, in its compare and set, that the lock's
+session still holds it; when it does not, the append fails
+(JournalUnavailable) and the retry takes the lock again, or raises
+JournalInUse when another writer holds it.
 """
 
 from __future__ import annotations
@@ -606,15 +612,14 @@ def take_journal_lock(
         who += f" since {since:%Y-%m-%d %H:%M:%S %Z})" if since else ")"
     if lost:
         raise JournalInUse(
-            f"the PostgreSQL journal {location} was taken by {who} while this server's "
-            "connection to the database was cut, so this server stops writing to it. "
-            "Several servers on one journal are not supported yet (multi-node support is "
-            "planned, docs/deployment.md): keep one of them"
+            f"the PostgreSQL journal {location} was taken by {who} while this writer's "
+            "connection to the database was cut, so it stops writing to it. Only one "
+            "exclusive writer (such as 'eventjobs journal copy') may hold a journal: keep one"
         )
     raise JournalInUse(
-        f"the PostgreSQL journal {location} is in use by {who}. Several servers on one "
-        "journal are not supported yet (multi-node support is planned, docs/deployment.md): "
-        "stop that server, or give this one its own journal (another ?schema=NAME)"
+        f"the PostgreSQL journal {location} is in use by {who} as its exclusive writer "
+        "(such as 'eventjobs journal copy'); wait until it is done, or write to another "
+        "journal (another ?schema=NAME)"
     )
 
 
