@@ -480,6 +480,11 @@ class Runtime:
                         "to rejoin as a new node)"
                     )
                 renewed_at = trio.current_time()
+                if supervisor.stopping:
+                    # Draining: take on no other node's jobs (they would not
+                    # run here); keep the lease until this node has left.
+                    await trio.sleep(lease / 3)
+                    continue
                 taken = await journal.take_over()
                 if taken:
                     await writer.catch_up()
@@ -519,7 +524,7 @@ class Runtime:
                 continue  # finished meanwhile
             if job.phase == QUEUED:
                 log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
-                supervisor.enqueue(job.job_id)
+                self._enqueue_taken(supervisor, job.job_id)
             elif job.phase == RUNNING and job.cancelling:
                 writer.record_nowait(
                     JobCancelled(
@@ -554,7 +559,14 @@ class Runtime:
                 record = await ticket.durable()
             except Rejected:
                 continue
-            supervisor.enqueue(record.event.job_id)
+            self._enqueue_taken(supervisor, record.event.job_id)
+
+    @staticmethod
+    def _enqueue_taken(supervisor: Supervisor, job_id: int) -> None:
+        try:
+            supervisor.enqueue(job_id)
+        except ShuttingDown:
+            pass  # held by this node, which is leaving: the next node takes it
 
     async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
