@@ -82,8 +82,7 @@ def test_journal_in_use_by_another_server_is_refused(tmp_path: Path) -> None:
 
 def test_more_than_one_worker_is_refused(tmp_path: Path) -> None:
     message = one_sentence(serve("--workers", "2", "--journal", journal_dir(tmp_path)))
-    assert "--workers 2" in message
-    assert "not supported yet" in message
+    assert "--workers 2: several server processes need a PostgreSQL journal" in message
     assert not (tmp_path / "journal").exists()
 
 
