@@ -191,15 +191,25 @@ class ClusterWriter:
         Cancellation: what is queued is not sent; its waiters are told
         :class:`JournalUnavailable`.
         """
+        fenced: NodeFenced | None = None
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._follow)
                 task_status.started()
-                while not (self._closing and not self._queued):
-                    await self._wakeup.wait()
-                    self._wakeup = trio.Event()
-                    await self._append_queued()
+                try:
+                    while not (self._closing and not self._queued):
+                        await self._wakeup.wait()
+                        self._wakeup = trio.Event()
+                        await self._append_queued()
+                except NodeFenced as error:
+                    # Raised below, out of the nursery: inside it, trio would
+                    # wrap it in an ExceptionGroup that the runtime's
+                    # ``except NodeFenced`` does not match (a traceback
+                    # instead of the one sentence).
+                    fenced = error
                 nursery.cancel_scope.cancel()
+            if fenced is not None:
+                raise fenced
         finally:
             self._closing = True
             error = self._failure or JournalUnavailable("the journal writer stopped")

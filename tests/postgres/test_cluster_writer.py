@@ -1,0 +1,49 @@
+"""The node's writer (eventjobs/actors/cluster_writer.py) on a real
+PostgreSQL journal: what it raises when its node was fenced."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import trio
+
+from eventjobs.actors.cluster_writer import ClusterWriter
+from eventjobs.errors import JournalUnavailable, NodeFenced
+from eventjobs.events import JobQueued, RecordedRequest
+from eventjobs.journal.postgres import PostgresJournal
+from eventjobs.projection import JobTable
+from tests.postgres.conftest import schema_of, sql
+
+QUEUED = JobQueued(job_id=0, time=1.0, owner=None, store=True,
+                   request=RecordedRequest(method="GET", path="/_api/version"))
+
+
+async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> None:
+    """The runtime stops the node on NodeFenced from run() (one sentence,
+    no traceback): so run() must raise it bare, not wrapped in the
+    ExceptionGroup of its own nursery, when an append finds the node fenced
+    before the lease keeper does."""
+    journal = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
+    try:
+        await journal.join("a", 30.0)
+        writer = ClusterWriter(journal, JobTable())
+        ended: list[BaseException] = []
+
+        async def run() -> None:
+            try:
+                await writer.run()
+            except BaseException as error:  # what the runtime would catch
+                ended.append(error)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            await writer.record(QUEUED)  # a live node appends
+            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+                (journal.node,))
+            with pytest.raises(JournalUnavailable, match="lost its lease"):
+                await writer.record(QUEUED)
+        assert len(ended) == 1
+        assert type(ended[0]) is NodeFenced, repr(ended[0])
+    finally:
+        await journal.aclose()
