@@ -14,6 +14,7 @@ import pytest
 from tests.cluster.nodes import (
     LEASE,
     RECOVERY_TIMEOUT,
+    STORE,
     assert_cancelled,
     assert_clean_output,
     assert_fetched_once,
@@ -34,6 +35,7 @@ from tests.cluster.nodes import (
     wait_started,
 )
 from tests.e2e.helpers import wait_until
+from tests.postgres.conftest import schema_of, sql
 from tests.support import server_process
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +65,10 @@ def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -
             for job in [interrupted, cancelled, *echoes]:
                 wait_done(live[0], job, timeout=RECOVERY_TIMEOUT)
         (dead,) = fenced_nodes(pg_url)
+        # The queued ones ran on a live node (the state of a job is kept
+        # until its result is fetched).
+        for job in echoes:
+            assert node_of_job(pg_url, job) != dead
         assert_interrupted(live[-1].put(f"/_api/job/{interrupted}"), interrupted)
         assert_cancelled(live[0].put(f"/_api/job/{cancelled}"), cancelled)
         for n, (job, body) in enumerate(echoes.items()):
@@ -71,7 +77,6 @@ def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -
             assert echoed_body(result) == body
             # Run once, by a live node.
             assert history(live[0], job).count("started") == 1, history(live[0], job)
-            assert node_of_job(pg_url, job) != dead
         for job in [interrupted, cancelled, *echoes]:
             assert_fetched_once(live, job)
         assert "done" not in history(live[0], interrupted)
@@ -109,7 +114,8 @@ def test_a_fenced_node_that_comes_back_exits_saying_so(pg_url: str, count: int) 
         assert_clean_output(paused)
         lines = [line for line in paused.text.splitlines() if line.strip()]
         assert lines[-1].startswith("eventjobs: "), paused.text
-        assert "fenced" in lines[-1], lines[-1]
+        assert "lost its lease" in lines[-1], lines[-1]
+        assert "another node took over its jobs" in lines[-1], lines[-1]
         # The job stays as the recovering node recorded it.
         assert_interrupted(live[-1].put(f"/_api/job/{job}"), job)
         assert history(live[0], job) == ["queued", "started", "interrupted", "fetched"]
@@ -118,4 +124,30 @@ def test_a_fenced_node_that_comes_back_exits_saying_so(pg_url: str, count: int) 
         assert [row[2] for row in nodes_table(pg_url)].count(True) == 1
     for server in survivors:
         assert_clean_output(server)
+    assert_journal_verifies(pg_url)
+
+
+def test_a_fenced_node_whose_next_append_finds_out_exits_saying_so(pg_url: str) -> None:
+    """The fence is found by an append, before the lease keeper looks (its
+    lease is long, so its next renewal is seconds away): the node stops the
+    same way, with one sentence and no traceback. The fence is set the way
+    another node sets it, one UPDATE of ``nodes``."""
+    with server_process("--journal", pg_url, "--node-lease", "30",
+                        "--shutdown-timeout", "0") as server:
+        with clients([server]) as (client,):
+            first = submit(client, "/_admin/echo", content=b"before")
+            wait_done(client, first)
+            (node,) = [row[0] for row in nodes_table(pg_url)]
+            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+                (node,))
+            refused = client.put("/_admin/echo", headers=STORE, content=b"after")
+            assert refused.status_code == 503, refused.text
+            assert "lost its lease" in refused.text
+        status = server.process.wait(timeout=RECOVERY_TIMEOUT)
+        server.stop()
+    assert status == 1, server.text
+    assert_clean_output(server)
+    lines = [line for line in server.text.splitlines() if line.strip()]
+    assert lines[-1].startswith("eventjobs: this server (node "), server.text
+    assert "lost its lease" in lines[-1], lines[-1]
     assert_journal_verifies(pg_url)
