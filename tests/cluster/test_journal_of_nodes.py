@@ -17,6 +17,7 @@ from tests.cluster.nodes import (
     submit,
     submit_sleep,
     wait_done,
+    wait_done_everywhere,
     wait_lists,
     wait_started,
 )
@@ -31,7 +32,7 @@ def test_the_journal_three_nodes_wrote_verifies_and_replays(pg_url: str) -> None
         for n in range(12):
             node = nodes[n % 3]
             job = submit(node, "/_admin/echo", content=f"echo {n}".encode())
-            wait_done(nodes[(n + 1) % 3], job)
+            wait_done_everywhere(nodes, job)
             if n % 3 == 0:  # fetched on another node
                 assert nodes[(n + 2) % 3].put(f"/_api/job/{job}").status_code == 200
             elif n % 3 == 1:  # deleted on another node

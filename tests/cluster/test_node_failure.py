@@ -31,6 +31,7 @@ from tests.cluster.nodes import (
     submit,
     submit_sleep,
     wait_done,
+    wait_done_everywhere,
     wait_lists,
     wait_started,
 )
@@ -63,7 +64,7 @@ def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -
             answer = live[-1].put(f"/_api/job/{cancelled}/cancel")
             assert answer.status_code == 200 and answer.json() == {"result": True}, answer.text
             for job in [interrupted, cancelled, *echoes]:
-                wait_done(live[0], job, timeout=RECOVERY_TIMEOUT)
+                wait_done_everywhere(live, job, timeout=RECOVERY_TIMEOUT)
         (dead,) = fenced_nodes(pg_url)
         # The queued ones ran on a live node (the state of a job is kept
         # until its result is fetched).
@@ -102,7 +103,7 @@ def test_a_fenced_node_that_comes_back_exits_saying_so(pg_url: str, count: int) 
                 paused.process.send_signal(signal.SIGSTOP)
                 wait_until(lambda: len(fenced_nodes(pg_url)) == 1, "the paused node fenced",
                            RECOVERY_TIMEOUT)
-                wait_done(live[0], job, timeout=RECOVERY_TIMEOUT)
+                wait_done_everywhere(live, job, timeout=RECOVERY_TIMEOUT)
                 # Its sleep is over by now: once resumed, the node's runner
                 # tries to record the job done at once.
                 wait_until(lambda: time.monotonic() > submitted + sleep + 0.5, "the sleep over")

@@ -47,8 +47,11 @@ def on_every_node(servers: list[ServerProcess], ask: Callable[[], T]) -> list[T]
     return [ask() for _ in servers]
 
 
-def wait_done(job: AsyncJob[Any]) -> None:
-    wait_until(lambda: job.status() == "done", f"job {job.id} done")
+def wait_done(servers: list[ServerProcess], job: AsyncJob[Any]) -> None:
+    """Until every node says *job* is done (each answers from views that
+    follow the journal: one node's "done" is not yet another's)."""
+    wait_until(lambda: on_every_node(servers, job.status) == ["done"] * len(servers),
+               f"job {job.id} done on every node")
 
 
 def test_async_jobs_across_a_round_robin_of_nodes(
@@ -67,8 +70,8 @@ def test_async_jobs_across_a_round_robin_of_nodes(
     assert len(set(ids)) == len(ids)
 
     for job, _ in echoes:
-        wait_done(job)
-    wait_done(version)
+        wait_done(servers, job)
+    wait_done(servers, version)
     done_ids = sorted([job.id for job, _ in echoes] + [version.id], key=int)
     wait_until(lambda: on_every_node(servers, lambda: db.async_jobs("done")) == [done_ids] * len(servers),
                "every node to list the done jobs")
@@ -87,7 +90,7 @@ def test_async_jobs_across_a_round_robin_of_nodes(
 
     # Cancel the running sleep through whichever node comes next.
     assert sleeper.cancel() is True
-    wait_done(sleeper)
+    wait_done(servers, sleeper)
     with pytest.raises(ArangoServerError) as cancelled:
         sleeper.result()
     assert cancelled.value.http_code == 410
@@ -97,7 +100,7 @@ def test_async_jobs_across_a_round_robin_of_nodes(
     kept = adb.echo({"kept": True})
     dropped = adb.echo({"dropped": True})
     for job in (kept, dropped):
-        wait_done(job)
+        wait_done(servers, job)
     assert dropped.clear() is True
     wait_until(lambda: on_every_node(servers, lambda: db.async_jobs("done")) == [[kept.id]] * len(servers),
                "every node to list only the kept job")
