@@ -469,6 +469,7 @@ class Runtime:
         journal = writer.journal
         lease = self.settings.node_lease
         renewed_at = trio.current_time()
+        suspects: set[int] = set()
         while True:
             try:
                 if not await journal.renew_lease():
@@ -489,6 +490,7 @@ class Runtime:
                 if taken:
                     await writer.catch_up()
                     await self._recover_taken(taken, writer, supervisor)
+                suspects = await self._recover_strays(writer, supervisor, suspects)
             except JournalUnavailable as error:
                 if trio.current_time() - renewed_at < lease:
                     log.warning("renewing the node's lease failed (trying again): %s", error)
@@ -560,6 +562,35 @@ class Runtime:
             except Rejected:
                 continue
             self._enqueue_taken(supervisor, record.event.job_id)
+
+    async def _recover_strays(
+        self, writer: ClusterWriter, supervisor: Supervisor, suspects: set[int]
+    ) -> set[int]:
+        """Recover the jobs this node holds in the journal but neither runs
+        nor has queued: an append whose commit reached the database but
+        whose reply was lost (the caller was told 503) leaves such a job.
+        A job is taken for stray only when found so on two passes in a row,
+        everything recorded flushed before each: a job that just ended has
+        its end in the journal by then. Returns this pass's suspects."""
+        try:
+            await writer.flush()
+        except JournalUnavailable:
+            return suspects
+        held = await writer.journal.held()
+        strays = {job_id for job_id, _phase in held if not supervisor.holds(job_id)}
+        confirmed = [(job_id, phase) for job_id, phase in held if job_id in strays & suspects]
+        if confirmed:
+            await writer.catch_up()
+            await self._recover_taken(
+                [
+                    TakenJob(job_id, phase, cancelling=bool(self.table.jobs[job_id].cancelling))
+                    for job_id, phase in confirmed
+                    if job_id in self.table.jobs
+                ],
+                writer,
+                supervisor,
+            )
+        return strays - suspects
 
     @staticmethod
     def _enqueue_taken(supervisor: Supervisor, job_id: int) -> None:

@@ -320,6 +320,22 @@ class PostgresJournal:
         )
         return taken
 
+    async def held(self) -> list[tuple[int, str]]:
+        """The unfinished jobs this node holds: (job id, phase), by id."""
+        assert self.node is not None
+        node, schema = self.node, self._schema
+
+        def held(conn: psycopg.Connection) -> list[tuple[int, str]]:
+            rows = conn.execute(
+                f"SELECT job_id, phase FROM {schema}.job_state WHERE node_id = %s "  # type: ignore[arg-type]
+                "AND phase <> 'finished' ORDER BY job_id",
+                (node,),
+            ).fetchall()
+            return [(int(job_id), phase) for job_id, phase in rows]
+
+        jobs: list[tuple[int, str]] = await self._run(held, "reading the jobs held in")
+        return jobs
+
     async def leave(self) -> None:
         """Give up this node's lease (a clean stop): its queued jobs go to
         the other nodes at once."""
