@@ -468,7 +468,9 @@ class PostgresJournal:
 
     # -- following -------------------------------------------------------------
 
-    async def wait_for_head(self, after: int, *, poll_seconds: float = POLL_SECONDS) -> int:
+    async def wait_for_head(
+        self, after: int, *, poll_seconds: float = POLL_SECONDS, look_first: bool = True
+    ) -> int:
         """Wait until the head in the database is past *after*; return it.
 
         Woken by the ``NOTIFY`` each append sends (waiting on the listening
@@ -476,19 +478,29 @@ class PostgresJournal:
         least every *poll_seconds* in case a notification was lost.
         Sees appends of any process on the journal, not just this one's.
 
+        *look_first*: read the head before waiting. A caller that calls
+        again right after a return may pass False: the notifications that
+        came meanwhile wait on the listening connection, so none is missed,
+        and a busy journal is spared a query per wake-up.
+
         Raises:
             JournalUnavailable: the database failed (call again to retry).
 
         Cancellation: safe at any point; nothing is left half done.
         """
         async with self._listening:
+            # A new listening connection missed what came before it listened.
+            look = look_first or self._listener is None or self._listener.closed
             listener = await self._listen()
             while True:
-                head = await self._run(self._database_head, "reading the head of")
-                if head > after:
-                    return head
+                if look:
+                    head = await self._run(self._database_head, "reading the head of")
+                    if head > after:
+                        return head
+                look = True  # unless a notification (below) wakes us first
                 with trio.move_on_after(poll_seconds):
                     await trio.lowlevel.wait_readable(listener.fileno())
+                    look = False
                 try:
                     with self._unavailable("listening to"):
                         heads = [int(n.payload) for n in listener.notifies(timeout=0)]
