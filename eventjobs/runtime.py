@@ -660,16 +660,19 @@ class Runtime:
                 pass  # the journal is failing; try again next round
             await trio.sleep(RETENTION_INTERVAL)
 
-    async def _take_snapshots(self, writer: JournalWriter) -> None:
+    async def _take_snapshots(self, writer: JournalWriter | ClusterWriter) -> None:
         """Snapshot the views once the records since the last snapshot reach
         ``snapshot_every`` and the number of live jobs (see Settings)."""
         while True:
             await trio.sleep(SNAPSHOT_CHECK_INTERVAL)
-            due = max(self.settings.snapshot_every, len(self.table.jobs))
-            if self.table.position - self._snapshot_position >= due:
+            if self.table.position - self._snapshot_position >= self._snapshot_due():
                 await self._snapshot(writer)
 
-    async def _snapshot(self, writer: JournalWriter) -> None:
+    def _snapshot_due(self) -> int:
+        """Records between snapshots (see ``Settings.snapshot_every``)."""
+        return max(self.settings.snapshot_every, len(self.table.jobs))
+
+    async def _snapshot(self, writer: JournalWriter | ClusterWriter) -> None:
         """Write a snapshot of the views at the durable head, if it moved.
 
         The views are copied synchronously (so they are consistent) only
@@ -689,7 +692,16 @@ class Runtime:
         # table moves on.
         header, jobs = encode_snapshot(self.table)
         try:
-            await self.journal.save_snapshot(position, header, jobs)
+            if isinstance(writer, ClusterWriter):
+                # One snapshot per interval between all the nodes.
+                stored = await writer.journal.save_snapshot(
+                    position, header, jobs, min_gap=self._snapshot_due()
+                )
+                if not stored:
+                    self._snapshot_position = position
+                    return
+            else:
+                await self.journal.save_snapshot(position, header, jobs)
         except JournalUnavailable as error:
             # A snapshot only saves replay work at the next start: go on
             # without it, and try again when the next one is due.

@@ -407,10 +407,20 @@ class PostgresJournal:
     # -- snapshots -------------------------------------------------------------
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
-    ) -> None:
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int = 0,
+    ) -> bool:
         """Durably store a snapshot as of *position* (at most the head),
         consuming *jobs* one at a time in a worker thread (pg_snapshots.py).
+
+        *min_gap*: for nodes sharing the journal, store it only if the
+        newest snapshot (any node's) is at least this many records older;
+        writers are serialised, so the nodes write one snapshot per interval
+        between them, not one each. Returns whether it was stored.
 
         Raises:
             ValueError: *position* is past the head.
@@ -420,12 +430,15 @@ class PostgresJournal:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash, schema = self._head, self._last_hash, self._schema
 
-        def write(conn: psycopg.Connection) -> None:
+        def write(conn: psycopg.Connection) -> bool:
             known = position == head and last_hash  # a node may know only the seq
             record_hash = last_hash if known else self._hash_of(conn, position)
-            store_snapshot(conn, schema, position, record_hash, header, jobs)
+            return store_snapshot(
+                conn, schema, position, record_hash, header, jobs, min_gap=min_gap
+            )
 
-        await self._run(write, "saving a snapshot in")
+        stored: bool = await self._run(write, "saving a snapshot in")
+        return stored
 
     def load_snapshot(self) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
         """The newest snapshot ``(position, header, jobs)``, checked against
