@@ -507,6 +507,8 @@ class Runtime:
             await trio.sleep(lease / 3)
 
     def _stop_for_good(self, error: BaseException) -> None:
+        """The journal can never be written by this server again: say so
+        (probes, logs) and let ``eventjobs serve`` stop (:meth:`wait_fatal`)."""
         self._fatal_reason = "the journal cannot be written any more"
         self._fatal = error
         self._fatal_event.set()
@@ -547,15 +549,7 @@ class Runtime:
                 )
             elif job.phase == RUNNING:
                 log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
-                writer.record_nowait(
-                    JobInterrupted(
-                        job_id=job.job_id,
-                        time=self.clock(),
-                        reason=NODE_LOST_REASON,
-                        response=interrupted_result(),
-                    ),
-                    retry=True,
-                )
+                writer.record_nowait(self._interrupted(job.job_id, NODE_LOST_REASON), retry=True)
         for ticket in requeued:
             try:
                 record = await ticket.durable()
@@ -609,10 +603,7 @@ class Runtime:
                 # Not a bug to crash on: kept for the probes and for whoever
                 # runs the server (eventjobs serve stops on wait_fatal).
                 # Raised by run() once the server has shut down.
-                self._fatal_reason = "the journal cannot be written any more"
-                self._fatal = error
-                self._fatal_event.set()
-                log.critical("eventjobs cannot serve jobs any more: %s", error)
+                self._stop_for_good(error)
 
     def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
         for job in self.table.unfinished(Phase.RUNNING):
@@ -624,17 +615,15 @@ class Runtime:
                 )
                 continue
             log.warning("job %d was running when the server stopped: interrupted", job.job_id)
-            writer.record_nowait(
-                JobInterrupted(
-                    job_id=job.job_id,
-                    time=self.clock(),
-                    reason=RESTART_REASON,
-                    response=interrupted_result(),
-                ),
-                retry=True,
-            )
+            writer.record_nowait(self._interrupted(job.job_id, RESTART_REASON), retry=True)
         for job in self.table.unfinished(Phase.QUEUED):
             supervisor.enqueue(job.job_id)
+
+    def _interrupted(self, job_id: int, reason: str) -> JobInterrupted:
+        """The event of a job found running that its server no longer runs."""
+        return JobInterrupted(
+            job_id=job_id, time=self.clock(), reason=reason, response=interrupted_result()
+        )
 
     @property
     def _retention_on(self) -> bool:
