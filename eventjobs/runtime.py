@@ -88,8 +88,9 @@ log = logging.getLogger("eventjobs.runtime")
 #: How often retention looks for results past their limits (seconds).
 RETENTION_INTERVAL = 1.0
 #: Append errors that end the writer for good (a retry would meet them
-#: again): another server took the journal, or wrote to it.
-NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced)
+#: again): another server took the journal, or wrote to it; this node lost
+#: its lease; records another node reads back do not verify.
+NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced, JournalCorrupt)
 
 #: How often the runtime checks whether a snapshot is due (seconds).
 SNAPSHOT_CHECK_INTERVAL = 1.0

@@ -3,7 +3,8 @@
 Every third of the lease it:
 
 1. renews this node's lease (a node that finds itself fenced, or cannot
-   renew for a whole lease, stops for good: ``on_fenced``);
+   renew for a whole lease, stops for good: ``on_fenced``; so does one
+   that finds the journal damaged);
 2. fences the nodes whose lease has expired and takes over every unfinished
    job no live node holds (:meth:`PostgresJournal.take_over`), then recovers
    them as a restarted single server would: a queued job runs here; a
@@ -24,7 +25,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..errors import JournalUnavailable, NodeFenced, ShuttingDown
+from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced, ShuttingDown
 from ..events import JobCancelled, JobInterrupted, JobRequeued
 from ..journal.pg_cluster import TakenJob
 from ..projection import JobView
@@ -92,7 +93,7 @@ class LeaseKeeper:
                         f"({error}); another node may have taken over its jobs, so it stops"
                     ))
                     return
-            except NodeFenced as error:
+            except (NodeFenced, JournalCorrupt) as error:
                 self._on_fenced(error)
                 return
             await trio.sleep(self._lease / 3)
