@@ -200,3 +200,11 @@ def test_signal_stops_the_server_cleanly(tmp_path: Path, sig: signal.Signals) ->
     assert elapsed < 10
     assert "Traceback" not in server.text
     assert f"{sig.name} received" in server.text
+
+
+def test_each_worker_of_serve_workers_gets_the_command_line_less_workers_plus_the_socket():
+    from eventjobs.workers import worker_arguments
+
+    assert worker_arguments(
+        ["serve", "--workers", "4", "--journal", "postgresql://h/d", "--workers=2", "--x"], 7
+    ) == ["serve", "--journal", "postgresql://h/d", "--x", "--listen-fd", "7"]

@@ -320,6 +320,22 @@ class PostgresJournal:
         )
         return taken
 
+    async def held(self) -> list[tuple[int, str]]:
+        """The unfinished jobs this node holds: (job id, phase), by id."""
+        assert self.node is not None
+        node, schema = self.node, self._schema
+
+        def held(conn: psycopg.Connection) -> list[tuple[int, str]]:
+            rows = conn.execute(
+                f"SELECT job_id, phase FROM {schema}.job_state WHERE node_id = %s "  # type: ignore[arg-type]
+                "AND phase <> 'finished' ORDER BY job_id",
+                (node,),
+            ).fetchall()
+            return [(int(job_id), phase) for job_id, phase in rows]
+
+        jobs: list[tuple[int, str]] = await self._run(held, "reading the jobs held in")
+        return jobs
+
     async def leave(self) -> None:
         """Give up this node's lease (a clean stop): its queued jobs go to
         the other nodes at once."""
@@ -391,10 +407,20 @@ class PostgresJournal:
     # -- snapshots -------------------------------------------------------------
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
-    ) -> None:
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int = 0,
+    ) -> bool:
         """Durably store a snapshot as of *position* (at most the head),
         consuming *jobs* one at a time in a worker thread (pg_snapshots.py).
+
+        *min_gap*: for nodes sharing the journal, store it only if the
+        newest snapshot (any node's) is at least this many records older;
+        writers are serialised, so the nodes write one snapshot per interval
+        between them, not one each. Returns whether it was stored.
 
         Raises:
             ValueError: *position* is past the head.
@@ -404,12 +430,15 @@ class PostgresJournal:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash, schema = self._head, self._last_hash, self._schema
 
-        def write(conn: psycopg.Connection) -> None:
+        def write(conn: psycopg.Connection) -> bool:
             known = position == head and last_hash  # a node may know only the seq
             record_hash = last_hash if known else self._hash_of(conn, position)
-            store_snapshot(conn, schema, position, record_hash, header, jobs)
+            return store_snapshot(
+                conn, schema, position, record_hash, header, jobs, min_gap=min_gap
+            )
 
-        await self._run(write, "saving a snapshot in")
+        stored: bool = await self._run(write, "saving a snapshot in")
+        return stored
 
     def load_snapshot(self) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
         """The newest snapshot ``(position, header, jobs)``, checked against
@@ -452,7 +481,9 @@ class PostgresJournal:
 
     # -- following -------------------------------------------------------------
 
-    async def wait_for_head(self, after: int, *, poll_seconds: float = POLL_SECONDS) -> int:
+    async def wait_for_head(
+        self, after: int, *, poll_seconds: float = POLL_SECONDS, look_first: bool = True
+    ) -> int:
         """Wait until the head in the database is past *after*; return it.
 
         Woken by the ``NOTIFY`` each append sends (waiting on the listening
@@ -460,19 +491,29 @@ class PostgresJournal:
         least every *poll_seconds* in case a notification was lost.
         Sees appends of any process on the journal, not just this one's.
 
+        *look_first*: read the head before waiting. A caller that calls
+        again right after a return may pass False: the notifications that
+        came meanwhile wait on the listening connection, so none is missed,
+        and a busy journal is spared a query per wake-up.
+
         Raises:
             JournalUnavailable: the database failed (call again to retry).
 
         Cancellation: safe at any point; nothing is left half done.
         """
         async with self._listening:
+            # A new listening connection missed what came before it listened.
+            look = look_first or self._listener is None or self._listener.closed
             listener = await self._listen()
             while True:
-                head = await self._run(self._database_head, "reading the head of")
-                if head > after:
-                    return head
+                if look:
+                    head = await self._run(self._database_head, "reading the head of")
+                    if head > after:
+                        return head
+                look = True  # unless a notification (below) wakes us first
                 with trio.move_on_after(poll_seconds):
                     await trio.lowlevel.wait_readable(listener.fileno())
+                    look = False
                 try:
                     with self._unavailable("listening to"):
                         heads = [int(n.payload) for n in listener.notifies(timeout=0)]

@@ -185,3 +185,16 @@ async def test_records_written_without_the_referee_are_folded_in_and_taken_over(
         assert isinstance(late, Rejected)  # job 1 finished before the copy
     finally:
         await first.aclose()
+
+
+async def test_nodes_write_one_snapshot_per_interval_between_them(nodes):
+    a, b = nodes
+    for _ in range(12):
+        await a.append_judged([queued()])
+    b.advance_to(12)
+    header = {"position": 0, "last_job_id": 0}  # the views' header; no jobs
+    assert await a.save_snapshot(8, {**header, "position": 8}, [], min_gap=5)
+    assert not await b.save_snapshot(12, {**header, "position": 12}, [], min_gap=5)
+    assert await b.save_snapshot(12, {**header, "position": 12}, [], min_gap=4)
+    position, _header, _jobs = await trio.to_thread.run_sync(a.load_snapshot)
+    assert position == 12
