@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..errors import IllegalTransition, JournalUnavailable, NodeFenced
+from ..errors import IllegalTransition, JournalCorrupt, JournalUnavailable, NodeFenced
 from ..events import Event
 from ..journal import Recorded
 from ..journal.postgres import PostgresJournal
@@ -187,29 +187,34 @@ class ClusterWriter:
 
         Raises:
             NodeFenced: this node lost its lease; it records nothing more.
+            JournalCorrupt: a record read back (this node's batch, or another
+                node's while following) does not verify.
+
+        Both are raised bare, never inside an ExceptionGroup: the runtime
+        turns them into the node's one sentence with ``except``.
 
         Cancellation: what is queued is not sent; its waiters are told
         :class:`JournalUnavailable`.
         """
-        fenced: NodeFenced | None = None
+        # Kept and raised after the nursery: inside it, trio would wrap them
+        # in an ExceptionGroup that the runtime's ``except`` does not match
+        # (a traceback, and a node that does not stop, instead of the one
+        # sentence).
+        ended: list[NodeFenced | JournalCorrupt] = []
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._follow)
+                nursery.start_soon(self._follow_until_damaged, ended, nursery.cancel_scope)
                 task_status.started()
                 try:
                     while not (self._closing and not self._queued):
                         await self._wakeup.wait()
                         self._wakeup = trio.Event()
                         await self._append_queued()
-                except NodeFenced as error:
-                    # Raised below, out of the nursery: inside it, trio would
-                    # wrap it in an ExceptionGroup that the runtime's
-                    # ``except NodeFenced`` does not match (a traceback
-                    # instead of the one sentence).
-                    fenced = error
+                except (NodeFenced, JournalCorrupt) as error:
+                    ended.append(error)
                 nursery.cancel_scope.cancel()
-            if fenced is not None:
-                raise fenced
+            if ended:
+                raise ended[0]
         finally:
             self._closing = True
             error = self._failure or JournalUnavailable("the journal writer stopped")
@@ -221,6 +226,17 @@ class ClusterWriter:
         """Ask :meth:`run` to send what is queued and return."""
         self._closing = True
         self._wakeup.set()
+
+    async def _follow_until_damaged(
+        self, ended: list[NodeFenced | JournalCorrupt], scope: trio.CancelScope
+    ) -> None:
+        """:meth:`_follow`; on damage, keep the error in *ended* and end
+        :meth:`run` (cancel its *scope*)."""
+        try:
+            await self._follow()
+        except JournalCorrupt as error:
+            ended.append(error)
+            scope.cancel()
 
     async def _follow(self) -> None:
         """Apply the other nodes' records as the journal announces them."""

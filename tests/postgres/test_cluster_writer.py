@@ -1,5 +1,6 @@
 """The node's writer (eventjobs/actors/cluster_writer.py) on a real
-PostgreSQL journal: what it raises when its node was fenced."""
+PostgreSQL journal: what it raises when it can write no more (its node was
+fenced, or the journal it follows is damaged)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import trio
 
 from eventjobs.actors.cluster_writer import ClusterWriter
-from eventjobs.errors import JournalUnavailable, NodeFenced
+from eventjobs.errors import JournalCorrupt, JournalUnavailable, NodeFenced
 from eventjobs.events import JobQueued, RecordedRequest
 from eventjobs.journal.postgres import PostgresJournal
 from eventjobs.projection import JobTable
@@ -47,3 +48,34 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
         assert type(ended[0]) is NodeFenced, repr(ended[0])
     finally:
         await journal.aclose()
+
+
+async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself(pg_url: str) -> None:
+    """A record another node wrote that does not match its hash (edited in
+    the database): the follower finds it, and run() raises JournalCorrupt
+    bare, which the runtime turns into the node's one sentence."""
+    a = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
+    b = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
+    try:
+        await a.join("a", 30.0)
+        await b.join("b", 30.0)
+        await b.append_judged([QUEUED])
+        sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'version', 'versioN')")
+        writer = ClusterWriter(a, JobTable())
+        ended: list[BaseException] = []
+
+        async def run() -> None:
+            try:
+                await writer.run()
+            except BaseException as error:  # what the runtime would catch
+                ended.append(error)
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(run)
+        assert len(ended) == 1
+        assert type(ended[0]) is JournalCorrupt, repr(ended[0])
+        assert "seq=1" in str(ended[0])
+    finally:
+        await a.aclose()
+        await b.aclose()
