@@ -4,6 +4,8 @@ for every job as the nodes left them."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tests.cluster.nodes import (
@@ -21,6 +23,7 @@ from tests.cluster.nodes import (
     wait_lists,
     wait_started,
 )
+from tests.postgres.conftest import schema_of, sql
 from tests.support import server_process
 
 pytestmark = pytest.mark.e2e
@@ -57,3 +60,30 @@ def test_the_journal_three_nodes_wrote_verifies_and_replays(pg_url: str) -> None
         assert_cancelled(node.put(f"/_api/job/{sleeper}"), sleeper)
     assert_clean_output(single)
     assert_journal_verifies(pg_url)
+
+
+def test_a_node_that_follows_a_damaged_record_stops_with_one_sentence(pg_url: str) -> None:
+    """Another node's record edited in the database before this node read
+    it (the node is paused meanwhile; its long lease keeps it a node): the
+    follower finds the damage, and the node stops with one sentence naming
+    the row, without a traceback."""
+    with server_process(*node_args(pg_url)) as writer, \
+            server_process("--journal", pg_url, "--node-lease", "60",
+                           "--shutdown-timeout", "0") as reader:
+        try:
+            reader.process.send_signal(signal.SIGSTOP)
+            with clients([writer]) as (node,):
+                job = submit(node, "/_admin/echo", content=b"to be edited")
+                wait_done(node, job)
+            sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = "
+                        "replace(line, 'to be edited', 'was edited!') WHERE job_id = %s",
+                (int(job),))
+        finally:
+            reader.process.send_signal(signal.SIGCONT)
+        status = reader.process.wait(timeout=30)
+        reader.stop()
+    assert status == 1, reader.text
+    assert_clean_output(reader)
+    lines = [line for line in reader.text.splitlines() if line.strip()]
+    assert lines[-1].startswith("eventjobs: "), reader.text
+    assert "row seq=1" in lines[-1] and "does not match its hash" in lines[-1], lines[-1]
