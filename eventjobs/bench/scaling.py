@@ -42,6 +42,9 @@ from .wrk import run_load
 
 KINDS = ("submit", "lifecycle")
 
+#: Tries per configuration and repetition before the run fails.
+ATTEMPTS = 2
+
 
 @attrs.frozen
 class ScalingPlan:
@@ -125,8 +128,26 @@ def spread_load(
 
 
 def _wait_idle(cluster: Cluster) -> float:
-    """Seconds until no node has a pending job."""
-    return sum(wait_idle(server) for server in cluster.servers)
+    """Seconds until no node has a pending job.
+
+    Raises:
+        RuntimeError: a server has exited (with the end of its output).
+    """
+    _check_running(cluster)
+    try:
+        return sum(wait_idle(server) for server in cluster.servers)
+    except OSError as error:
+        _check_running(cluster)
+        raise RuntimeError(f"a server stopped answering ({error})") from error
+
+
+def _check_running(cluster: Cluster) -> None:
+    for server in cluster.servers:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"the server at {server.url} exited with status {server.process.returncode} "
+                "during the load; the end of its output:\n" + server.output()[-2000:]
+            )
 
 
 def measure(
@@ -168,8 +189,17 @@ def run(
         log(f"scaling repetition {index + 1}/{plan.repetitions} ({mode})")
         measured = []
         for configuration in configurations(plan, postgres_url is not None):
-            with running_cluster(configuration, mode, postgres_url) as cluster:
-                measured.append(measure(cluster, configuration, client, plan, log))
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    with running_cluster(configuration, mode, postgres_url) as cluster:
+                        measured.append(measure(cluster, configuration, client, plan, log))
+                    break
+                except RuntimeError as error:
+                    if attempt == ATTEMPTS:
+                        raise
+                    # On a shared machine a server can be stopped from outside
+                    # (another suite's cleanup): try the configuration afresh.
+                    log(f"  {configuration.name}: {error}\n  trying {configuration.name} again")
         repetitions.append(measured)
     return repetitions
 
