@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .client import commands as client_commands
-from .errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
+from .errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable, NodeFenced
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
@@ -77,9 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N",
-        help="server processes; only 1 for now (one process per journal until "
-        "multi-node support lands, docs/deployment.md)",
+        help="server processes sharing the address (default 1); more than one needs a "
+        "PostgreSQL journal, where each process is a node (docs/deployment.md)",
     )
+    # Internal: a worker process of --workers N serves on this inherited socket.
+    serve.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument(
         "--max-running", type=int, default=defaults.max_running, metavar="N",
         help=f"jobs running at once (default {defaults.max_running})",
@@ -120,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--job-timeout", type=float, default=defaults.job_timeout, metavar="SECONDS",
         help="longest a job may run (0: no limit; a request's x-eventjobs-timeout overrides)",
+    )
+    serve.add_argument(
+        "--node-lease", type=float,
+        default=float(os.environ.get("EVENTJOBS_NODE_LEASE", defaults.node_lease)),
+        metavar="SECONDS",
+        help="PostgreSQL journal (several servers): a server that has not renewed its "
+        "lease for this long is taken for dead and its jobs are recovered by another "
+        f"(default {defaults.node_lease:g})",
     )
     serve.add_argument(
         "--max-wait", type=float, default=defaults.max_wait, metavar="SECONDS",
@@ -239,6 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.workers != 1 and args.listen_fd is None:
+        try:
+            check_workers(args.workers, args.journal)
+        except ConfigError as error:
+            print(f"eventjobs: {error}", file=sys.stderr)
+            return 1
+        from .workers import run_workers
+
+        return run_workers(arguments, args.bind, args.workers)
     return _run_server(args)
 
 
@@ -249,7 +268,6 @@ def _run_server(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     try:
-        check_workers(args.workers)
         settings = Settings(
             journal=args.journal,
             bind=args.bind,
@@ -273,27 +291,31 @@ def _run_server(args: argparse.Namespace) -> int:
             max_results_per_user=args.max_results_per_user,
             max_header_count=args.max_header_count,
             max_header_bytes=args.max_header_bytes,
+            node_lease=args.node_lease,
         )
         app = create_app(settings, replay_in_background=True)
-        _check_bind(settings.bind)
-        trio.run(_serve, app, settings, args.access_log)
-    except (ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable) as error:
+        if args.listen_fd is None:
+            _check_bind(settings.bind)
+        trio.run(_serve, app, settings, args.access_log, args.listen_fd)
+    except (ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable, NodeFenced) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-def check_workers(workers: int) -> None:
-    """Refuse more than one server process: each would write the journal."""
-    if workers == 1:
-        return
+def check_workers(workers: int, journal: str) -> None:
+    """Several server processes need a journal they can share: PostgreSQL."""
+    from .journal.pg_url import is_postgres_url
+
     if workers < 1:
         raise ConfigError(f"--workers must be a whole number of at least 1, not {workers}")
+    if workers == 1 or is_postgres_url(journal):
+        return
     raise ConfigError(
-        f"--workers {workers}: more than one server process per journal is not supported "
-        "yet (the processes would each write the journal; multi-node support is planned, "
-        "see docs/deployment.md). Run one process (--workers 1); for CPU-bound jobs, "
-        "--worker-processes sizes the pool behind eventjobs.run_in_process"
+        f"--workers {workers}: several server processes need a PostgreSQL journal "
+        "(--journal postgresql://...), where each process is a node; a journal directory "
+        "admits one process (docs/deployment.md). Run one process (--workers 1); for "
+        "CPU-bound jobs, --worker-processes sizes the pool behind eventjobs.run_in_process"
     )
 
 
@@ -353,7 +375,9 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
+async def _serve(
+    app: QuartTrio, settings: Settings, access_log: bool, listen_fd: int | None = None
+) -> None:
     # Open the journal before listening, so an unusable one is reported as
     # such; the replay runs once the server listens, so that probes can
     # watch it. A journal the replay cannot read ends the server: it is
@@ -369,7 +393,8 @@ async def _serve(app: QuartTrio, settings: Settings, access_log: bool) -> None:
     runtime = runtime_of(app)
     await runtime.open_journal()
     config = HypercornConfig()
-    config.bind = [settings.bind]
+    # A worker of `--workers N` listens on the socket its parent bound.
+    config.bind = [settings.bind if listen_fd is None else f"fd://{listen_fd}"]
     config.worker_class = "trio"
     config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")

@@ -61,3 +61,8 @@ class NotPicklable(EventJobsError, TypeError):
 
 class WorkerProcessError(EventJobsError, RuntimeError):
     """A worker process died or could not start while it ran a call."""
+
+
+class NodeFenced(EventJobsError):
+    """This server (a node of a PostgreSQL journal shared by several) lost
+    its lease and another node took over its jobs: it records nothing more."""

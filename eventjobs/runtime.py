@@ -29,6 +29,8 @@ Recovery rules applied by :meth:`run` on what the journal holds:
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from functools import partial
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from collections.abc import Callable
 import attrs
 import trio
 
+from .actors.cluster_writer import ClusterWriter
 from .actors.pool import ProcessPool
 from .actors.supervisor import Executor, Supervisor, SupervisorStatistics
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, WriterStatistics
@@ -46,6 +49,7 @@ from .errors import (
     JournalCorrupt,
     JournalInUse,
     JournalUnavailable,
+    NodeFenced,
     NotRunning,
     QueueFull,
     QuotaExceeded,
@@ -54,6 +58,7 @@ from .errors import (
 from .events import (
     Event,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
@@ -67,10 +72,12 @@ from .events import (
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal, Recorded
 from .journal.pg_url import is_postgres_url
+from .journal.pg_cluster import TakenJob
 from .journal.postgres import PostgresJournal
 from .observe.metrics import Metrics
 from .observe.transitions import log_transition
 from .projection import JobTable, JobView, Phase, View, fold
+from .referee import QUEUED, RUNNING, Rejected
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
 from .snapshot import decode_table, encode_snapshot
@@ -82,12 +89,14 @@ log = logging.getLogger("eventjobs.runtime")
 RETENTION_INTERVAL = 1.0
 #: Append errors that end the writer for good (a retry would meet them
 #: again): another server took the journal, or wrote to it.
-NOT_RETRIED = (JournalInUse, JournalConflict)
+NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced)
 
 #: How often the runtime checks whether a snapshot is due (seconds).
 SNAPSHOT_CHECK_INTERVAL = 1.0
 
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
+#: Why a job is interrupted (or run again) by the node that took it over.
+NODE_LOST_REASON = "the server running the job stopped or lost its lease (found by another node)"
 
 
 #: Replay progress is published (and a shutdown noticed) every this many records.
@@ -120,6 +129,11 @@ GAUGE_HELP = {
     "eventjobs_journal_head": "Sequence number of the last durable journal record.",
     "eventjobs_journal_append_failures_total": "Group commits that failed (disk full, I/O error).",
 }
+
+
+def node_name() -> str:
+    """How this process is named in the journal's ``nodes`` table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Runtime:
@@ -177,6 +191,9 @@ class Runtime:
         self.metrics = Metrics(self, GAUGE_HELP)
         #: Called with each record once durable (see :meth:`add_observer`).
         self._observers: list[Callable[[Recorded], None]] = []
+        #: The supervisor, from as soon as it exists (for cancels recorded
+        #: on other nodes, which reach it through the observers).
+        self._supervisor_of_jobs: Supervisor | None = None
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -200,8 +217,10 @@ class Runtime:
             if self.settings.journal == MEMORY_JOURNAL:
                 self._journal = MemoryJournal()
             elif is_postgres_url(self.settings.journal):
+                # Every server on a PostgreSQL journal is a node among any
+                # number: none holds the journal alone (docs/multi-node.md).
                 self._journal = await trio.to_thread.run_sync(
-                    PostgresJournal.open, self.settings.journal
+                    partial(PostgresJournal.open, self.settings.journal, exclusive=False)
                 )
             else:
                 self._journal = await trio.to_thread.run_sync(
@@ -339,10 +358,15 @@ class Runtime:
                     await self.journal.aclose()
             return
         self._startup_step = "recovering jobs found unfinished"
-        writer = JournalWriter(self.journal, self.table, rebuild=self._rebuild)
-        # Before recovery, so that the jobs it interrupts are counted and logged.
-        writer.observers.append(self._observe)
-        writer.append_observers.append(self.metrics.observe_append)
+        try:
+            writer = await self._make_writer()
+        except Exception as error:
+            self._fatal = error
+            self._fatal_event.set()
+            if self._owns_journal:
+                with trio.CancelScope(shield=True):
+                    await self.journal.aclose()
+            raise
         # The writer must outlive every actor, even when this whole task is
         # cancelled from outside: actors record how their jobs ended as they
         # unwind. So it runs shielded, and is told to close only once the
@@ -370,7 +394,13 @@ class Runtime:
                             if self._retention_on:
                                 job_nursery.start_soon(self._enforce_retention, writer)
                             job_nursery.start_soon(self._take_snapshots, writer)
-                            self._recover(writer, supervisor)
+                            self._supervisor_of_jobs = supervisor
+                            if isinstance(writer, ClusterWriter):
+                                # Jobs left by nodes that are gone are taken
+                                # over by the lease keeper, on its first pass.
+                                job_nursery.start_soon(self._keep_lease, writer, supervisor)
+                            else:
+                                self._recover(writer, supervisor)
                             try:
                                 await writer.flush()
                             except JournalUnavailable as error:
@@ -396,9 +426,135 @@ class Runtime:
         finally:
             if self._owns_journal:
                 with trio.CancelScope(shield=True):
+                    if isinstance(writer, ClusterWriter) and self._fatal is None:
+                        await self._leave()
                     await self.journal.aclose()
         if self._fatal is not None:
             raise self._fatal
+
+    async def _make_writer(self) -> JournalWriter | ClusterWriter:
+        """The single server's writer, or on a PostgreSQL journal a node's
+        (after joining the journal's nodes), its observers attached."""
+        journal = self.journal
+        if isinstance(journal, PostgresJournal) and not journal.exclusive:
+            node = await journal.join(node_name(), self.settings.node_lease)
+            log.info("joined the PostgreSQL journal %s as node %d", journal.location, node)
+            writer = ClusterWriter(journal, self.table)
+            writer.observers.append(self._observe_own)
+            writer.applied_observers.append(self._observe_applied)
+            writer.append_observers.append(self.metrics.observe_append)
+            return writer
+        single = JournalWriter(journal, self.table, rebuild=self._rebuild)
+        # Before recovery, so that the jobs it interrupts are counted and logged.
+        single.observers.append(self._observe)
+        single.append_observers.append(self.metrics.observe_append)
+        return single
+
+    async def _leave(self) -> None:
+        """Give up this node's lease at a clean stop (bounded: a database
+        that is down leaves the lease to expire instead)."""
+        journal = self.journal
+        assert isinstance(journal, PostgresJournal)
+        with trio.move_on_after(FINAL_FLUSH_SECONDS):
+            try:
+                await journal.leave()
+            except JournalUnavailable as error:
+                log.warning("could not give up the lease (it will expire): %s", error)
+
+    async def _keep_lease(self, writer: ClusterWriter, supervisor: Supervisor) -> None:
+        """Renew this node's lease every third of it; after each renewal,
+        fence the nodes whose lease expired and recover the jobs no live node
+        holds (:meth:`_recover_taken`). A node that finds itself fenced, or
+        cannot renew for a whole lease, stops for good (:attr:`fatal`)."""
+        journal = writer.journal
+        lease = self.settings.node_lease
+        renewed_at = trio.current_time()
+        while True:
+            try:
+                if not await journal.renew_lease():
+                    raise NodeFenced(
+                        f"this server (node {writer.node} of the PostgreSQL journal "
+                        f"{journal.location}) lost its lease: it was not renewed within "
+                        f"{lease:g} s (the process was stopped or starved?), so another node "
+                        "took over its jobs; it records nothing more and stops (restart it "
+                        "to rejoin as a new node)"
+                    )
+                renewed_at = trio.current_time()
+                taken = await journal.take_over()
+                if taken:
+                    await writer.catch_up()
+                    await self._recover_taken(taken, writer, supervisor)
+            except JournalUnavailable as error:
+                if trio.current_time() - renewed_at < lease:
+                    log.warning("renewing the node's lease failed (trying again): %s", error)
+                else:
+                    self._stop_for_good(NodeFenced(
+                        f"this server (node {writer.node}) could not renew its lease on the "
+                        f"PostgreSQL journal {journal.location} for {lease:g} s ({error}); "
+                        "another node may have taken over its jobs, so it stops"
+                    ))
+                    return
+            except NodeFenced as error:
+                self._stop_for_good(error)
+                return
+            await trio.sleep(lease / 3)
+
+    def _stop_for_good(self, error: BaseException) -> None:
+        self._fatal_reason = "the journal cannot be written any more"
+        self._fatal = error
+        self._fatal_event.set()
+        log.critical("eventjobs cannot serve jobs any more: %s", error)
+
+    async def _recover_taken(
+        self, taken: list[TakenJob], writer: ClusterWriter, supervisor: Supervisor
+    ) -> None:
+        """Recover jobs taken over from nodes that are gone: a queued job
+        runs here; a running one is recorded ``cancelled`` when a stop was
+        asked for, ``requeued`` (then runs here) when its route is
+        rerun-safe, else ``interrupted``."""
+        requeued = []
+        for job in taken:
+            view = self.table.jobs.get(job.job_id)
+            if not isinstance(view, JobView):
+                continue  # finished meanwhile
+            if job.phase == QUEUED:
+                log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
+                supervisor.enqueue(job.job_id)
+            elif job.phase == RUNNING and job.cancelling:
+                writer.record_nowait(
+                    JobCancelled(
+                        job_id=job.job_id,
+                        time=self.clock(),
+                        by=job.cancelled_by,
+                        response=cancelled_result(),
+                    ),
+                    retry=True,
+                )
+            elif job.phase == RUNNING and self._rerun_safe(view):
+                log.warning("job %d: its node is gone while it ran: runs again here", job.job_id)
+                requeued.append(
+                    writer.record_nowait(
+                        JobRequeued(job_id=job.job_id, time=self.clock(), reason=NODE_LOST_REASON),
+                        retry=True,
+                    )
+                )
+            elif job.phase == RUNNING:
+                log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
+                writer.record_nowait(
+                    JobInterrupted(
+                        job_id=job.job_id,
+                        time=self.clock(),
+                        reason=NODE_LOST_REASON,
+                        response=interrupted_result(),
+                    ),
+                    retry=True,
+                )
+        for ticket in requeued:
+            try:
+                record = await ticket.durable()
+            except Rejected:
+                continue
+            supervisor.enqueue(record.event.job_id)
 
     async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
@@ -593,7 +749,7 @@ class Runtime:
         """Whether :meth:`shutdown` has begun (new jobs are refused)."""
         return self._supervisor is not None and self._supervisor.stopping
 
-    def _parts(self) -> tuple[JournalWriter, Supervisor]:
+    def _parts(self) -> tuple[JournalWriter | ClusterWriter, Supervisor]:
         if self._writer is None or self._supervisor is None:
             raise NotRunning(
                 "the job runtime is not running: serve the app through its ASGI "
@@ -626,6 +782,18 @@ class Runtime:
                 f"result quota reached: user {caller.name!r} already holds {quota} stored "
                 "job results; fetch or delete some first"
             )
+        if isinstance(writer, ClusterWriter):
+            # The journal gives the id (ids grow across all nodes); the job
+            # is this node's to run once it is in the table.
+            recorded = await writer.record(
+                JobQueued(job_id=0, time=self.clock(), owner=caller.name, store=store, request=request)
+            )
+            job_id = recorded.event.job_id
+            try:
+                supervisor.enqueue(job_id)
+            except ShuttingDown:
+                pass  # queued all the same: a node takes it over once this one has left
+            return job_id
         job_id = self.table.last_job_id + 1
         batch = writer.record_nowait(
             JobQueued(
@@ -635,6 +803,24 @@ class Runtime:
         supervisor.enqueue(job_id)
         await batch.durable()
         return job_id
+
+    async def sync(self, job_id: int | None = None) -> None:
+        """On a node (PostgreSQL journal): bring the table up to what the
+        journal holds now, so that an answer reflects every node's writes
+        (a client that submitted on another node and asks here right after
+        its 202). For *job_id*, only when the id is above every id this node
+        knows (a job it has never seen); one query otherwise. A single
+        server's table is always current: nothing to do.
+
+        Raises:
+            JournalUnavailable: the database failed.
+        """
+        writer = self._writer
+        if not isinstance(writer, ClusterWriter):
+            return
+        if job_id is not None and job_id <= self.table.last_job_id:
+            return
+        await writer.catch_up()
 
     def results_held(self, caller: Caller) -> int:
         """Stored results (pending or done, not fetched or deleted) the caller owns.
@@ -665,7 +851,10 @@ class Runtime:
             if job is None:
                 return None
             job = attrs.evolve(job, result=response)
-        await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
+        try:
+            await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
+        except Rejected:
+            return None  # fetched or deleted on another node first
         return job
 
     async def _read_result(self, job: View) -> RecordedResponse:
@@ -689,7 +878,9 @@ class Runtime:
         job = self.table.find(job_id, caller)
         if job is None:
             return False
-        if job.phase is Phase.QUEUED:
+        if isinstance(writer, ClusterWriter):
+            await self._cancel_on_node(writer, job, caller)
+        elif job.phase is Phase.QUEUED:
             await writer.record(
                 JobCancelled(
                     job_id=job_id, time=self.clock(), by=caller.name, response=cancelled_result()
@@ -699,10 +890,42 @@ class Runtime:
             supervisor.cancel_running(job_id, caller.name)
         return True
 
+    async def _cancel_on_node(self, writer: ClusterWriter, job: View, caller: Caller) -> None:
+        """Cancel on a node: a queued job is recorded ``cancelled``; for a
+        running one, wherever it runs, ``cancelling`` is recorded, and the
+        node running it stops it when it sees that record (this one included,
+        through :meth:`_observe_applied`)."""
+        if job.phase is Phase.QUEUED:
+            try:
+                await writer.record(
+                    JobCancelled(
+                        job_id=job.job_id, time=self.clock(), by=caller.name,
+                        response=cancelled_result(),
+                    )
+                )
+                return
+            except Rejected:
+                pass  # it started meanwhile (or ended): ask it to stop instead
+        try:
+            await writer.record(
+                JobCancelling(job_id=job.job_id, time=self.clock(), by=caller.name, reason="cancel")
+            )
+        except Rejected:
+            pass  # already stopping, or already finished: nothing more to do
+
     async def delete(self, job_id: int, caller: Caller) -> bool:
         """Remove the caller's job (its work, if any, goes on); False if none."""
         if self.table.find(job_id, caller) is None:
             return False
+        writer, _ = self._parts()
+        if isinstance(writer, ClusterWriter):
+            try:
+                await writer.record(
+                    JobDeleted(job_id=job_id, time=self.clock(), by=caller.name, reason="id")
+                )
+            except Rejected:
+                return False  # fetched or deleted on another node first
+            return True
         await self._delete([job_id], caller, "id")
         return True
 
@@ -755,14 +978,30 @@ class Runtime:
         self._observers.append(observer)
 
     def _observe(self, record: Recorded) -> None:
-        """The writer's one observer: metrics, the job log, waiters, then
-        the observers added with :meth:`add_observer`."""
+        """The single server's writer observer: its records are all its own."""
+        self._observe_own(record)
+        self._observe_applied(record, True)
+
+    def _observe_own(self, record: Recorded) -> None:
+        """A record this server made, durable: metrics and the job log (so
+        that, with several nodes, each tells only of what it did)."""
+        self.metrics.observe_event(record.event)
+        log_transition(record.event)
+
+    def _observe_applied(self, record: Recorded, own: bool) -> None:
+        """Any record now in the table, this node's or another's: waiters,
+        the observers added with :meth:`add_observer`, and a cancel asked
+        for on another node of a job running here."""
         event = record.event
-        self.metrics.observe_event(event)
-        log_transition(event)
         self._wake_waiters(event)
         for observer in self._observers:
             observer(record)
+        if (
+            isinstance(event, JobCancelling)
+            and event.reason == "cancel"
+            and self._supervisor_of_jobs is not None
+        ):
+            self._supervisor_of_jobs.cancel_running(event.job_id, event.by, recorded=True)
 
     def _wake_waiters(self, event: Event) -> None:
         if isinstance(

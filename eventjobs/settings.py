@@ -44,6 +44,26 @@ def _seconds(name: str) -> object:
     return check
 
 
+def _lease_seconds(_instance: object, _attribute: object, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not MIN_NODE_LEASE <= value <= MAX_NODE_LEASE
+    ):
+        raise ConfigError(
+            f"node_lease must be a number of seconds from {MIN_NODE_LEASE:g} to "
+            f"{MAX_NODE_LEASE:g}, not {value!r}"
+        )
+
+
+#: Bounds of a node's lease: renewed every third of it, so a shorter one
+#: would keep the database busy, and a longer one would leave a dead node's
+#: jobs waiting for more than an hour.
+MIN_NODE_LEASE = 0.5
+MAX_NODE_LEASE = 3600.0
+
+
 def _optional(check: object) -> object:
     def optional_check(instance: object, attribute: object, value: object) -> None:
         if value is not None:
@@ -178,6 +198,11 @@ class Settings:
         validator=_optional_positive_int("max_results_per_user"),
         metadata={"parse": int},
     )
+    #: With a PostgreSQL journal, where every server is a node: how long a
+    #: node's lease lasts (renewed every third of it). A node that has not
+    #: renewed it for this long is taken for dead: another node takes over
+    #: its jobs, and it may record nothing more (docs/deployment.md).
+    node_lease: float = attrs.field(default=10.0, validator=_lease_seconds)
     #: Request headers accepted, by count and by total size (431 beyond).
     max_header_count: int = attrs.field(default=128, validator=_positive_int("max_header_count"))
     max_header_bytes: int = attrs.field(

@@ -23,6 +23,9 @@ LAYERS = {
     "tokens": 2,
     "users": 2,
     "authentication": 3,
+    # What events a job admits when several nodes share a journal (the
+    # PostgreSQL journal judges its appends with it).
+    "referee": 2,
     "journal": 3,
     "projection": 4,
     "retention": 4,
@@ -35,6 +38,8 @@ LAYERS = {
     "http": 7,
     "asgi": 8,
     "cli": 8,
+    # `serve --workers N`: starts N server processes (cli), imports none.
+    "workers": 8,
     "user_commands": 8,
     "audit": 8,
     # The command-line client: HTTP only, none of the server side.
@@ -48,7 +53,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot",
+    "retention", "snapshot", "referee",
 }
 
 

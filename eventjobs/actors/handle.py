@@ -88,12 +88,17 @@ class JobHandle:
             self._reason = "timeout"
         return self._reason
 
-    def cancel(self, by: Owner) -> None:
-        """A client asked the job to stop; the first stop request wins."""
+    def cancel(self, by: Owner, *, recorded: bool = False) -> None:
+        """A client asked the job to stop; the first stop request wins.
+
+        *recorded*: that request is in the journal already (``cancelling``),
+        so :meth:`report_cancelling` need not record it.
+        """
         if self.stop_reason is not None:
             return
         self._reason = "cancel"
         self.cancelled_by = by
+        self._cancelling = self._cancelling or recorded
         self.scope.cancel()
 
     def interrupt(self) -> None:

@@ -42,6 +42,7 @@ from ..events import (
 )
 from ..headers import job_timeout
 from ..projection import JobView, Phase
+from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
 from .pool import ProcessPool
@@ -127,15 +128,18 @@ class Supervisor:
             raise ShuttingDown("shutdown in progress")
         self._ready_send.send_nowait(job_id)
 
-    def cancel_running(self, job_id: int, by: Owner) -> None:
+    def cancel_running(self, job_id: int, by: Owner, *, recorded: bool = False) -> None:
         """Ask a running job to stop; it records ``cancelled`` once it has.
 
         Cancelling twice is harmless: the first canceller is the one recorded
         (and a job already stopping for its timeout is recorded as timed out).
+        *recorded*: the request is already in the journal as ``cancelling``
+        (a cancel on a node of a shared journal), so the job does not record
+        it again. A job not running here is left alone.
         """
         running = self._running.get(job_id)
         if running is not None:
-            running.cancel(by)
+            running.cancel(by, recorded=recorded)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Dispatch queued jobs to actors until :meth:`shutdown` completes.
@@ -246,6 +250,11 @@ class Supervisor:
                     running.scope.deadline = trio.current_time() + timeout
                 response = await self._execute(job)
             self._record_end(job_id, running, response)
+            ended = True
+        except Rejected as error:
+            # A node of a shared journal: the job was cancelled, or taken
+            # over by another node, before it could start here. Not ours.
+            log.info("job %d not started here: %s", job_id, error)
             ended = True
         except JournalUnavailable as error:
             # `started` did not reach the journal, so the handler never ran;

@@ -78,10 +78,12 @@ async def _get(parts: list[str]) -> Response:
         count = _count()
         if count is None:
             return bad_parameter()
+        await runtime().sync()
         ids = runtime().job_ids(current_caller(), pending=part == "pending", count=count)
         return json_response([str(job_id) for job_id in ids])
     if part[:1] not in tuple("123456789"):
         return bad_parameter()
+    await runtime().sync(parse_job_id(part))
     if not await _wait_if_asked(parse_job_id(part)):
         return bad_parameter()
     job = runtime().status(parse_job_id(part), current_caller())
@@ -92,6 +94,7 @@ async def _get(parts: list[str]) -> Response:
 
 async def _put(parts: list[str]) -> Response:
     if len(parts) == 1:
+        await runtime().sync(parse_job_id(parts[0]))
         if not await _wait_if_asked(parse_job_id(parts[0])):
             return bad_parameter()
         job = await runtime().fetch(parse_job_id(parts[0]), current_caller())
@@ -104,6 +107,7 @@ async def _put(parts: list[str]) -> Response:
         if parts[1] != "cancel":
             return bad_parameter()
         job_id = parse_job_id(parts[0])
+        await runtime().sync(job_id)
         if not await runtime().cancel(job_id, current_caller()):
             return not_found(
                 f"could not find job ({job_id}) in AsyncJobManager during cancel operation"
@@ -117,6 +121,7 @@ async def _delete(parts: list[str]) -> Response:
         return bad_parameter()
     (part,) = parts
     caller = current_caller()
+    await runtime().sync(parse_job_id(part) if part not in ("all", "expired") else None)
     if part == "all":
         await runtime().delete_all(caller)
         return result_true()

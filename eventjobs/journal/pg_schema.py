@@ -19,11 +19,36 @@ if TYPE_CHECKING:
 
 #: The layout this eventjobs writes and reads. Bump it, and add a migration
 #: note to docs/journal-format.md, whenever a table changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: First key of every eventjobs advisory lock ("evjb"); the second is the
 #: schema name's hash, so journals in different schemas never collide.
 LOCK_CLASS = 0x65766A62
+
+#: What several nodes on one journal add (version 2, pg_cluster.py): which
+#: node recorded each record; how far ``job_state`` has followed the records
+#: and the last job id given out; the nodes and their leases; the referee's
+#: state of every live job (eventjobs/referee.py).
+CLUSTER_DDL = (
+    "ALTER TABLE {s}.records ADD COLUMN IF NOT EXISTS node_id bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE {s}.head ADD COLUMN IF NOT EXISTS state_seq bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE {s}.head ADD COLUMN IF NOT EXISTS last_job_id bigint NOT NULL DEFAULT 0",
+    """CREATE TABLE IF NOT EXISTS {s}.nodes (
+        node_id bigserial PRIMARY KEY,
+        name text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        lease_expires timestamptz NOT NULL,
+        fenced boolean NOT NULL DEFAULT false
+    )""",
+    """CREATE TABLE IF NOT EXISTS {s}.job_state (
+        job_id bigint PRIMARY KEY,
+        phase text NOT NULL,
+        visible boolean NOT NULL,
+        node_id bigint NOT NULL,
+        cancelling boolean NOT NULL DEFAULT false
+    )""",
+    "CREATE INDEX IF NOT EXISTS job_state_node ON {s}.job_state (node_id)",
+)
 
 #: Tables of the schema, in creation order; ``{s}`` is the schema name
 #: (checked to be a plain lower-case identifier: no quoting needed).
@@ -48,6 +73,7 @@ DDL = (
         seq bigint NOT NULL,
         hash text NOT NULL
     )""",
+    *CLUSTER_DDL,
     f"INSERT INTO {{s}}.head (seq, hash) VALUES (0, '{GENESIS_HASH}') ON CONFLICT DO NOTHING",
     # A snapshot: the lines of a snapshot file (journal/snapshots.py), line n
     # of the snapshot at position (pg_snapshots.py).
@@ -92,6 +118,16 @@ def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
         row = conn.execute(
             f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"  # type: ignore[arg-type]
         ).fetchone()
+        if row is not None and row[0] == "1":
+            # Version 1 (one server per journal) gains the cluster tables;
+            # their state is brought up from the records at the first append.
+            for statement in CLUSTER_DDL:
+                conn.execute(statement.format(s=schema))  # type: ignore[arg-type]
+            conn.execute(
+                f"UPDATE {schema}.meta SET value = %s WHERE key = 'schema_version'",  # type: ignore[arg-type]
+                (str(SCHEMA_VERSION),),
+            )
+            row = (str(SCHEMA_VERSION),)
     check_version(location, None if row is None else row[0])
 
 

@@ -37,13 +37,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from ..codec import type_name
 from ..errors import ConfigError, JournalConflict, JournalCorrupt, JournalInUse, JournalUnavailable
+from ..events import Event
 from ._protocol import Recorded
 from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
+from .pg_cluster import (
+    Judged,
+    TakenJob,
+    append_judged,
+    register_node,
+    release_node,
+    renew_lease,
+    take_over,
+)
 from .pg_connect import Pool, connect, import_psycopg
 from .pg_schema import LOCK_CLASS, ensure_schema
 from .pg_snapshots import newest_snapshot, snapshot_rows, store_snapshot
@@ -82,6 +93,11 @@ class PostgresJournal:
         self._last_hash = last_hash
         self._pool = Pool(location, pool_size)
         self._listener: psycopg.Connection | None = None
+        #: Holds the journal's lock (see :meth:`open`).
+        self.exclusive = True
+        #: This server's node id once it has joined (:meth:`join`), else None.
+        self.node: int | None = None
+        self._lease = 0.0
         self._listening = trio.Lock()
         self._closed = False
         #: Set when an append failed: it may or may not have committed, and
@@ -97,27 +113,36 @@ class PostgresJournal:
         return f"eventjobs_{self._schema}"
 
     @classmethod
-    def open(cls, url: str | PostgresLocation, *, pool_size: int = 4) -> PostgresJournal:
+    def open(
+        cls, url: str | PostgresLocation, *, pool_size: int = 4, exclusive: bool = True
+    ) -> PostgresJournal:
         """Open (creating its tables if needed) the journal *url* names.
+
+        *exclusive*: hold the journal's lock, for a writer that appends with
+        :meth:`append` (a copy, a test); a server, one node among any
+        number, passes False and appends with :meth:`append_judged`.
 
         Blocking: call it before serving or from a worker thread.
 
         Raises:
             ConfigError: the URL is bad, the server cannot be reached or
                 refuses the login, the schema is of another version, or
-                another server holds the journal.
+                (*exclusive*) another writer holds the journal.
             JournalCorrupt: the last record does not match the head.
         """
         location = url if isinstance(url, PostgresLocation) else parse_postgres_url(url)
         lock_conn = connect(location, autocommit=True)
         try:
             ensure_schema(lock_conn, location)
-            take_journal_lock(lock_conn, location)
+            if exclusive:
+                take_journal_lock(lock_conn, location)
             head, last_hash = read_head(lock_conn, location)
         except BaseException:
             lock_conn.close()
             raise
-        return cls(location, lock_conn, head, last_hash, pool_size)
+        journal = cls(location, lock_conn, head, last_hash, pool_size)
+        journal.exclusive = exclusive
+        return journal
 
     @property
     def head(self) -> int:
@@ -239,6 +264,99 @@ class PostgresJournal:
                 f"{text.splitlines()[0] if text else type(error).__name__}"
             ) from error
 
+    # -- several nodes (pg_cluster.py) --------------------------------------------
+
+    async def join(self, name: str, lease: float) -> int:
+        """Register this server as a node with a lease of *lease* seconds;
+        return its node id (also kept as :attr:`node`)."""
+        self.node = await self._run(
+            lambda conn: register_node(conn, self._schema, name, lease), "joining"
+        )
+        self._lease = lease
+        return self.node
+
+    async def append_judged(self, events: Sequence[Event]) -> Judged:
+        """Judge and append *events* as this node (see
+        :func:`~eventjobs.journal.pg_cluster.append_judged`).
+
+        Raises:
+            NodeFenced: this node lost its lease; nothing was written.
+            JournalUnavailable: the database failed; whether the batch was
+                written is unknown (a retry is judged again, so an event
+                already written is rejected, not written twice).
+
+        Cancellation: the transaction is finished in its thread first.
+        """
+        assert self.node is not None, "append_judged before join"
+        node, location, channel = self.node, self.location, self.channel
+        judged: Judged = await self._run(
+            lambda conn: append_judged(conn, location, channel, node, events), "appending to"
+        )
+        self.advance_to(judged.head, judged.head_hash)
+        return judged
+
+    async def renew_lease(self) -> bool:
+        """Extend this node's lease; False once it was fenced."""
+        assert self.node is not None
+        node, lease = self.node, self._lease
+        renewed: bool = await self._run(
+            lambda conn: renew_lease(conn, self._schema, node, lease), "renewing the lease in"
+        )
+        return renewed
+
+    async def take_over(self) -> list[TakenJob]:
+        """Fence the nodes whose lease expired and take the jobs no live node
+        holds (see :func:`~eventjobs.journal.pg_cluster.take_over`)."""
+        assert self.node is not None
+        node, location = self.node, self.location
+        taken: list[TakenJob] = await self._run(
+            lambda conn: take_over(conn, location, node), "taking over jobs in"
+        )
+        return taken
+
+    async def leave(self) -> None:
+        """Give up this node's lease (a clean stop): its queued jobs go to
+        the other nodes at once."""
+        if self.node is not None:
+            node = self.node
+            await self._run(lambda conn: release_node(conn, self._schema, node), "leaving")
+
+    def advance_to(self, seq: int, digest: str | None = None) -> None:
+        """Note that the journal reaches *seq* (with hash *digest*, when
+        known): for a node, whose head moves with the other nodes' appends."""
+        if seq > self._head:
+            self._head = seq
+            self._last_hash = digest or ""
+
+    def read_followed(self, after: int, upto: int) -> list[tuple[Recorded, int]]:
+        """The records after *after* up to *upto*, each with the node that
+        wrote it (0: none), for a node following the journal. Blocking.
+
+        Each record is checked against its own hash and chained to the one
+        before it; a record holding a result carries its location.
+        """
+        with self._unavailable("reading"), self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT seq, line, node_id FROM {self._schema}.records "  # type: ignore[arg-type]
+                "WHERE seq > %s AND seq <= %s ORDER BY seq",
+                (after, upto),
+            ).fetchall()
+        followed = []
+        prev: str | None = None
+        expected = after + 1
+        for seq, line, node in rows:
+            record, prev = parse_record(
+                line.encode("utf-8"), row_name(self.location, seq), expected, prev
+            )
+            followed.append((attrs.evolve(record, location=seq), int(node)))
+            expected += 1
+        return followed
+
+    async def database_head(self) -> int:
+        """The head in the database now (one query)."""
+        head: int = await self._run(self._database_head, "reading the head of")
+        return head
+
     # -- reading ---------------------------------------------------------------
 
     def read(self, after: int = 0) -> Iterator[Recorded]:
@@ -281,7 +399,8 @@ class PostgresJournal:
         head, last_hash, schema = self._head, self._last_hash, self._schema
 
         def write(conn: psycopg.Connection) -> None:
-            record_hash = last_hash if position == head else self._hash_of(conn, position)
+            known = position == head and last_hash  # a node may know only the seq
+            record_hash = last_hash if known else self._hash_of(conn, position)
             store_snapshot(conn, schema, position, record_hash, header, jobs)
 
         await self._run(write, "saving a snapshot in")

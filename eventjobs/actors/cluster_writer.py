@@ -1,0 +1,313 @@
+"""The journal writer of a node: one of several servers on a PostgreSQL journal.
+
+The single-server :class:`~eventjobs.actors.writer.JournalWriter` decides
+alone: it applies an event to its table as it records it. A node cannot:
+the other nodes change the same jobs. So here the journal decides (the
+referee, :mod:`eventjobs.referee`, in the append's transaction) and the
+table only *follows* the journal:
+
+1. :meth:`ClusterWriter.record_nowait` queues the event (the table does not
+   change) and returns a :class:`Ticket`.
+2. The writer's task sends everything queued as one batch
+   (:meth:`PostgresJournal.append_judged`, one transaction): each event is
+   admitted, with its sequence number (a ``queued`` one with its job id),
+   or rejected (:class:`~eventjobs.referee.Rejected`: another node changed
+   the job first, or this node no longer holds it).
+3. The table catches up to the batch (the other nodes' records before it
+   are read first), and only then is each ticket told its outcome: so a
+   caller that awaited :meth:`Ticket.durable` finds its event in the table.
+
+A follower task applies the other nodes' records as they come: woken by the
+journal's ``NOTIFY``, it reads what follows the table's position, in order.
+
+Observers: ``observers`` see this node's own records once applied (metrics,
+the job log: each node tells of what it did); ``applied_observers`` see
+every record applied, with whether it is the node's own (waiters, live
+feeds, and the runtime's reactions, e.g. stopping a job another node was
+asked to cancel). They must not raise or yield.
+
+When an append fails (the database is down): tickets recorded with
+``retry=True`` (how a job ended) are kept and sent again (an event that did
+commit before its reply was lost is then rejected, not written twice), the
+others are told :class:`JournalUnavailable`, and for a back-off interval new
+events are refused. A node that lost its lease (:class:`NodeFenced`) stops:
+:meth:`run` raises it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import trio
+
+from ..errors import IllegalTransition, JournalUnavailable, NodeFenced
+from ..events import Event
+from ..journal import Recorded
+from ..journal.postgres import PostgresJournal
+from ..projection import JobTable
+from ..referee import Rejected
+from .writer import FIRST_BACKOFF, LONGEST_BACKOFF, WriterStatistics
+
+log = logging.getLogger("eventjobs.writer")
+
+#: Records read per query while catching up.
+CATCH_UP_CHUNK = 2000
+
+
+class Ticket:
+    """One event on its way to the journal; await :meth:`durable`."""
+
+    def __init__(self, event: Event, retry: bool) -> None:
+        self.event = event
+        self.retry = retry
+        self._done = trio.Event()
+        self._outcome: Recorded | BaseException | None = None
+
+    def finish(self, outcome: Recorded | BaseException) -> None:
+        if not self._done.is_set():
+            self._outcome = outcome
+            self._done.set()
+
+    async def durable(self) -> Recorded:
+        """The event's record once it is in the journal and the table.
+
+        Raises:
+            Rejected: the journal refused it; nothing was recorded.
+            JournalUnavailable: it did not reach the journal.
+
+        Cancellation: only the waiting stops; the event stays queued.
+        """
+        await self._done.wait()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+
+class ClusterWriter:
+    """See the module docstring. *journal* must have joined (it has a node)."""
+
+    def __init__(self, journal: PostgresJournal, table: JobTable) -> None:
+        assert journal.node is not None, "the journal has not joined as a node"
+        self.journal = journal
+        self.table = table
+        self.node = journal.node
+        self._queued: list[Ticket] = []
+        self._last: Ticket | None = None
+        self._wakeup = trio.Event()
+        self._applying = trio.Lock()
+        self.observers: list[Callable[[Recorded], None]] = []
+        self.applied_observers: list[Callable[[Recorded, bool], None]] = []
+        self.append_observers: list[Callable[[float, int], None]] = []
+        self._closing = False
+        self._failure: JournalUnavailable | None = None
+        self._healthy = trio.Event()
+        self._healthy.set()
+        self._backoff = FIRST_BACKOFF
+        self._batches = 0
+        self._records = 0
+        self._largest = 0
+        self._failed_appends = 0
+
+    def __repr__(self) -> str:
+        state = "failing" if self._failure is not None else "healthy"
+        return (
+            f"<ClusterWriter node={self.node} {state} position={self.table.position} "
+            f"queued={len(self._queued)}>"
+        )
+
+    def statistics(self) -> WriterStatistics:
+        return WriterStatistics(self._batches, self._records, self._largest, self._failed_appends)
+
+    @property
+    def failure(self) -> JournalUnavailable | None:
+        return self._failure
+
+    async def wait_healthy(self) -> None:
+        await self._healthy.wait()
+
+    def record_nowait(self, event: Event, *, retry: bool = False) -> Ticket:
+        """Queue *event* for the journal (the table changes once it is in).
+
+        A ``queued`` event with job id 0 is given its id by the journal.
+
+        Raises:
+            JournalUnavailable: appends are failing (and *retry* is false),
+                or the writer is closed; nothing is queued.
+        """
+        if self._closing:
+            raise JournalUnavailable("the journal writer is closed")
+        if self._failure is not None and not retry:
+            raise self._failure
+        ticket = Ticket(event, retry)
+        self._queued.append(ticket)
+        self._last = ticket
+        self._wakeup.set()
+        return ticket
+
+    async def record(self, event: Event) -> Recorded:
+        """Record *event* and return its record once it is in the table.
+
+        Raises:
+            Rejected, JournalUnavailable: see :meth:`Ticket.durable`.
+        """
+        return await self.record_nowait(event).durable()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far has reached the journal (or
+        been rejected, which is not an error here).
+
+        Raises:
+            JournalUnavailable: some of it did not reach the journal.
+        """
+        if self._last is not None:
+            try:
+                await self._last.durable()
+            except Rejected:
+                pass
+
+    async def catch_up(self, upto: int | None = None) -> None:
+        """Apply the journal's records up to *upto* (default: the database's
+        head now) to the table.
+
+        Raises:
+            JournalUnavailable: the database failed.
+        """
+        async with self._applying:
+            if upto is None:
+                upto = await self.journal.database_head()
+            await self._apply_until(upto)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Append batches and follow the other nodes until :meth:`close`;
+        then send what is queued and return.
+
+        Raises:
+            NodeFenced: this node lost its lease; it records nothing more.
+
+        Cancellation: what is queued is not sent; its waiters are told
+        :class:`JournalUnavailable`.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._follow)
+                task_status.started()
+                while not (self._closing and not self._queued):
+                    await self._wakeup.wait()
+                    self._wakeup = trio.Event()
+                    await self._append_queued()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._closing = True
+            error = self._failure or JournalUnavailable("the journal writer stopped")
+            for ticket in self._queued:
+                ticket.finish(error)
+            self._queued = []
+
+    def close(self) -> None:
+        """Ask :meth:`run` to send what is queued and return."""
+        self._closing = True
+        self._wakeup.set()
+
+    async def _follow(self) -> None:
+        """Apply the other nodes' records as the journal announces them."""
+        backoff = FIRST_BACKOFF
+        while True:
+            try:
+                head = await self.journal.wait_for_head(self.table.position)
+                await self.catch_up(head)
+                backoff = FIRST_BACKOFF
+            except JournalUnavailable as error:
+                log.warning("following the journal failed (again in %.1f s): %s", backoff, error)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, LONGEST_BACKOFF)
+
+    async def _append_queued(self) -> None:
+        tickets, self._queued = self._queued, []
+        if not tickets:
+            return
+        began = time.perf_counter()
+        try:
+            judged = await self.journal.append_judged([ticket.event for ticket in tickets])
+        except JournalUnavailable as error:
+            await self._recover(tickets, error)
+            return
+        except NodeFenced as error:
+            for ticket in tickets:
+                ticket.finish(JournalUnavailable(str(error)))
+            raise
+        except BaseException:
+            for ticket in tickets:
+                ticket.finish(JournalUnavailable("the journal writer stopped during an append"))
+            raise
+        records = [outcome for outcome in judged.outcomes if isinstance(outcome, Recorded)]
+        seconds = time.perf_counter() - began
+        self._backoff = FIRST_BACKOFF
+        self._batches += 1
+        self._records += len(records)
+        self._largest = max(self._largest, len(records))
+        for observer in self.append_observers:
+            observer(seconds, len(records))
+        if records:
+            async with self._applying:
+                await self._apply_until(records[0].seq - 1)
+                for record in records:
+                    if record.seq > self.table.position:
+                        self._apply(record, own=True)
+        for ticket, outcome in zip(tickets, judged.outcomes, strict=True):
+            ticket.finish(outcome)
+
+    async def _apply_until(self, upto: int) -> None:
+        """Read and apply the records after the table's position up to
+        *upto* (the caller holds ``_applying``)."""
+        journal = self.journal
+        while self.table.position < upto:
+            after = self.table.position
+            rows = await trio.to_thread.run_sync(
+                journal.read_followed, after, min(upto, after + CATCH_UP_CHUNK)
+            )
+            if not rows:
+                raise JournalUnavailable(
+                    f"the journal {journal.location} ends before sequence number {upto}"
+                )
+            for record, node in rows:
+                self._apply(record, own=node == self.node)
+                journal.advance_to(record.seq)
+
+    def _apply(self, record: Recorded, *, own: bool) -> None:
+        try:
+            self.table.apply(record)
+        except IllegalTransition as error:
+            # The referee admitted what the projection refuses: a bug, never
+            # a reason to stop following. Said loudly; the rest still applies.
+            log.critical("record %d does not apply to the views (%s)", record.seq, error)
+            self.table.position = record.seq
+            return
+        for applied in self.applied_observers:
+            applied(record, own)
+        if own:
+            for observer in self.observers:
+                observer(record)
+
+    async def _recover(self, tickets: list[Ticket], error: JournalUnavailable) -> None:
+        """After a failed append: keep the retried events, refuse new ones
+        for a while, then try again."""
+        self._failed_appends += 1
+        log.error("journal append failed (retrying in %.1f s): %s", self._backoff, error)
+        self._failure = error
+        self._healthy = trio.Event()
+        kept = []
+        for ticket in tickets:
+            if ticket.retry:
+                kept.append(ticket)
+            else:
+                ticket.finish(error)
+        self._queued = kept + self._queued
+        await trio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
+        self._failure = None
+        self._healthy.set()
+        self._wakeup.set()

@@ -1,0 +1,313 @@
+"""Several nodes on one PostgreSQL journal: the transactions that referee them.
+
+Blocking functions on a psycopg connection, run in worker threads by
+:class:`~eventjobs.journal.postgres.PostgresJournal`. Every one that changes
+what a job may do starts by locking the ``head`` row, like every append:
+so appends, take-overs and the referee's state are serialised, and each sees
+the others whole.
+
+- :func:`append_judged`: a batch of events from one node. Each is judged
+  against its job's state (:func:`eventjobs.referee.judge`); the admitted
+  ones get the next sequence numbers (and a ``queued`` one a fresh job id)
+  and are written, chained and sealed, with the new states, in one
+  transaction; the rejected ones are not written. A node that was fenced
+  (its lease ran out and another node took its jobs) has its whole batch
+  refused: :class:`NodeFenced`.
+- :func:`take_over`: fence every node whose lease has expired and move the
+  jobs held by no live node to the caller, which then recovers them.
+- :func:`register_node`, :func:`renew_lease`, :func:`release_node`: a node's
+  row in ``nodes`` and its lease, timed by the database's clock (the nodes'
+  clocks never need to agree).
+
+``job_state`` follows the records: ``head.state_seq`` says up to where. An
+append made without the referee (``eventjobs journal copy``, a journal
+written by eventjobs before version 2) leaves it behind; the next judged
+transaction folds the missing records in first (:func:`_bring_state_up`),
+their jobs held by nobody (node 0) until a node takes them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..codec import type_name
+from ..errors import JournalCorrupt, NodeFenced
+from ..events import Event, JobCancelling, JobQueued
+from ..referee import ANY_NODE, FINISHED, JobState, Rejected, judge
+from ._protocol import Recorded
+from .lines import encode_record, parse_record
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from .pg_url import PostgresLocation
+
+
+@attrs.frozen
+class Judged:
+    """What a judged append did: per event, its record or why it was
+    rejected; and the journal's new head (seq and hash)."""
+
+    outcomes: list[Recorded | Rejected]
+    head: int
+    head_hash: str
+
+
+@attrs.frozen
+class TakenJob:
+    """A job moved to this node by :func:`take_over`: its phase then, and,
+    for a running job asked to stop, who asked (the ``cancelling`` event's
+    ``by``; None when nobody was authenticated)."""
+
+    job_id: int
+    phase: str
+    cancelling: bool
+    cancelled_by: str | None = None
+
+
+def register_node(conn: psycopg.Connection, schema: str, name: str, lease: float) -> int:
+    """Add a node with a lease of *lease* seconds; return its id. Commits."""
+    with conn.transaction():
+        row = conn.execute(
+            f"INSERT INTO {schema}.nodes (name, lease_expires) "  # type: ignore[arg-type]
+            "VALUES (%s, clock_timestamp() + make_interval(secs => %s)) RETURNING node_id",
+            (name, lease),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def renew_lease(conn: psycopg.Connection, schema: str, node: int, lease: float) -> bool:
+    """Extend the node's lease; False when it was fenced (or removed). Commits."""
+    with conn.transaction():
+        renewed = conn.execute(
+            f"UPDATE {schema}.nodes SET lease_expires = clock_timestamp() "  # type: ignore[arg-type]
+            "+ make_interval(secs => %s) WHERE node_id = %s AND NOT fenced "
+            "AND lease_expires > clock_timestamp()",
+            (lease, node),
+        )
+        return renewed.rowcount == 1
+
+
+def release_node(conn: psycopg.Connection, schema: str, node: int) -> None:
+    """A node that stops cleanly gives up its lease at once, so that the
+    jobs it leaves queued are taken over without waiting for it to expire."""
+    with conn.transaction():
+        _lock_head(conn, schema)
+        conn.execute(
+            f"UPDATE {schema}.nodes SET fenced = true, lease_expires = clock_timestamp() "  # type: ignore[arg-type]
+            "WHERE node_id = %s",
+            (node,),
+        )
+
+
+def append_judged(
+    conn: psycopg.Connection,
+    location: PostgresLocation,
+    channel: str,
+    node: int,
+    events: Sequence[Event],
+) -> Judged:
+    """Judge and append *events* from *node* in one transaction (see the
+    module docstring); a ``queued`` event with job id 0 is given the next id.
+
+    Raises:
+        NodeFenced: *node* may not append any more; nothing was written.
+        JournalCorrupt: the records do not follow the referee's rules.
+    """
+    schema = location.schema
+    with conn.transaction():
+        head, head_hash, state_seq, last_job_id = _lock_head(conn, schema)
+        _check_live(conn, schema, node)
+        if state_seq < head:
+            last_job_id = _bring_state_up(conn, location, state_seq, head, last_job_id)
+        job_ids = [event.job_id for event in events if event.job_id]
+        states = _states(conn, schema, job_ids)
+        changed: dict[int, JobState | None] = {}
+        outcomes: list[Recorded | Rejected] = []
+        rows = []
+        seq, prev = head, head_hash
+        for event in events:
+            if isinstance(event, JobQueued) and event.job_id == 0:
+                event = attrs.evolve(event, job_id=last_job_id + 1)
+            job_id = event.job_id
+            current = changed[job_id] if job_id in changed else states.get(job_id)
+            try:
+                changed[job_id] = judge(current, event, node)
+            except Rejected as rejected:
+                outcomes.append(rejected)
+                continue
+            if isinstance(event, JobQueued):
+                last_job_id = max(last_job_id, job_id)
+            seq += 1
+            record = Recorded(seq, event, location=seq)
+            line, prev = encode_record(record, prev)
+            rows.append((seq, job_id, type_name(event), event.time, line.decode("ascii"), node))
+            outcomes.append(record)
+        if rows:
+            _write_rows(conn, schema, rows)
+            _save_states(conn, schema, changed)
+            conn.execute(
+                f"UPDATE {schema}.head SET seq = %s, hash = %s, state_seq = %s, "  # type: ignore[arg-type]
+                "last_job_id = %s",
+                (seq, prev, seq, last_job_id),
+            )
+            conn.execute("SELECT pg_notify(%s, %s)", (channel, str(seq)))
+    return Judged(outcomes, seq, prev)
+
+
+def take_over(conn: psycopg.Connection, location: PostgresLocation, node: int) -> list[TakenJob]:
+    """Fence every node whose lease has expired, and move to *node* every
+    queued or running job that no live node holds; return those jobs.
+
+    Raises:
+        NodeFenced: *node* itself may not act any more.
+    """
+    schema = location.schema
+    with conn.transaction():
+        head, _hash, state_seq, last_job_id = _lock_head(conn, schema)
+        _check_live(conn, schema, node)
+        if state_seq < head:
+            _bring_state_up(conn, location, state_seq, head, last_job_id)
+        conn.execute(
+            f"UPDATE {schema}.nodes SET fenced = true "  # type: ignore[arg-type]
+            "WHERE NOT fenced AND lease_expires <= clock_timestamp()"
+        )
+        # Fenced long ago and holding nothing: forgotten (a node that comes
+        # back after that finds no row, which also means fenced).
+        conn.execute(
+            f"DELETE FROM {schema}.nodes WHERE fenced "  # type: ignore[arg-type]
+            "AND lease_expires < clock_timestamp() - interval '1 day'"
+        )
+        taken = conn.execute(
+            f"UPDATE {schema}.job_state SET node_id = %s WHERE phase <> %s "  # type: ignore[arg-type]
+            f"AND node_id NOT IN (SELECT node_id FROM {schema}.nodes WHERE NOT fenced) "
+            "RETURNING job_id, phase, cancelling",
+            (node, FINISHED),
+        ).fetchall()
+        jobs = [TakenJob(int(job_id), phase, cancelling) for job_id, phase, cancelling in taken]
+        return [
+            attrs.evolve(job, cancelled_by=_canceller(conn, location, job.job_id))
+            if job.cancelling
+            else job
+            for job in sorted(jobs, key=lambda job: job.job_id)
+        ]
+
+
+def _lock_head(conn: psycopg.Connection, schema: str) -> tuple[int, str, int, int]:
+    row = conn.execute(
+        f"SELECT seq, hash, state_seq, last_job_id FROM {schema}.head FOR UPDATE"  # type: ignore[arg-type]
+    ).fetchone()
+    if row is None:
+        raise JournalCorrupt(f"the table {schema}.head has no row (it was emptied by hand)")
+    return int(row[0]), row[1], int(row[2]), int(row[3])
+
+
+def _check_live(conn: psycopg.Connection, schema: str, node: int) -> None:
+    row = conn.execute(
+        f"SELECT fenced, lease_expires > clock_timestamp() FROM {schema}.nodes "  # type: ignore[arg-type]
+        "WHERE node_id = %s",
+        (node,),
+    ).fetchone()
+    if row is None or row[0] or not row[1]:
+        raise NodeFenced(
+            f"this server (node {node} of the PostgreSQL journal in schema {schema!r}) "
+            "lost its lease: it could not renew it in time, so another node took over its "
+            "jobs; it records nothing more and stops (restart it to rejoin as a new node)"
+        )
+
+
+def _states(conn: psycopg.Connection, schema: str, job_ids: list[int]) -> dict[int, JobState]:
+    if not job_ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT job_id, phase, visible, node_id, cancelling FROM {schema}.job_state "  # type: ignore[arg-type]
+        "WHERE job_id = ANY(%s)",
+        (sorted(set(job_ids)),),
+    ).fetchall()
+    return {int(row[0]): JobState(row[1], row[2], int(row[3]), row[4]) for row in rows}
+
+
+def _save_states(conn: psycopg.Connection, schema: str, changed: dict[int, JobState | None]) -> None:
+    gone = [job_id for job_id, state in changed.items() if state is None]
+    if gone:
+        conn.execute(
+            f"DELETE FROM {schema}.job_state WHERE job_id = ANY(%s)", (gone,)  # type: ignore[arg-type]
+        )
+    kept = [
+        (job_id, state.phase, state.visible, state.node, state.cancelling)
+        for job_id, state in changed.items()
+        if state is not None
+    ]
+    if kept:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {schema}.job_state AS s "  # type: ignore[arg-type]
+                "(job_id, phase, visible, node_id, cancelling) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (job_id) DO UPDATE SET phase = excluded.phase, "
+                "visible = excluded.visible, node_id = excluded.node_id, "
+                "cancelling = excluded.cancelling",
+                kept,
+            )
+
+
+def _write_rows(conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]) -> None:
+    with conn.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {schema}.records (seq, job_id, type, time, line, node_id) FROM STDIN"  # type: ignore[arg-type]
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _bring_state_up(
+    conn: psycopg.Connection, location: PostgresLocation, state_seq: int, head: int,
+    last_job_id: int,
+) -> int:
+    """Fold the records after ``state_seq`` into ``job_state`` (their jobs
+    held by no node); return the last job id. Inside the caller's transaction."""
+    from .postgres import read_rows
+
+    schema = location.schema
+    changed: dict[int, JobState | None] = {}
+    states: dict[int, JobState] = {}
+    for record in read_rows(conn, location, after=state_seq):
+        event = record.event
+        if event.job_id not in changed and event.job_id not in states:
+            states.update(_states(conn, schema, [event.job_id]))
+        current = changed[event.job_id] if event.job_id in changed else states.get(event.job_id)
+        try:
+            changed[event.job_id] = judge(current, event, ANY_NODE)
+        except Rejected as error:
+            raise JournalCorrupt(
+                f"{location}, table {schema}.records, row seq={record.seq}: the event does "
+                f"not follow from the job's state ({error})"
+            ) from None
+        if isinstance(event, JobQueued):
+            last_job_id = max(last_job_id, event.job_id)
+    _save_states(conn, schema, changed)
+    conn.execute(
+        f"UPDATE {schema}.head SET state_seq = %s, last_job_id = %s",  # type: ignore[arg-type]
+        (head, last_job_id),
+    )
+    return last_job_id
+
+
+def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int) -> str | None:
+    """Who asked a running job to stop: its ``cancelling`` event's ``by``."""
+    from .postgres import row_name
+
+    row = conn.execute(
+        f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "  # type: ignore[arg-type]
+        "AND type = 'cancelling' ORDER BY seq DESC LIMIT 1",
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    seq = int(row[0])
+    record, _digest = parse_record(row[1].encode("utf-8"), row_name(location, seq), seq, None)
+    event = record.event
+    return event.by if isinstance(event, JobCancelling) else None
