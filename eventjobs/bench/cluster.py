@@ -76,8 +76,8 @@ def running_cluster(
         raise ValueError(f"{configuration.name} needs a PostgreSQL database (--postgres URL)")
     with bench_postgres.fresh_journal(postgres_url) as journal_url, contextlib.ExitStack() as stack:
         if mode == "workers":
-            extra = ("--workers", str(configuration.processes))
-            servers = [stack.enter_context(running_server(None, *extra, journal_url=journal_url))]
+            servers = [stack.enter_context(running_server(
+                None, journal_url=journal_url, processes=configuration.processes))]
         else:
             servers = [
                 stack.enter_context(running_server(None, journal_url=journal_url))

@@ -49,9 +49,16 @@ class Shares:
     generators: float
     other: float
     idle: float
+    #: The servers' share split by process, busiest first (processes that
+    #: used next to none, such as the parent of ``--workers N``, left out): how
+    #: evenly the kernel spread the connections.
+    per_server_process: tuple[float, ...] = ()
+
+    #: The shares that add up to the machine's capacity.
+    PARTS = ("servers", "postgres", "generators", "other", "idle")
 
     def as_dict(self) -> dict[str, float]:
-        return attrs.asdict(self)
+        return {part: getattr(self, part) for part in self.PARTS}
 
 
 def _processes() -> dict[int, tuple[str, int, float]]:
@@ -133,6 +140,11 @@ def shares(before: Sample, after: Sample) -> Shares:
     if capacity <= 0:
         nan = float("nan")
         return Shares(nan, nan, nan, nan, nan)
+    per_process = sorted(
+        (used / capacity for used in _used_by_process(before.servers, after.servers).values()
+         if used / capacity >= 0.005),
+        reverse=True,
+    )
     servers = _used(before.servers, after.servers) / capacity
     postgres = _used(before.postgres, after.postgres) / capacity
     generators = (after.generators - before.generators) / capacity
@@ -143,10 +155,20 @@ def shares(before: Sample, after: Sample) -> Shares:
         generators=generators,
         other=max(0.0, busy - servers - postgres - generators),
         idle=max(0.0, 1 - busy),
+        per_server_process=tuple(per_process),
     )
 
 
 def _used(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds the processes alive at *after* used since *before* (all of
     it for those started since; those that exited meanwhile are lost)."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return sum(_used_by_process(before, after).values())
+
+
+def _used_by_process(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    return {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
+
+
+def server_seconds(before: Sample, after: Sample) -> float:
+    """CPU seconds the servers (all their processes) used between the samples."""
+    return _used(before.servers, after.servers)

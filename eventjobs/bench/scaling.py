@@ -73,6 +73,8 @@ class Measurement:
     loads: dict[str, LoadResult]
     shares: dict[str, cpu.Shares]
     drain_seconds: dict[str, float]
+    #: Server CPU (all processes) per counted item of the load, microseconds.
+    server_cpu_us: dict[str, float]
 
 
 def configurations(plan: ScalingPlan, postgres: bool) -> list[Configuration]:
@@ -161,19 +163,23 @@ def measure(
     for kind in ("baseline", "lifecycle"):
         spread_load(client, kind, cluster.urls, plan.connections, plan.warm_up)
     _wait_idle(cluster)
-    loads, shares, drains = {}, {}, {}
+    loads, shares, drains, cpu_us = {}, {}, {}, {}
     for kind in KINDS:
         before = cpu.sample(cluster.pids)
         loads[kind] = spread_load(client, kind, cluster.urls, plan.connections, plan.seconds)
-        shares[kind] = cpu.shares(before, cpu.sample(cluster.pids))
+        after = cpu.sample(cluster.pids)
+        shares[kind] = cpu.shares(before, after)
+        cpu_us[kind] = cpu.server_seconds(before, after) * 1e6 / max(1, loads[kind].ok)
         drains[kind] = _wait_idle(cluster)
         used = shares[kind]
         log(f"  {configuration.name:<8} {kind:<9} {loads[kind].rate:7.0f}/s  "
+            f"server CPU {cpu_us[kind]:5.0f} us each  "
             f"other {loads[kind].other:<4} errors {loads[kind].socket_errors:<3} "
             f"drain {drains[kind]:5.2f} s  CPU: servers {used.servers:.0%} "
             f"PostgreSQL {used.postgres:.0%} generator {used.generators:.0%} "
-            f"other {used.other:.0%} idle {used.idle:.0%}")
-    return Measurement(configuration.name, loads, shares, drains)
+            f"other {used.other:.0%} idle {used.idle:.0%}; per server process "
+            + " ".join(f"{share:.0%}" for share in used.per_server_process))
+    return Measurement(configuration.name, loads, shares, drains, cpu_us)
 
 
 def run(
@@ -207,12 +213,13 @@ def run(
 @attrs.frozen
 class Summary:
     """One configuration over the repetitions: per kind, the rates and the
-    ratios to the file journal of the same repetition; the CPU shares of the
-    lifecycle load, medians."""
+    ratios to the file journal of the same repetition, and the servers' CPU
+    per item; the CPU shares, medians."""
 
     configuration: str
     rates: dict[str, tuple[float, ...]]
     ratios: dict[str, tuple[float, ...]]
+    cpu_us: dict[str, tuple[float, ...]]
     shares: dict[str, dict[str, float]]
 
 
@@ -220,8 +227,9 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
     names = [m.configuration for m in repetitions[0]]
     summaries = []
     for position, name in enumerate(names):
-        rates, ratios, shares = {}, {}, {}
+        rates, ratios, cpu_us, shares = {}, {}, {}, {}
         for kind in KINDS:
+            cpu_us[kind] = tuple(rep[position].server_cpu_us[kind] for rep in repetitions)
             rates[kind] = tuple(rep[position].loads[kind].rate for rep in repetitions)
             ratios[kind] = tuple(
                 rep[position].loads[kind].rate / rep[0].loads[kind].rate
@@ -231,9 +239,9 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
             shares[kind] = {
                 part: statistics.median(rep[position].shares[kind].as_dict()[part]
                                         for rep in repetitions)
-                for part in attrs.fields_dict(cpu.Shares)
+                for part in cpu.Shares.PARTS
             }
-        summaries.append(Summary(name, rates, ratios, shares))
+        summaries.append(Summary(name, rates, ratios, cpu_us, shares))
     return summaries
 
 
@@ -247,11 +255,12 @@ def _spread(values: Sequence[float], digits: int) -> str:
 
 
 def table(summaries: Sequence[Summary]) -> str:
-    """A Markdown table: rates and ratios to file x1 per configuration, and
-    how the CPU was shared during the lifecycle load."""
+    """A Markdown table: per configuration, rates and ratios to file x1
+    (median and range), the servers' CPU per job (median), and how the
+    machine's CPU was shared during the lifecycle load (medians)."""
     header = ("configuration", "submit 202/s", "submit / file x1", "lifecycle jobs/s",
-              "lifecycle / file x1", "CPU in lifecycle: servers", "PostgreSQL", "generator",
-              "other", "idle")
+              "lifecycle / file x1", "server CPU us/job (submit, lifecycle)",
+              "CPU in lifecycle: servers", "PostgreSQL", "generator", "other", "idle")
     lines = [header]
     for s in summaries:
         used = s.shares["lifecycle"]
@@ -261,6 +270,8 @@ def table(summaries: Sequence[Summary]) -> str:
             _spread(s.ratios["submit"], 2),
             _spread(s.rates["lifecycle"], 0),
             _spread(s.ratios["lifecycle"], 2),
+            f"{statistics.median(s.cpu_us['submit']):,.0f}, "
+            f"{statistics.median(s.cpu_us['lifecycle']):,.0f}",
             *(f"{used[part]:.0%}" for part in ("servers", "postgres", "generators", "other",
                                                 "idle")),
         ))
@@ -285,8 +296,9 @@ def write_json(path: Path, repetitions: Sequence[Sequence[Measurement]],
                     "configuration": m.configuration,
                     "loads": {kind: attrs.asdict(result) | {"rate": result.rate}
                               for kind, result in m.loads.items()},
-                    "cpu shares": {kind: s.as_dict() for kind, s in m.shares.items()},
+                    "cpu shares": {kind: attrs.asdict(s) for kind, s in m.shares.items()},
                     "drain seconds": m.drain_seconds,
+                    "server CPU us per item": m.server_cpu_us,
                 }
                 for m in repetition
             ]
