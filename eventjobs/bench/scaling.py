@@ -221,6 +221,8 @@ class Summary:
     ratios: dict[str, tuple[float, ...]]
     cpu_us: dict[str, tuple[float, ...]]
     shares: dict[str, dict[str, float]]
+    #: Lifecycle fetches answered 204 (job still pending) per complete job.
+    polls_per_job: tuple[float, ...] = ()
 
 
 def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
@@ -241,7 +243,9 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
                                         for rep in repetitions)
                 for part in cpu.Shares.PARTS
             }
-        summaries.append(Summary(name, rates, ratios, cpu_us, shares))
+        polls = tuple(rep[position].loads["lifecycle"].polls
+                      / max(1, rep[position].loads["lifecycle"].ok) for rep in repetitions)
+        summaries.append(Summary(name, rates, ratios, cpu_us, shares, polls))
     return summaries
 
 
@@ -256,10 +260,11 @@ def _spread(values: Sequence[float], digits: int) -> str:
 
 def table(summaries: Sequence[Summary]) -> str:
     """A Markdown table: per configuration, rates and ratios to file x1
-    (median and range), the servers' CPU per job (median), and how the
+    (median and range), lifecycle polls per job and the servers' CPU per job
+    (medians), and how the
     machine's CPU was shared during the lifecycle load (medians)."""
     header = ("configuration", "submit 202/s", "submit / file x1", "lifecycle jobs/s",
-              "lifecycle / file x1", "server CPU us/job (submit, lifecycle)",
+              "lifecycle / file x1", "polls/job", "server CPU us/job (submit, lifecycle)",
               "CPU in lifecycle: servers", "PostgreSQL", "generator", "other", "idle")
     lines = [header]
     for s in summaries:
@@ -270,6 +275,7 @@ def table(summaries: Sequence[Summary]) -> str:
             _spread(s.ratios["submit"], 2),
             _spread(s.rates["lifecycle"], 0),
             _spread(s.ratios["lifecycle"], 2),
+            f"{statistics.median(s.polls_per_job):.2f}",
             f"{statistics.median(s.cpu_us['submit']):,.0f}, "
             f"{statistics.median(s.cpu_us['lifecycle']):,.0f}",
             *(f"{used[part]:.0%}" for part in ("servers", "postgres", "generators", "other",

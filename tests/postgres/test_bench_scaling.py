@@ -1,6 +1,7 @@
 """The scaling benchmark runs end to end on PostgreSQL in quick mode
-(nothing about speed: it checks the configurations ran, the ratios are
-printed, and the benchmark's schemas are gone afterwards)."""
+(nothing about speed: it checks that the file journal and one and two
+processes (``--workers 2``) on PostgreSQL ran, that the ratios are printed,
+and that the benchmark's schemas are gone afterwards)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_quick_scaling_prints_each_configuration_and_its_ratio(tmp_path, pg_data
     schemas_before = bench_schemas(pg_database_url)
     done = subprocess.run(
         [sys.executable, "-m", "eventjobs.bench", "--scaling", "--quick",
-         "--processes", "1", "--postgres", pg_database_url, "--json", str(record)],
+         "--processes", "1,2", "--postgres", pg_database_url, "--json", str(record)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -43,11 +44,12 @@ def test_quick_scaling_prints_each_configuration_and_its_ratio(tmp_path, pg_data
     assert rows["configuration"][:4] == ["submit 202/s", "submit / file x1",
                                          "lifecycle jobs/s", "lifecycle / file x1"]
     assert rows["file x1"][1] == rows["file x1"][3] == "1.00"
-    for cell in (rows["PG x1"][1], rows["PG x1"][3]):
-        assert float(cell) > 0, done.stdout
+    for name in ("PG x1", "PG x2"):
+        for cell in (rows[name][1], rows[name][3]):  # the ratios to file x1
+            assert float(cell) > 0, done.stdout
     data = json.loads(record.read_text())
     [repetition] = data["repetitions"]
-    assert [m["configuration"] for m in repetition] == ["file x1", "PG x1"]
+    assert [m["configuration"] for m in repetition] == ["file x1", "PG x1", "PG x2"]
     for measured in repetition:
         for kind in ("submit", "lifecycle"):
             assert measured["loads"][kind]["ok"] > 0, measured
