@@ -172,3 +172,8 @@ def _used_by_process(before: dict[int, float], after: dict[int, float]) -> dict[
 def server_seconds(before: Sample, after: Sample) -> float:
     """CPU seconds the servers (all their processes) used between the samples."""
     return _used(before.servers, after.servers)
+
+
+def postgres_seconds(before: Sample, after: Sample) -> float:
+    """CPU seconds PostgreSQL (all its processes) used between the samples."""
+    return _used(before.postgres, after.postgres)

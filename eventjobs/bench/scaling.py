@@ -75,6 +75,8 @@ class Measurement:
     drain_seconds: dict[str, float]
     #: Server CPU (all processes) per counted item of the load, microseconds.
     server_cpu_us: dict[str, float]
+    #: PostgreSQL's CPU (all its processes) per counted item, microseconds.
+    postgres_cpu_us: dict[str, float]
 
 
 def configurations(plan: ScalingPlan, postgres: bool) -> list[Configuration]:
@@ -163,23 +165,24 @@ def measure(
     for kind in ("baseline", "lifecycle"):
         spread_load(client, kind, cluster.urls, plan.connections, plan.warm_up)
     _wait_idle(cluster)
-    loads, shares, drains, cpu_us = {}, {}, {}, {}
+    loads, shares, drains, cpu_us, pg_us = {}, {}, {}, {}, {}
     for kind in KINDS:
         before = cpu.sample(cluster.pids)
         loads[kind] = spread_load(client, kind, cluster.urls, plan.connections, plan.seconds)
         after = cpu.sample(cluster.pids)
         shares[kind] = cpu.shares(before, after)
         cpu_us[kind] = cpu.server_seconds(before, after) * 1e6 / max(1, loads[kind].ok)
+        pg_us[kind] = cpu.postgres_seconds(before, after) * 1e6 / max(1, loads[kind].ok)
         drains[kind] = _wait_idle(cluster)
         used = shares[kind]
         log(f"  {configuration.name:<8} {kind:<9} {loads[kind].rate:7.0f}/s  "
-            f"server CPU {cpu_us[kind]:5.0f} us each  "
+            f"CPU per item: server {cpu_us[kind]:5.0f} us, PostgreSQL {pg_us[kind]:4.0f} us  "
             f"other {loads[kind].other:<4} errors {loads[kind].socket_errors:<3} "
             f"drain {drains[kind]:5.2f} s  CPU: servers {used.servers:.0%} "
             f"PostgreSQL {used.postgres:.0%} generator {used.generators:.0%} "
             f"other {used.other:.0%} idle {used.idle:.0%}; per server process "
             + " ".join(f"{share:.0%}" for share in used.per_server_process))
-    return Measurement(configuration.name, loads, shares, drains, cpu_us)
+    return Measurement(configuration.name, loads, shares, drains, cpu_us, pg_us)
 
 
 def run(
@@ -220,6 +223,7 @@ class Summary:
     rates: dict[str, tuple[float, ...]]
     ratios: dict[str, tuple[float, ...]]
     cpu_us: dict[str, tuple[float, ...]]
+    postgres_cpu_us: dict[str, tuple[float, ...]]
     shares: dict[str, dict[str, float]]
     #: Lifecycle fetches answered 204 (job still pending) per complete job.
     polls_per_job: tuple[float, ...] = ()
@@ -229,9 +233,10 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
     names = [m.configuration for m in repetitions[0]]
     summaries = []
     for position, name in enumerate(names):
-        rates, ratios, cpu_us, shares = {}, {}, {}, {}
+        rates, ratios, cpu_us, pg_us, shares = {}, {}, {}, {}, {}
         for kind in KINDS:
             cpu_us[kind] = tuple(rep[position].server_cpu_us[kind] for rep in repetitions)
+            pg_us[kind] = tuple(rep[position].postgres_cpu_us[kind] for rep in repetitions)
             rates[kind] = tuple(rep[position].loads[kind].rate for rep in repetitions)
             ratios[kind] = tuple(
                 rep[position].loads[kind].rate / rep[0].loads[kind].rate
@@ -245,7 +250,7 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
             }
         polls = tuple(rep[position].loads["lifecycle"].polls
                       / max(1, rep[position].loads["lifecycle"].ok) for rep in repetitions)
-        summaries.append(Summary(name, rates, ratios, cpu_us, shares, polls))
+        summaries.append(Summary(name, rates, ratios, cpu_us, pg_us, shares, polls))
     return summaries
 
 
@@ -260,12 +265,13 @@ def _spread(values: Sequence[float], digits: int) -> str:
 
 def table(summaries: Sequence[Summary]) -> str:
     """A Markdown table: per configuration, rates and ratios to file x1
-    (median and range), lifecycle polls per job and the servers' CPU per job
-    (medians), and how the
-    machine's CPU was shared during the lifecycle load (medians)."""
+    (median and range); lifecycle polls per job, the servers' and
+    PostgreSQL's CPU per job (medians); how the machine's CPU was shared
+    during the lifecycle load (medians)."""
     header = ("configuration", "submit 202/s", "submit / file x1", "lifecycle jobs/s",
               "lifecycle / file x1", "polls/job", "server CPU us/job (submit, lifecycle)",
-              "CPU in lifecycle: servers", "PostgreSQL", "generator", "other", "idle")
+              "PostgreSQL CPU us/job", "CPU in lifecycle: servers", "PostgreSQL", "generator",
+              "other", "idle")
     lines = [header]
     for s in summaries:
         used = s.shares["lifecycle"]
@@ -278,6 +284,8 @@ def table(summaries: Sequence[Summary]) -> str:
             f"{statistics.median(s.polls_per_job):.2f}",
             f"{statistics.median(s.cpu_us['submit']):,.0f}, "
             f"{statistics.median(s.cpu_us['lifecycle']):,.0f}",
+            f"{statistics.median(s.postgres_cpu_us['submit']):,.0f}, "
+            f"{statistics.median(s.postgres_cpu_us['lifecycle']):,.0f}",
             *(f"{used[part]:.0%}" for part in ("servers", "postgres", "generators", "other",
                                                 "idle")),
         ))
@@ -305,6 +313,7 @@ def write_json(path: Path, repetitions: Sequence[Sequence[Measurement]],
                     "cpu shares": {kind: attrs.asdict(s) for kind, s in m.shares.items()},
                     "drain seconds": m.drain_seconds,
                     "server CPU us per item": m.server_cpu_us,
+                    "PostgreSQL CPU us per item": m.postgres_cpu_us,
                 }
                 for m in repetition
             ]
