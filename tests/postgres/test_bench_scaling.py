@@ -19,7 +19,8 @@ ROOT = Path(__file__).parents[2]
 
 
 def bench_schemas(database_url: str) -> set[str]:
-    rows = sql(database_url, "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'bench_')")
+    rows = sql(database_url,
+               "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'bench_')")
     return {str(row[0]) for row in rows}
 
 
