@@ -4,9 +4,10 @@
 
 Settings come from ``EVENTJOBS_*`` environment variables (see
 :meth:`eventjobs.Settings.from_env`); ``EVENTJOBS_JOURNAL`` is a directory or a
-``postgresql://`` URL. Use one worker (``-w 1``, the default): a journal
-admits a single writing process, and a second worker is refused with a
-message saying so (docs/deployment.md). ``EVENTJOBS_LOG_FORMAT``
+``postgresql://`` URL. On a journal directory use one worker (``-w 1``,
+the default): it admits a single writing process, and a second worker is
+refused with a message saying so; on PostgreSQL any number of workers (and
+machines) share the journal, each process a node (docs/deployment.md). ``EVENTJOBS_LOG_FORMAT``
 (``text`` or ``json``), when set, sends eventjobs' logs (and hypercorn's,
 which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
 (default ``info``), with one line per job transition if
@@ -55,8 +56,8 @@ def create_app() -> QuartTrio:
     except JournalInUse as error:
         # Under ``hypercorn -w N`` every worker process calls this factory.
         raise SystemExit(
-            f"eventjobs: {error}. With hypercorn, run one worker (-w 1): each worker "
-            "process would write the journal"
+            f"eventjobs: {error}. With hypercorn, run one worker (-w 1) on a journal "
+            "directory, or use a PostgreSQL journal, where every worker is a node"
         ) from None
     except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         raise SystemExit(f"eventjobs: {error}") from None

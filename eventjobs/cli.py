@@ -250,49 +250,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     if args.workers != 1 and args.listen_fd is None:
-        try:
-            check_workers(args.workers, args.journal)
-        except ConfigError as error:
-            print(f"eventjobs: {error}", file=sys.stderr)
-            return 1
-        from .workers import run_workers
-
-        return run_workers(arguments, args.bind, args.workers)
+        return _run_workers(args, arguments)
     return _run_server(args)
+
+
+def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
+    """``serve --workers N``: check what the workers would each find wrong
+    (settings, the journal) once, here, then start them."""
+    import trio
+
+    from .http import create_app, runtime_of
+    from .workers import run_workers
+
+    try:
+        check_workers(args.workers, args.journal)
+        runtime = runtime_of(create_app(_settings(args)))
+        trio.run(runtime.open_journal)
+        trio.run(runtime.journal.aclose)
+    except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
+        print(f"eventjobs: {error}", file=sys.stderr)
+        return 1
+    return run_workers(arguments, args.bind, args.workers)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The server's settings from ``eventjobs serve``'s options.
+
+    Raises:
+        ConfigError: one of them is invalid.
+    """
+    from .settings import Settings
+
+    return Settings(
+        journal=args.journal,
+        bind=args.bind,
+        max_running=args.max_running,
+        max_queued=args.max_queued,
+        max_body_bytes=args.max_body_bytes,
+        max_sleep=args.max_sleep,
+        shutdown_timeout=args.shutdown_timeout,
+        result_ttl=args.result_ttl,
+        max_results=args.max_results,
+        max_result_bytes=args.max_result_bytes,
+        worker_processes=args.worker_processes,
+        job_timeout=args.job_timeout,
+        max_wait=args.max_wait,
+        progress_interval=args.progress_interval,
+        app=args.app,
+        users=args.users,
+        jwt_secret_file=args.jwt_secret_file,
+        jwt_lifetime=args.jwt_lifetime,
+        redact_headers=tuple(args.redact_headers),
+        max_results_per_user=args.max_results_per_user,
+        max_header_count=args.max_header_count,
+        max_header_bytes=args.max_header_bytes,
+        node_lease=args.node_lease,
+    )
 
 
 def _run_server(args: argparse.Namespace) -> int:
     import trio
 
     from .http import create_app
-    from .settings import Settings
 
     try:
-        settings = Settings(
-            journal=args.journal,
-            bind=args.bind,
-            max_running=args.max_running,
-            max_queued=args.max_queued,
-            max_body_bytes=args.max_body_bytes,
-            max_sleep=args.max_sleep,
-            shutdown_timeout=args.shutdown_timeout,
-            result_ttl=args.result_ttl,
-            max_results=args.max_results,
-            max_result_bytes=args.max_result_bytes,
-            worker_processes=args.worker_processes,
-            job_timeout=args.job_timeout,
-            max_wait=args.max_wait,
-            progress_interval=args.progress_interval,
-            app=args.app,
-            users=args.users,
-            jwt_secret_file=args.jwt_secret_file,
-            jwt_lifetime=args.jwt_lifetime,
-            redact_headers=tuple(args.redact_headers),
-            max_results_per_user=args.max_results_per_user,
-            max_header_count=args.max_header_count,
-            max_header_bytes=args.max_header_bytes,
-            node_lease=args.node_lease,
-        )
+        settings = _settings(args)
         app = create_app(settings, replay_in_background=True)
         if args.listen_fd is None:
             _check_bind(settings.bind)

@@ -39,6 +39,7 @@ import attrs
 import trio
 
 from .actors.cluster_writer import ClusterWriter
+from .actors.lease_keeper import LeaseKeeper
 from .actors.pool import ProcessPool
 from .actors.supervisor import Executor, Supervisor, SupervisorStatistics
 from .actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, WriterStatistics
@@ -72,12 +73,11 @@ from .events import (
 from .identity import Caller
 from .journal import FileJournal, Journal, MemoryJournal, Recorded
 from .journal.pg_url import is_postgres_url
-from .journal.pg_cluster import TakenJob
 from .journal.postgres import PostgresJournal
 from .observe.metrics import Metrics
 from .observe.transitions import log_transition
 from .projection import JobTable, JobView, Phase, View, fold
-from .referee import QUEUED, RUNNING, Rejected
+from .referee import Rejected
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
 from .snapshot import decode_table, encode_snapshot
@@ -88,15 +88,15 @@ log = logging.getLogger("eventjobs.runtime")
 #: How often retention looks for results past their limits (seconds).
 RETENTION_INTERVAL = 1.0
 #: Append errors that end the writer for good (a retry would meet them
-#: again): another server took the journal, or wrote to it.
-NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced)
+#: again): another server took the journal, or wrote to it; this node lost
+#: its lease; records another node reads back do not verify.
+NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced, JournalCorrupt)
 
 #: How often the runtime checks whether a snapshot is due (seconds).
 SNAPSHOT_CHECK_INTERVAL = 1.0
 
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
-#: Why a job is interrupted (or run again) by the node that took it over.
-NODE_LOST_REASON = "the server running the job stopped or lost its lease (found by another node)"
+
 
 
 #: Replay progress is published (and a shutdown noticed) every this many records.
@@ -398,7 +398,15 @@ class Runtime:
                             if isinstance(writer, ClusterWriter):
                                 # Jobs left by nodes that are gone are taken
                                 # over by the lease keeper, on its first pass.
-                                job_nursery.start_soon(self._keep_lease, writer, supervisor)
+                                keeper = LeaseKeeper(
+                                    writer,
+                                    supervisor,
+                                    lease=self.settings.node_lease,
+                                    clock=self.clock,
+                                    rerun_safe=self._rerun_safe,
+                                    on_fenced=self._stop_for_good,
+                                )
+                                job_nursery.start_soon(keeper.run)
                             else:
                                 self._recover(writer, supervisor)
                             try:
@@ -461,100 +469,13 @@ class Runtime:
             except JournalUnavailable as error:
                 log.warning("could not give up the lease (it will expire): %s", error)
 
-    async def _keep_lease(self, writer: ClusterWriter, supervisor: Supervisor) -> None:
-        """Renew this node's lease every third of it; after each renewal,
-        fence the nodes whose lease expired and recover the jobs no live node
-        holds (:meth:`_recover_taken`). A node that finds itself fenced, or
-        cannot renew for a whole lease, stops for good (:attr:`fatal`)."""
-        journal = writer.journal
-        lease = self.settings.node_lease
-        renewed_at = trio.current_time()
-        while True:
-            try:
-                if not await journal.renew_lease():
-                    raise NodeFenced(
-                        f"this server (node {writer.node} of the PostgreSQL journal "
-                        f"{journal.location}) lost its lease: it was not renewed within "
-                        f"{lease:g} s (the process was stopped or starved?), so another node "
-                        "took over its jobs; it records nothing more and stops (restart it "
-                        "to rejoin as a new node)"
-                    )
-                renewed_at = trio.current_time()
-                taken = await journal.take_over()
-                if taken:
-                    await writer.catch_up()
-                    await self._recover_taken(taken, writer, supervisor)
-            except JournalUnavailable as error:
-                if trio.current_time() - renewed_at < lease:
-                    log.warning("renewing the node's lease failed (trying again): %s", error)
-                else:
-                    self._stop_for_good(NodeFenced(
-                        f"this server (node {writer.node}) could not renew its lease on the "
-                        f"PostgreSQL journal {journal.location} for {lease:g} s ({error}); "
-                        "another node may have taken over its jobs, so it stops"
-                    ))
-                    return
-            except NodeFenced as error:
-                self._stop_for_good(error)
-                return
-            await trio.sleep(lease / 3)
-
     def _stop_for_good(self, error: BaseException) -> None:
+        """The journal can never be written by this server again: say so
+        (probes, logs) and let ``eventjobs serve`` stop (:meth:`wait_fatal`)."""
         self._fatal_reason = "the journal cannot be written any more"
         self._fatal = error
         self._fatal_event.set()
         log.critical("eventjobs cannot serve jobs any more: %s", error)
-
-    async def _recover_taken(
-        self, taken: list[TakenJob], writer: ClusterWriter, supervisor: Supervisor
-    ) -> None:
-        """Recover jobs taken over from nodes that are gone: a queued job
-        runs here; a running one is recorded ``cancelled`` when a stop was
-        asked for, ``requeued`` (then runs here) when its route is
-        rerun-safe, else ``interrupted``."""
-        requeued = []
-        for job in taken:
-            view = self.table.jobs.get(job.job_id)
-            if not isinstance(view, JobView):
-                continue  # finished meanwhile
-            if job.phase == QUEUED:
-                log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
-                supervisor.enqueue(job.job_id)
-            elif job.phase == RUNNING and job.cancelling:
-                writer.record_nowait(
-                    JobCancelled(
-                        job_id=job.job_id,
-                        time=self.clock(),
-                        by=job.cancelled_by,
-                        response=cancelled_result(),
-                    ),
-                    retry=True,
-                )
-            elif job.phase == RUNNING and self._rerun_safe(view):
-                log.warning("job %d: its node is gone while it ran: runs again here", job.job_id)
-                requeued.append(
-                    writer.record_nowait(
-                        JobRequeued(job_id=job.job_id, time=self.clock(), reason=NODE_LOST_REASON),
-                        retry=True,
-                    )
-                )
-            elif job.phase == RUNNING:
-                log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
-                writer.record_nowait(
-                    JobInterrupted(
-                        job_id=job.job_id,
-                        time=self.clock(),
-                        reason=NODE_LOST_REASON,
-                        response=interrupted_result(),
-                    ),
-                    retry=True,
-                )
-        for ticket in requeued:
-            try:
-                record = await ticket.durable()
-            except Rejected:
-                continue
-            supervisor.enqueue(record.event.job_id)
 
     async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
@@ -566,10 +487,7 @@ class Runtime:
                 # Not a bug to crash on: kept for the probes and for whoever
                 # runs the server (eventjobs serve stops on wait_fatal).
                 # Raised by run() once the server has shut down.
-                self._fatal_reason = "the journal cannot be written any more"
-                self._fatal = error
-                self._fatal_event.set()
-                log.critical("eventjobs cannot serve jobs any more: %s", error)
+                self._stop_for_good(error)
 
     def _recover(self, writer: JournalWriter, supervisor: Supervisor) -> None:
         for job in self.table.unfinished(Phase.RUNNING):
@@ -581,17 +499,15 @@ class Runtime:
                 )
                 continue
             log.warning("job %d was running when the server stopped: interrupted", job.job_id)
-            writer.record_nowait(
-                JobInterrupted(
-                    job_id=job.job_id,
-                    time=self.clock(),
-                    reason=RESTART_REASON,
-                    response=interrupted_result(),
-                ),
-                retry=True,
-            )
+            writer.record_nowait(self._interrupted(job.job_id, RESTART_REASON), retry=True)
         for job in self.table.unfinished(Phase.QUEUED):
             supervisor.enqueue(job.job_id)
+
+    def _interrupted(self, job_id: int, reason: str) -> JobInterrupted:
+        """The event of a job found running that its server no longer runs."""
+        return JobInterrupted(
+            job_id=job_id, time=self.clock(), reason=reason, response=interrupted_result()
+        )
 
     @property
     def _retention_on(self) -> bool:
@@ -617,16 +533,19 @@ class Runtime:
                 pass  # the journal is failing; try again next round
             await trio.sleep(RETENTION_INTERVAL)
 
-    async def _take_snapshots(self, writer: JournalWriter) -> None:
+    async def _take_snapshots(self, writer: JournalWriter | ClusterWriter) -> None:
         """Snapshot the views once the records since the last snapshot reach
         ``snapshot_every`` and the number of live jobs (see Settings)."""
         while True:
             await trio.sleep(SNAPSHOT_CHECK_INTERVAL)
-            due = max(self.settings.snapshot_every, len(self.table.jobs))
-            if self.table.position - self._snapshot_position >= due:
+            if self.table.position - self._snapshot_position >= self._snapshot_due():
                 await self._snapshot(writer)
 
-    async def _snapshot(self, writer: JournalWriter) -> None:
+    def _snapshot_due(self) -> int:
+        """Records between snapshots (see ``Settings.snapshot_every``)."""
+        return max(self.settings.snapshot_every, len(self.table.jobs))
+
+    async def _snapshot(self, writer: JournalWriter | ClusterWriter) -> None:
         """Write a snapshot of the views at the durable head, if it moved.
 
         The views are copied synchronously (so they are consistent) only
@@ -646,7 +565,16 @@ class Runtime:
         # table moves on.
         header, jobs = encode_snapshot(self.table)
         try:
-            await self.journal.save_snapshot(position, header, jobs)
+            if isinstance(writer, ClusterWriter):
+                # One snapshot per interval between all the nodes.
+                stored = await writer.journal.save_snapshot(
+                    position, header, jobs, min_gap=self._snapshot_due()
+                )
+                if not stored:
+                    self._snapshot_position = position
+                    return
+            else:
+                await self.journal.save_snapshot(position, header, jobs)
         except JournalUnavailable as error:
             # A snapshot only saves replay work at the next start: go on
             # without it, and try again when the next one is due.

@@ -82,8 +82,7 @@ def test_journal_in_use_by_another_server_is_refused(tmp_path: Path) -> None:
 
 def test_more_than_one_worker_is_refused(tmp_path: Path) -> None:
     message = one_sentence(serve("--workers", "2", "--journal", journal_dir(tmp_path)))
-    assert "--workers 2" in message
-    assert "not supported yet" in message
+    assert "--workers 2: several server processes need a PostgreSQL journal" in message
     assert not (tmp_path / "journal").exists()
 
 
@@ -201,3 +200,11 @@ def test_signal_stops_the_server_cleanly(tmp_path: Path, sig: signal.Signals) ->
     assert elapsed < 10
     assert "Traceback" not in server.text
     assert f"{sig.name} received" in server.text
+
+
+def test_each_worker_of_serve_workers_gets_the_command_line_less_workers_plus_the_socket():
+    from eventjobs.workers import worker_arguments
+
+    assert worker_arguments(
+        ["serve", "--workers", "4", "--journal", "postgresql://h/d", "--workers=2", "--x"], 7
+    ) == ["serve", "--journal", "postgresql://h/d", "--x", "--listen-fd", "7"]

@@ -215,12 +215,17 @@ class ClusterWriter:
     async def _follow(self) -> None:
         """Apply the other nodes' records as the journal announces them."""
         backoff = FIRST_BACKOFF
+        look_first = True  # at first, and after a failure: a notification may be lost
         while True:
             try:
-                head = await self.journal.wait_for_head(self.table.position)
+                head = await self.journal.wait_for_head(
+                    self.table.position, look_first=look_first
+                )
+                look_first = False
                 await self.catch_up(head)
                 backoff = FIRST_BACKOFF
             except JournalUnavailable as error:
+                look_first = True
                 log.warning("following the journal failed (again in %.1f s): %s", backoff, error)
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, LONGEST_BACKOFF)

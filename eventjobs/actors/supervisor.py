@@ -95,6 +95,8 @@ class Supervisor:
         self._progress_interval = progress_interval
         self._pool = pool
         self._running: dict[int, JobHandle] = {}
+        #: Ids enqueued and not yet dispatched.
+        self._waiting: set[int] = set()
         self._all_stopped = trio.Event()
         self._all_stopped.set()
         self._stopping = False
@@ -126,7 +128,12 @@ class Supervisor:
         """
         if self._stopping:
             raise ShuttingDown("shutdown in progress")
+        self._waiting.add(job_id)
         self._ready_send.send_nowait(job_id)
+
+    def holds(self, job_id: int) -> bool:
+        """Whether *job_id* waits for a slot here or runs here."""
+        return job_id in self._waiting or job_id in self._running
 
     def cancel_running(self, job_id: int, by: Owner, *, recorded: bool = False) -> None:
         """Ask a running job to stop; it records ``cancelled`` once it has.
@@ -172,6 +179,7 @@ class Supervisor:
 
     def _dispatch(self, nursery: trio.Nursery, job_id: int) -> None:
         """Start *job_id*'s actor in the slot just taken (or give it back)."""
+        self._waiting.discard(job_id)
         if self._table.jobs.get(job_id) is None or self._stopping:
             self._slots.release()
             return
@@ -263,6 +271,7 @@ class Supervisor:
             ended = True
             job = self._table.jobs.get(job_id)
             if job is not None and job.phase is Phase.QUEUED and not self._stopping:
+                self._waiting.add(job_id)
                 self._ready_send.send_nowait(job_id)
         finally:
             if not ended:

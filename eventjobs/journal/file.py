@@ -305,8 +305,9 @@ def _lock(directory: Path) -> int:
         os.close(fd)
         raise JournalInUse(
             f"the journal {str(directory.resolve())!r} is in use by another eventjobs "
-            f"server{holder}: one process per journal directory (several are not supported "
-            "yet, docs/deployment.md); stop that server, or give this one another --journal"
+            f"server{holder}: one process per journal directory (several processes or machines "
+            "share a PostgreSQL journal instead, docs/deployment.md); stop that server, or "
+            "give this one another --journal"
         ) from None
     # Say who holds it, for the message a second server gets (the lock, not
     # this text, is what excludes it; a stale text is harmless).

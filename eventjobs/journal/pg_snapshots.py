@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import psycopg
 
 KEEP = 2
+#: First key of the advisory lock that serialises snapshot writers (the
+#: second is the schema name's hash, as for the journal's lock).
+SNAPSHOT_LOCK = 0x65766A63
 #: Rows fetched per round trip while a snapshot is read.
 CHUNK_ROWS = 2000
 
@@ -35,10 +38,24 @@ def store_snapshot(
     record_hash: str,
     header: dict[str, Any],
     jobs: Iterable[dict[str, Any]],
-) -> None:
+    *,
+    min_gap: int = 0,
+) -> bool:
     """Durably store the snapshot at *position*, consuming *jobs* one at a
-    time; drop all but the newest :data:`KEEP`. All or nothing."""
+    time; drop all but the newest :data:`KEEP`. All or nothing.
+
+    Writers are serialised (a transaction-level advisory lock); with
+    *min_gap*, nothing is stored unless the newest snapshot is at least
+    that many records older. Returns whether it was stored.
+    """
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SNAPSHOT_LOCK, schema))
+        if min_gap:
+            newest = conn.execute(
+                f"SELECT max(position) FROM {schema}.snapshots"  # type: ignore[arg-type]
+            ).fetchone()
+            if newest is not None and newest[0] is not None and position - newest[0] < min_gap:
+                return False
         conn.execute(f"DELETE FROM {schema}.snapshots WHERE position = %s", (position,))  # type: ignore[arg-type]
         with conn.cursor() as cursor, cursor.copy(
             f"COPY {schema}.snapshots (position, n, line) FROM STDIN"  # type: ignore[arg-type]
@@ -49,6 +66,7 @@ def store_snapshot(
             f"DELETE FROM {schema}.snapshots WHERE position NOT IN "  # type: ignore[arg-type]
             f"(SELECT DISTINCT position FROM {schema}.snapshots ORDER BY position DESC LIMIT {KEEP})"
         )
+    return True
 
 
 def newest_snapshot(

@@ -19,15 +19,21 @@ finds an earlier committed record it missed; and a batch that does not
 continue the head in the database (another writer got there first) is
 refused with JournalConflict, nothing written.
 
-One server per journal (until multi-node support lands): :meth:`open` takes
-a session-level advisory lock on the journal's schema for as long as the
-journal is open; a second server is refused with a message naming the first.
-The lock is the session's: a database restart or a killed connection drops
-it, and another server may take the journal meanwhile. So every append
-checks, in its compare and set, that the lock's session still holds it;
-when it does not, the append fails (JournalUnavailable) and the retry takes
-the lock again, or raises JournalInUse when another server holds it: this
-one must then stop writing (the runtime ends the server, saying so).
+Two kinds of writer. A server is a *node*, one among any number on the
+journal (:meth:`open` with ``exclusive=False``): it joins the ``nodes``
+table and appends with :meth:`append_judged`, where the journal referees
+every event against the job's state (:mod:`.pg_cluster`); nodes follow
+each other through :meth:`wait_for_head` and :meth:`read_followed`.
+
+An *exclusive* writer (``eventjobs journal copy``, the contract tests)
+appends with :meth:`append` under a session-level advisory lock on the
+schema, held while the journal is open; a second one is refused with a
+message naming the first. The lock is the session's: a database restart or
+a killed connection drops it, and another writer may take the journal
+meanwhile. So every append checks, in its compare and set, that the lock's
+session still holds it; when it does not, the append fails
+(JournalUnavailable) and the retry takes the lock again, or raises
+JournalInUse when another writer holds it.
 """
 
 from __future__ import annotations
@@ -314,6 +320,22 @@ class PostgresJournal:
         )
         return taken
 
+    async def held(self) -> list[tuple[int, str]]:
+        """The unfinished jobs this node holds: (job id, phase), by id."""
+        assert self.node is not None
+        node, schema = self.node, self._schema
+
+        def held(conn: psycopg.Connection) -> list[tuple[int, str]]:
+            rows = conn.execute(
+                f"SELECT job_id, phase FROM {schema}.job_state WHERE node_id = %s "  # type: ignore[arg-type]
+                "AND phase <> 'finished' ORDER BY job_id",
+                (node,),
+            ).fetchall()
+            return [(int(job_id), phase) for job_id, phase in rows]
+
+        jobs: list[tuple[int, str]] = await self._run(held, "reading the jobs held in")
+        return jobs
+
     async def leave(self) -> None:
         """Give up this node's lease (a clean stop): its queued jobs go to
         the other nodes at once."""
@@ -385,10 +407,20 @@ class PostgresJournal:
     # -- snapshots -------------------------------------------------------------
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
-    ) -> None:
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int = 0,
+    ) -> bool:
         """Durably store a snapshot as of *position* (at most the head),
         consuming *jobs* one at a time in a worker thread (pg_snapshots.py).
+
+        *min_gap*: for nodes sharing the journal, store it only if the
+        newest snapshot (any node's) is at least this many records older;
+        writers are serialised, so the nodes write one snapshot per interval
+        between them, not one each. Returns whether it was stored.
 
         Raises:
             ValueError: *position* is past the head.
@@ -398,12 +430,15 @@ class PostgresJournal:
             raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
         head, last_hash, schema = self._head, self._last_hash, self._schema
 
-        def write(conn: psycopg.Connection) -> None:
+        def write(conn: psycopg.Connection) -> bool:
             known = position == head and last_hash  # a node may know only the seq
             record_hash = last_hash if known else self._hash_of(conn, position)
-            store_snapshot(conn, schema, position, record_hash, header, jobs)
+            return store_snapshot(
+                conn, schema, position, record_hash, header, jobs, min_gap=min_gap
+            )
 
-        await self._run(write, "saving a snapshot in")
+        stored: bool = await self._run(write, "saving a snapshot in")
+        return stored
 
     def load_snapshot(self) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
         """The newest snapshot ``(position, header, jobs)``, checked against
@@ -446,7 +481,9 @@ class PostgresJournal:
 
     # -- following -------------------------------------------------------------
 
-    async def wait_for_head(self, after: int, *, poll_seconds: float = POLL_SECONDS) -> int:
+    async def wait_for_head(
+        self, after: int, *, poll_seconds: float = POLL_SECONDS, look_first: bool = True
+    ) -> int:
         """Wait until the head in the database is past *after*; return it.
 
         Woken by the ``NOTIFY`` each append sends (waiting on the listening
@@ -454,19 +491,29 @@ class PostgresJournal:
         least every *poll_seconds* in case a notification was lost.
         Sees appends of any process on the journal, not just this one's.
 
+        *look_first*: read the head before waiting. A caller that calls
+        again right after a return may pass False: the notifications that
+        came meanwhile wait on the listening connection, so none is missed,
+        and a busy journal is spared a query per wake-up.
+
         Raises:
             JournalUnavailable: the database failed (call again to retry).
 
         Cancellation: safe at any point; nothing is left half done.
         """
         async with self._listening:
+            # A new listening connection missed what came before it listened.
+            look = look_first or self._listener is None or self._listener.closed
             listener = await self._listen()
             while True:
-                head = await self._run(self._database_head, "reading the head of")
-                if head > after:
-                    return head
+                if look:
+                    head = await self._run(self._database_head, "reading the head of")
+                    if head > after:
+                        return head
+                look = True  # unless a notification (below) wakes us first
                 with trio.move_on_after(poll_seconds):
                     await trio.lowlevel.wait_readable(listener.fileno())
+                    look = False
                 try:
                     with self._unavailable("listening to"):
                         heads = [int(n.payload) for n in listener.notifies(timeout=0)]
@@ -606,15 +653,14 @@ def take_journal_lock(
         who += f" since {since:%Y-%m-%d %H:%M:%S %Z})" if since else ")"
     if lost:
         raise JournalInUse(
-            f"the PostgreSQL journal {location} was taken by {who} while this server's "
-            "connection to the database was cut, so this server stops writing to it. "
-            "Several servers on one journal are not supported yet (multi-node support is "
-            "planned, docs/deployment.md): keep one of them"
+            f"the PostgreSQL journal {location} was taken by {who} while this writer's "
+            "connection to the database was cut, so it stops writing to it. Only one "
+            "exclusive writer (such as 'eventjobs journal copy') may hold a journal: keep one"
         )
     raise JournalInUse(
-        f"the PostgreSQL journal {location} is in use by {who}. Several servers on one "
-        "journal are not supported yet (multi-node support is planned, docs/deployment.md): "
-        "stop that server, or give this one its own journal (another ?schema=NAME)"
+        f"the PostgreSQL journal {location} is in use by {who} as its exclusive writer "
+        "(such as 'eventjobs journal copy'); wait until it is done, or write to another "
+        "journal (another ?schema=NAME)"
     )
 
 

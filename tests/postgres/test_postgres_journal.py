@@ -226,7 +226,7 @@ async def test_a_second_open_is_refused_naming_the_first(pg_url):
         await first.aclose()
     message = str(caught.value)
     assert "is in use by another eventjobs server (eventjobs pid " in message
-    assert "not supported yet" in message
+    assert "as its exclusive writer" in message
     # Closing released the lock.
     await (await opened(pg_url)).aclose()
 

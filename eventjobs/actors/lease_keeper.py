@@ -1,0 +1,183 @@
+"""The lease keeper of a node: one of several servers on a PostgreSQL journal.
+
+Every third of the lease it:
+
+1. renews this node's lease (a node that finds itself fenced, or cannot
+   renew for a whole lease, stops for good: ``on_fenced``; so does one
+   that finds the journal damaged);
+2. fences the nodes whose lease has expired and takes over every unfinished
+   job no live node holds (:meth:`PostgresJournal.take_over`), then recovers
+   them as a restarted single server would: a queued job runs here; a
+   running one is recorded ``cancelled`` when a stop was asked for,
+   ``requeued`` (then runs here) on a rerun-safe route, else ``interrupted``;
+3. recovers *strays*: jobs this node holds in the journal but neither runs
+   nor has queued (an append whose commit reached the database but whose
+   reply was lost, so the caller was told 503).
+
+While the node drains for shutdown it only renews (it takes on no jobs it
+would not run). Cancellation: stops between steps; what was recorded stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import trio
+
+from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced, ShuttingDown
+from ..events import JobCancelled, JobInterrupted, JobRequeued
+from ..journal.pg_cluster import TakenJob
+from ..projection import JobView
+from ..referee import QUEUED, RUNNING, Rejected
+from ..results import cancelled_result, interrupted_result
+from .cluster_writer import ClusterWriter, Ticket
+from .supervisor import Supervisor
+
+log = logging.getLogger("eventjobs.runtime")
+
+#: Why a job is interrupted (or run again) by the node that took it over.
+NODE_LOST_REASON = "the server running the job stopped or lost its lease (found by another node)"
+
+
+class LeaseKeeper:
+    """See the module docstring.
+
+    Args:
+        writer: the node's writer (its journal has joined).
+        supervisor: where recovered jobs run.
+        lease: seconds; renewed every third of it.
+        clock: wall-clock unix seconds, for event times.
+        rerun_safe: whether a job found running may run again.
+        on_fenced: called once with the error when this node must stop.
+    """
+
+    def __init__(
+        self,
+        writer: ClusterWriter,
+        supervisor: Supervisor,
+        *,
+        lease: float,
+        clock: Callable[[], float],
+        rerun_safe: Callable[[JobView], bool],
+        on_fenced: Callable[[BaseException], None],
+    ) -> None:
+        self._writer = writer
+        self._journal = writer.journal
+        self._table = writer.table
+        self._supervisor = supervisor
+        self._lease = lease
+        self._clock = clock
+        self._rerun_safe = rerun_safe
+        self._on_fenced = on_fenced
+        #: Strays seen on the last pass (recovered if seen again).
+        self._suspects: set[int] = set()
+
+    async def run(self) -> None:
+        """Keep the lease until cancelled, or until this node is fenced."""
+        renewed_at = trio.current_time()
+        while True:
+            try:
+                await self._renew()
+                renewed_at = trio.current_time()
+                if not self._supervisor.stopping:
+                    await self._take_over()
+                    await self._recover_strays()
+            except JournalUnavailable as error:
+                if trio.current_time() - renewed_at < self._lease:
+                    log.warning("renewing the node's lease failed (trying again): %s", error)
+                else:
+                    self._on_fenced(NodeFenced(
+                        f"this server (node {self._writer.node}) could not renew its lease on "
+                        f"the PostgreSQL journal {self._journal.location} for {self._lease:g} s "
+                        f"({error}); another node may have taken over its jobs, so it stops"
+                    ))
+                    return
+            except (NodeFenced, JournalCorrupt) as error:
+                self._on_fenced(error)
+                return
+            await trio.sleep(self._lease / 3)
+
+    async def _renew(self) -> None:
+        if not await self._journal.renew_lease():
+            raise NodeFenced(
+                f"this server (node {self._writer.node} of the PostgreSQL journal "
+                f"{self._journal.location}) lost its lease: it was not renewed within "
+                f"{self._lease:g} s (the process was stopped or starved?), so another node "
+                "took over its jobs; it records nothing more and stops (restart it to rejoin "
+                "as a new node)"
+            )
+
+    async def _take_over(self) -> None:
+        taken = await self._journal.take_over()
+        if taken:
+            await self._writer.catch_up()
+            await self._recover(taken)
+
+    async def _recover_strays(self) -> None:
+        """A job is taken for a stray only when found so on two passes in a
+        row, everything recorded flushed before each: a job that just ended
+        has its end in the journal by then."""
+        try:
+            await self._writer.flush()
+        except JournalUnavailable:
+            return
+        held = await self._journal.held()
+        strays = {job_id for job_id, _phase in held if not self._supervisor.holds(job_id)}
+        confirmed = [
+            TakenJob(job_id, phase, cancelling=bool(self._table.jobs[job_id].cancelling))
+            for job_id, phase in held
+            if job_id in strays & self._suspects and job_id in self._table.jobs
+        ]
+        if confirmed:
+            await self._writer.catch_up()
+            await self._recover(confirmed)
+        self._suspects = strays - self._suspects
+
+    async def _recover(self, taken: list[TakenJob]) -> None:
+        requeued: list[Ticket] = []
+        writer = self._writer
+        for job in taken:
+            view = self._table.jobs.get(job.job_id)
+            if not isinstance(view, JobView):
+                continue  # finished meanwhile
+            if job.phase == QUEUED:
+                log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
+                self._enqueue(job.job_id)
+            elif job.phase == RUNNING and job.cancelling:
+                writer.record_nowait(
+                    JobCancelled(
+                        job_id=job.job_id,
+                        time=self._clock(),
+                        by=job.cancelled_by,
+                        response=cancelled_result(),
+                    ),
+                    retry=True,
+                )
+            elif job.phase == RUNNING and self._rerun_safe(view):
+                log.warning("job %d: its node is gone while it ran: runs again here", job.job_id)
+                event = JobRequeued(job_id=job.job_id, time=self._clock(), reason=NODE_LOST_REASON)
+                requeued.append(writer.record_nowait(event, retry=True))
+            elif job.phase == RUNNING:
+                log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
+                writer.record_nowait(
+                    JobInterrupted(
+                        job_id=job.job_id,
+                        time=self._clock(),
+                        reason=NODE_LOST_REASON,
+                        response=interrupted_result(),
+                    ),
+                    retry=True,
+                )
+        for ticket in requeued:
+            try:
+                record = await ticket.durable()
+            except Rejected:
+                continue
+            self._enqueue(record.event.job_id)
+
+    def _enqueue(self, job_id: int) -> None:
+        try:
+            self._supervisor.enqueue(job_id)
+        except ShuttingDown:
+            pass  # held by this node, which is leaving: the next node takes it

@@ -1,0 +1,68 @@
+"""Two nodes in one process (two apps, one PostgreSQL schema), through their
+test clients: what a node does with jobs it holds, finds or is told about.
+The multi-process tests (real servers, kill -9) are in tests/cluster/."""
+
+from __future__ import annotations
+
+import time
+
+import trio
+
+from eventjobs import Settings
+from eventjobs.events import JobQueued, RecordedRequest
+from tests.support import FakeClock, serve_app, submit
+
+#: Short leases: a lease keeper's pass every 0.2 s.
+LEASE = 0.6
+
+
+def settings(pg_url: str) -> Settings:
+    return Settings(journal=pg_url, shutdown_timeout=0, node_lease=LEASE)
+
+
+async def wait_for(predicate, what: str, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while not (value := await predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await trio.sleep(0.02)
+    return value
+
+
+async def test_a_job_queued_in_the_journal_but_never_handed_to_the_node_runs(pg_url):
+    """A ``queued`` whose commit reached the database but whose reply was
+    lost leaves a job the node holds and never scheduled; its lease keeper
+    finds it (twice, to be sure) and runs it."""
+    async with serve_app(settings(pg_url), clock=FakeClock()) as node:
+        journal = node.runtime.journal
+        request = RecordedRequest(method="GET", path="/_api/version")
+        judged = await journal.append_judged(
+            [JobQueued(job_id=0, time=1.0, owner=None, store=True, request=request)]
+        )
+        (record,) = judged.outcomes
+        job_id = record.event.job_id
+
+        async def done() -> bool:
+            response = await node.client.get(f"/_api/job/{job_id}")
+            return response.status_code == 200
+
+        await wait_for(done, "the stray job to run")
+        result = await node.client.put(f"/_api/job/{job_id}")
+        assert result.status_code == 200
+        assert "version" in (await result.get_json())
+
+
+async def test_two_nodes_in_one_process_answer_for_each_others_jobs(pg_url):
+    async with serve_app(settings(pg_url)) as a, serve_app(settings(pg_url)) as b:
+        job = await submit(a.client, "PUT", "/_admin/echo", data=b"hello")
+        # Asked right after the 202, on the other node: never 404.
+        assert (await b.client.get(f"/_api/job/{job}")).status_code in (200, 204)
+
+        async def done() -> bool:
+            return (await b.client.get(f"/_api/job/{job}")).status_code == 200
+
+        await wait_for(done, "the job done, seen from the other node")
+        assert (await b.client.get("/_api/job/done")).status_code == 200
+        taken = await b.client.put(f"/_api/job/{job}")
+        assert taken.status_code == 200
+        assert (await taken.get_json())["body"] == "hello"
+        assert (await a.client.put(f"/_api/job/{job}")).status_code == 404
