@@ -77,11 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--mode", choices=MODES, default="workers",
                        help="workers: one 'eventjobs serve --workers N' on one bind (default); "
                        "ports: N 'eventjobs serve' on N ports, connections spread over them")
-    group.add_argument("--connections", type=int, default=None,
+    group.add_argument("--connections", type=_at_least_one, default=None,
                        help="clients in all, spread over the ports (default 64; quick: 8)")
-    group.add_argument("--repetitions", type=int, default=None,
+    group.add_argument("--repetitions", type=_at_least_one, default=None,
                        help="repetitions of the whole scenario (default 3; quick: 1)")
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _process_counts(text: str) -> tuple[int, ...]:
@@ -91,7 +101,7 @@ def _process_counts(text: str) -> tuple[int, ...]:
         counts = ()
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError(
-            f"--processes takes whole numbers of at least 1 separated by commas, like 1,2,4, "
+            f"takes whole numbers of at least 1 separated by commas, like 1,2,4, "
             f"not {text!r}")
     return counts
 
@@ -109,16 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if client == "wrk" and not have_wrk():
         print("wrk is not installed (apt-get install wrk), use --client python", file=sys.stderr)
         return 2
-    server_cores, client_cores = split_cores()
-    if client_cores is not None:
-        # The harness and its load generators stay off the server's core.
-        os.sched_setaffinity(0, client_cores)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     if args.scaling:
         return _scaling(args, client, log)
+    server_cores, client_cores = split_cores()
+    if client_cores is not None:
+        # The harness and its load generators stay off the server's core.
+        os.sched_setaffinity(0, client_cores)
     log(f"eventjobs bench: {'quick' if args.quick else 'full'} mode, client {client}, "
         f"server cores {sorted(server_cores) if server_cores else 'unpinned'}, "
         f"client cores {sorted(client_cores) if client_cores else 'unpinned'}")
@@ -160,9 +170,7 @@ def _scaling(args: argparse.Namespace, client: str, log) -> int:
         ("connections", args.connections), ("processes", args.processes),
     ) if value is not None})
     # Nothing is pinned here: the servers, PostgreSQL and the generator share
-    # the cores, and the table shows how (undo the main run's pinning).
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    # the cores, and the table shows how.
     log(f"eventjobs bench --scaling: {'quick' if args.quick else 'full'}, client {client}, "
         f"mode {args.mode}, {plan}")
     started = time.monotonic()
