@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,3 +33,37 @@ def test_quick_bench_completes_and_prints_the_table(tmp_path):
                  "replay events/s", "journal 100 writers", "fetch p99 @50 ms"):
         assert name in done.stdout
     assert chart.stat().st_size > 0
+
+
+def run_bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eventjobs.bench", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+        )},
+        timeout=300,
+    )
+
+
+@pytest.mark.e2e
+def test_quick_scaling_without_postgres_measures_the_file_baseline(tmp_path):
+    """``--scaling --postgres off``: the table has the file journal's row, its
+    ratio to itself, and the JSON record holds its runs."""
+    record = tmp_path / "scaling.json"
+    done = run_bench(tmp_path, "--scaling", "--quick", "--postgres", "off",
+                     "--json", str(record))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| configuration | submit 202/s | submit / file x1 |" in done.stdout
+    file_row = next(line for line in done.stdout.splitlines() if line.startswith("| file x1 "))
+    assert file_row.split("|")[3].strip() == "1.00"  # submit / file x1
+    assert file_row.split("|")[5].strip() == "1.00"  # lifecycle / file x1
+    assert "| PG x" not in done.stdout
+    data = json.loads(record.read_text())
+    [repetition] = data["repetitions"]
+    [measured] = repetition
+    assert measured["configuration"] == "file x1"
+    assert measured["loads"]["submit"]["ok"] > 0
+    assert measured["loads"]["lifecycle"]["ok"] > 0

@@ -17,6 +17,9 @@ modules, one concept each:
 - :mod:`.replay`: rebuilding the views from a large journal.
 - :mod:`.journal_load`: durable appends with group commit.
 - :mod:`.report`: the table and the chart.
+- :mod:`.cluster`, :mod:`.cpu`, :mod:`.scaling`: the scaling scenario
+  (``--scaling``): N server processes on one PostgreSQL journal against the
+  file journal's one, and how the machine's CPU was shared meanwhile.
 - :mod:`.cli`: the command, which runs everything in order.
 
 It sits above every other layer: it starts the server as a separate process

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import attrs
 
-from . import cancel, http_figures, journal_load, replay
+from . import cancel, http_figures, journal_load, replay, scaling
 from . import postgres as bench_postgres
+from ..journal.pg_url import redact
+from .cluster import MODES
 from .machine import describe, split_cores
 from .report import Row, Target, chart, table, write_json
 from .server import running_server
@@ -66,7 +68,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--postgres", default=None, metavar="URL|off",
                         help="also measure the PostgreSQL journal in this database (default: "
                         "the local server if it answers; 'off' to skip)")
+    group = parser.add_argument_group(
+        "scaling", "--scaling runs only the scaling scenario: submit and lifecycle with 1, 2, "
+        "4 processes on one PostgreSQL journal against the file journal's one process")
+    group.add_argument("--scaling", action="store_true", help="run the scaling scenario only")
+    group.add_argument("--processes", type=_process_counts, default=None, metavar="N,N,...",
+                       help="PostgreSQL process counts (default 1,2,4; quick: 1,2)")
+    group.add_argument("--mode", choices=MODES, default="workers",
+                       help="workers: one 'eventjobs serve --workers N' on one bind (default); "
+                       "ports: N 'eventjobs serve' on N ports, connections spread over them")
+    group.add_argument("--connections", type=_at_least_one, default=None,
+                       help="clients in all, spread over the ports (default 64; quick: 8)")
+    group.add_argument("--repetitions", type=_at_least_one, default=None,
+                       help="repetitions of the whole scenario (default 3; quick: 1)")
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _process_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(
+            f"takes whole numbers of at least 1 separated by commas, like 1,2,4, "
+            f"not {text!r}")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,14 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if client == "wrk" and not have_wrk():
         print("wrk is not installed (apt-get install wrk), use --client python", file=sys.stderr)
         return 2
-    server_cores, client_cores = split_cores()
-    if client_cores is not None:
-        # The harness and its load generators stay off the server's core.
-        os.sched_setaffinity(0, client_cores)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.scaling:
+        return _scaling(args, client, log)
+    server_cores, client_cores = split_cores()
+    if client_cores is not None:
+        # The harness and its load generators stay off the server's core.
+        os.sched_setaffinity(0, client_cores)
     log(f"eventjobs bench: {'quick' if args.quick else 'full'} mode, client {client}, "
         f"server cores {sorted(server_cores) if server_cores else 'unpinned'}, "
         f"client cores {sorted(client_cores) if client_cores else 'unpinned'}")
@@ -118,6 +157,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         write_json(args.json, rows, machine, settings)
         print(f"json: {args.json}")
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _scaling(args: argparse.Namespace, client: str, log) -> int:
+    """The scaling scenario alone: its table on stdout, every run as JSON
+    (``--json``, default ``eventjobs-scaling.json``)."""
+    plan = scaling.ScalingPlan.quick() if args.quick else scaling.ScalingPlan.full()
+    plan = attrs.evolve(plan, **{name: value for name, value in (
+        ("repetitions", args.repetitions), ("seconds", args.seconds),
+        ("connections", args.connections), ("processes", args.processes),
+    ) if value is not None})
+    # Nothing is pinned here: the servers, PostgreSQL and the generator share
+    # the cores, and the table shows how.
+    log(f"eventjobs bench --scaling: {'quick' if args.quick else 'full'}, client {client}, "
+        f"mode {args.mode}, {plan}")
+    started = time.monotonic()
+    load_before = _load_average()
+    postgres_url = _postgres(args.postgres, log)
+    try:
+        repetitions = scaling.run(plan, client, args.mode, postgres_url, log)
+    except (RuntimeError, ValueError) as error:
+        print(f"eventjobs bench --scaling: {error}", file=sys.stderr)
+        return 1
+    machine = describe()
+    machine["load average"] = f"{load_before} before, {_load_average()} after"
+    print(scaling.table(scaling.summarize(repetitions)))
+    print()
+    print("machine: " + "; ".join(f"{key} {value}" for key, value in machine.items()))
+    settings = {**attrs.asdict(plan), "client": client, "mode": args.mode,
+                "postgres": redact(postgres_url) if postgres_url else None}
+    print("settings: " + ", ".join(f"{key} {value}" for key, value in settings.items()))
+    path = args.json or Path("eventjobs-scaling.json")
+    scaling.write_json(path, repetitions, machine, settings)
+    print(f"json: {path}")
     log(f"done in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -69,10 +69,12 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    cores: set[int] | None, *extra: str, journal_url: str | None = None
+    cores: set[int] | None, *extra: str, journal_url: str | None = None, processes: int = 1
 ) -> Iterator[Server]:
     """Start a server on a fresh journal (a temporary directory, or the empty
     PostgreSQL journal *journal_url*); stop it (SIGTERM) when the block ends.
+    With *processes* > 1 it is ``--workers N`` (PostgreSQL only), ready once
+    every worker has said it listens.
 
     Raises:
         RuntimeError: the server exited or did not listen within 30 s.
@@ -86,6 +88,7 @@ def running_server(
             "--bind", f"127.0.0.1:{port}",
             "--journal", journal_url or str(journal),
             "--max-queued", str(MAX_QUEUED),
+            *(("--workers", str(processes)) if processes > 1 else ()),
             *extra,
         ]
         with log.open("wb") as sink:
@@ -98,7 +101,7 @@ def running_server(
             )
         server = Server(process, "127.0.0.1", port, journal, log)
         try:
-            _wait_for_listening(server)
+            _wait_for_listening(server, processes)
             yield server
         finally:
             process.terminate()
@@ -109,12 +112,13 @@ def running_server(
                 process.wait()
 
 
-def _wait_for_listening(server: Server, timeout: float = 30) -> None:
-    """Wait until the server listens and has replayed its journal (it
-    listens first: /_eventjobs/ready answers 200 once the replay is done)."""
+def _wait_for_listening(server: Server, processes: int = 1, timeout: float = 30) -> None:
+    """Wait until the server (each of its *processes*) listens and has
+    replayed its journal (it listens first: /_eventjobs/ready answers 200
+    once the replay is done; with several processes, of whichever answers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if "listening on" in server.output() and _ready(server):
+        if server.output().count("listening on") >= processes and _ready(server):
             return
         if server.process.poll() is not None:
             raise RuntimeError("the server exited before listening:\n" + server.output())
