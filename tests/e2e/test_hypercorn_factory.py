@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,13 +48,16 @@ def hypercorn(
             stdout=output,
             stderr=subprocess.STDOUT,
             env={**os.environ, "EVENTJOBS_JOURNAL": str(journal), **(extra_env or {})},
+            # Its own process group: hypercorn's worker (and multiprocessing's
+            # resource tracker) are stopped with it, not left orphaned.
+            start_new_session=True,
         )
     try:
         yield process, f"http://127.0.0.1:{port}"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
