@@ -26,6 +26,13 @@ GENESIS_HASH = "0" * 64
 _HASH_OPEN = b',"hash":"'
 _SEAL_LENGTH = len(_HASH_OPEN) + 64 + 2  # ,"hash":"<64 hex digits>"}
 
+#: For a PostgreSQL journal (its tables, not files).
+PG_REPAIR_HINT = (
+    "The journal's tables were changed by something other than eventjobs. Restore "
+    "the schema from a backup (pg_dump --schema=NAME), or copy what still verifies to "
+    "a new journal with 'eventjobs journal copy'; never edit the tables by hand."
+)
+
 REPAIR_HINT = (
     "The journal was changed by something other than eventjobs. Restore the "
     "directory from a backup, or move it aside and start with an empty one; "
@@ -119,11 +126,13 @@ def chained_hash(line: bytes, expected_seq: int, prev: str) -> str | None:
     return sealed_hash(line)
 
 
-def parse_record(line: bytes, where: str, expected_seq: int, prev: str | None) -> tuple[Recorded, str]:
+def parse_record(
+    line: bytes, where: str, expected_seq: int, prev: str | None, *, hint: str = REPAIR_HINT
+) -> tuple[Recorded, str]:
     """The record on *line* and its hash, checked against the chain.
 
     *prev* is the hash the record must chain to; None skips that check (for
-    a record read on its own).
+    a record read on its own). *hint* ends every message (what to do).
 
     Raises:
         JournalCorrupt: naming *where*, the sequence number and the damage.
@@ -133,38 +142,38 @@ def parse_record(line: bytes, where: str, expected_seq: int, prev: str | None) -
     except ValueError as error:
         raise JournalCorrupt(
             f"{where} (expected sequence number {expected_seq}): "
-            f"not valid JSON ({error}). {REPAIR_HINT}"
+            f"not valid JSON ({error}). {hint}"
         ) from None
     if not isinstance(data, dict):
         raise JournalCorrupt(
             f"{where} (expected sequence number {expected_seq}): "
-            f"not a JSON object. {REPAIR_HINT}"
+            f"not a JSON object. {hint}"
         )
     seq = data.pop("seq", None)
     if type(seq) is not int:
         raise JournalCorrupt(
             f"{where} (expected sequence number {expected_seq}): "
-            f"the record has no integer 'seq'. {REPAIR_HINT}"
+            f"the record has no integer 'seq'. {hint}"
         )
     if seq != expected_seq:
         raise JournalCorrupt(
             f"{where}: sequence number {seq} where {expected_seq} was expected "
-            f"(records are missing, duplicated or out of order). {REPAIR_HINT}"
+            f"(records are missing, duplicated or out of order). {hint}"
         )
     digest = sealed_hash(line)
     if digest is None or data.pop("hash", None) != digest:
         raise JournalCorrupt(
             f"{where}, sequence number {seq}: the record does not match its hash "
-            f"(it was edited). {REPAIR_HINT}"
+            f"(it was edited). {hint}"
         )
     claimed_prev = data.pop("prev", None)
     if prev is not None and claimed_prev != prev:
         raise JournalCorrupt(
             f"{where}, sequence number {seq}: the hash chain is broken (the record "
-            f"before it was removed, replaced or reordered). {REPAIR_HINT}"
+            f"before it was removed, replaced or reordered). {hint}"
         )
     try:
         event = decode_event(data)
     except CodecError as error:
-        raise JournalCorrupt(f"{where}, sequence number {seq}: {error}. {REPAIR_HINT}") from None
+        raise JournalCorrupt(f"{where}, sequence number {seq}: {error}. {hint}") from None
     return Recorded(seq, event), digest

@@ -38,7 +38,7 @@ from ..errors import JournalCorrupt, NodeFenced
 from ..events import Event, JobCancelling, JobQueued
 from ..referee import ANY_NODE, FINISHED, JobState, Rejected, judge
 from ._protocol import Recorded
-from .lines import encode_record, parse_record
+from .lines import encode_record
 
 if TYPE_CHECKING:
     import psycopg
@@ -231,7 +231,9 @@ def _states(conn: psycopg.Connection, schema: str, job_ids: list[int]) -> dict[i
     return {int(row[0]): JobState(row[1], row[2], int(row[3]), row[4]) for row in rows}
 
 
-def _save_states(conn: psycopg.Connection, schema: str, changed: dict[int, JobState | None]) -> None:
+def _save_states(
+    conn: psycopg.Connection, schema: str, changed: dict[int, JobState | None]
+) -> None:
     gone = [job_id for job_id, state in changed.items() if state is None]
     if gone:
         conn.execute(
@@ -298,7 +300,7 @@ def _bring_state_up(
 
 def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int) -> str | None:
     """Who asked a running job to stop: its ``cancelling`` event's ``by``."""
-    from .postgres import row_name
+    from .postgres import parse_row, row_name
 
     row = conn.execute(
         f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "  # type: ignore[arg-type]
@@ -308,6 +310,6 @@ def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int
     if row is None:
         return None
     seq = int(row[0])
-    record, _digest = parse_record(row[1].encode("utf-8"), row_name(location, seq), seq, None)
+    record, _digest = parse_row(row[1], row_name(location, seq), seq, None)
     event = record.event
     return event.by if isinstance(event, JobCancelling) else None

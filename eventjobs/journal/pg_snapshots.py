@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..errors import JournalCorrupt
-from .lines import REPAIR_HINT
+from .lines import PG_REPAIR_HINT
 from .snapshots import SnapshotFile, open_snapshot, snapshot_lines
 
 if TYPE_CHECKING:
@@ -94,7 +94,9 @@ def newest_snapshot(
         name, text.encode("utf-8") + b"\n", lambda: lines_of(position)
     )
     if snapshot.position != position:
-        raise JournalCorrupt(f"{name}: its first line says position {snapshot.position}. {REPAIR_HINT}")
+        raise JournalCorrupt(
+            f"{name}: its first line says position {snapshot.position}. {PG_REPAIR_HINT}"
+        )
     return snapshot
 
 

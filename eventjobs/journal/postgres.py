@@ -50,7 +50,7 @@ from ..codec import type_name
 from ..errors import ConfigError, JournalConflict, JournalCorrupt, JournalInUse, JournalUnavailable
 from ..events import Event
 from ._protocol import Recorded
-from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
+from .lines import GENESIS_HASH, PG_REPAIR_HINT, encode_record, parse_record
 from .memory import check_continues
 from .pg_cluster import (
     Judged,
@@ -367,9 +367,7 @@ class PostgresJournal:
         prev: str | None = None
         expected = after + 1
         for seq, line, node in rows:
-            record, prev = parse_record(
-                line.encode("utf-8"), row_name(self.location, seq), expected, prev
-            )
+            record, prev = parse_row(line, row_name(self.location, seq), expected, prev)
             followed.append((attrs.evolve(record, location=seq), int(node)))
             expected += 1
         return followed
@@ -401,8 +399,8 @@ class PostgresJournal:
             ).fetchone()
         where = row_name(self.location, location)
         if row is None:
-            raise JournalCorrupt(f"{where}: there is no such record. {REPAIR_HINT}")
-        return parse_record(row[0].encode("utf-8"), where, location, None)[0]
+            raise JournalCorrupt(f"{where}: there is no such record. {PG_REPAIR_HINT}")
+        return parse_row(row[0], where, location, None)[0]
 
     # -- snapshots -------------------------------------------------------------
 
@@ -458,7 +456,7 @@ class PostgresJournal:
                 raise JournalCorrupt(
                     f"{self.location}, table {self._schema}.snapshots: the snapshot at "
                     f"sequence number {position} does not match the journal's record there; "
-                    f"delete its rows to start from the records alone. {REPAIR_HINT}"
+                    f"delete its rows to start from the records alone. {PG_REPAIR_HINT}"
                 )
         return position, found.header, found.jobs()
 
@@ -477,7 +475,7 @@ class PostgresJournal:
         ).fetchone()
         if row is None:
             return ""
-        return parse_record(row[0].encode("utf-8"), row_name(self.location, seq), seq, None)[1]
+        return parse_row(row[0], row_name(self.location, seq), seq, None)[1]
 
     # -- following -------------------------------------------------------------
 
@@ -563,6 +561,12 @@ class PostgresJournal:
             self._lock_conn.close()
 
 
+def parse_row(line: str, where: str, expected_seq: int, prev: str | None) -> tuple[Recorded, str]:
+    """A row's line as :func:`~eventjobs.journal.lines.parse_record` reads it,
+    damage reported with what to do about a PostgreSQL journal."""
+    return parse_record(line.encode("utf-8"), where, expected_seq, prev, hint=PG_REPAIR_HINT)
+
+
 def row_name(location: PostgresLocation, seq: int) -> str:
     """How messages name the row of record *seq*."""
     return f"{location}, table {location.schema}.records, row seq={seq}"
@@ -595,9 +599,7 @@ def read_hashed(
         ).fetchone()
         # Missing: past the end (nothing follows), or a gap that the first
         # record's seq check below reports.
-        prev = None if row is None else parse_record(
-            row[0].encode("utf-8"), row_name(location, after), after, None
-        )[1]
+        prev = None if row is None else parse_row(row[0], row_name(location, after), after, None)[1]
     expected = after + 1
     with conn.transaction():
         with conn.cursor(name="eventjobs_read") as cursor:
@@ -607,9 +609,7 @@ def read_hashed(
                 (after,),
             )
             for seq, line in cursor:
-                record, prev = parse_record(
-                    line.encode("utf-8"), row_name(location, seq), expected, prev
-                )
+                record, prev = parse_row(line, row_name(location, seq), expected, prev)
                 expected += 1
                 yield record, prev
 
@@ -679,21 +679,21 @@ def read_head(conn: psycopg.Connection, location: PostgresLocation) -> tuple[int
     if head is None:
         raise JournalCorrupt(
             f"{location}: the table {schema}.head has no row (it was emptied by hand). "
-            f"{REPAIR_HINT}"
+            f"{PG_REPAIR_HINT}"
         )
     seq, digest = int(head[0]), head[1]
     last_seq = 0 if last is None else int(last[0])
     if last_seq != seq:
         raise JournalCorrupt(
             f"{location}: the table {schema}.head says the last record is {seq}, but the "
-            f"records end at {last_seq} (rows were added or removed by hand). {REPAIR_HINT}"
+            f"records end at {last_seq} (rows were added or removed by hand). {PG_REPAIR_HINT}"
         )
     if last is not None:
-        _record, actual = parse_record(last[1].encode("utf-8"), row_name(location, seq), seq, None)
+        _record, actual = parse_row(last[1], row_name(location, seq), seq, None)
         if actual != digest:
             raise JournalCorrupt(
                 f"{row_name(location, seq)}: the last record is not the one the head "
-                f"table recorded (it was replaced). {REPAIR_HINT}"
+                f"table recorded (it was replaced). {PG_REPAIR_HINT}"
             )
     return seq, digest
 

@@ -79,6 +79,9 @@ async def test_an_edited_row_is_found_by_reading_with_its_seq(pg_url):
     message = str(caught.value)
     assert f"table {schema}.records, row seq=5" in message
     assert "does not match its hash (it was edited)" in message
+    # What to do, said for tables, not for a journal directory.
+    assert message.endswith("never edit the tables by hand."), message
+    assert "Restore the schema from a backup (pg_dump --schema=NAME)" in message
 
 
 async def test_a_deleted_row_breaks_the_sequence(pg_url):
