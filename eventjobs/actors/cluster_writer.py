@@ -282,14 +282,38 @@ class ClusterWriter:
         self._largest = max(self._largest, len(records))
         for observer in self.append_observers:
             observer(seconds, len(records))
-        if records:
-            async with self._applying:
-                await self._apply_until(records[0].seq - 1)
-                for record in records:
-                    if record.seq > self.table.position:
-                        self._apply(record, own=True)
+        try:
+            if records:
+                await self._apply_committed(records)
+        except BaseException:
+            for ticket in tickets:
+                ticket.finish(JournalUnavailable("the journal writer stopped after an append"))
+            raise
         for ticket, outcome in zip(tickets, judged.outcomes, strict=True):
             ticket.finish(outcome)
+
+    async def _apply_committed(self, records: list[Recorded]) -> None:
+        """Apply this node's committed *records*, after the other nodes'
+        records before them. They are in the journal: a failure to read the
+        ones before is retried (with the back-off) until it succeeds, so
+        that callers are told only once their events are in the table."""
+        backoff = FIRST_BACKOFF
+        while True:
+            try:
+                async with self._applying:
+                    await self._apply_until(records[0].seq - 1)
+                    for record in records:
+                        if record.seq > self.table.position:
+                            self._apply(record, own=True)
+                return
+            except JournalUnavailable as error:
+                log.warning(
+                    "catching up before this node's own records failed (again in %.1f s): %s",
+                    backoff,
+                    error,
+                )
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, LONGEST_BACKOFF)
 
     async def _apply_until(self, upto: int) -> None:
         """Read and apply the records after the table's position up to
