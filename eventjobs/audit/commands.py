@@ -165,6 +165,10 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
             out.flush()
     except KeyboardInterrupt:
         return 0
+    finally:
+        close = getattr(follower, "close", None)
+        if close is not None:
+            close()
 
 
 def _stats(args: argparse.Namespace, out: TextIO, colour: bool) -> int:

@@ -24,7 +24,7 @@ from ..journal.lines import GENESIS_HASH, parse_record
 from ..journal.pg_connect import connect
 from ..journal.pg_schema import check_version
 from ..journal.pg_url import PostgresLocation, is_postgres_url, parse_postgres_url
-from ..journal.postgres import read_hashed, row_name
+from ..journal.postgres import parse_row, read_hashed, row_name
 from ..journal.segments import chain_anchor, list_segments
 
 
@@ -249,33 +249,53 @@ class Follower:
 
 class PostgresFollower:
     """:class:`Follower` for a PostgreSQL journal: each poll reads the rows
-    past the last one seen, checked against the chain. Blocking."""
+    past the last one seen, checked against the chain, on one connection
+    kept from poll to poll (opened again if the database dropped it).
+    Blocking."""
 
     def __init__(self, location: PostgresLocation, last_seq: int, last_hash: str) -> None:
         self.location = location
         self.expected = last_seq + 1
         self.prev = last_hash
+        self._connection = contextlib.ExitStack()
+        self._conn: Any = None
 
     def poll(self) -> list[Entry]:
         """The records appended since the last poll (possibly none).
 
         Raises:
             JournalCorrupt: what was appended does not continue the chain.
+            ConfigError: the database cannot be reached.
         """
+        import psycopg
+
+        try:
+            rows = self._rows_after()
+        except psycopg.OperationalError:
+            self.close()  # dropped (a database restart): once more, connected anew
+            rows = self._rows_after()
         label = Path(f"{self.location}, table {self.location.schema}.records")
         entries = []
-        with open_bystander(self.location) as conn:
-            rows = conn.execute(
-                f"SELECT seq, line FROM {self.location.schema}.records WHERE seq >= %s "
-                "ORDER BY seq",
-                (self.expected,),
-            ).fetchall()
         for seq, line in rows:
-            where = row_name(self.location, seq)
-            record, self.prev = parse_record(line.encode("utf-8"), where, self.expected, self.prev)
+            record, self.prev = parse_row(line, row_name(self.location, seq), self.expected, self.prev)
             self.expected += 1
             entries.append(Entry(record, label, record.seq))
         return entries
+
+    def _rows_after(self) -> list[tuple[int, str]]:
+        if self._conn is None:
+            self._conn = self._connection.enter_context(open_bystander(self.location))
+        rows: list[tuple[int, str]] = self._conn.execute(
+            f"SELECT seq, line FROM {self.location.schema}.records WHERE seq >= %s "
+            "ORDER BY seq",
+            (self.expected,),
+        ).fetchall()
+        return rows
+
+    def close(self) -> None:
+        """Close the connection (the next poll opens another)."""
+        self._conn = None
+        self._connection.close()
 
 
 def follower(source: Source, last_seq: int, last_hash: str) -> Follower | PostgresFollower:

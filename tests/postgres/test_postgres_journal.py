@@ -387,6 +387,15 @@ async def test_the_audit_follower_reads_what_is_appended_after_a_scan(pg_url):
         await journal.append(numbered(SAMPLE_EVENTS[3:5], first=4))
         assert [entry.record for entry in following.poll()] == numbered(SAMPLE_EVENTS)[3:5]
         assert following.poll() == []
+        # One connection from poll to poll, and a new one once it is dropped.
+        mine = "SELECT pid FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()"
+        (pid,) = {row[0] for row in sql(pg_url, mine, ("%records WHERE seq >= %",))}
+        assert following.poll() == []
+        assert {row[0] for row in sql(pg_url, mine, ("%records WHERE seq >= %",))} == {pid}
+        sql(pg_url, "SELECT pg_terminate_backend(%s)", (pid,))
+        await journal.append(numbered(SAMPLE_EVENTS[5:6], first=6))
+        assert [entry.record.seq for entry in following.poll()] == [6]
+        following.close()
     finally:
         await journal.aclose()
 
