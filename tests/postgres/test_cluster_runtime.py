@@ -66,3 +66,30 @@ async def test_two_nodes_in_one_process_answer_for_each_others_jobs(pg_url):
         assert taken.status_code == 200
         assert (await taken.get_json())["body"] == "hello"
         assert (await a.client.put(f"/_api/job/{job}")).status_code == 404
+
+
+async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job(pg_url):
+    """A cancel asked of the node that runs the job, while its ``started``
+    is on its way to the journal (the views still say queued), is recorded
+    ``cancelled`` after ``started``: the referee admits it, since this node
+    holds the job. The job must then stop, not run on with its 410 given."""
+    from eventjobs.identity import ANONYMOUS
+    from eventjobs.projection import Phase
+
+    async with serve_app(settings(pg_url)) as node:
+        runtime = node.runtime
+        job = await submit(node.client, "POST", "/_admin/sleep?duration=600")
+        supervisor = runtime._supervisor
+        # The actor has asked for `started` (it is in the writer's queue or
+        # in flight) while the views still say queued.
+        while not (supervisor.statistics().running == 1):
+            await trio.sleep(0)
+        assert runtime.table.jobs[job].phase is Phase.QUEUED
+        assert await runtime.cancel(job, ANONYMOUS)
+
+        async def stopped() -> bool:
+            return supervisor.statistics().running == 0
+
+        await wait_for(stopped, "the cancelled job to stop running", seconds=15)
+        answer = await node.client.put(f"/_api/job/{job}")
+        assert answer.status_code == 410
