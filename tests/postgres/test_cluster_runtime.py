@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import trio
+import trio.testing
 
 from eventjobs import Settings
 from eventjobs.events import JobQueued, RecordedRequest
@@ -93,3 +95,47 @@ async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job
         await wait_for(stopped, "the cancelled job to stop running", seconds=15)
         answer = await node.client.put(f"/_api/job/{job}")
         assert answer.status_code == 410
+
+
+async def test_a_fenced_node_stops_its_jobs_and_starts_no_more(pg_url):
+    """A node fenced while a job runs and another waits (under plain
+    hypercorn, where the process lives on): the running job is another
+    node's now, so it stops here at once; and the waiting one is not
+    dispatched again and again to a writer that can record nothing."""
+    from eventjobs.errors import NodeFenced
+    from tests.postgres.conftest import schema_of, sql
+
+    try:
+        async with serve_app(
+            Settings(journal=pg_url, shutdown_timeout=0, node_lease=LEASE, max_running=1)
+        ) as node:
+            runtime = node.runtime
+            await submit(node.client, "POST", "/_admin/sleep?duration=600")
+            supervisor = runtime._supervisor
+
+            async def running() -> bool:
+                return supervisor.statistics().running == 1
+
+            await wait_for(running, "the sleep to run")
+            await submit(node.client, "PUT", "/_admin/echo", data=b"waits")
+            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true")
+
+            async def fenced() -> bool:
+                return runtime.fatal is not None
+
+            await wait_for(fenced, "the node to find it was fenced")
+
+            async def stopped() -> bool:
+                return supervisor.statistics().running == 0
+
+            await wait_for(stopped, "the fenced node's job to stop", seconds=15)
+            # A node that keeps re-dispatching the waiting job never idles.
+            with trio.move_on_after(15) as busy:
+                await trio.testing.wait_all_tasks_blocked()
+            assert not busy.cancelled_caught, "the fenced node keeps trying to start a job"
+    except BaseExceptionGroup as group:
+        # The test app raises what ended the runtime (hypercorn logs it).
+        fenced_error, rest = group.split(NodeFenced)
+        if rest is not None:
+            raise rest from None
+        assert fenced_error is not None
