@@ -476,6 +476,11 @@ class Runtime:
         self._fatal = error
         self._fatal_event.set()
         log.critical("eventjobs cannot serve jobs any more: %s", error)
+        if self._supervisor_of_jobs is not None:
+            # Its jobs can record nothing (a node's are another's by now):
+            # stop them, and start none (each would be refused at once, and
+            # dispatched again, for as long as the process lives).
+            self._supervisor_of_jobs.abandon()
 
     async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
