@@ -139,3 +139,28 @@ async def test_a_fenced_node_stops_its_jobs_and_starts_no_more(pg_url):
         if rest is not None:
             raise rest from None
         assert fenced_error is not None
+
+
+async def test_a_fenced_node_refuses_submissions_saying_why(pg_url):
+    """Every submission a fenced node refuses says it lost its lease (not
+    that some writer is closed), the first one and those after it."""
+    from eventjobs.errors import NodeFenced
+    from tests.postgres.conftest import schema_of, sql
+
+    answers = []
+    try:
+        async with serve_app(settings(pg_url)) as node:
+            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true")
+            for _ in range(3):
+                answer = await node.client.put(
+                    "/_admin/echo", headers={"x-arango-async": "store"}, data=b"x"
+                )
+                answers.append((answer.status_code, (await answer.get_json())["errorMessage"]))
+    except BaseExceptionGroup as group:
+        fenced_error, rest = group.split(NodeFenced)
+        if rest is not None:
+            raise rest from None
+        assert fenced_error is not None
+    for status, message in answers:
+        assert status == 503, answers
+        assert "lost its lease" in message and "restart it" in message, answers
