@@ -164,3 +164,31 @@ async def test_a_fenced_node_refuses_submissions_saying_why(pg_url):
     for status, message in answers:
         assert status == 503, answers
         assert "lost its lease" in message and "restart it" in message, answers
+
+
+async def test_long_reads_holding_every_pooled_connection_do_not_cost_the_lease(pg_url):
+    """Reads of the whole journal (a job's history, a journal dump) hold a
+    pooled connection each for as long as they take: on a long journal,
+    seconds. Four at once hold the pool; the node must still renew its
+    lease meanwhile, or another node fences it and it stops for good."""
+    from tests.postgres.conftest import schema_of, sql
+
+    async with serve_app(settings(pg_url)) as node:
+        await submit(node.client, "PUT", "/_admin/echo", data=b"x")
+        journal = node.runtime.journal
+        readers = [journal.read() for _ in range(journal._pool.size)]
+        for reader in readers:  # each now holds a pooled connection
+            await trio.to_thread.run_sync(next, reader)
+        try:
+            query = f"SELECT lease_expires FROM {schema_of(pg_url)}.nodes"
+            seen = {sql(pg_url, query)[0][0]}
+
+            async def renewed_twice() -> bool:
+                seen.add(sql(pg_url, query)[0][0])
+                return len(seen) >= 3
+
+            await wait_for(renewed_twice, "the lease renewed while the reads run", seconds=15)
+            assert node.runtime.fatal is None
+        finally:
+            for reader in readers:
+                await trio.to_thread.run_sync(reader.close)
