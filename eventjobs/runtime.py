@@ -476,6 +476,11 @@ class Runtime:
         self._fatal = error
         self._fatal_event.set()
         log.critical("eventjobs cannot serve jobs any more: %s", error)
+        if self._supervisor_of_jobs is not None:
+            # Its jobs can record nothing (a node's are another's by now):
+            # stop them, and start none (each would be refused at once, and
+            # dispatched again, for as long as the process lives).
+            self._supervisor_of_jobs.abandon()
 
     async def _run_writer(self, writer: JournalWriter, scope: trio.CancelScope) -> None:
         # Started with start_soon, not start: a task may not move to its
@@ -807,7 +812,7 @@ class Runtime:
         if job is None:
             return False
         if isinstance(writer, ClusterWriter):
-            await self._cancel_on_node(writer, job, caller)
+            await self._cancel_on_node(writer, supervisor, job, caller)
         elif job.phase is Phase.QUEUED:
             await writer.record(
                 JobCancelled(
@@ -818,7 +823,9 @@ class Runtime:
             supervisor.cancel_running(job_id, caller.name)
         return True
 
-    async def _cancel_on_node(self, writer: ClusterWriter, job: View, caller: Caller) -> None:
+    async def _cancel_on_node(
+        self, writer: ClusterWriter, supervisor: Supervisor, job: View, caller: Caller
+    ) -> None:
         """Cancel on a node: a queued job is recorded ``cancelled``; for a
         running one, wherever it runs, ``cancelling`` is recorded, and the
         node running it stops it when it sees that record (this one included,
@@ -831,6 +838,11 @@ class Runtime:
                         response=cancelled_result(),
                     )
                 )
+                # This node may have started the job meanwhile: its `started`
+                # went first, and the referee admits the cancel all the same
+                # (this node holds the job). The job has ended in the
+                # journal, so it must stop here (its own end is then refused).
+                supervisor.cancel_running(job.job_id, caller.name, recorded=True)
                 return
             except Rejected:
                 pass  # it started meanwhile (or ended): ask it to stop instead

@@ -70,8 +70,13 @@ def run_workers(arguments: Sequence[str], bind: str, count: int) -> int:
     workers: list[subprocess.Popen[bytes]] = []
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        workers = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(count)]
+        for _ in range(count):
+            workers.append(subprocess.Popen(command, pass_fds=(fd,)))
+            if stopping:
+                break  # a signal came meanwhile (passed on below): start no more
         listener.close()  # the workers hold it now
+        if stopping:
+            stop(signal.SIGTERM, None)  # the workers started after it must stop too
         status = _wait_for_first_exit(workers)
         if not stopping:
             print(

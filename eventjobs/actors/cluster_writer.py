@@ -103,6 +103,8 @@ class ClusterWriter:
         self.applied_observers: list[Callable[[Recorded, bool], None]] = []
         self.append_observers: list[Callable[[float, int], None]] = []
         self._closing = False
+        #: Why :meth:`run` ended for good (fenced, damage), for what is refused after.
+        self._ended: NodeFenced | JournalCorrupt | None = None
         self._failure: JournalUnavailable | None = None
         self._healthy = trio.Event()
         self._healthy.set()
@@ -139,7 +141,7 @@ class ClusterWriter:
                 or the writer is closed; nothing is queued.
         """
         if self._closing:
-            raise JournalUnavailable("the journal writer is closed")
+            raise JournalUnavailable(str(self._ended or "the journal writer is closed"))
         if self._failure is not None and not retry:
             raise self._failure
         ticket = Ticket(event, retry)
@@ -214,10 +216,13 @@ class ClusterWriter:
                     ended.append(error)
                 nursery.cancel_scope.cancel()
             if ended:
+                self._ended = ended[0]
                 raise ended[0]
         finally:
             self._closing = True
-            error = self._failure or JournalUnavailable("the journal writer stopped")
+            error = self._failure or JournalUnavailable(
+                str(self._ended or "the journal writer stopped")
+            )
             for ticket in self._queued:
                 ticket.finish(error)
             self._queued = []

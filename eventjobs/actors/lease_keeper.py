@@ -14,6 +14,8 @@ Every third of the lease it:
    nor has queued (an append whose commit reached the database but whose
    reply was lost, so the caller was told 503).
 
+The renewal (1) has a task and a database connection of its own, so that
+steps 2 and 3, or reads holding every pooled connection, never delay it.
 While the node drains for shutdown it only renews (it takes on no jobs it
 would not run). Cancellation: stops between steps; what was recorded stays.
 """
@@ -72,31 +74,60 @@ class LeaseKeeper:
         self._on_fenced = on_fenced
         #: Strays seen on the last pass (recovered if seen again).
         self._suspects: set[int] = set()
+        #: ``on_fenced`` was called (once is enough).
+        self._stopped = False
 
     async def run(self) -> None:
-        """Keep the lease until cancelled, or until this node is fenced."""
+        """Keep the lease until cancelled, or until this node is fenced.
+
+        Renewing runs in a task of its own: a take-over or a look for
+        strays that waits (for a pooled connection, which long reads may
+        all hold; for the journal's lock) must not hold the renewal back,
+        or a live node loses its lease."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._take_over_forever, nursery.cancel_scope)
+            await self._renew_forever()
+            nursery.cancel_scope.cancel()
+
+    async def _renew_forever(self) -> None:
         renewed_at = trio.current_time()
         while True:
             try:
                 await self._renew()
                 renewed_at = trio.current_time()
-                if not self._supervisor.stopping:
-                    await self._take_over()
-                    await self._recover_strays()
             except JournalUnavailable as error:
                 if trio.current_time() - renewed_at < self._lease:
                     log.warning("renewing the node's lease failed (trying again): %s", error)
                 else:
-                    self._on_fenced(NodeFenced(
+                    self._fenced(NodeFenced(
                         f"this server (node {self._writer.node}) could not renew its lease on "
                         f"the PostgreSQL journal {self._journal.location} for {self._lease:g} s "
                         f"({error}); another node may have taken over its jobs, so it stops"
                     ))
                     return
             except (NodeFenced, JournalCorrupt) as error:
-                self._on_fenced(error)
+                self._fenced(error)
                 return
             await trio.sleep(self._lease / 3)
+
+    async def _take_over_forever(self, scope: trio.CancelScope) -> None:
+        while True:
+            try:
+                if not self._supervisor.stopping:
+                    await self._take_over()
+                    await self._recover_strays()
+            except JournalUnavailable as error:
+                log.warning("taking over the jobs of nodes that are gone failed: %s", error)
+            except (NodeFenced, JournalCorrupt) as error:
+                self._fenced(error)
+                scope.cancel()
+                return
+            await trio.sleep(self._lease / 3)
+
+    def _fenced(self, error: BaseException) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._on_fenced(error)
 
     async def _renew(self) -> None:
         if not await self._journal.renew_lease():

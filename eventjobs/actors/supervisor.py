@@ -100,6 +100,8 @@ class Supervisor:
         self._all_stopped = trio.Event()
         self._all_stopped.set()
         self._stopping = False
+        #: Set by :meth:`abandon`: nothing starts any more.
+        self._abandoned = False
         self._nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
@@ -180,10 +182,21 @@ class Supervisor:
     def _dispatch(self, nursery: trio.Nursery, job_id: int) -> None:
         """Start *job_id*'s actor in the slot just taken (or give it back)."""
         self._waiting.discard(job_id)
-        if self._table.jobs.get(job_id) is None or self._stopping:
+        if self._table.jobs.get(job_id) is None or self._stopping or self._abandoned:
             self._slots.release()
             return
         nursery.start_soon(self._run_job, job_id, name=f"job {job_id}")
+
+    def abandon(self) -> None:
+        """The journal can record nothing more from this server (its node
+        was fenced, or another server took the journal): start no job, and
+        stop the running ones at once. They are not this server's to run
+        any more (another node has taken them over), and how they end can
+        no longer be recorded. :meth:`shutdown` still ends the supervisor.
+        """
+        self._abandoned = True
+        for running in list(self._running.values()):
+            running.interrupt()
 
     async def shutdown(self, timeout: float) -> None:
         """Stop in layers: take no new jobs, let running ones finish for up to
@@ -226,7 +239,7 @@ class Supervisor:
         job = self._table.jobs.get(job_id)
         # Re-checked here, in the same step that records `started`: a cancel
         # may have finished the job after the dispatcher picked it.
-        if job is None or job.phase is not Phase.QUEUED or self._stopping:
+        if job is None or job.phase is not Phase.QUEUED or self._stopping or self._abandoned:
             return
         assert self._nursery is not None
         timeout = job_timeout(job.request.headers if job.request else (), self._job_timeout)
@@ -270,7 +283,11 @@ class Supervisor:
             log.warning("job %d not started: %s", job_id, error)
             ended = True
             job = self._table.jobs.get(job_id)
-            if job is not None and job.phase is Phase.QUEUED and not self._stopping:
+            if (
+                job is not None
+                and job.phase is Phase.QUEUED
+                and not (self._stopping or self._abandoned)
+            ):
                 self._waiting.add(job_id)
                 self._ready_send.send_nowait(job_id)
         finally:

@@ -302,12 +302,28 @@ class PostgresJournal:
         return judged
 
     async def renew_lease(self) -> bool:
-        """Extend this node's lease; False once it was fenced."""
+        """Extend this node's lease; False once it was fenced.
+
+        On the journal's own connection (a node holds no lock on it), not a
+        pooled one: reads that hold every pooled connection for long (whole
+        journal histories, on a long journal) must not keep a live node from
+        renewing, or another node fences it and it stops for good."""
         assert self.node is not None
+        if self._closed:
+            raise JournalUnavailable(f"the journal {self.location} is closed")
         node, lease = self.node, self._lease
-        renewed: bool = await self._run(
-            lambda conn: renew_lease(conn, self._schema, node, lease), "renewing the lease in"
-        )
+
+        def renew() -> bool:
+            if self._lock_conn.closed or self._lock_conn.broken:
+                self._lock_conn = connect(self.location, autocommit=True)
+            try:
+                return renew_lease(self._lock_conn, self._schema, node, lease)
+            except Exception:
+                self._lock_conn.close()  # its state is unknown: a new one next time
+                raise
+
+        with self._unavailable("renewing the lease in"):
+            renewed: bool = await trio.to_thread.run_sync(renew)
         return renewed
 
     async def take_over(self) -> list[TakenJob]:

@@ -4,9 +4,12 @@ a file journal ``--workers 2`` is refused: tests/test_cli.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -89,3 +92,53 @@ def test_hypercorn_with_two_workers_on_postgres(pg_url: str, hypercorn_workers: 
     hypercorn_workers.stop()
     assert_clean_output(hypercorn_workers)
     assert_journal_verifies(pg_url)
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes ``serve --workers`` has started so far."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            children = [int(child) for child in listing.read().split()]
+    except FileNotFoundError:
+        return []
+    workers = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                if b"--listen-fd" in cmdline.read():
+                    workers.append(child)
+        except FileNotFoundError:
+            pass
+    return workers
+
+
+def test_a_stop_signal_while_the_workers_start_stops_them(pg_url: str) -> None:
+    """SIGTERM to ``serve --workers N`` as soon as its first worker exists
+    (a service manager stopping it right after starting it): the parent
+    passes it on to every worker, the later ones included, and exits."""
+    count = 8
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventjobs", "serve", "--journal", pg_url,
+         "--bind", f"127.0.0.1:{port}", "--workers", str(count),
+         "--node-lease", str(LEASE), "--shutdown-timeout", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    try:
+        while not workers_of(process.pid):
+            assert process.poll() is None, "serve --workers exited before starting a worker"
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            workers.update(workers_of(process.pid))
+            time.sleep(0.05)
+        assert process.poll() is not None, "serve --workers did not stop on SIGTERM"
+    finally:
+        workers.update(workers_of(process.pid))
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
