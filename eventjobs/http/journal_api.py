@@ -129,6 +129,9 @@ async def job_history(job_id: int) -> Response:
     journal = _journal()
 
     def of_job() -> list[Recorded]:
+        read_job = getattr(journal, "read_job", None)
+        if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
+            return read_job(job_id)  # type: ignore[no-any-return]
         return [record for record in journal.read() if record.event.job_id == job_id]
 
     records = await trio.to_thread.run_sync(of_job) if journal.reads_block else of_job()

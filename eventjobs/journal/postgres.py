@@ -406,6 +406,22 @@ class PostgresJournal:
         with self._unavailable("reading"), self._pool.connection() as conn:
             yield from read_rows(conn, self.location, after)
 
+    def read_job(self, job_id: int) -> list[Recorded]:
+        """Every record of job *job_id*, in order, each checked against its
+        own hash (an index finds them: no scan of the journal). Blocking.
+
+        Raises:
+            JournalCorrupt: a row does not match its hash.
+            JournalUnavailable: the database failed.
+        """
+        with self._unavailable("reading a job's records of"), self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT seq, line FROM {self._schema}.records WHERE job_id = %s "  # type: ignore[arg-type]
+                "ORDER BY seq",
+                (job_id,),
+            ).fetchall()
+        return [parse_row(line, row_name(self.location, seq), seq, None)[0] for seq, line in rows]
+
     def read_at(self, location: int) -> Recorded:
         """The record with seq *location*, checked against its own hash. Blocking."""
         with self._unavailable("reading a record of"), self._pool.connection() as conn:

@@ -12,6 +12,7 @@ import trio.testing
 
 from eventjobs import Settings
 from eventjobs.events import JobQueued, RecordedRequest
+from tests.postgres.conftest import schema_of, sql
 from tests.support import FakeClock, serve_app, submit
 
 #: Short leases: a lease keeper's pass every 0.2 s.
@@ -192,3 +193,28 @@ async def test_long_reads_holding_every_pooled_connection_do_not_cost_the_lease(
         finally:
             for reader in readers:
                 await trio.to_thread.run_sync(reader.close)
+
+
+async def test_a_jobs_history_on_postgres_is_its_own_records_found_by_id(pg_url):
+    """``/_eventjobs/jobs/{id}/history`` on a node reads the job's rows by
+    id (an index), not the whole journal: the other job's records are not
+    in it, and an edit of one of them does not disturb it."""
+    async with serve_app(settings(pg_url)) as node:
+        first = await submit(node.client, "PUT", "/_admin/echo", data=b"one")
+        second = await submit(node.client, "PUT", "/_admin/echo", data=b"two")
+
+        async def both_done() -> bool:
+            codes = [(await node.client.get(f"/_api/job/{job}")).status_code
+                     for job in (first, second)]
+            return codes == [200, 200]
+
+        await wait_for(both_done, "both jobs done")
+        sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'two', 'owt') "
+                    "WHERE job_id = %s AND type = 'queued'", (second,))
+        answer = await node.client.get(f"/_eventjobs/jobs/{first}/history")
+        assert answer.status_code == 200
+        body = await answer.get_json()
+        assert [event["type"] for event in body["events"]] == ["queued", "started", "done"]
+        assert {event["job"] for event in body["events"]} == {first}
+        seqs = [event["seq"] for event in body["events"]]
+        assert seqs == sorted(seqs)
