@@ -718,9 +718,17 @@ class Runtime:
         if isinstance(writer, ClusterWriter):
             # The journal gives the id (ids grow across all nodes); the job
             # is this node's to run once it is in the table.
-            recorded = await writer.record(
+            ticket = writer.record_nowait(
                 JobQueued(job_id=0, time=self.clock(), owner=caller.name, store=store, request=request)
             )
+            try:
+                recorded = await ticket.durable()
+            except trio.Cancelled:
+                # The client went away: the job is queued all the same once
+                # its record lands, and must run without waiting for the
+                # lease keeper to find it.
+                supervisor.enqueue_when_durable(ticket)
+                raise
             job_id = recorded.event.job_id
             try:
                 supervisor.enqueue(job_id)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -45,6 +46,9 @@ from ..projection import JobView, Phase
 from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
+
+if TYPE_CHECKING:
+    from .cluster_writer import Ticket
 from .pool import ProcessPool
 from .writer import JournalWriter
 
@@ -132,6 +136,21 @@ class Supervisor:
             raise ShuttingDown("shutdown in progress")
         self._waiting.add(job_id)
         self._ready_send.send_nowait(job_id)
+
+    def enqueue_when_durable(self, ticket: Ticket) -> None:
+        """Enqueue the job a ``queued`` *ticket* records once it is in the
+        journal (for a submission whose caller stopped waiting); nothing if
+        it does not get there, or the supervisor is stopping by then."""
+        if self._nursery is not None:
+            self._nursery.start_soon(self._enqueue_later, ticket)
+
+    async def _enqueue_later(self, ticket: Ticket) -> None:
+        try:
+            record = await ticket.durable()
+        except (Rejected, JournalUnavailable):
+            return
+        if not self._stopping:
+            self.enqueue(record.event.job_id)
 
     def holds(self, job_id: int) -> bool:
         """Whether *job_id* waits for a slot here or runs here."""

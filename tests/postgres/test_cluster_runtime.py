@@ -218,3 +218,25 @@ async def test_a_jobs_history_on_postgres_is_its_own_records_found_by_id(pg_url)
         assert {event["job"] for event in body["events"]} == {first}
         seqs = [event["seq"] for event in body["events"]]
         assert seqs == sorted(seqs)
+
+
+async def test_a_submission_whose_caller_stopped_waiting_still_runs_at_once(pg_url):
+    """A client that disconnects while its job's ``queued`` is being
+    committed cancels only its wait: the job runs as soon as it is in the
+    journal (not a lease keeper's passes later: the lease here is a minute)."""
+    from eventjobs.identity import ANONYMOUS
+
+    lease_of_a_minute = Settings(journal=pg_url, shutdown_timeout=0, node_lease=60)
+    async with serve_app(lease_of_a_minute) as node:
+        request = RecordedRequest(method="GET", path="/_api/version")
+        with trio.CancelScope() as waiting:
+            waiting.cancel()  # the wait for the commit is cancelled at once
+            await node.runtime.submit(request, ANONYMOUS, store=True)
+        assert waiting.cancelled_caught
+
+        async def ran() -> bool:
+            await node.runtime.sync()
+            done = node.runtime.job_ids(ANONYMOUS, pending=False, count=10)
+            return bool(done)
+
+        await wait_for(ran, "the job to run", seconds=10)
