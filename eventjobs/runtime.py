@@ -858,8 +858,15 @@ class Runtime:
             await writer.record(
                 JobCancelling(job_id=job.job_id, time=self.clock(), by=caller.name, reason="cancel")
             )
+            return
         except Rejected:
-            pass  # already stopping, or already finished: nothing more to do
+            pass  # already stopping or finished, or no longer running: look again
+        await writer.catch_up()
+        now = self.table.jobs.get(job.job_id)
+        if now is not None and now.phase is Phase.QUEUED and job.phase is Phase.RUNNING:
+            # Requeued meanwhile (its node died, the route is rerun-safe):
+            # cancel it in the queue instead (once: no loop).
+            await self._cancel_on_node(writer, supervisor, now, caller)
 
     async def delete(self, job_id: int, caller: Caller) -> bool:
         """Remove the caller's job (its work, if any, goes on); False if none."""
