@@ -46,7 +46,7 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
     """A new connection to *location*. Blocking.
 
     Its ``application_name`` says which eventjobs process holds it, so that
-    a refused second server can name the first (``pg_stat_activity``).
+    a refused second exclusive writer can name the first (``pg_stat_activity``).
 
     Raises:
         ConfigError: one sentence naming the redacted URL, what failed and

@@ -89,9 +89,13 @@ class PostgresJournal:
         head: int,
         last_hash: str,
         pool_size: int = 4,
+        *,
+        exclusive: bool = True,
     ) -> None:
         self.location = location
         self._schema = location.schema
+        #: The connection that holds the journal's lock (an exclusive
+        #: writer), or that renews the node's lease (a node): never pooled.
         self._lock_conn = lock_conn
         #: The backend that holds the lock (each append checks it still does).
         self._lock_pid: int = lock_conn.info.backend_pid
@@ -100,7 +104,7 @@ class PostgresJournal:
         self._pool = Pool(location, pool_size)
         self._listener: psycopg.Connection | None = None
         #: Holds the journal's lock (see :meth:`open`).
-        self.exclusive = True
+        self.exclusive = exclusive
         #: This server's node id once it has joined (:meth:`join`), else None.
         self.node: int | None = None
         self._lease = 0.0
@@ -146,9 +150,7 @@ class PostgresJournal:
         except BaseException:
             lock_conn.close()
             raise
-        journal = cls(location, lock_conn, head, last_hash, pool_size)
-        journal.exclusive = exclusive
-        return journal
+        return cls(location, lock_conn, head, last_hash, pool_size, exclusive=exclusive)
 
     @property
     def head(self) -> int:
