@@ -160,11 +160,11 @@ async def test_teardown_from_outside_does_not_wait_for_a_stuck_thread():
         with trio.fail_after(20):  # a guard, never reached when the code is right
             async with trio.open_nursery() as nursery:
                 await nursery.start(runtime.run)
-                job_id = await runtime.submit(
+                job_id = await runtime.jobs.submit(
                     RecordedRequest(method="POST", path="/stuck"), ANONYMOUS, store=True
                 )
                 await trio.to_thread.run_sync(started.wait, 10)
-                await runtime.cancel(job_id, ANONYMOUS)
+                await runtime.jobs.cancel(job_id, ANONYMOUS)
                 await settle()
                 nursery.cancel_scope.cancel()
     finally:

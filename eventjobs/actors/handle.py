@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .pool import ProcessPool
-    from .writer import JournalWriter
+    from .writing import Writer
 
 log = logging.getLogger("eventjobs.jobs")
 
@@ -47,7 +47,7 @@ class JobHandle:
     def __init__(
         self,
         job_id: int,
-        writer: JournalWriter,
+        writer: Writer,
         clock: Callable[[], float],
         nursery: trio.Nursery,
         *,

@@ -28,18 +28,18 @@ from collections.abc import Callable
 import trio
 
 from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced, ShuttingDown
-from ..events import JobCancelled, JobInterrupted, JobRequeued
+from ..events import JobCancelled, JobRequeued
 from ..journal.pg_cluster import TakenJob
 from ..projection import JobView
-from ..referee import QUEUED, RUNNING, Rejected
-from ..results import cancelled_result, interrupted_result
-from .cluster_writer import ClusterWriter, Ticket
+from ..recovery import NODE_LOST_REASON, StopAsked, Unfinished, recover
+from ..referee import RUNNING, Rejected
+from .node_writer import NodeWriter
 from .supervisor import Supervisor
+from .writing import Ticket
 
 log = logging.getLogger("eventjobs.runtime")
 
-#: Why a job is interrupted (or run again) by the node that took it over.
-NODE_LOST_REASON = "the server running the job stopped or lost its lease (found by another node)"
+__all__ = ["NODE_LOST_REASON", "LeaseKeeper"]
 
 
 class LeaseKeeper:
@@ -56,7 +56,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        writer: ClusterWriter,
+        writer: NodeWriter,
         supervisor: Supervisor,
         *,
         lease: float,
@@ -166,40 +166,31 @@ class LeaseKeeper:
         self._suspects = strays - self._suspects
 
     async def _recover(self, taken: list[TakenJob]) -> None:
+        """Apply the recovery rules (:mod:`eventjobs.recovery`) to *taken*."""
         requeued: list[Ticket] = []
-        writer = self._writer
         for job in taken:
             view = self._table.jobs.get(job.job_id)
             if not isinstance(view, JobView):
                 continue  # finished meanwhile
-            if job.phase == QUEUED:
+            running = job.phase == RUNNING
+            found = Unfinished(
+                job.job_id,
+                running=running,
+                rerun_safe=running and self._rerun_safe(view),
+                stop_asked=StopAsked(job.cancelled_by) if running and job.cancelling else None,
+            )
+            recovery = recover(found, now=self._clock(), reason=NODE_LOST_REASON)
+            if recovery.event is None:
                 log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
                 self._enqueue(job.job_id)
-            elif job.phase == RUNNING and job.cancelling:
-                writer.record_nowait(
-                    JobCancelled(
-                        job_id=job.job_id,
-                        time=self._clock(),
-                        by=job.cancelled_by,
-                        response=cancelled_result(),
-                    ),
-                    retry=True,
-                )
-            elif job.phase == RUNNING and self._rerun_safe(view):
+                continue
+            if isinstance(recovery.event, JobRequeued):
                 log.warning("job %d: its node is gone while it ran: runs again here", job.job_id)
-                event = JobRequeued(job_id=job.job_id, time=self._clock(), reason=NODE_LOST_REASON)
-                requeued.append(writer.record_nowait(event, retry=True))
-            elif job.phase == RUNNING:
+            elif not isinstance(recovery.event, JobCancelled):
                 log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
-                writer.record_nowait(
-                    JobInterrupted(
-                        job_id=job.job_id,
-                        time=self._clock(),
-                        reason=NODE_LOST_REASON,
-                        response=interrupted_result(),
-                    ),
-                    retry=True,
-                )
+            ticket = self._writer.record_nowait(recovery.event, retry=True)
+            if recovery.run:
+                requeued.append(ticket)
         for ticket in requeued:
             try:
                 record = await ticket.durable()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -46,11 +45,8 @@ from ..projection import JobView, Phase
 from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
-
-if TYPE_CHECKING:
-    from .cluster_writer import Ticket
 from .pool import ProcessPool
-from .writer import JournalWriter
+from .writing import Ticket, Writer
 
 log = logging.getLogger("eventjobs.supervisor")
 
@@ -79,7 +75,7 @@ class Supervisor:
 
     def __init__(
         self,
-        writer: JournalWriter,
+        writer: Writer,
         execute: Executor,
         clock: Clock,
         *,

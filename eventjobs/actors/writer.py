@@ -42,56 +42,34 @@ from ..errors import IllegalTransition, JournalUnavailable
 from ..events import Event
 from ..journal import Journal, Recorded
 from ..projection import JobTable
+from .writing import AppendCounters, Backoff, Ticket, WriterStatistics
 
 log = logging.getLogger("eventjobs.writer")
 
 #: How long the final flush at shutdown may take before it is abandoned.
 FINAL_FLUSH_SECONDS = 10.0
-#: Back-off after a failed append: first wait, and the longest.
-FIRST_BACKOFF = 0.1
-LONGEST_BACKOFF = 5.0
 
 
-class Batch:
-    """A group of records made durable by one append; await :meth:`durable`."""
+class _Batch:
+    """The tickets made durable by one append, each with its record."""
+
+    __slots__ = ("tickets", "records")
 
     def __init__(self) -> None:
+        self.tickets: list[Ticket] = []
         self.records: list[Recorded] = []
-        #: Parallel to records: whether to keep the event if this batch is lost.
-        self.retry: list[bool] = []
-        self._done = trio.Event()
-        self._error: BaseException | None = None
 
-    def finish(self, error: BaseException | None = None) -> None:
-        self._error = error
-        self._done.set()
-
-    async def durable(self) -> None:
-        """Return once every record of this batch is in the journal.
-
-        Raises:
-            JournalUnavailable: the batch did not reach the journal.
-
-        Cancellation: only the waiting stops; the records stay recorded.
-        """
-        await self._done.wait()
-        if self._error is not None:
-            raise JournalUnavailable(str(self._error)) from self._error
-
-
-@attrs.frozen
-class WriterStatistics:
-    batches: int
-    records: int
-    largest_batch: int
-    failed_appends: int
+    def fail(self, error: BaseException) -> None:
+        for ticket in self.tickets:
+            ticket.finish(error)
 
 
 Rebuild = Callable[[], Awaitable[JobTable]]
 
 
 class JournalWriter:
-    """Owns the journal and the job table; see the module docstring.
+    """The single server's :class:`~eventjobs.actors.writing.Writer`: owns
+    the journal and the job table; see the module docstring.
 
     Args:
         journal: where batches go.
@@ -105,31 +83,28 @@ class JournalWriter:
         self.journal = journal
         self.table = table
         self._rebuild = rebuild
-        self._batch = Batch()
-        #: The newest batch holding any record: batches become durable in
-        #: order, so once it is durable everything recorded so far is.
-        self._last_batch: Batch | None = None
+        self._batch = _Batch()
+        #: The newest ticket: batches become durable in order, so once it
+        #: is durable everything recorded so far is.
+        self._last: Ticket | None = None
         self._wakeup = trio.Event()
         #: Called with each record once it is durable (right after its
         #: batch's append), in journal order, with its final sequence number:
         #: an event of a lost batch is never seen, one kept and appended again
-        #: is seen once, when it lands. They must not raise or yield.
+        #: is seen once, when it lands. Then ``applied_observers`` (with
+        #: ``own=True``: every record here is this server's).
         self.observers: list[Callable[[Recorded], None]] = []
-        #: Called after each successful append with its duration (seconds)
-        #: and its number of records (for metrics); must not raise or yield.
+        self.applied_observers: list[Callable[[Recorded, bool], None]] = []
         self.append_observers: list[Callable[[float, int], None]] = []
         self._closing = False
         #: Set while appends are failing: plain records are refused.
         self._failure: JournalUnavailable | None = None
         #: While the table is rebuilt, retried events wait here.
-        self._rebuilding: list[Event] | None = None
+        self._rebuilding: list[Ticket] | None = None
         self._healthy = trio.Event()
         self._healthy.set()
-        self._backoff = FIRST_BACKOFF
-        self._batches = 0
-        self._records = 0
-        self._largest = 0
-        self._failed_appends = 0
+        self._backoff = Backoff()
+        self._counters = AppendCounters()
 
     def __repr__(self) -> str:
         state = "failing" if self._failure is not None else "healthy"
@@ -139,7 +114,7 @@ class JournalWriter:
         )
 
     def statistics(self) -> WriterStatistics:
-        return WriterStatistics(self._batches, self._records, self._largest, self._failed_appends)
+        return self._counters.frozen()
 
     @property
     def failure(self) -> JournalUnavailable | None:
@@ -150,7 +125,7 @@ class JournalWriter:
         """Return when appends are not known to be failing."""
         await self._healthy.wait()
 
-    def record_nowait(self, event: Event, *, retry: bool = False) -> Batch:
+    def record_nowait(self, event: Event, *, retry: bool = False) -> Ticket:
         """Apply *event* to the table now and queue it for the journal.
 
         Args:
@@ -159,7 +134,7 @@ class JournalWriter:
                 its waiters are told.
 
         Returns:
-            The batch that will carry it; ``await batch.durable()`` to wait.
+            Its ticket; ``await ticket.durable()`` to wait for the disk.
 
         Raises:
             JournalUnavailable: appends are failing (and *retry* is false), or
@@ -170,20 +145,24 @@ class JournalWriter:
             raise JournalUnavailable("the journal writer is closed")
         if self._failure is not None and not retry:
             raise self._failure
+        ticket = Ticket(event, retry)
         if self._rebuilding is not None:
-            self._rebuilding.append(event)
-            return self._batch
-        record = Recorded(self.table.position + 1, event)
-        self.table.apply(record)
-        self._batch.records.append(record)
-        self._batch.retry.append(retry)
-        self._last_batch = self._batch
-        self._wakeup.set()
-        return self._batch
+            self._rebuilding.append(ticket)
+        else:
+            self._record(ticket)
+        return ticket
 
-    async def record(self, event: Event) -> None:
+    def _record(self, ticket: Ticket) -> None:
+        record = Recorded(self.table.position + 1, ticket.event)
+        self.table.apply(record)
+        self._batch.tickets.append(ticket)
+        self._batch.records.append(record)
+        self._last = ticket
+        self._wakeup.set()
+
+    async def record(self, event: Event) -> Recorded:
         """Record *event* and wait until it is durable (see :meth:`record_nowait`)."""
-        await self.record_nowait(event).durable()
+        return await self.record_nowait(event).durable()
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is durable.
@@ -191,8 +170,8 @@ class JournalWriter:
         Raises:
             JournalUnavailable: some of it did not reach the journal.
         """
-        if self._last_batch is not None:
-            await self._last_batch.durable()
+        if self._last is not None:
+            await self._last.durable()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Append batches until :meth:`close`; then flush and return.
@@ -212,7 +191,7 @@ class JournalWriter:
                 await self._append_batch()
         finally:
             self._closing = True
-            self._batch.finish(self._failure or JournalUnavailable("the journal writer stopped"))
+            self._batch.fail(self._failure or JournalUnavailable("the journal writer stopped"))
 
     def close(self) -> None:
         """Ask :meth:`run` to flush what is recorded and return."""
@@ -223,7 +202,7 @@ class JournalWriter:
         batch = self._batch
         if not batch.records:
             return
-        self._batch = Batch()
+        self._batch = _Batch()
         began = time.perf_counter()
         try:
             locations = await self.journal.append(batch.records)
@@ -231,7 +210,7 @@ class JournalWriter:
             await self._recover(batch, error)
             return
         except BaseException:
-            batch.finish(JournalUnavailable("the journal writer stopped during an append"))
+            batch.fail(JournalUnavailable("the journal writer stopped during an append"))
             raise
         if locations:
             # Durable where the journal can read them back: stored results
@@ -239,61 +218,62 @@ class JournalWriter:
             for record, where in zip(batch.records, locations, strict=True):
                 if hasattr(record.event, "response"):
                     self.table.locate(attrs.evolve(record, location=where))
-        self._backoff = FIRST_BACKOFF
-        self._batches += 1
-        self._records += len(batch.records)
-        self._largest = max(self._largest, len(batch.records))
+        self._backoff.reset()
+        self._counters.count_append(len(batch.records))
         seconds = time.perf_counter() - began
-        for observer in self.append_observers:
-            observer(seconds, len(batch.records))
+        for append_observer in self.append_observers:
+            append_observer(seconds, len(batch.records))
         # Only now: what observers tell (metrics, logs, live feeds) must be
         # what the journal holds, and a failed append loses or re-records
         # the events it held (see _recover).
         for record in batch.records:
             for observer in self.observers:
                 observer(record)
-        batch.finish()
+            for applied in self.applied_observers:
+                applied(record, True)
+        for ticket, record in zip(batch.tickets, batch.records, strict=True):
+            ticket.finish(record)
 
-    async def _recover(self, lost: Batch, error: JournalUnavailable) -> None:
+    async def _recover(self, lost: _Batch, error: JournalUnavailable) -> None:
         """After a failed append: see the module docstring."""
-        self._failed_appends += 1
-        log.error("journal append failed (retrying in %.1f s): %s", self._backoff, error)
+        self._counters.failed_appends += 1
+        log.error("journal append failed (retrying in %.1f s): %s", self._backoff.seconds, error)
         self._failure = error
         self._healthy = trio.Event()
         if self._rebuild is None:
-            lost.finish(error)
+            lost.fail(error)
             self._closing = True  # nothing can make the table and disk agree again
             return
         # Everything not durable is lost: the failed batch and the one that
         # filled up meanwhile.
         lost_batches = [lost, self._batch]
-        self._batch = Batch()
+        self._batch = _Batch()
         self._rebuilding = []
         try:
             self.table.reset_to(await self._rebuilt_table(lost_batches, error))
         finally:
             kept = [
-                record.event
+                Ticket(ticket.event, retry=True)
                 for batch in lost_batches
-                for record, retry in zip(batch.records, batch.retry)
-                if retry
+                for ticket in batch.tickets
+                if ticket.retry
             ]
             kept += self._rebuilding
             self._rebuilding = None
             for batch in lost_batches:
-                batch.finish(error)
-        for event in kept:
+                batch.fail(error)
+        for ticket in kept:
             try:
-                self.record_nowait(event, retry=True)
+                self._record(ticket)
             except IllegalTransition as reason:
-                log.warning("dropped %r after the failed append: %s", event, reason)
-        await trio.sleep(self._backoff)  # refuse new work for a while
-        self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
+                log.warning("dropped %r after the failed append: %s", ticket.event, reason)
+                ticket.finish(JournalUnavailable(f"dropped after a failed append: {reason}"))
+        await self._backoff.wait()  # refuse new work for a while
         self._failure = None
         self._healthy.set()
         self._wakeup.set()  # try the disk again with what was kept
 
-    async def _rebuilt_table(self, lost_batches: list[Batch], error: JournalUnavailable) -> JobTable:
+    async def _rebuilt_table(self, lost_batches: list[_Batch], error: JournalUnavailable) -> JobTable:
         """The table as the journal durably holds it, trying until the
         journal can be read (a database that is down fails its reads too).
 
@@ -309,10 +289,9 @@ class JournalWriter:
                 log.error(
                     "rebuilding the views after a failed append failed (trying again in "
                     "%.1f s): %s",
-                    self._backoff,
+                    self._backoff.seconds,
                     reason,
                 )
             for batch in lost_batches:
-                batch.finish(error)
-            await trio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
+                batch.fail(error)
+            await self._backoff.wait()

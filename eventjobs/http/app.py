@@ -8,9 +8,8 @@ from collections.abc import Callable
 
 from quart_trio import QuartTrio
 
-from ..actors.writer import FINAL_FLUSH_SECONDS
 from ..journal import Journal
-from ..runtime import Runtime
+from ..runtime import Runtime, longest_shutdown
 from ..settings import Settings
 from ..authentication import Authenticator, read_secret
 from . import builtins, error_handlers, job_api, journal_api, login, openapi, operations
@@ -55,7 +54,7 @@ def create_app(
     app = QuartTrio("eventjobs")
     # Quart-Trio gives background tasks this long after shutdown begins; our
     # after_serving drains jobs for shutdown_timeout and then flushes.
-    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_timeout + FINAL_FLUSH_SECONDS
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = longest_shutdown(settings)
     # One body limit for synchronous requests and the jobs that replay them.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.converters["jobpath"] = job_api.JobPathConverter

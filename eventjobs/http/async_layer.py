@@ -33,7 +33,6 @@ from typing import Any
 from quart import Quart
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ..actors.handle import CURRENT_POOL
 from ..authentication import Authenticator
 from ..errors import JournalUnavailable, NotRunning, QueueFull, QuotaExceeded, ShuttingDown
 from ..events import RecordedRequest, RecordedResponse
@@ -119,7 +118,7 @@ class AsyncJobLayer:
             )
             return
         # For run_in_process in synchronous handlers (jobs get it from their actor).
-        CURRENT_POOL.set(self.runtime.pool)
+        self.runtime.lend_pool()
         original_path = scope["path"]
         bare_path = split_database(original_path)[1]
         open_path = is_open(bare_path)
@@ -279,7 +278,7 @@ class AsyncJobLayer:
             client=_client_host(scope),
         )
         try:
-            job_id = await runtime.submit(request, caller, store=store)
+            job_id = await runtime.jobs.submit(request, caller, store=store)
         except QueueFull:
             await self._refuse(send, "queue_full", ERROR_QUEUE_FULL, "queue is full")
             return

@@ -24,6 +24,7 @@ from ..headers import (
 )
 from ..projection import JobView
 from ..runtime import Runtime
+from ..runtime.jobs import Jobs
 from .context import current_caller
 from .paths import job_api_parts, parse_job_id
 from .responses import (
@@ -48,9 +49,9 @@ class JobPathConverter(BaseConverter):
     part_isolating = False
 
 
-def runtime() -> Runtime:
-    value: Runtime = current_app.extensions["eventjobs"]
-    return value
+def jobs() -> Jobs:
+    runtime: Runtime = current_app.extensions["eventjobs"]
+    return runtime.jobs
 
 
 # HEAD is routed with GET by the router; the job API rejects it below.
@@ -78,15 +79,15 @@ async def _get(parts: list[str]) -> Response:
         count = _count()
         if count is None:
             return bad_parameter()
-        await runtime().sync()
-        ids = runtime().job_ids(current_caller(), pending=part == "pending", count=count)
+        await jobs().sync()
+        ids = jobs().job_ids(current_caller(), pending=part == "pending", count=count)
         return json_response([str(job_id) for job_id in ids])
     if part[:1] not in tuple("123456789"):
         return bad_parameter()
-    await runtime().sync(parse_job_id(part))
+    await jobs().sync(parse_job_id(part))
     if not await _wait_if_asked(parse_job_id(part)):
         return bad_parameter()
-    job = runtime().status(parse_job_id(part), current_caller())
+    job = jobs().status(parse_job_id(part), current_caller())
     if job is None:
         return not_found()
     return _pending(job) if job.pending else empty(200)
@@ -94,10 +95,10 @@ async def _get(parts: list[str]) -> Response:
 
 async def _put(parts: list[str]) -> Response:
     if len(parts) == 1:
-        await runtime().sync(parse_job_id(parts[0]))
+        await jobs().sync(parse_job_id(parts[0]))
         if not await _wait_if_asked(parse_job_id(parts[0])):
             return bad_parameter()
-        job = await runtime().fetch(parse_job_id(parts[0]), current_caller())
+        job = await jobs().fetch(parse_job_id(parts[0]), current_caller())
         if job is None:
             return not_found()
         if job.pending:
@@ -107,8 +108,8 @@ async def _put(parts: list[str]) -> Response:
         if parts[1] != "cancel":
             return bad_parameter()
         job_id = parse_job_id(parts[0])
-        await runtime().sync(job_id)
-        if not await runtime().cancel(job_id, current_caller()):
+        await jobs().sync(job_id)
+        if not await jobs().cancel(job_id, current_caller()):
             return not_found(
                 f"could not find job ({job_id}) in AsyncJobManager during cancel operation"
             )
@@ -121,17 +122,17 @@ async def _delete(parts: list[str]) -> Response:
         return bad_parameter()
     (part,) = parts
     caller = current_caller()
-    await runtime().sync(parse_job_id(part) if part not in ("all", "expired") else None)
+    await jobs().sync(parse_job_id(part) if part not in ("all", "expired") else None)
     if part == "all":
-        await runtime().delete_all(caller)
+        await jobs().delete_all(caller)
         return result_true()
     if part == "expired":
         stamp = _stamp()
         if stamp is None:
             return bad_parameter()
-        await runtime().delete_expired(caller, stamp)
+        await jobs().delete_expired(caller, stamp)
         return result_true()
-    if not await runtime().delete(parse_job_id(part), caller):
+    if not await jobs().delete(parse_job_id(part), caller):
         return not_found()
     return result_true()
 
@@ -150,10 +151,9 @@ async def _wait_if_asked(job_id: int) -> bool:
         seconds = parse_seconds(raw, allow_zero=True)
     except BadHeader:
         return False
-    rt = runtime()
-    seconds = min(seconds, rt.settings.max_wait)
+    seconds = min(seconds, jobs().settings.max_wait)
     if seconds > 0:
-        await rt.wait_finished(job_id, current_caller(), seconds)
+        await jobs().wait_finished(job_id, current_caller(), seconds)
     return True
 
 

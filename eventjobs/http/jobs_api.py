@@ -100,7 +100,7 @@ async def list_jobs() -> Response:
     done_rows = collections.deque[JobView](maxlen=limit)
     pending_matched = done_matched = 0
     filtered = bool(owner or path)
-    for job in runtime.table.visible_to(caller):
+    for job in runtime.jobs.visible_jobs(caller):
         phase = job.phase
         if phase is Phase.FINISHED:
             if job.status is not None and job.status >= 400:

@@ -20,7 +20,6 @@ as jobs (:func:`eventjobs.http.paths.is_job_api`).
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -32,7 +31,7 @@ from quart import Blueprint, Response, current_app, request
 from ..codec import encode_event
 from ..errors import JournalCorrupt
 from ..events import JobQueued
-from ..journal import Journal, Recorded
+from ..journal import Recorded
 from ..results import ERROR_FORBIDDEN
 from ..runtime import Runtime
 from .context import current_caller
@@ -50,26 +49,9 @@ FOLLOW_POLL_SECONDS = 0.25
 ERROR_HTTP_UNAUTHORIZED = 401
 
 
-def _journal() -> Journal:
+def _runtime() -> Runtime:
     runtime: Runtime = current_app.extensions["eventjobs"]
-    return runtime.journal
-
-
-async def _read(journal: Journal, after: int, limit: int | None = None) -> list[Recorded]:
-    """Up to *limit* records after *after*, off the event loop when reads block."""
-
-    def read() -> list[Recorded]:
-        records = journal.read(after=after)
-        try:
-            return list(itertools.islice(records, limit))
-        finally:
-            close = getattr(records, "close", None)  # a generator holds an open file
-            if close is not None:
-                close()
-
-    if journal.reads_block:
-        return await trio.to_thread.run_sync(read)
-    return read()
+    return runtime
 
 
 def _line(record: Recorded) -> bytes:
@@ -89,7 +71,7 @@ async def journal_stream() -> Response:
     if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 20):
         return bad_parameter()
     follow = request.args.get("follow", "false").lower() in ("true", "1", "yes")
-    journal = _journal()
+    runtime = _runtime()
     credentials = credential_check()
 
     async def lines(position: int) -> AsyncIterator[bytes]:
@@ -97,12 +79,12 @@ async def journal_stream() -> Response:
             if not await credentials.still_valid():
                 log.info("journal stream ended: its credentials no longer hold")
                 return
-            if follow and journal.head <= position:
+            if follow and runtime.journal_head <= position:
                 # Nothing new is durable: a read would rescan a segment for nothing.
                 await trio.sleep(FOLLOW_POLL_SECONDS)
                 continue
             try:
-                batch = await _read(journal, position, BATCH)
+                batch = await runtime.read_records(position, BATCH)
             except JournalCorrupt as problem:  # the status line is sent: end the stream
                 log.error("journal stream ended: %s", problem)
                 return
@@ -126,15 +108,7 @@ async def journal_stream() -> Response:
 
 @blueprint.route("/_eventjobs/jobs/<int:job_id>/history", methods=["GET"])
 async def job_history(job_id: int) -> Response:
-    journal = _journal()
-
-    def of_job() -> list[Recorded]:
-        read_job = getattr(journal, "read_job", None)
-        if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
-            return read_job(job_id)  # type: ignore[no-any-return]
-        return [record for record in journal.read() if record.event.job_id == job_id]
-
-    records = await trio.to_thread.run_sync(of_job) if journal.reads_block else of_job()
+    records = await _runtime().job_records(job_id)
     queued = [r.event for r in records if isinstance(r.event, JobQueued)]
     owner = queued[0].owner if queued else None
     caller = current_caller()

@@ -25,7 +25,7 @@ stream remembers which of the jobs in flight are the caller's.
 
 ``?follow=false`` answers the ``hello`` line only and ends (a probe; also
 what keeps generated-request tests finite). Events come from the runtime's
-observers (:meth:`Runtime.add_observer`), not from the journal: a stream
+observers (:meth:`Jobs.add_observer`), not from the journal: a stream
 costs nothing while nothing happens and reads no file. They arrive once
 their record is durable, so a stream never shows an event the journal lost
 (a submission answered 503); an event recorded before the ``hello`` but
@@ -75,7 +75,7 @@ class Subscription:
         self.mine: set[int] = (
             set()
             if caller.superuser
-            else {job.job_id for job in runtime.table.jobs.values() if job.owner == caller.name}
+            else runtime.jobs.owned_ids(caller)
         )
 
     def offer(self, seq: int, event: Event) -> None:
@@ -115,7 +115,7 @@ class LiveFeed:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._subscriptions: set[Subscription] = set()
-        runtime.add_observer(self._observe)
+        runtime.jobs.add_observer(self._observe)
 
     def _observe(self, record: Recorded) -> None:
         for subscription in self._subscriptions:
@@ -163,7 +163,7 @@ async def events() -> Response:
         # (the server cancels the iteration).
         subscription = feed.subscribe(caller)
         try:
-            yield _line({"type": "hello", "seq": runtime.table.position})
+            yield _line({"type": "hello", "seq": runtime.jobs.position})
             if follow_text == "false":
                 return
             while True:
@@ -178,9 +178,9 @@ async def events() -> Response:
                         break
                 if subscription.overflowed:
                     subscription.overflowed = False
-                    chunk.append(_line({"type": "overflow", "seq": runtime.table.position}))
+                    chunk.append(_line({"type": "overflow", "seq": runtime.jobs.position}))
                 if not chunk:
-                    chunk.append(_line({"type": "heartbeat", "seq": runtime.table.position}))
+                    chunk.append(_line({"type": "heartbeat", "seq": runtime.jobs.position}))
                 if not await credentials.still_valid():
                     # Nothing more for whoever these credentials were.
                     yield _line({"type": "closed", "reason": CLOSED_REASON})

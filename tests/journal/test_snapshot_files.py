@@ -229,7 +229,7 @@ async def test_a_version_1_snapshot_still_starts_a_server(tmp_path):
     await journal.aclose()
     write_version_1(tmp_path, 5, record_hash, {**encode_table(table), "v": 1})
     runtime = await start(tmp_path)
-    assert runtime._snapshot_position == 5, "the start began from the snapshot"
+    assert runtime.housekeeping.snapshot_position == 5, "the start began from the snapshot"
     assert runtime.table == fold(records)
     assert results(runtime.table) == results(fold(records))
     await runtime.journal.aclose()
@@ -240,7 +240,7 @@ async def test_a_snapshot_start_equals_a_replay(tmp_path):
     await journal.save_snapshot(6, *encode_snapshot(fold(records[:6])))
     await journal.aclose()
     runtime = await start(tmp_path)
-    assert runtime._snapshot_position == 6
+    assert runtime.housekeeping.snapshot_position == 6
     assert runtime.table == fold(records)
     assert results(runtime.table) == results(fold(records))
     await runtime.journal.aclose()
@@ -309,7 +309,7 @@ async def test_a_snapshot_that_cannot_be_written_is_skipped(tmp_path, monkeypatc
         with monkeypatch.context() as patched:
             patched.setattr("eventjobs.journal.snapshots.os.fsync", disk_full)
             with caplog.at_level("WARNING", logger="eventjobs.runtime"):
-                await served.runtime._snapshot(served.runtime._writer)
+                await served.runtime.snapshot()
         assert "not written" in caplog.text and "No space left on device" in caplog.text
         assert list(tmp_path.glob("snapshot-*")) == []
         assert (await served.client.get(f"/_api/job/{job_id}")).status_code in (200, 204)

@@ -65,7 +65,7 @@ async def test_ready_is_503_before_the_runtime_runs_and_while_it_shuts_down():
 async def failing_disk(tmp_path, monkeypatch):
     """A file journal whose fdatasync fails (disk full), with a back-off long
     enough that the failure is still current when the test looks."""
-    monkeypatch.setattr("eventjobs.actors.writer.FIRST_BACKOFF", 2.0)
+    monkeypatch.setattr("eventjobs.actors.writing.FIRST_BACKOFF", 2.0)
     journal = FileJournal.open(tmp_path / "journal")
     settings = Settings(journal=str(tmp_path / "journal"), shutdown_timeout=0)
     async with serve_app(settings, journal=journal) as served:

@@ -88,7 +88,7 @@ async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job
         while not (supervisor.statistics().running == 1):
             await trio.sleep(0)
         assert runtime.table.jobs[job].phase is Phase.QUEUED
-        assert await runtime.cancel(job, ANONYMOUS)
+        assert await runtime.jobs.cancel(job, ANONYMOUS)
 
         async def stopped() -> bool:
             return supervisor.statistics().running == 0
@@ -231,12 +231,12 @@ async def test_a_submission_whose_caller_stopped_waiting_still_runs_at_once(pg_u
         request = RecordedRequest(method="GET", path="/_api/version")
         with trio.CancelScope() as waiting:
             waiting.cancel()  # the wait for the commit is cancelled at once
-            await node.runtime.submit(request, ANONYMOUS, store=True)
+            await node.runtime.jobs.submit(request, ANONYMOUS, store=True)
         assert waiting.cancelled_caught
 
         async def ran() -> bool:
-            await node.runtime.sync()
-            done = node.runtime.job_ids(ANONYMOUS, pending=False, count=10)
+            await node.runtime.jobs.sync()
+            done = node.runtime.jobs.job_ids(ANONYMOUS, pending=False, count=10)
             return bool(done)
 
         await wait_for(ran, "the job to run", seconds=10)

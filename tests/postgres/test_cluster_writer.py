@@ -1,4 +1,4 @@
-"""The node's writer (eventjobs/actors/cluster_writer.py) on a real
+"""The node's writer (eventjobs/actors/node_writer.py) on a real
 PostgreSQL journal: what it raises when it can write no more (its node was
 fenced, or the journal it follows is damaged)."""
 
@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 import trio
 
-from eventjobs.actors.cluster_writer import ClusterWriter
+from eventjobs.actors.node_writer import NodeWriter
 from eventjobs.errors import JournalCorrupt, JournalUnavailable, NodeFenced
 from eventjobs.events import JobQueued, RecordedRequest
 from eventjobs.journal.postgres import PostgresJournal
@@ -28,7 +28,7 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
     journal = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
     try:
         await journal.join("a", 30.0)
-        writer = ClusterWriter(journal, JobTable())
+        writer = NodeWriter(journal, JobTable())
         ended: list[BaseException] = []
 
         async def run() -> None:
@@ -61,7 +61,7 @@ async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself
         await b.join("b", 30.0)
         await b.append_judged([QUEUED])
         sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'version', 'versioN')")
-        writer = ClusterWriter(a, JobTable())
+        writer = NodeWriter(a, JobTable())
         ended: list[BaseException] = []
 
         async def run() -> None:

@@ -1,12 +1,12 @@
 """The journal writer of a node: one of several servers on a PostgreSQL journal.
 
-The single-server :class:`~eventjobs.actors.writer.JournalWriter` decides
+The single-server `~eventjobs.actors.writer.JournalWriter` decides
 alone: it applies an event to its table as it records it. A node cannot:
 the other nodes change the same jobs. So here the journal decides (the
 referee, :mod:`eventjobs.referee`, in the append's transaction) and the
 table only *follows* the journal:
 
-1. :meth:`ClusterWriter.record_nowait` queues the event (the table does not
+1. :meth:`NodeWriter.record_nowait` queues the event (the table does not
    change) and returns a :class:`Ticket`.
 2. The writer's task sends everything queued as one batch
    (:meth:`PostgresJournal.append_judged`, one transaction): each event is
@@ -48,7 +48,7 @@ from ..journal import Recorded
 from ..journal.postgres import PostgresJournal
 from ..projection import JobTable
 from ..referee import Rejected
-from .writer import FIRST_BACKOFF, LONGEST_BACKOFF, WriterStatistics
+from .writing import AppendCounters, Backoff, Ticket, WriterStatistics
 
 log = logging.getLogger("eventjobs.writer")
 
@@ -56,39 +56,9 @@ log = logging.getLogger("eventjobs.writer")
 CATCH_UP_CHUNK = 2000
 
 
-class Ticket:
-    """One event on its way to the journal; await :meth:`durable`."""
-
-    def __init__(self, event: Event, retry: bool) -> None:
-        self.event = event
-        self.retry = retry
-        self._done = trio.Event()
-        self._outcome: Recorded | BaseException | None = None
-
-    def finish(self, outcome: Recorded | BaseException) -> None:
-        if not self._done.is_set():
-            self._outcome = outcome
-            self._done.set()
-
-    async def durable(self) -> Recorded:
-        """The event's record once it is in the journal and the table.
-
-        Raises:
-            Rejected: the journal refused it; nothing was recorded.
-            JournalUnavailable: it did not reach the journal.
-
-        Cancellation: only the waiting stops; the event stays queued.
-        """
-        await self._done.wait()
-        outcome = self._outcome
-        if isinstance(outcome, BaseException):
-            raise outcome
-        assert outcome is not None
-        return outcome
-
-
-class ClusterWriter:
-    """See the module docstring. *journal* must have joined (it has a node)."""
+class NodeWriter:
+    """A node's :class:`~eventjobs.actors.writing.Writer`; see the module
+    docstring. *journal* must have joined (it has a node)."""
 
     def __init__(self, journal: PostgresJournal, table: JobTable) -> None:
         assert journal.node is not None, "the journal has not joined as a node"
@@ -108,21 +78,18 @@ class ClusterWriter:
         self._failure: JournalUnavailable | None = None
         self._healthy = trio.Event()
         self._healthy.set()
-        self._backoff = FIRST_BACKOFF
-        self._batches = 0
-        self._records = 0
-        self._largest = 0
-        self._failed_appends = 0
+        self._backoff = Backoff()
+        self._counters = AppendCounters()
 
     def __repr__(self) -> str:
         state = "failing" if self._failure is not None else "healthy"
         return (
-            f"<ClusterWriter node={self.node} {state} position={self.table.position} "
+            f"<NodeWriter node={self.node} {state} position={self.table.position} "
             f"queued={len(self._queued)}>"
         )
 
     def statistics(self) -> WriterStatistics:
-        return WriterStatistics(self._batches, self._records, self._largest, self._failed_appends)
+        return self._counters.frozen()
 
     @property
     def failure(self) -> JournalUnavailable | None:
@@ -245,7 +212,7 @@ class ClusterWriter:
 
     async def _follow(self) -> None:
         """Apply the other nodes' records as the journal announces them."""
-        backoff = FIRST_BACKOFF
+        backoff = Backoff()
         look_first = True  # at first, and after a failure: a notification may be lost
         while True:
             try:
@@ -254,12 +221,13 @@ class ClusterWriter:
                 )
                 look_first = False
                 await self.catch_up(head)
-                backoff = FIRST_BACKOFF
+                backoff.reset()
             except JournalUnavailable as error:
                 look_first = True
-                log.warning("following the journal failed (again in %.1f s): %s", backoff, error)
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, LONGEST_BACKOFF)
+                log.warning(
+                    "following the journal failed (again in %.1f s): %s", backoff.seconds, error
+                )
+                await backoff.wait()
 
     async def _append_queued(self) -> None:
         tickets, self._queued = self._queued, []
@@ -281,10 +249,8 @@ class ClusterWriter:
             raise
         records = [outcome for outcome in judged.outcomes if isinstance(outcome, Recorded)]
         seconds = time.perf_counter() - began
-        self._backoff = FIRST_BACKOFF
-        self._batches += 1
-        self._records += len(records)
-        self._largest = max(self._largest, len(records))
+        self._backoff.reset()
+        self._counters.count_append(len(records))
         for observer in self.append_observers:
             observer(seconds, len(records))
         try:
@@ -302,7 +268,7 @@ class ClusterWriter:
         records before them. They are in the journal: a failure to read the
         ones before is retried (with the back-off) until it succeeds, so
         that callers are told only once their events are in the table."""
-        backoff = FIRST_BACKOFF
+        backoff = Backoff()
         while True:
             try:
                 async with self._applying:
@@ -314,11 +280,10 @@ class ClusterWriter:
             except JournalUnavailable as error:
                 log.warning(
                     "catching up before this node's own records failed (again in %.1f s): %s",
-                    backoff,
+                    backoff.seconds,
                     error,
                 )
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, LONGEST_BACKOFF)
+                await backoff.wait()
 
     async def _apply_until(self, upto: int) -> None:
         """Read and apply the records after the table's position up to
@@ -355,8 +320,8 @@ class ClusterWriter:
     async def _recover(self, tickets: list[Ticket], error: JournalUnavailable) -> None:
         """After a failed append: keep the retried events, refuse new ones
         for a while, then try again."""
-        self._failed_appends += 1
-        log.error("journal append failed (retrying in %.1f s): %s", self._backoff, error)
+        self._counters.failed_appends += 1
+        log.error("journal append failed (retrying in %.1f s): %s", self._backoff.seconds, error)
         self._failure = error
         self._healthy = trio.Event()
         kept = []
@@ -366,8 +331,7 @@ class ClusterWriter:
             else:
                 ticket.finish(error)
         self._queued = kept + self._queued
-        await trio.sleep(self._backoff)
-        self._backoff = min(self._backoff * 2, LONGEST_BACKOFF)
+        await self._backoff.wait()
         self._failure = None
         self._healthy.set()
         self._wakeup.set()

@@ -1,0 +1,467 @@
+"""The runtime: journal, table, writer and supervisor wired together.
+
+It turns API commands into events and answers queries from the table. The
+HTTP layer calls only this; it never touches the journal or actors itself.
+
+Lifecycle::
+
+    runtime = Runtime(settings, execute)
+    await runtime.open_journal()      # open the journal only (may raise; cheap)
+    await runtime.open()              # ... and replay it (may raise)
+    await nursery.start(runtime.run)  # (open,) recover, then serve commands
+    ...
+    await runtime.shutdown()          # drain, interrupt, flush, close
+
+:meth:`Runtime.readiness` says whether it serves jobs, and why not (opening
+the journal, replay progress, a failed replay, failing appends, shutdown);
+``runtime.metrics`` holds its Prometheus metrics (:mod:`eventjobs.observe`).
+
+Its parts: :mod:`.startup` (opening and replaying the journal),
+:mod:`.modes` (single server or node, chosen once when the journal opens),
+:mod:`.health`, :mod:`.housekeeping` (retention, snapshots) and
+:mod:`.fanout` (waiters and observers). The recovery rules applied by
+:meth:`run` are :mod:`eventjobs.recovery`'s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+
+import attrs
+import trio
+
+from ..actors.pool import ProcessPool
+from ..actors.supervisor import Executor, Supervisor, SupervisorStatistics
+from ..actors.writer import FINAL_FLUSH_SECONDS
+from ..actors.writing import Writer, WriterStatistics
+from ..actors.handle import CURRENT_POOL
+from ..errors import (
+    JournalConflict,
+    JournalCorrupt,
+    JournalInUse,
+    JournalUnavailable,
+    NodeFenced,
+    NotRunning,
+)
+from ..journal import Journal, Recorded
+from ..observe.metrics import Metrics
+from ..projection import JobTable, JobView
+from ..settings import Settings
+from .fanout import Fanout
+from .health import GAUGE_HELP, Health, Readiness
+from .housekeeping import Housekeeping
+from .jobs import Jobs
+from .modes import Mode, choose_mode
+from .startup import (
+    ShutdownDuringReplay,
+    StartupProgress,
+    open_configured_journal,
+    replay_off_the_loop,
+)
+
+log = logging.getLogger("eventjobs.runtime")
+
+#: Append errors that end the writer for good (a retry would meet them
+#: again): another server took the journal, or wrote to it; this node lost
+#: its lease; records another node reads back do not verify.
+NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced, JournalCorrupt)
+
+
+def longest_shutdown(settings: Settings) -> float:
+    """Seconds a runtime's shutdown may take: the drain, then the final flush."""
+    return settings.shutdown_timeout + FINAL_FLUSH_SECONDS
+
+
+@attrs.frozen
+class RuntimeStatistics:
+    writer: WriterStatistics | None
+    supervisor: SupervisorStatistics | None
+
+
+class Runtime:
+    """The job server's core: opens and replays the journal, runs the
+    writer, the supervisor and the housekeeping, and shuts them down.
+
+    Commands and queries on jobs are :attr:`jobs` (:class:`.jobs.Jobs`).
+
+    Args:
+        settings: limits and the journal location.
+        execute: runs a job's request (the HTTP layer provides it).
+        clock: wall-clock unix seconds, for event times; injected for tests.
+        journal: use this journal instead of the one *settings* names (it is
+            then the caller's to close).
+        rerun_safe: whether a job found running at start-up may run again
+            (see :func:`eventjobs.rerun_safe`); otherwise it is interrupted.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        execute: Executor,
+        *,
+        clock: Callable[[], float] = time.time,
+        journal: Journal | None = None,
+        rerun_safe: Callable[[JobView], bool] = lambda job: False,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._execute = execute
+        self._rerun_safe = rerun_safe
+        self._journal = journal
+        self._owns_journal = journal is None
+        self._mode: Mode | None = None
+        self.table = JobTable()
+        self._opened = False
+        self._writer: Writer | None = None
+        self._supervisor: Supervisor | None = None
+        self._stopped = trio.Event()
+        #: The worker processes behind ``eventjobs.run_in_process``; they
+        #: start only when first used.
+        self.pool = ProcessPool(settings.worker_processes)
+        self.startup = StartupProgress()
+        self.health = Health()
+        self.housekeeping = Housekeeping(settings, clock)
+        self.metrics = Metrics(self, GAUGE_HELP)
+        self.fanout = Fanout(self.metrics)
+        #: Commands and queries on jobs (what the job API calls).
+        self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
+
+    def __repr__(self) -> str:
+        return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            raise NotRunning("the runtime has not been opened")
+        return self._journal
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def open_journal(self) -> None:
+        """Open the journal without reading its records (cheap), and choose
+        the mode it runs in. Idempotent.
+
+        Raises:
+            ConfigError: the journal location cannot be used.
+            JournalCorrupt: the journal's last record does not read.
+        """
+        if self._journal is None:
+            self._journal = await open_configured_journal(self.settings)
+        if self._mode is None:
+            self._mode = choose_mode(self._journal, self.settings, self.clock)
+
+    async def open(self) -> None:
+        """Open the journal and rebuild the table from it. Idempotent.
+
+        Raises:
+            ConfigError: the journal location cannot be used.
+            JournalCorrupt: the journal does not read back; nothing is served.
+            ShutdownDuringReplay: :meth:`shutdown` came during the replay.
+        """
+        if self._opened:
+            return
+        await self.open_journal()
+        journal = self.journal
+        try:
+            replayed = await replay_off_the_loop(journal, self.startup)
+        except BaseException:
+            if self._owns_journal:
+                await journal.aclose()
+                self._journal = self._mode = None
+            raise
+        self.table.reset_to(replayed.table)  # in place: every part holds this table
+        self.housekeeping.snapshot_position = replayed.snapshot_position
+        self._opened = True
+        log.info(
+            "journal %r replayed: %d records, %d jobs held, next job id %d",
+            journal,
+            self.table.position,
+            len(self.table.jobs),
+            self.table.last_job_id + 1,
+        )
+
+    async def _rebuild(self) -> JobTable:
+        """The table as the journal durably holds it (after a failed append)."""
+        return (await replay_off_the_loop(self.journal)).table
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover, then run the writer and supervisor until :meth:`shutdown`.
+
+        Reports started once recovery is durable and jobs are accepted; if
+        the journal cannot be written then, the recovery's events stay with
+        the writer, which retries them, and it starts anyway (not ready
+        until they are written, see :meth:`readiness`).
+
+        A :meth:`shutdown` during the replay makes this return without
+        serving (jobs found queued stay queued); one during recovery drains
+        as usual. When the journal cannot be opened or replayed the error is
+        kept (:meth:`readiness`, :meth:`wait_fatal`) and raised. So is an
+        append error that no retry can cure (:data:`NOT_RETRIED`: another
+        server took the journal): the writer stops, every later command is
+        refused, and once :meth:`shutdown` has run the error is raised.
+
+        Cancellation: running jobs are recorded as interrupted and the writer
+        flushes before this returns.
+        """
+        try:
+            await self.open()
+        except ShutdownDuringReplay:
+            return  # shutdown() has said so
+        except Exception as error:
+            self.health.failed_to_start(error)
+            raise
+        if self.startup.shutdown_asked:
+            # shutdown() came during a replay that ended before it looked
+            # (it looks every REPLAY_PROGRESS_EVERY records): serve nothing,
+            # so that jobs found queued stay queued for the next start.
+            await self._close_journal()
+            return
+        self.startup.step = "recovering jobs found unfinished"
+        mode = self._mode
+        assert mode is not None
+        try:
+            writer = await mode.start_writer(self.table, self.fanout, self._rebuild)
+        except Exception as error:
+            self.health.failed_to_start(error)
+            await self._close_journal()
+            raise
+        writer.append_observers.append(self.metrics.observe_append)
+        # The writer must outlive every actor, even when this whole task is
+        # cancelled from outside: actors record how their jobs ended as they
+        # unwind. So it runs shielded, and is told to close only once the
+        # supervisor's nursery (and with it every actor) has finished.
+        writer_scope = trio.CancelScope(shield=True)
+        try:
+            async with trio.open_nursery() as journal_nursery:
+                journal_nursery.start_soon(self._run_writer, writer, writer_scope)
+                try:
+                    # The pool outlives the jobs (an interrupted job's worker
+                    # is killed as the job unwinds) and stops after them.
+                    async with trio.open_nursery() as pool_nursery:
+                        await pool_nursery.start(self.pool.serve)
+                        async with trio.open_nursery() as job_nursery:
+                            await self._serve(mode, writer, job_nursery, task_status)
+                            job_nursery.cancel_scope.cancel()
+                        # Every actor has recorded its end: refuse further
+                        # events now, not after the pool has stopped.
+                        writer.close()
+                        pool_nursery.cancel_scope.cancel()
+                finally:
+                    writer.close()
+                    writer_scope.deadline = trio.current_time() + FINAL_FLUSH_SECONDS
+        finally:
+            if self._owns_journal and self.health.fatal is None:
+                with trio.CancelScope(shield=True):
+                    await mode.leave()
+            await self._close_journal()
+        if self.health.fatal is not None:
+            raise self.health.fatal
+
+    async def _serve(
+        self,
+        mode: Mode,
+        writer: Writer,
+        job_nursery: trio.Nursery,
+        task_status: trio.TaskStatus[None],
+    ) -> None:
+        """Start the supervisor and the housekeeping, recover, report
+        started, and wait for :meth:`shutdown`."""
+        supervisor = Supervisor(
+            writer,
+            self._execute,
+            self.clock,
+            max_running=self.settings.max_running,
+            job_timeout=self.settings.job_timeout,
+            progress_interval=self.settings.progress_interval,
+            pool=self.pool,
+        )
+        await job_nursery.start(supervisor.run)
+        if self.housekeeping.retention_on:
+            job_nursery.start_soon(self.housekeeping.enforce_retention, writer)
+        job_nursery.start_soon(self.housekeeping.take_snapshots, writer, mode)
+        self.fanout.supervisor = supervisor
+        # Its jobs can record nothing once the journal is lost for good (a
+        # node's are another's by now): stop them, and start none.
+        self.health.on_stop_for_good.append(lambda error: supervisor.abandon())
+        mode.recover(job_nursery, supervisor, self._rerun_safe, self.health.stop_for_good)
+        try:
+            await writer.flush()
+        except JournalUnavailable as error:
+            # The recovery's events are kept (retry=True) and written once
+            # the journal takes writes; meanwhile readiness says why not.
+            log.warning("recovery not yet durable: %s", error)
+        if self.startup.shutdown_asked:
+            # shutdown() came during that flush, before it could reach the
+            # supervisor: drain here.
+            await supervisor.shutdown(self.settings.shutdown_timeout)
+        self._writer, self._supervisor = writer, supervisor
+        task_status.started()
+        await self._stopped.wait()
+
+    async def _close_journal(self) -> None:
+        if self._owns_journal:
+            with trio.CancelScope(shield=True):
+                await self.journal.aclose()
+
+    async def _run_writer(self, writer: Writer, scope: trio.CancelScope) -> None:
+        # Started with start_soon, not start: a task may not move to its
+        # nursery from inside a cancel scope it opened itself.
+        with scope:
+            try:
+                await writer.run()
+            except NOT_RETRIED as error:
+                # Not a bug to crash on: kept for the probes and for whoever
+                # runs the server (eventjobs serve stops on wait_fatal).
+                # Raised by run() once the server has shut down.
+                self.health.stop_for_good(error)
+
+    async def shutdown(self) -> None:
+        """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
+        interrupt the rest, flush the journal and let :meth:`run` return
+        (during the start-up replay: stop replaying)."""
+        self.startup.shutdown_asked = True
+        if self._writer is None and self.health.fatal is None:
+            log.info("shutdown while starting (%s): no job was served", self.startup.step)
+        if self._supervisor is not None:
+            await self._supervisor.shutdown(self.settings.shutdown_timeout)
+        if self._writer is not None:
+            try:
+                await self._writer.flush()
+            except JournalUnavailable:
+                # Already logged by the writer; what did not reach the disk is
+                # resolved by the recovery rules at the next start.
+                pass
+            else:
+                assert self._mode is not None
+                await self.housekeeping.snapshot(self._writer, self._mode)
+        self._stopped.set()
+
+    async def flush(self) -> None:
+        """Wait until every event recorded so far is durable.
+
+        Raises:
+            JournalUnavailable: some of it did not reach the journal.
+        """
+        writer, _, _ = self._parts()
+        await writer.flush()
+
+    async def snapshot(self) -> None:
+        """Write a snapshot of the views now (see ``Housekeeping.snapshot``)."""
+        writer, _, mode = self._parts()
+        await self.housekeeping.snapshot(writer, mode)
+
+    # -- health ---------------------------------------------------------------
+
+    def statistics(self) -> RuntimeStatistics:
+        """Counters of the writer and supervisor (None before :meth:`run`)."""
+        return RuntimeStatistics(
+            writer=self._writer.statistics() if self._writer else None,
+            supervisor=self._supervisor.statistics() if self._supervisor else None,
+        )
+
+    def readiness(self) -> Readiness:
+        """Whether jobs are served now: the replay is over and the journal
+        is writable; else why not (for ``/_eventjobs/ready``)."""
+        stopping = self._stopped.is_set() or self.stopping
+        return self.health.readiness(self.startup, self._writer, stopping=stopping)
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`run` has recovered and serves commands (it may
+        since have begun to shut down)."""
+        return self._writer is not None
+
+    @property
+    def fatal(self) -> BaseException | None:
+        """The error that keeps the runtime from ever serving, if any."""
+        return self.health.fatal
+
+    @property
+    def fatal_reason(self) -> str | None:
+        """:attr:`fatal` as a sentence for the probes (None without one)."""
+        return self.health.fatal_reason
+
+    async def wait_fatal(self) -> BaseException:
+        """Return the error once :meth:`run` has failed to open or replay
+        the journal, or its journal was taken (never returns otherwise)."""
+        return await self.health.wait_fatal()
+
+    def gauges(self) -> dict[str, float]:
+        """Values read at each metrics scrape (see ``GAUGE_HELP``)."""
+        writer = self._writer
+        return {
+            "eventjobs_ready": 1.0 if self.readiness().ready else 0.0,
+            "eventjobs_replay_records_read": self.startup.read,
+            "eventjobs_replay_records_to_read": self.startup.total or 0,
+            "eventjobs_journal_head": self._journal.head if self._journal is not None else 0,
+            "eventjobs_journal_append_failures_total": (
+                writer.statistics().failed_appends if writer is not None else 0
+            ),
+        }
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`shutdown` has begun (new jobs are refused)."""
+        return self._supervisor is not None and self._supervisor.stopping
+
+    def _parts(self) -> tuple[Writer, Supervisor, Mode]:
+        if self._writer is None or self._supervisor is None or self._mode is None:
+            raise NotRunning(
+                "the job runtime is not running: serve the app through its ASGI "
+                "lifespan (hypercorn does; in tests use app.test_app())"
+            )
+        return self._writer, self._supervisor, self._mode
+
+    # -- what else the HTTP layer asks ------------------------------------------
+
+    def lend_pool(self) -> None:
+        """Make the worker-process pool what ``eventjobs.run_in_process``
+        uses in the current task (a synchronous request's handler; a job's
+        actor lends it to its job itself)."""
+        CURRENT_POOL.set(self.pool)
+
+    @property
+    def journal_head(self) -> int:
+        """The sequence number of the journal's last durable record."""
+        return self.journal.head
+
+    async def read_records(self, after: int, limit: int) -> list[Recorded]:
+        """Up to *limit* journal records after sequence number *after*, read
+        off the event loop when the journal's reads block.
+
+        Raises:
+            JournalCorrupt: a record does not read back.
+
+        Cancellation: a read in a worker thread goes on, its result dropped.
+        """
+        journal = self.journal
+
+        def read() -> list[Recorded]:
+            records = journal.read(after=after)
+            try:
+                return list(itertools.islice(records, limit))
+            finally:
+                close = getattr(records, "close", None)  # a generator holds an open file
+                if close is not None:
+                    close()
+
+        if journal.reads_block:
+            return await trio.to_thread.run_sync(read)
+        return read()
+
+    async def job_records(self, job_id: int) -> list[Recorded]:
+        """Every journal record of *job_id*, in order (see :meth:`read_records`)."""
+        journal = self.journal
+
+        def of_job() -> list[Recorded]:
+            read_job = getattr(journal, "read_job", None)
+            if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
+                return read_job(job_id)  # type: ignore[no-any-return]
+            return [record for record in journal.read() if record.event.job_id == job_id]
+
+        if journal.reads_block:
+            return await trio.to_thread.run_sync(of_job)
+        return of_job()
