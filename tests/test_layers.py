@@ -30,6 +30,8 @@ LAYERS = {
     "projection": 4,
     "retention": 4,
     "snapshot": 4,
+    # The recovery rules (what becomes of a job nobody runs any more).
+    "recovery": 4,
     "actors": 5,
     # Metrics and transition logs: fed by the writer's hooks, read by the runtime.
     "observe": 5,
@@ -53,7 +55,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot", "referee",
+    "retention", "snapshot", "referee", "recovery",
 }
 
 
