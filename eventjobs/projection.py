@@ -64,7 +64,7 @@ from .events import (
     type_name,
 )
 from .identity import Caller
-from .journal import Recorded
+from .records import Recorded
 
 
 class Phase(enum.Enum):
