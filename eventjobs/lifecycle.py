@@ -37,6 +37,7 @@ import attrs
 
 from .errors import IllegalTransition
 from .events import (
+    TYPE_NAMES,
     Event,
     JobCancelled,
     JobCancelling,
@@ -49,7 +50,6 @@ from .events import (
     JobRequeued,
     JobStarted,
     JobTimedOut,
-    TYPE_NAMES,
     RecordedResponse,
 )
 
@@ -221,8 +221,8 @@ def _step(
     return Step(after, visible=visible, cancelling=cancelling, holder_only=holder_only)
 
 
-def _legal_steps() -> dict[tuple[type[Event], Phase, bool, bool], Step]:
-    steps = {}
+def _legal_steps() -> dict[tuple[type[Event], Phase | None, bool, bool], Step]:
+    steps: dict[tuple[type[Event], Phase | None, bool, bool], Step] = {}
     for kind in _RULES:
         for phase in Phase:
             for visible in (False, True):

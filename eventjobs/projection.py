@@ -33,6 +33,7 @@ import struct
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import attrs
 
@@ -47,8 +48,13 @@ from .events import (
     RecordedResponse,
 )
 from .identity import Caller
-# Phase lives in the lifecycle; it is re-exported here for existing imports.
-from .lifecycle import FINISHED, QUEUED, Phase, result_of, transition
+from .lifecycle import (  # Phase: re-exported
+    FINISHED,
+    QUEUED,
+    Phase,
+    result_of,
+    transition,
+)
 from .records import Recorded
 
 
@@ -306,7 +312,7 @@ class JobTable:
             if job.pending:
                 self._finish(job, record)
         else:
-            changes: dict[str, object] = {}
+            changes: dict[str, Any] = {}
             if step.phase is not job.phase:
                 changes["phase"] = step.phase
             if step.visible is not job.visible:
@@ -343,7 +349,7 @@ class JobTable:
             ),
         )
 
-    def _replace(self, job: View, **changes: object) -> None:
+    def _replace(self, job: View, **changes: Any) -> None:
         self._put(job, attrs.evolve(job, **changes))  # type: ignore[misc]
 
     def _put(self, job: View, new: View | None) -> None:

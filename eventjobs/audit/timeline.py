@@ -12,10 +12,10 @@ import attrs
 from ..events import (
     Event,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
-    JobCancelling,
     JobInterrupted,
     JobProgressed,
     JobQueued,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from ..records import Recorded as Recorded  # re-exported: the journal's record type
+from ..records import Recorded  # re-exported: the journal's record type
 
 
 class Journal(Protocol):
