@@ -30,8 +30,8 @@ from .events import Event, JobQueued, type_name
 from .lifecycle import Phase, transition
 
 #: The phases as stored in a :class:`JobState` (and in the PostgreSQL
-#: journal's ``job_state`` table): the lifecycle's phase names, the one
-#: mapping between the two.
+#: journal's ``job_state`` table): the lifecycle's phase values. Read one
+#: back with :func:`phase_of`.
 QUEUED: Final = Phase.QUEUED.value
 RUNNING: Final = Phase.RUNNING.value
 FINISHED: Final = Phase.FINISHED.value
@@ -64,6 +64,18 @@ class JobState:
     cancelling: bool = False
 
 
+def phase_of(stored: str) -> Phase:
+    """The lifecycle phase whose stored name is *stored* (see :data:`QUEUED`).
+
+    Raises:
+        ValueError: *stored* names no phase.
+    """
+    phase = _PHASES.get(stored)
+    if phase is None:
+        raise ValueError(f"unknown stored phase {stored!r} (expected one of {', '.join(_PHASES)})")
+    return phase
+
+
 def judge(state: JobState | None, event: Event, node: int) -> JobState | None:
     """The job's state after *event*, recorded by *node*; None once the job
     is forgotten (finished and invisible).
@@ -80,12 +92,12 @@ def judge(state: JobState | None, event: Event, node: int) -> JobState | None:
         if state is None:
             step = transition(None, event)
         else:
-            phase = _PHASES.get(state.phase)
-            if phase is None:
-                raise Rejected(f"job {event.job_id}: unknown stored phase {state.phase!r}")
+            phase = phase_of(state.phase)
             step = transition(phase, event, visible=state.visible, cancelling=state.cancelling)
     except IllegalTransition as error:
         raise Rejected(str(error)) from None
+    except ValueError as error:  # a damaged state: phase_of names it
+        raise Rejected(f"job {event.job_id}: {error}") from None
     if isinstance(event, JobQueued):
         return JobState(QUEUED, visible=step.visible, node=node)
     assert state is not None  # the lifecycle admits only a queued for an unknown job
