@@ -9,17 +9,11 @@ For speed the table is updated in place (replaying a long journal must not
 copy it per event); only the one actor that owns a table applies records to
 it. :func:`fold` gives the pure-function view of the same thing.
 
-Job phases (how a job gets to each):
-
-- ``QUEUED``: its ``queued`` event was recorded; it waits for a run slot.
-- ``RUNNING``: ``started`` was recorded; its handler is running. A job of a
-  rerun-safe route found running at start-up goes back to ``QUEUED``
-  (``requeued``).
-- ``FINISHED``: ``done``, ``cancelled``, ``timed_out`` or ``interrupted`` was
-  recorded; its result is stored until it is fetched or deleted.
-
-A running job also carries its latest ``progress`` report and whether it is
-*cancelling* (a stop was asked for, its work has yet to return).
+Which events a job's state admits, and where each takes it (its phase,
+whether it is visible, whether a stop was asked for), is the lifecycle's to
+say (:func:`eventjobs.lifecycle.transition`); the table keeps, besides, what
+the API shows of each job: its request, its times, its latest ``progress``
+report and, once it ends, its result (until it is fetched or deleted).
 
 Two shapes of view, for memory: a pending job is a :class:`JobView` (its
 request, progress, ...); a finished job is a :class:`FinishedJob`, which
@@ -28,49 +22,40 @@ A server can hold a million stored results, and each one's view is most of
 what it costs (docs/durability.md, "Memory"). Both answer the same
 attributes, so readers need not tell them apart.
 
-Independently, a job is *visible* (listed, fetchable, cancellable by its
-owner) from ``queued`` until ``fetched`` or ``deleted``; fire-and-forget jobs
-are never visible. A job leaves the table once it is finished and invisible.
+A job leaves the table once the lifecycle forgets it (finished and
+invisible).
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import struct
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import attrs
 
 from .errors import IllegalTransition
 from .events import (
-    Event,
-    JobCancelled,
-    JobCancelling,
-    JobDeleted,
-    JobDone,
-    JobFetched,
-    JobInterrupted,
     JobProgressed,
     JobQueued,
     JobRequeued,
     JobStarted,
-    JobTimedOut,
     Owner,
     RecordedRequest,
     RecordedResponse,
-    type_name,
 )
 from .identity import Caller
-from .journal import Recorded
-
-
-class Phase(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINISHED = "finished"
+from .lifecycle import (  # Phase: re-exported
+    FINISHED,
+    QUEUED,
+    Phase,
+    result_of,
+    transition,
+)
+from .records import Recorded
 
 
 # No weakref slot: nothing refers to views weakly.
@@ -297,6 +282,7 @@ class JobTable:
                     f"job {event.job_id}: queued again, or below the last id "
                     f"{self.last_job_id} (ids only grow)"
                 )
+            step = transition(None, event)
             self.last_job_id = event.job_id
             self.jobs[event.job_id] = JobView(
                 job_id=event.job_id,
@@ -306,8 +292,8 @@ class JobTable:
                 method=sys.intern(event.request.method),
                 path=sys.intern(event.request.path),
                 created=event.time,
-                phase=Phase.QUEUED,
-                visible=event.store,
+                phase=QUEUED,
+                visible=step.visible,
                 request=event.request,
             )
             self.queued_count += 1
@@ -315,78 +301,55 @@ class JobTable:
 
         job = self.jobs.get(event.job_id)
         if job is None:
-            raise IllegalTransition(
-                f"job {event.job_id}: {type_name(event)!r} for a job that is not in the "
-                "table (never queued, or already fetched or deleted)"
-            )
-        match event:
-            case JobStarted():
-                self._require(job, event, Phase.QUEUED)
-                self._replace(job, phase=Phase.RUNNING, started=event.time)
-            case JobRequeued():
-                self._require(job, event, Phase.RUNNING)
-                self._replace(job, phase=Phase.QUEUED, started=None, progress=None, cancelling=False)
-            case JobProgressed():
-                self._require(job, event, Phase.RUNNING)
-                self._replace(job, progress=(event.fraction, event.message))
-            case JobCancelling():
-                self._require(job, event, Phase.RUNNING)
-                if job.cancelling:
-                    raise IllegalTransition(f"job {job.job_id}: 'cancelling' recorded twice")
-                self._replace(job, cancelling=True)
-            case JobDone() | JobCancelled() | JobInterrupted() | JobTimedOut():
-                if isinstance(event, JobInterrupted | JobTimedOut):
-                    self._require(job, event, Phase.RUNNING)
-                else:
-                    self._require(job, event, Phase.QUEUED, Phase.RUNNING)
-                if not job.visible:  # fetched, deleted or fire-and-forget: forgotten
-                    self._put(job, None)
-                    return
-                self._put(
-                    job,
-                    FinishedJob.of(
-                        job_id=job.job_id,
-                        owner=job.owner,
-                        method=job.method,
-                        path=job.path,
-                        created=job.created,
-                        started=job.started,
-                        finished=event.time,
-                        status=event.response.status,
-                        # In memory until a journal that can read it back
-                        # holds it durably (then ``locate``), or for good.
-                        result=event.response if record.location is None else record.location,
-                    ),
-                )
-            case JobFetched():
-                self._require(job, event, Phase.FINISHED)
-                self._require_visible(job, event)
-                self._put(job, None)
-            case JobDeleted():
-                self._require_visible(job, event)
-                # A deleted pending job runs on (the spec says so) and is
-                # forgotten when it ends; a finished one is forgotten now.
-                self._put(job, attrs.evolve(job, visible=False) if job.pending else None)
-            case _:
-                raise AssertionError(f"unhandled event {event!r}")
+            transition(None, event)  # raises: the job is gone or unknown
+            raise AssertionError(f"the lifecycle admitted {event!r} for an unknown job")
+        # The lifecycle says where the job goes (or raises); what follows is
+        # what the view keeps of it.
+        step = transition(job.phase, event, visible=job.visible, cancelling=job.cancelling)
+        if step.phase is None:  # fetched, deleted, or finished invisible: forgotten
+            self._put(job, None)
+        elif step.phase is FINISHED:
+            if job.pending:
+                self._finish(job, record)
+        else:
+            changes: dict[str, Any] = {}
+            if step.phase is not job.phase:
+                changes["phase"] = step.phase
+            if step.visible is not job.visible:
+                changes["visible"] = step.visible
+            if step.cancelling is not job.cancelling:
+                changes["cancelling"] = step.cancelling
+            match event:
+                case JobStarted():
+                    changes["started"] = event.time
+                case JobRequeued():
+                    changes["started"] = changes["progress"] = None
+                case JobProgressed():
+                    changes["progress"] = (event.fraction, event.message)
+            self._replace(job, **changes)
 
-    @staticmethod
-    def _require(job: View, event: Event, *phases: Phase) -> None:
-        if job.phase not in phases:
-            raise IllegalTransition(
-                f"job {job.job_id}: {type_name(event)!r} cannot follow phase "
-                f"{job.phase.value!r}"
-            )
+    def _finish(self, job: View, record: Recorded) -> None:
+        """*job* ended with *record*, its result stored: keep the result."""
+        response = result_of(record.event)
+        assert response is not None, f"the lifecycle finished a job with {record.event!r}"
+        self._put(
+            job,
+            FinishedJob.of(
+                job_id=job.job_id,
+                owner=job.owner,
+                method=job.method,
+                path=job.path,
+                created=job.created,
+                started=job.started,
+                finished=record.event.time,
+                status=response.status,
+                # In memory until a journal that can read it back holds it
+                # durably (then ``locate``), or for good.
+                result=response if record.location is None else record.location,
+            ),
+        )
 
-    @staticmethod
-    def _require_visible(job: View, event: Event) -> None:
-        if not job.visible:
-            raise IllegalTransition(
-                f"job {job.job_id}: {type_name(event)!r} for a job that was already "
-                "fetched or deleted, or is fire-and-forget"
-            )
-
-    def _replace(self, job: View, **changes: object) -> None:
+    def _replace(self, job: View, **changes: Any) -> None:
         self._put(job, attrs.evolve(job, **changes))  # type: ignore[misc]
 
     def _put(self, job: View, new: View | None) -> None:

@@ -8,7 +8,7 @@ keeps each live job's :class:`JobState` and admits an event only if
 ``fetched``; the first is admitted, the second rejected (the API answers
 404, as it would have had the other fetch come first).
 
-The rules are the projection's (:mod:`eventjobs.projection`), on the little
+The rules are the lifecycle's (:mod:`eventjobs.lifecycle`), on the little
 a job's state needs, plus who may act for a running job: only the node that
 holds it. A job belongs to the node that queued it, which runs it; a node
 that dies loses its jobs to the node that recovers them (the journal moves
@@ -25,26 +25,17 @@ from typing import Final
 
 import attrs
 
-from .errors import EventJobsError
-from .events import (
-    Event,
-    JobCancelled,
-    JobCancelling,
-    JobDeleted,
-    JobDone,
-    JobFetched,
-    JobInterrupted,
-    JobProgressed,
-    JobQueued,
-    JobRequeued,
-    JobStarted,
-    JobTimedOut,
-    type_name,
-)
+from .errors import EventJobsError, IllegalTransition
+from .events import Event, JobQueued, type_name
+from .lifecycle import Phase, transition
 
-QUEUED: Final = "queued"
-RUNNING: Final = "running"
-FINISHED: Final = "finished"
+#: The phases as stored in a :class:`JobState` (and in the PostgreSQL
+#: journal's ``job_state`` table): the lifecycle's phase values. Read one
+#: back with :func:`phase_of`.
+QUEUED: Final = Phase.QUEUED.value
+RUNNING: Final = Phase.RUNNING.value
+FINISHED: Final = Phase.FINISHED.value
+_PHASES: Final = {phase.value: phase for phase in Phase}
 
 #: The node a trusted writer acts as (a copy, a migration): any job's node.
 ANY_NODE: Final = 0
@@ -60,9 +51,11 @@ class Rejected(EventJobsError):
 class JobState:
     """What the referee keeps of a live job.
 
-    ``node`` is the node that holds it (queued it, or recovered it);
-    ``visible`` is false once deleted (or for fire-and-forget jobs);
-    ``cancelling`` is true once a stop was asked for while it ran.
+    ``phase`` is the stored name of its :class:`~eventjobs.lifecycle.Phase`
+    (:data:`QUEUED`, :data:`RUNNING` or :data:`FINISHED`); ``node`` is the
+    node that holds it (queued it, or recovered it); ``visible`` is false
+    once deleted (or for fire-and-forget jobs); ``cancelling`` is true once
+    a stop was asked for while it ran.
     """
 
     phase: str
@@ -71,79 +64,49 @@ class JobState:
     cancelling: bool = False
 
 
+def phase_of(stored: str) -> Phase:
+    """The lifecycle phase whose stored name is *stored* (see :data:`QUEUED`).
+
+    Raises:
+        ValueError: *stored* names no phase.
+    """
+    phase = _PHASES.get(stored)
+    if phase is None:
+        raise ValueError(f"unknown stored phase {stored!r} (expected one of {', '.join(_PHASES)})")
+    return phase
+
+
 def judge(state: JobState | None, event: Event, node: int) -> JobState | None:
     """The job's state after *event*, recorded by *node*; None once the job
     is forgotten (finished and invisible).
 
     *state* is None for a job the referee does not hold (new, or forgotten).
+    The lifecycle decides whether the event follows; the referee adds that
+    an event only the holder may record (:attr:`~eventjobs.lifecycle.Step.holder_only`)
+    comes from the node that holds the job, or from :data:`ANY_NODE`.
 
     Raises:
         Rejected: the event does not follow; the message says why.
     """
-    name = type_name(event)
+    try:
+        if state is None:
+            step = transition(None, event)
+        else:
+            phase = phase_of(state.phase)
+            step = transition(phase, event, visible=state.visible, cancelling=state.cancelling)
+    except IllegalTransition as error:
+        raise Rejected(str(error)) from None
+    except ValueError as error:  # a damaged state: phase_of names it
+        raise Rejected(f"job {event.job_id}: {error}") from None
     if isinstance(event, JobQueued):
-        if state is not None:
-            raise Rejected(f"job {event.job_id}: queued twice")
-        return JobState(QUEUED, visible=event.store, node=node)
-    if state is None:
-        raise Rejected(f"job {event.job_id}: {name!r} for a job that is gone or unknown")
-    match event:
-        case JobStarted():
-            _require(state, event, node, QUEUED, holder=True)
-            return attrs.evolve(state, phase=RUNNING)
-        case JobRequeued():
-            _require(state, event, node, RUNNING, holder=True)
-            return attrs.evolve(state, phase=QUEUED, cancelling=False)
-        case JobProgressed():
-            _require(state, event, node, RUNNING, holder=True)
-            return state
-        case JobCancelling():
-            # Anyone may ask a running job to stop (a cancel on any node);
-            # only the first request counts.
-            _require(state, event, node, RUNNING)
-            if state.cancelling:
-                raise Rejected(f"job {event.job_id}: a stop was already asked for")
-            return attrs.evolve(state, cancelling=True)
-        case JobCancelled() if state.phase == QUEUED:
-            return _finish(state)  # a queued job is cancelled by whoever asks
-        case JobDone() | JobCancelled():
-            _require(state, event, node, QUEUED, RUNNING, holder=True)
-            return _finish(state)
-        case JobInterrupted() | JobTimedOut():
-            _require(state, event, node, RUNNING, holder=True)
-            return _finish(state)
-        case JobFetched():
-            _require(state, event, node, FINISHED)
-            _require_visible(state, event)
-            return None
-        case JobDeleted():
-            _require_visible(state, event)
-            return attrs.evolve(state, visible=False) if state.phase != FINISHED else None
-        case _:
-            raise AssertionError(f"unhandled event {event!r}")
-
-
-def _finish(state: JobState) -> JobState | None:
-    if not state.visible:
-        return None  # deleted while pending, or fire-and-forget: forgotten
-    return attrs.evolve(state, phase=FINISHED, cancelling=False)
-
-
-def _require(state: JobState, event: Event, node: int, *phases: str, holder: bool = False) -> None:
-    if state.phase not in phases:
-        raise Rejected(
-            f"job {event.job_id}: {type_name(event)!r} cannot follow phase {state.phase!r}"
-        )
-    if holder and node != ANY_NODE and state.node != node:
+        return JobState(QUEUED, visible=step.visible, node=node)
+    assert state is not None  # the lifecycle admits only a queued for an unknown job
+    if step.holder_only and node != ANY_NODE and state.node != node:
         raise Rejected(
             f"job {event.job_id}: {type_name(event)!r} from node {node}, but node "
             f"{state.node} holds the job"
         )
-
-
-def _require_visible(state: JobState, event: Event) -> None:
-    if not state.visible:
-        raise Rejected(
-            f"job {event.job_id}: {type_name(event)!r} for a job that was deleted or is "
-            "fire-and-forget"
-        )
+    if step.phase is None:
+        return None
+    new = JobState(step.phase.value, step.visible, state.node, step.cancelling)
+    return state if new == state else new

@@ -40,7 +40,8 @@ from .codec import (
 )
 from .errors import CodecError
 from .events import RecordedResponse
-from .projection import FinishedJob, JobTable, JobView, Phase, View
+from .lifecycle import Phase
+from .projection import FinishedJob, JobTable, JobView, View
 
 #: Shape version of the snapshot header; bump it (and read the old one) on change.
 VERSION = 2

@@ -119,3 +119,13 @@ def test_a_second_fetch_is_rejected():
     assert judge(finished, event_of("fetched", 5), node=2) is None
     with pytest.raises(Rejected, match="gone or unknown"):
         judge(None, event_of("fetched", 5), node=1)
+
+
+def test_stored_phase_names_map_to_the_lifecycle_phases():
+    from eventjobs.referee import phase_of
+
+    assert [phase_of(name) for name in (QUEUED, RUNNING, FINISHED)] == list(Phase)
+    with pytest.raises(ValueError, match="unknown stored phase 'done'"):
+        phase_of("done")
+    with pytest.raises(Rejected, match="job 5: unknown stored phase 'done'"):
+        judge(JobState("done", visible=True, node=1), event_of("fetched", 5), node=1)

@@ -32,7 +32,8 @@ from ..events import JobCancelled, JobRequeued
 from ..journal.pg_cluster import TakenJob
 from ..projection import JobView
 from ..recovery import NODE_LOST_REASON, StopAsked, Unfinished, recover
-from ..referee import RUNNING, Rejected
+from ..lifecycle import Phase
+from ..referee import Rejected, phase_of
 from .node_writer import NodeWriter
 from .supervisor import Supervisor
 from .writing import Ticket
@@ -172,7 +173,7 @@ class LeaseKeeper:
             view = self._table.jobs.get(job.job_id)
             if not isinstance(view, JobView):
                 continue  # finished meanwhile
-            running = job.phase == RUNNING
+            running = phase_of(job.phase) is Phase.RUNNING
             found = Unfinished(
                 job.job_id,
                 running=running,

@@ -44,7 +44,7 @@ import trio
 
 from ..errors import IllegalTransition, JournalCorrupt, JournalUnavailable, NodeFenced
 from ..events import Event
-from ..journal import Recorded
+from ..records import Recorded
 from ..journal.postgres import PostgresJournal
 from ..projection import JobTable
 from ..referee import Rejected

@@ -40,7 +40,9 @@ import trio
 
 from ..errors import IllegalTransition, JournalUnavailable
 from ..events import Event
-from ..journal import Journal, Recorded
+from ..journal import Journal
+from ..lifecycle import ends_job
+from ..records import Recorded
 from ..projection import JobTable
 from .writing import AppendCounters, Backoff, Ticket, WriterStatistics
 
@@ -216,7 +218,7 @@ class JournalWriter:
             # Durable where the journal can read them back: stored results
             # need not stay in memory any more.
             for record, where in zip(batch.records, locations, strict=True):
-                if hasattr(record.event, "response"):
+                if ends_job(record.event):
                     self.table.locate(attrs.evolve(record, location=where))
         self._backoff.reset()
         self._counters.count_append(len(batch.records))

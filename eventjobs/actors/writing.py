@@ -25,7 +25,7 @@ import trio
 from ..events import Event
 from ..errors import JournalUnavailable
 from ..projection import JobTable
-from ..journal import Recorded  # TODO records
+from ..records import Recorded
 
 #: Back-off after a failure to reach the journal: the first wait, and the
 #: longest (it doubles in between while the failures go on).

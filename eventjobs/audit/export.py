@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from ..codec import encode_event
-from ..journal import Recorded
+from ..records import Recorded
 from .tables import iso
 from .timeline import JobFacts, actor
 

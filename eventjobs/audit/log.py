@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..events import type_name
-from ..journal import Recorded
+from ..records import Recorded
 from .filters import EventFilter
 from .tables import iso, render
 from .timeline import JobFacts, actor, detail

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..codec import encode_body
-from ..events import JobCancelled, JobDone, JobInterrupted, JobQueued, type_name
-from ..journal import Recorded
+from ..events import JobQueued, type_name
+from ..lifecycle import result_of
+from ..records import Recorded
 from .tables import duration, iso, render, who
 from .timeline import JobFacts, JobInfo, actor, detail
 
@@ -33,10 +34,11 @@ def show(records: Iterable[Recorded], job_id: int, *, bodies: bool = False, colo
             continue
         job = facts.observe(event)
         rows.append([str(record.seq), iso(event.time), type_name(event), actor(event, job), detail(event, job)])
+        result = result_of(event)
         if isinstance(event, JobQueued):
             stored.append(("request body", event.request.body))
-        elif isinstance(event, JobDone | JobCancelled | JobInterrupted):
-            stored.append((f"{type_name(event)} response body", event.response.body))
+        elif result is not None:  # the job ended: its result
+            stored.append((f"{type_name(event)} response body", result.body))
     if job is None:
         raise UnknownJob(f"the journal has no record of job {job_id}")
     mode = "" if job.store else ", fire-and-forget"

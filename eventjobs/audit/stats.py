@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from ..events import EVENT_TYPES, JobQueued, type_name
-from ..journal import Recorded
+from ..records import Recorded
 from .tables import duration, render, who
 from .timeline import JobFacts
 

@@ -12,10 +12,10 @@ import attrs
 from ..events import (
     Event,
     JobCancelled,
+    JobCancelling,
     JobDeleted,
     JobDone,
     JobFetched,
-    JobCancelling,
     JobInterrupted,
     JobProgressed,
     JobQueued,
@@ -24,6 +24,7 @@ from ..events import (
     JobTimedOut,
     type_name,
 )
+from ..lifecycle import QUEUED, RUNNING, ends_job
 
 #: The actor of events the server causes by itself (start, finish, ...).
 SERVER = "(server)"
@@ -43,7 +44,8 @@ class JobInfo:
     started: float | None = None
     finished: float | None = None
     status: int | None = None
-    #: Final fate: the last of fetched / deleted, or the latest phase.
+    #: Final fate: the latest phase (``queued``, ``running``), or the name
+    #: of the latest event that ended the job, asked it to stop, or hid it.
     state: str = "unknown"
 
     @property
@@ -77,25 +79,22 @@ class JobFacts:
         job = self.jobs.get(event.job_id)
         if job is None:
             job = self.jobs[event.job_id] = JobInfo(event.job_id)
+        if ends_job(event):
+            job.finished, job.status = event.time, event.response.status
+            job.state = type_name(event)
+            return job
         match event:
             case JobQueued():
                 job.owner, job.store, job.queued = event.owner, event.store, event.time
                 job.method, job.path = event.request.method, event.request.path
                 job.query = event.request.query_string
-                job.state = "queued"
+                job.state = QUEUED.value
             case JobStarted():
-                job.started, job.state = event.time, "running"
+                job.started, job.state = event.time, RUNNING.value
             case JobRequeued():
-                job.started, job.state = None, "queued"
-            case JobDone() | JobCancelled() | JobInterrupted() | JobTimedOut():
-                job.finished, job.status = event.time, event.response.status
+                job.started, job.state = None, QUEUED.value
+            case JobCancelling() | JobFetched() | JobDeleted():
                 job.state = type_name(event)
-            case JobCancelling():
-                job.state = "cancelling"
-            case JobFetched():
-                job.state = "fetched"
-            case JobDeleted():
-                job.state = "deleted"
         return job
 
 

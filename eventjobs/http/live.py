@@ -42,9 +42,10 @@ from typing import Any
 import trio
 from quart import Blueprint, Quart, Response, current_app, request
 
-from ..events import Event, JobDeleted, JobFetched, JobProgressed, JobQueued, type_name
+from ..events import Event, JobProgressed, JobQueued, type_name
 from ..identity import Caller
-from ..journal import Recorded
+from ..lifecycle import hides_job
+from ..records import Recorded
 from ..runtime import Runtime
 from .context import current_caller
 from .reauth import credential_check
@@ -103,7 +104,7 @@ class Subscription:
             return False
         if event.job_id not in self.mine:
             return False
-        if isinstance(event, JobFetched | JobDeleted):
+        if hides_job(event):
             # Gone from the caller's view: nothing of it is shown again.
             self.mine.discard(event.job_id)
         return True

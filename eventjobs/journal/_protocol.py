@@ -11,24 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-import attrs
-
-from ..events import Event
-
-
-@attrs.frozen
-class Recorded:
-    """An event and the sequence number it has (or will have) in the journal.
-
-    ``location`` says where a backend that stores records outside memory
-    keeps this one, so that it can be read back alone (a stored result's body
-    is read back on fetch instead of held in memory); None elsewhere. It is
-    not part of the record's identity.
-    """
-
-    seq: int
-    event: Event
-    location: int | None = attrs.field(default=None, eq=False)
+from ..records import Recorded  # re-exported: the journal's record type
 
 
 class Journal(Protocol):

@@ -25,7 +25,7 @@ queue wait and run time of a job are the ones its journal records show.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -36,7 +36,6 @@ from ..events import (
     Event,
     JobCancelled,
     JobDeleted,
-    JobDone,
     JobFetched,
     JobInterrupted,
     JobQueued,
@@ -44,6 +43,7 @@ from ..events import (
     JobStarted,
     JobTimedOut,
 )
+from ..lifecycle import Ending, ends_job
 from ..projection import JobTable
 
 #: The reasons :meth:`Metrics.refused` knows, pre-created so that each is
@@ -180,25 +180,32 @@ class Metrics:
         #: is known when they end). Jobs found running at start-up are not
         #: here: their run time is not observed.
         self._started_at: dict[int, float] = {}
-        self._handlers: dict[type, Callable[[Event], None]] = {
-            JobQueued: self._on_queued,
-            JobStarted: self._on_started,
-            JobDone: self._on_done,
-            JobCancelled: self._on_cancelled,
-            JobTimedOut: self._on_timed_out,
-            JobInterrupted: self._on_interrupted,
-            JobRequeued: self._on_requeued,
-            JobFetched: self._on_fetched,
-            JobDeleted: self._on_deleted,
+        #: Counters of one kind of event each. Which events end a job (and so
+        #: count as finished, and end its run time) is the lifecycle's to say.
+        self._counters: dict[type, Counter] = {
+            JobQueued: self.submitted,
+            JobStarted: self.started,
+            JobCancelled: self.cancelled,
+            JobTimedOut: self.timed_out,
+            JobInterrupted: self.interrupted,
+            JobRequeued: self.requeued,
+            JobFetched: self.fetched,
+            JobDeleted: self.deleted,
         }
 
     # -- feeding ------------------------------------------------------------------
 
     def observe_event(self, event: Event) -> None:
         """Count *event*, durable just now (the runtime's writer observer calls it)."""
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(event)
+        counter = self._counters.get(type(event))
+        if counter is not None:
+            counter.inc()
+        if isinstance(event, JobStarted):
+            self._on_started(event)
+        elif isinstance(event, JobRequeued):
+            self._started_at.pop(event.job_id, None)  # its run ended with no result
+        elif ends_job(event):
+            self._ended(event)
 
     def observe_append(self, seconds: float, records: int) -> None:
         """A journal writer append observer: one group commit succeeded."""
@@ -218,12 +225,7 @@ class Metrics:
 
     # -- per event ------------------------------------------------------------
 
-    def _on_queued(self, event: Event) -> None:
-        self.submitted.inc()
-
-    def _on_started(self, event: Event) -> None:
-        assert isinstance(event, JobStarted)
-        self.started.inc()
+    def _on_started(self, event: JobStarted) -> None:
         self._started_at[event.job_id] = event.time
         # Read from the source each time: the runtime's table object is
         # replaced when the journal is replayed.
@@ -231,7 +233,8 @@ class Metrics:
         if job is not None:
             self.queue_wait_seconds.observe(max(0.0, event.time - job.created))
 
-    def _ended(self, event: JobDone | JobCancelled | JobTimedOut | JobInterrupted) -> None:
+    def _ended(self, event: Ending) -> None:
+        """Any event that ends a job: count it by status class, time its run."""
         name = _status_class(event.response.status)
         child = self._finished_by_class.get(name)
         if child is None:
@@ -240,35 +243,6 @@ class Metrics:
         started = self._started_at.pop(event.job_id, None)
         if started is not None:
             self.run_seconds.observe(max(0.0, event.time - started))
-
-    def _on_done(self, event: Event) -> None:
-        assert isinstance(event, JobDone)
-        self._ended(event)
-
-    def _on_cancelled(self, event: Event) -> None:
-        assert isinstance(event, JobCancelled)
-        self.cancelled.inc()
-        self._ended(event)
-
-    def _on_timed_out(self, event: Event) -> None:
-        assert isinstance(event, JobTimedOut)
-        self.timed_out.inc()
-        self._ended(event)
-
-    def _on_interrupted(self, event: Event) -> None:
-        assert isinstance(event, JobInterrupted)
-        self.interrupted.inc()
-        self._ended(event)
-
-    def _on_requeued(self, event: Event) -> None:
-        self.requeued.inc()
-        self._started_at.pop(event.job_id, None)
-
-    def _on_fetched(self, event: Event) -> None:
-        self.fetched.inc()
-
-    def _on_deleted(self, event: Event) -> None:
-        self.deleted.inc()
 
 
 class _Gauges(Collector):

@@ -23,15 +23,14 @@ from ..events import (
     JobCancelled,
     JobCancelling,
     JobDeleted,
-    JobDone,
     JobFetched,
     JobInterrupted,
     JobProgressed,
     JobQueued,
     JobRequeued,
-    JobTimedOut,
     type_name,
 )
+from ..lifecycle import result_of
 
 LOGGER_NAME = "eventjobs.jobs"
 log = logging.getLogger(LOGGER_NAME)
@@ -44,6 +43,9 @@ def log_transition(event: Event) -> None:
         return
     name = type_name(event)
     fields: dict[str, object] = {"job_id": event.job_id, "event": name}
+    result = result_of(event)
+    if result is not None:  # the job ended: its result's status comes first
+        fields["status"] = result.status
     match event:
         case JobQueued():
             fields.update(
@@ -57,18 +59,12 @@ def log_transition(event: Event) -> None:
             )
             if not event.store:
                 detail += " (fire-and-forget)"
-        case JobDone():
-            fields["status"] = event.response.status
-            detail = f": status {event.response.status}"
-        case JobCancelled() | JobTimedOut() | JobInterrupted():
-            fields["status"] = event.response.status
-            detail = f": status {event.response.status}"
-            if isinstance(event, JobCancelled) and event.by is not None:
-                fields["by"] = event.by
-                detail += f" by {event.by}"
-            elif isinstance(event, JobInterrupted):
-                fields["reason"] = event.reason
-                detail += f" ({event.reason})"
+        case JobCancelled() if event.by is not None:
+            fields["by"] = event.by
+            detail = f" by {event.by}"
+        case JobInterrupted():
+            fields["reason"] = event.reason
+            detail = f" ({event.reason})"
         case JobFetched() | JobDeleted() | JobCancelling():
             detail = ""
             if event.by is not None:
@@ -85,5 +81,7 @@ def log_transition(event: Event) -> None:
             detail = f": {event.fraction:.0%} {event.message}".rstrip()
         case _:
             detail = ""
+    if result is not None:
+        detail = f": status {result.status}{detail}"
     message = f"job {event.job_id} {name}{detail}"
     log.log(level, message, extra=fields)

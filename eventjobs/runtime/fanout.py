@@ -16,9 +16,9 @@ from collections.abc import Callable
 import trio
 
 from ..actors.supervisor import Supervisor
-from ..events import JobCancelled, JobCancelling, JobDeleted, JobDone, JobFetched
-from ..events import JobInterrupted, JobTimedOut
-from ..journal import Recorded
+from ..events import JobCancelling
+from ..lifecycle import stops_pending
+from ..records import Recorded
 from ..observe.metrics import Metrics
 from ..observe.transitions import log_transition
 
@@ -63,9 +63,7 @@ class Fanout:
         asked for (on any node: a node's own cancel of a running job works
         this way too) of a job running here."""
         event = record.event
-        if isinstance(
-            event, JobDone | JobCancelled | JobTimedOut | JobInterrupted | JobFetched | JobDeleted
-        ):
+        if stops_pending(event):
             waiting = self._waiters.pop(event.job_id, None)
             if waiting is not None:
                 waiting.set()

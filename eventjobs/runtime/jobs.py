@@ -18,7 +18,7 @@ from ..actors.writing import Writer
 from ..errors import NotRunning, QueueFull, QuotaExceeded, ShuttingDown
 from ..events import JobDeleted, JobFetched, JobQueued, RecordedRequest, RecordedResponse
 from ..identity import Caller
-from ..journal import Recorded
+from ..records import Recorded
 from ..projection import JobTable, View
 from ..referee import Rejected
 from ..settings import Settings

@@ -46,7 +46,8 @@ from ..errors import (
     NodeFenced,
     NotRunning,
 )
-from ..journal import Journal, Recorded
+from ..journal import Journal
+from ..records import Recorded
 from ..observe.metrics import Metrics
 from ..projection import JobTable, JobView
 from ..settings import Settings

@@ -47,3 +47,14 @@ async def test_verify_accepts_long_running_events(tmp_path, capsys):
     result = run(capsys, "verify", str(tmp_path))
     assert result.status == 0, result.err
     assert result.out.startswith("ok: 5 records")
+
+
+async def test_show_body_prints_a_timed_out_jobs_504_body(tmp_path, capsys):
+    """show --body prints the stored result of a job that timed out, as it
+    does for one that was done, cancelled or interrupted."""
+    await timed_out_journal(tmp_path)
+    result = run(capsys, "show", str(tmp_path), "1", "--body")
+    assert result.status == 0, result.err
+    body = timed_out_result(3.0).body
+    assert f"--- timed_out response body ({len(body)} B, " in result.out
+    assert body.decode() in result.out
