@@ -14,6 +14,10 @@ LAYERS = {
     "_version": 0,
     "errors": 0,
     "events": 1,
+    # The audit trail's Merkle tree and signed notes (pure, hashes and keys only).
+    "merkle": 1,
+    "signed_note": 1,
+    "tlog_checkpoint": 2,
     "codec": 2,
     "identity": 2,
     "results": 2,
@@ -53,7 +57,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot", "referee",
+    "retention", "snapshot", "referee", "merkle", "signed_note", "tlog_checkpoint",
 }
 
 
