@@ -82,7 +82,7 @@ def _check_hashes(proof: Sequence[bytes], *named: tuple[str, bytes]) -> None:
 
 
 def root_from_inclusion_proof(
-    hashed: bytes, index: int, size: int, proof: Sequence[bytes]
+    index: int, size: int, hashed: bytes, proof: Sequence[bytes]
 ) -> bytes:
     """The root that *proof* leads to from leaf hash *hashed* at *index* in a
     tree of *size* leaves (RFC 9162 2.1.3.2, steps 1 to 4).
@@ -113,7 +113,7 @@ def root_from_inclusion_proof(
 
 
 def verify_inclusion(
-    hashed: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+    index: int, size: int, hashed: bytes, proof: Sequence[bytes], root: bytes
 ) -> None:
     """Check that *proof* proves leaf hash *hashed* is leaf *index* of the
     tree of *size* leaves whose root is *root* (RFC 9162 2.1.3.2).
@@ -122,7 +122,7 @@ def verify_inclusion(
         InvalidProof: it does not.
     """
     _check_hashes(proof, ("root", root))
-    if root_from_inclusion_proof(hashed, index, size, proof) != root:
+    if root_from_inclusion_proof(index, size, hashed, proof) != root:
         raise InvalidProof(
             f"the inclusion proof of leaf {index} does not lead to the root of the tree "
             f"of {size} leaves"
@@ -130,7 +130,7 @@ def verify_inclusion(
 
 
 def verify_consistency(
-    old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+    old: int, new: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes
 ) -> None:
     """Check that *proof* proves the tree of *old* leaves with root
     *old_root* is a prefix of the tree of *new* leaves with root *new_root*
