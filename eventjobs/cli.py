@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import user_commands
     from .audit import commands as audit_commands
     from .audit import copy as journal_copy
+    from .audit import keygen as journal_keygen
     from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings
 
     parser, commands = _top_parser()
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_commands.add_commands(journal_commands)
     journal_copy.add_command(journal_commands)
+    journal_keygen.add_command(journal_commands)
     return parser
 
 
@@ -352,6 +354,10 @@ def _journal_command(args: argparse.Namespace) -> int:
         return audit_commands.run(args)
     if args.journal_command == "copy":
         return journal_copy.run(args)
+    if args.journal_command == "keygen":
+        from .audit import keygen as journal_keygen
+
+        return journal_keygen.run(args)
     if is_postgres_url(args.directory):
         print(
             f"eventjobs journal prune: {redact(args.directory)} is a PostgreSQL journal; "

@@ -26,6 +26,10 @@ LAYERS = {
     "lifecycle": 2,
     # A journal record as the core folds it, apart from any journal backend.
     "records": 2,
+    # The audit trail's Merkle tree and signed notes (pure, hashes and keys only).
+    "merkle": 1,
+    "signed_note": 1,
+    "tlog_checkpoint": 2,
     "codec": 2,
     "identity": 2,
     "results": 2,
@@ -68,6 +72,7 @@ LAYERS = {
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
     "retention", "snapshot", "referee", "lifecycle", "records", "recovery",
+    "merkle", "signed_note", "tlog_checkpoint",
 }
 
 #: Import circles that exist today and must go, each with why it is
