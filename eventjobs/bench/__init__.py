@@ -20,7 +20,12 @@ modules, one concept each:
 - :mod:`.cluster`, :mod:`.cpu`, :mod:`.scaling`: the scaling scenario
   (``--scaling``): N server processes on one PostgreSQL journal against the
   file journal's one, and how the machine's CPU was shared meanwhile.
-- :mod:`.cli`: the command, which runs everything in order.
+- :mod:`.startup`, :mod:`.memory`, :mod:`.long_running`,
+  :mod:`.cluster_failover`: the stand-alone scenarios
+  (``python -m eventjobs.bench SCENARIO``), each with its own options and
+  figures; :mod:`.busy` is the CPU-bound work of the long-running one.
+- :mod:`.options`: option types shared by the commands.
+- :mod:`.cli`: the command, which runs everything in order, or one scenario.
 
 It sits above every other layer: it starts the server as a separate process
 and drives the journal and writer directly; nothing imports it.

@@ -1,6 +1,10 @@
 """``python -m eventjobs.bench``: run every benchmark, print one table, write
 one chart (and a JSON record). See docs/performance.md for what each figure
 means and how it is measured.
+
+``python -m eventjobs.bench SCENARIO [options]`` runs one stand-alone
+scenario instead (:data:`SCENARIOS`): it has its own options and prints its
+own figures, and the full run leaves it out.
 """
 
 from __future__ import annotations
@@ -9,22 +13,51 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
 
-from . import cancel, http_figures, journal_load, replay, scaling
+from . import cancel, cluster_failover, http_figures, journal_load, long_running, memory, replay
 from . import postgres as bench_postgres
+from . import merkle, scaling, startup
 from ..journal.pg_url import redact
 from .cluster import MODES
 from .machine import describe, split_cores
+from .options import at_least_one
 from .report import Row, Target, chart, table, write_json
 from .server import running_server
 from .stats import figure
 from .wrk import have_wrk
 
 CLIENT_BOUND = "client-bound: Python load generator"
+
+PROG = "python -m eventjobs.bench"
+
+
+@attrs.frozen
+class Scenario:
+    """A stand-alone scenario: ``main(argv, prog)`` parses its own options,
+    prints its figures and returns the exit status."""
+
+    summary: str
+    main: Callable[[Sequence[str], str], int]
+
+
+#: The stand-alone scenarios, by the name that selects them (the first word).
+SCENARIOS = {
+    "startup": Scenario("start-up time against history length (docs/durability.md)",
+                        startup.main),
+    "memory": Scenario("memory of stored results at start-up (docs/durability.md)",
+                       memory.main),
+    "long-running": Scenario("cancel latency per kind of work, worker-process call "
+                             "overhead (docs/long-running.md)", long_running.main),
+    "cluster-failover": Scenario("cancel across two nodes, recovery after kill -9; "
+                                 "needs PostgreSQL (docs/deployment.md)",
+                                 cluster_failover.main),
+    "merkle": Scenario("the audit trail's Merkle tree: append cost against SHA-256 alone, "
+                       "proof times in a large tree", merkle.main),
+}
 
 
 @attrs.frozen
@@ -51,9 +84,17 @@ class Plan:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m eventjobs.bench",
+        prog=PROG,
+        usage=f"{PROG} [options] | {PROG} SCENARIO [scenario options]",
         description="Benchmark eventjobs against its own stack's limit, in one run.",
+        epilog="stand-alone scenarios (run one alone; "
+        f"{PROG} SCENARIO --help for its options):\n" + "\n".join(
+            f"  {name:<18}{scenario.summary}" for name, scenario in SCENARIOS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # Only to name a misplaced or misspelt scenario precisely; a scenario is
+    # recognised as the first word, before this parser runs (see main).
+    parser.add_argument("scenario", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="short runs (well under a minute): a smoke test, not a measurement")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
@@ -77,21 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--mode", choices=MODES, default="workers",
                        help="workers: one 'eventjobs serve --workers N' on one bind (default); "
                        "ports: N 'eventjobs serve' on N ports, connections spread over them")
-    group.add_argument("--connections", type=_at_least_one, default=None,
+    group.add_argument("--connections", type=at_least_one, default=None,
                        help="clients in all, spread over the ports (default 64; quick: 8)")
-    group.add_argument("--repetitions", type=_at_least_one, default=None,
+    group.add_argument("--repetitions", type=at_least_one, default=None,
                        help="repetitions of the whole scenario (default 3; quick: 1)")
     return parser
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"takes a whole number of at least 1, not {text!r}")
-    return value
 
 
 def _process_counts(text: str) -> tuple[int, ...]:
@@ -107,7 +138,19 @@ def _process_counts(text: str) -> tuple[int, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the full benchmark (or ``--scaling``), or the scenario named by the
+    first word of *argv*; return the exit status (2 for bad options)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SCENARIOS:
+        return SCENARIOS[argv[0]].main(argv[1:], f"{PROG} {argv[0]}")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.scenario is not None:
+        if args.scenario in SCENARIOS:
+            parser.error(f"the scenario name comes first, and takes its own options: "
+                         f"{PROG} {args.scenario} [options]")
+        parser.error(f"no scenario named {args.scenario!r}: use one of "
+                     f"{', '.join(SCENARIOS)}")
     plan = Plan.quick() if args.quick else Plan.full()
     plan = attrs.evolve(
         plan,

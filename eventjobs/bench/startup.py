@@ -10,7 +10,7 @@ snapshot, replay what follows it. Two cases each:
 - crash: it was killed just before its next snapshot was due (the longest
   tail a start can meet: ``snapshot_every - 1`` records).
 
-Run: ``python benchmarks/startup.py [--events 1000000] [--runs 5]``.
+Run: ``python -m eventjobs.bench startup [--events 1000000] [--runs 5]``.
 Prints a table; nothing is asserted.
 """
 
@@ -21,12 +21,12 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import trio
 
-from eventjobs import Settings
-from eventjobs.events import (
+from ..events import (
     JobDone,
     JobFetched,
     JobQueued,
@@ -34,13 +34,15 @@ from eventjobs.events import (
     RecordedRequest,
     RecordedResponse,
 )
-from eventjobs.journal import Recorded
-from eventjobs.journal.lines import GENESIS_HASH, encode_record
-from eventjobs.journal.segments import segment_name
-from eventjobs.journal.snapshots import write_snapshot
-from eventjobs.projection import JobTable
-from eventjobs.runtime import Runtime
-from eventjobs.snapshot import encode_snapshot
+from ..journal import Recorded
+from ..journal.lines import GENESIS_HASH, encode_record
+from ..journal.segments import segment_name
+from ..journal.snapshots import write_snapshot
+from ..projection import JobTable
+from ..runtime import Runtime
+from ..settings import Settings
+from ..snapshot import encode_snapshot
+from .options import at_least_one
 
 LIVE_DONE = 250
 LIVE_QUEUED = 250
@@ -106,20 +108,30 @@ async def time_start(directory: Path) -> float:
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=1_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--snapshot-every", type=int, default=Settings().snapshot_every)
-    parser.add_argument("--segment-bytes", type=int, default=Settings().segment_bytes)
-    args = parser.parse_args()
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=at_least_one, default=1_000_000,
+                        help="events in the long history (default 1,000,000)")
+    parser.add_argument("--small", type=at_least_one, default=1_000,
+                        help="events in the short history (default 1,000)")
+    parser.add_argument("--runs", type=at_least_one, default=5, help="starts timed per journal")
+    parser.add_argument("--snapshot-every", type=at_least_one,
+                        default=Settings().snapshot_every, help="records between snapshots")
+    parser.add_argument("--segment-bytes", type=at_least_one,
+                        default=Settings().segment_bytes, help="bytes per journal segment")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Build the journals in a temporary directory (removed at the end, also
+    on Ctrl-C), time the starts and print the table; return the exit status."""
+    args = build_parser(prog).parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="eventjobs-startup-"))
     try:
         rows = []
         for case in ("clean", "crash"):
-            for events in (args.small, args.events):
-                directory = root / f"{case}-{events}"
+            for size, events in (("small", args.small), ("large", args.events)):
+                directory = root / f"{case}-{size}"  # distinct when --small equals --events
                 built = time.perf_counter()
                 length = build(
                     directory,
@@ -145,7 +157,4 @@ def main() -> None:
                   f"{large[2] / small[2]:.2f}x")
     finally:
         shutil.rmtree(root)
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -6,7 +6,7 @@ process and prints its resident memory after the start (VmRSS) and at its
 peak (VmHWM), for a start that replays every record and for one from a
 snapshot of the same views.
 
-Run: ``python benchmarks/memory.py [--results 1000000]``. Nothing is asserted.
+Run: ``python -m eventjobs.bench memory [--results 1000000]``. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -18,20 +18,30 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from .options import at_least_one
 
 BODY = b"r" * 1024
 
+#: The command a fresh process measures a start with (``--measure DIR``):
+#: this module run directly, not through the harness's command, so the
+#: process loads what a start needs and little else.
+MEASURE = [sys.executable, "-m", "eventjobs.bench.memory", "--measure"]
+
 
 def build(directory: Path, results: int, snapshot: bool) -> None:
-    from eventjobs.events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
-    from eventjobs.journal import Recorded
-    from eventjobs.journal.lines import GENESIS_HASH, encode_record
-    from eventjobs.journal.segments import location, segment_name
-    from eventjobs.journal.snapshots import write_snapshot
-    from eventjobs.projection import JobTable
-    from eventjobs.settings import Settings
-    from eventjobs.snapshot import encode_snapshot
+    # Imported where used: the measuring process (MEASURE) imports this
+    # module too, and should load only what a start loads.
+    from ..events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
+    from ..journal import Recorded
+    from ..journal.lines import GENESIS_HASH, encode_record
+    from ..journal.segments import location, segment_name
+    from ..journal.snapshots import write_snapshot
+    from ..projection import JobTable
+    from ..settings import Settings
+    from ..snapshot import encode_snapshot
 
     segment_bytes = Settings().segment_bytes
     directory.mkdir(parents=True)
@@ -66,8 +76,8 @@ def measure(directory: Path) -> dict[str, float]:
     """Start a runtime on *directory* in this process; report memory."""
     import trio
 
-    from eventjobs.runtime import Runtime
-    from eventjobs.settings import Settings
+    from ..runtime import Runtime
+    from ..settings import Settings
 
     runtime = Runtime(Settings(journal=str(directory)), execute=None)  # type: ignore[arg-type]
     started = time.perf_counter()
@@ -83,15 +93,23 @@ def measure(directory: Path) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", type=int, default=1_000_000)
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=at_least_one, default=1_000_000,
+                        help="done, unfetched results in the journal (default 1,000,000)")
     parser.add_argument("--replay-only", action="store_true", help="skip the snapshot start")
     parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Build each journal in a temporary directory (removed at the end, also
+    on Ctrl-C), measure a start on it in a fresh process and print one line
+    per start; return the exit status."""
+    args = build_parser(prog).parse_args(argv)
     if args.measure:
         print(json.dumps(measure(Path(args.measure))))
-        return
+        return 0
     root = Path(tempfile.mkdtemp(prefix="eventjobs-memory-"))
     try:
         print(f"{args.results:,} stored results of {len(BODY)} bytes each")
@@ -101,10 +119,11 @@ def main() -> None:
             build(directory, args.results, snapshot)
             built = time.perf_counter() - built
             disk = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
-            done = subprocess.run(
-                [sys.executable, __file__, "--measure", str(directory)],
-                capture_output=True, text=True, check=True,
-            )
+            done = subprocess.run([*MEASURE, str(directory)], capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"the measuring process failed (exit status {done.returncode}):\n"
+                      f"{done.stderr}", file=sys.stderr)
+                return 1
             figures = json.loads(done.stdout)
             how = "from a snapshot" if snapshot else "replaying every record"
             print(
@@ -115,7 +134,8 @@ def main() -> None:
             shutil.rmtree(directory)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the measuring process (MEASURE)
+    sys.exit(main())

@@ -10,7 +10,7 @@ Times, over LEAVES journal-sized lines (about 300 bytes each):
 - an inclusion proof for random leaves of the full tree, and a consistency
   proof between random sizes, each verified once outside the timing.
 
-Run: ``python benchmarks/merkle.py [--leaves 1000000] [--proofs 2000]``.
+Run: ``python -m eventjobs.bench merkle [--leaves 1000000] [--proofs 2000]``.
 Prints a table; nothing is asserted.
 """
 
@@ -21,6 +21,7 @@ import hashlib
 import random
 import statistics
 import time
+from collections.abc import Sequence
 
 from eventjobs.merkle import (
     Frontier,
@@ -45,11 +46,12 @@ def rate(seconds: float, count: int) -> str:
     return f"{count / seconds / 1000:,.0f}k/s ({seconds / count * 1e6:.2f} µs each)"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Time the tree and its proofs, print the table; return the exit status."""
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--proofs", type=int, default=2000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     data = lines(args.leaves)
 
     start = time.perf_counter()
@@ -103,7 +105,8 @@ def main() -> None:
             f"p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms, max {times[-1] * 1e3:.3f} ms"
         )
     print(f"  root of the whole tree (from the store) {root_time * 1e3:.3f} ms")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
