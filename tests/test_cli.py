@@ -28,6 +28,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     return subprocess.run(
         [sys.executable, "-m", "eventjobs", "serve", *bind, *args],
         capture_output=True,
+        check=False,
         text=True,
         timeout=TIMEOUT,
         env={**os.environ, **(env or {})},

@@ -24,7 +24,7 @@ from eventjobs.events import (
     RecordedResponse,
 )
 from eventjobs.journal import Recorded
-from eventjobs.projection import JobTable, Phase
+from eventjobs.projection import JobTable
 from eventjobs.referee import ANY_NODE, FINISHED, QUEUED, RUNNING, JobState, Rejected, judge
 
 RESPONSE = RecordedResponse(status=200)

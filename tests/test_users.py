@@ -201,7 +201,7 @@ def test_serve_refuses_an_unusable_users_file_with_one_sentence(tmp_path, proble
     result = subprocess.run(
         [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{free_port()}",
          "--journal", ":memory:", "--users", str(path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, check=False, text=True, timeout=30,
     )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -217,7 +217,7 @@ def test_serve_refuses_a_short_jwt_secret(tmp_path):
         [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{free_port()}",
          "--journal", ":memory:", "--users", write_users_file(tmp_path / "u.json"),
          "--jwt-secret-file", str(secret)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, check=False, text=True, timeout=30,
     )
     assert result.returncode == 1
     assert result.stderr.startswith("eventjobs: JWT secret file") and "at least 32" in result.stderr

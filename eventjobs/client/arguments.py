@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..timeparse import parse_time
@@ -81,7 +81,7 @@ def request_path(text: str) -> str:
 def time_value(text: str) -> float:
     try:
         seconds = parse_time(text)
-        datetime.fromtimestamp(seconds, timezone.utc)  # shown back to the user
+        datetime.fromtimestamp(seconds, UTC)  # shown back to the user
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     except (OverflowError, OSError):

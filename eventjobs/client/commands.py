@@ -29,7 +29,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .api import DONE, JobAPI, JobNotFound, NotAuthorized, Pending, Refused
 from .arguments import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE, add_parser
@@ -301,7 +301,7 @@ def _list(api: JobAPI, args: argparse.Namespace) -> int:
 def _delete(api: JobAPI, args: argparse.Namespace) -> int:
     if args.target == "expired":
         api.delete("expired", before=args.before)
-        moment = datetime.fromtimestamp(args.before, timezone.utc).isoformat()
+        moment = datetime.fromtimestamp(args.before, UTC).isoformat()
         print(f"deleted the jobs stamped before {moment.replace('+00:00', 'Z')}", flush=True)
     elif args.target == "all":
         api.delete("all")

@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 from types import TracebackType
-from typing import Protocol, TextIO
+from typing import Protocol, Self, TextIO
 
 from .api import Pending
 
@@ -76,7 +76,7 @@ def render_line(
 
 class Display(Protocol):
     def update(self, pending: Pending) -> None: ...
-    def __enter__(self) -> Display: ...
+    def __enter__(self) -> Self: ...
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None: ...
@@ -88,7 +88,7 @@ class Silent:
     def update(self, pending: Pending) -> None:
         pass
 
-    def __enter__(self) -> Silent:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -114,7 +114,7 @@ class Spinner:
     def update(self, pending: Pending) -> None:
         self._pending = pending  # one reference swap: no lock needed
 
-    def __enter__(self) -> Spinner:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

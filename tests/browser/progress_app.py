@@ -20,7 +20,7 @@ _held: dict[str, trio.Event] = {}
 async def steps(count: int) -> str:
     for step in range(1, count + 1):
         report_progress(step / (count + 1), f"step {step} <i>of</i> {count}")
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
     await trio.sleep(300)  # until cancelled
     return "unreachable"
 

@@ -201,7 +201,7 @@ def test_tables_sort_by_a_column_and_filter_by_path(open_tab, server):
     page = open_dashboard(tab, server)
     wait_live(page)
     expect(row(page, "done", second)).to_be_visible()
-    ids = lambda: page.locator("#done-table tbody .col-id").all_text_contents()  # noqa: E731
+    ids = lambda: page.locator("#done-table tbody .col-id").all_text_contents()
     page.click("#done-table th >> text=ID")
     expect(page.locator("#done-table th[aria-sort='descending']")).to_have_text("ID▼")
     assert ids() == sorted(ids(), key=int, reverse=True)

@@ -45,6 +45,7 @@ def job(
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
+        check=False,
         env=client_env(env),
         timeout=timeout,
         start_new_session=True,

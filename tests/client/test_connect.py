@@ -99,7 +99,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 class _JobList(http.server.BaseHTTPRequestHandler):
     """Answers GET /_api/job/done as eventjobs would: a JSON list of ids."""
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:
         listed = self.path in ("/_api/job/done", "/behind/a/proxy/_api/job/done")
         body = json.dumps(["7", "9"] if listed else []).encode()
         self.send_response(200)

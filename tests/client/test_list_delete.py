@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -81,7 +81,7 @@ def test_delete_expired_before_an_iso_time_or_unix_seconds(clean: ServerProcess)
     while httpx.get(f"{clean.url}/_admin/time").json()["time"] <= cut:
         time.sleep(0.01)  # a completion stamp strictly after the cut
     new = finished(clean, "/_admin/sleep?duration=0")
-    iso = datetime.fromtimestamp(cut, timezone.utc).isoformat(timespec="microseconds")
+    iso = datetime.fromtimestamp(cut, UTC).isoformat(timespec="microseconds")
     result = job("delete", "expired", "--before", iso, url=clean.url)
     assert result.returncode == 0, result
     assert result.stdout.startswith("deleted the jobs stamped before ")

@@ -45,7 +45,7 @@ def test_worker_processes_zero_is_refused(tmp_path: Path):
     result = subprocess.run(
         [sys.executable, "-m", "eventjobs", "serve", "--journal", journal_dir(tmp_path),
          "--worker-processes", "0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, check=False, text=True, timeout=60,
     )
     assert result.returncode == 1
     assert "worker_processes" in result.stderr

@@ -9,6 +9,7 @@ import json
 import jwt
 import pytest
 from quart import Quart, Response
+import trio
 
 from eventjobs import current_caller, users
 from eventjobs.events import JobQueued
@@ -186,8 +187,7 @@ async def test_a_user_added_while_serving_can_log_in(served):
 
 async def test_a_users_file_broken_while_serving_locks_everyone_out(served):
     """Fail closed: a malformed users file lets nobody in until it is fixed."""
-    with open(served.runtime.settings.users, "w") as file:
-        file.write("{broken")
+    await trio.Path(served.runtime.settings.users).write_text("{broken")
     response = await served.client.get("/_api/version", headers=basic("root"))
     assert response.status_code == 401
 

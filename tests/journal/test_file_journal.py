@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import eventjobs.journal.file as file_module
-import eventjobs.journal.lines as lines
+from eventjobs.journal import lines
 from eventjobs.codec import encode_event
 from eventjobs.events import JobFetched
 from tests import strategies

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import trio
 
 from eventjobs.errors import ConfigError, JournalCorrupt
 from eventjobs.journal import FileJournal
@@ -80,20 +81,22 @@ async def test_segments_removed_by_hand_are_reported(tmp_path):
         list(read_records(tmp_path))
 
 
+def prune_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``eventjobs journal prune ARGS`` in a child process (blocks: run it in a thread)."""
+    return subprocess.run(
+        [sys.executable, "-m", "eventjobs", "journal", "prune", *args],
+        capture_output=True, check=False, text=True, timeout=60,
+    )
+
+
 async def test_prune_command_reports_what_it_did(tmp_path):
     """The CLI prints the segments it moved and exits 0."""
     await journal_with_snapshot(tmp_path / "j")
-    done = subprocess.run(
-        [sys.executable, "-m", "eventjobs", "journal", "prune", str(tmp_path / "j"),
-         "--before", "2100-01-01", "--archive", str(tmp_path / "a")],
-        capture_output=True, text=True, timeout=60,
+    done = await trio.to_thread.run_sync(
+        prune_command, str(tmp_path / "j"), "--before", "2100-01-01", "--archive", str(tmp_path / "a")
     )
     assert done.returncode == 0, done.stderr
     assert "moved to" in done.stdout and "checkpointed" in done.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "eventjobs", "journal", "prune", str(tmp_path / "j"),
-         "--before", "soon"],
-        capture_output=True, text=True, timeout=60,
-    )
+    bad = await trio.to_thread.run_sync(prune_command, str(tmp_path / "j"), "--before", "soon")
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and "is not a time" in bad.stderr

@@ -34,7 +34,7 @@ async def test_a_new_segment_starts_past_the_size_limit(tmp_path):
     assert segments[0].first_seq == 1
     assert [r.seq for r in journal.read()] == list(range(1, 13))
     assert [r.event for r in journal.read()] == [r.event for r in records]
-    assert [r.seq for r in journal.read(after=segments[-1].first_seq)][0] == (
+    assert next(r.seq for r in journal.read(after=segments[-1].first_seq)) == (
         segments[-1].first_seq + 1
     )
     await journal.aclose()

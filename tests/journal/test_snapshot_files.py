@@ -205,7 +205,7 @@ async def journal_of(directory: Path) -> tuple[FileJournal, list[Recorded]]:
     journal = FileJournal.open(directory)
     records = numbered(HISTORY)
     locations = await journal.append(records)
-    return journal, [Recorded(r.seq, r.event, where) for r, where in zip(records, locations)]
+    return journal, [Recorded(r.seq, r.event, where) for r, where in zip(records, locations, strict=True)]
 
 
 def results(table) -> dict:

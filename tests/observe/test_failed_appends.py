@@ -10,6 +10,7 @@ import logging
 import trio
 
 from eventjobs import Settings
+from eventjobs.errors import JournalUnavailable
 from eventjobs.http.live import feed_of
 from eventjobs.identity import Caller
 from eventjobs.journal import FileJournal
@@ -54,7 +55,7 @@ async def test_lost_and_retried_events_are_observed_as_the_journal_holds_them(
                 try:
                     await served.runtime.flush()
                     break
-                except Exception:
+                except JournalUnavailable:
                     await trio.sleep(0.01)
             while (await served.client.get(f"/_api/job/{running_id}")).status_code != 200:
                 await trio.sleep(0.01)

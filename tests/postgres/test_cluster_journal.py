@@ -78,13 +78,13 @@ async def test_of_two_nodes_racing_to_fetch_one_result_exactly_one_wins(nodes):
         )
         outcomes: list[Recorded | Rejected] = []
 
-        async def fetch(writer: PostgresJournal) -> None:
+        async def fetch(writer: PostgresJournal, job_id: int, outcomes: list[Recorded | Rejected]) -> None:
             judged = await writer.append_judged([JobFetched(job_id=job_id, time=4.0, by=None)])
             outcomes.extend(judged.outcomes)
 
         async with trio.open_nursery() as race:
-            race.start_soon(fetch, a)
-            race.start_soon(fetch, b)
+            race.start_soon(fetch, a, job_id, outcomes)
+            race.start_soon(fetch, b, job_id, outcomes)
         assert len(records(outcomes)) == 1, outcomes
         (rejected,) = [outcome for outcome in outcomes if isinstance(outcome, Rejected)]
         assert "gone or unknown" in str(rejected)

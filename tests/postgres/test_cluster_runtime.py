@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import trio
 import trio.testing
 
@@ -85,8 +84,8 @@ async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job
         supervisor = runtime._supervisor
         # The actor has asked for `started` (it is in the writer's queue or
         # in flight) while the views still say queued.
-        while not (supervisor.statistics().running == 1):
-            await trio.sleep(0)
+        while supervisor.statistics().running != 1:
+            await trio.lowlevel.checkpoint()
         assert runtime.table.jobs[job].phase is Phase.QUEUED
         assert await runtime.jobs.cancel(job, ANONYMOUS)
 

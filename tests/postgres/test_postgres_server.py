@@ -24,7 +24,7 @@ TIMEOUT = 60
 
 def eventjobs(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eventjobs", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "eventjobs", *args], capture_output=True, check=False, text=True,
         timeout=TIMEOUT, env={**os.environ, **(env or {})},
     )
 
@@ -96,7 +96,7 @@ def test_hypercorn_with_two_workers_on_a_journal_directory_tells_the_operator(
     done = subprocess.run(
         [sys.executable, "-m", "hypercorn", "-k", "trio", "-w", "2",
          "--bind", f"127.0.0.1:{free_port()}", "eventjobs.asgi:create_app()"],
-        capture_output=True, text=True, timeout=TIMEOUT,
+        capture_output=True, check=False, text=True, timeout=TIMEOUT,
         env={**os.environ, "EVENTJOBS_JOURNAL": str(tmp_path / "journal")},
     )
     output = done.stdout + done.stderr
