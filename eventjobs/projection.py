@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
+from typing import ClassVar, Literal
 
 from .errors import IllegalTransition
 from .events import (
@@ -76,7 +77,7 @@ class JobView:
     #: When it was queued (unix seconds).
     created: float
     #: ``QUEUED`` or ``RUNNING``.
-    phase: Phase
+    phase: Literal[Phase.QUEUED, Phase.RUNNING]
     #: Listed and reachable by its owner; false once deleted, and always
     #: false for fire-and-forget jobs.
     visible: bool
@@ -89,7 +90,7 @@ class JobView:
     cancelling: bool = False
 
     # What only a finished job has (see FinishedJob), for readers of either.
-    pending = True
+    pending: ClassVar[Literal[True]] = True
     finished = None
     status = None
     response = None
@@ -140,10 +141,10 @@ class FinishedJob:
     #: always in exactly one place. Not part of the view's identity.
     result: RecordedResponse | int = attrs.field(eq=False)
 
-    phase = Phase.FINISHED
+    phase: ClassVar[Literal[Phase.FINISHED]] = Phase.FINISHED
     visible = True
     store = True
-    pending = False
+    pending: ClassVar[Literal[False]] = False
     request = None
     progress = None
     cancelling = False
@@ -175,7 +176,7 @@ class FinishedJob:
     @property
     def created(self) -> float:
         """When it was queued (unix seconds)."""
-        return _TIME.unpack_from(self.times, 0)[0]  # type: ignore[no-any-return]
+        return _TIME.unpack_from(self.times, 0)[0]
 
     @property
     def started(self) -> float | None:
@@ -186,7 +187,7 @@ class FinishedJob:
     @property
     def finished(self) -> float:
         """When it finished (unix seconds)."""
-        return _TIME.unpack_from(self.times, 16)[0]  # type: ignore[no-any-return]
+        return _TIME.unpack_from(self.times, 16)[0]
 
     @property
     def stamp(self) -> float:
@@ -350,7 +351,7 @@ class JobTable:
         )
 
     def _replace(self, job: View, **changes: Any) -> None:
-        self._put(job, attrs.evolve(job, **changes))  # type: ignore[misc]
+        self._put(job, attrs.evolve(job, **changes))
 
     def _put(self, job: View, new: View | None) -> None:
         """Replace *job* by *new*, or forget it (None), keeping the counts."""

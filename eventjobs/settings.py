@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import attrs
 
 from .errors import ConfigError
+
+#: An attrs validator: (instance, attribute, value), raising ConfigError.
+Validator = Callable[[Any, Any, Any], None]
 
 #: ``--journal`` value selecting the in-memory journal (nothing survives).
 MEMORY_JOURNAL: Final = ":memory:"
@@ -23,7 +26,7 @@ MEMORY_JOURNAL: Final = ":memory:"
 DEFAULT_BIND: Final = "127.0.0.1:8529"
 
 
-def _positive_int(name: str) -> object:
+def _positive_int(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if type(value) is not int or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
@@ -31,7 +34,7 @@ def _positive_int(name: str) -> object:
     return check
 
 
-def _seconds(name: str) -> object:
+def _seconds(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if (
             isinstance(value, bool)
@@ -64,15 +67,15 @@ MIN_NODE_LEASE = 0.5
 MAX_NODE_LEASE = 3600.0
 
 
-def _optional(check: object) -> object:
+def _optional(check: Validator) -> Validator:
     def optional_check(instance: object, attribute: object, value: object) -> None:
         if value is not None:
-            check(instance, attribute, value)  # type: ignore[operator]
+            check(instance, attribute, value)
 
     return optional_check
 
 
-def _optional_positive_int(name: str) -> object:
+def _optional_positive_int(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is not None and (type(value) is not int or value < 1):
             raise ConfigError(
@@ -230,11 +233,11 @@ class Settings:
 
 
 def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:
-    parse = field.metadata.get("parse")
+    parse: Callable[[str], object] | None = field.metadata.get("parse")
     if parse is None:
-        default = field.default
+        default: Any = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()  # type: ignore[attr-defined]
+            default = default.factory()
         if isinstance(default, (str, tuple)) or default is None:
             return raw  # a converter, if any, takes it from there
         parse = type(default)

@@ -25,7 +25,10 @@ from eventjobs.events import (
 )
 from eventjobs.journal import Recorded
 from eventjobs.projection import JobTable
-from eventjobs.referee import ANY_NODE, FINISHED, QUEUED, RUNNING, JobState, Rejected, judge
+from eventjobs.lifecycle import Phase
+from eventjobs.referee import (
+    ANY_NODE, FINISHED, QUEUED, RUNNING, JobState, Rejected, judge, phase_of,
+)
 
 RESPONSE = RecordedResponse(status=200)
 REQUEST = RecordedRequest(method="GET", path="/x")
@@ -122,7 +125,6 @@ def test_a_second_fetch_is_rejected():
 
 
 def test_stored_phase_names_map_to_the_lifecycle_phases():
-    from eventjobs.referee import phase_of
 
     assert [phase_of(name) for name in (QUEUED, RUNNING, FINISHED)] == list(Phase)
     with pytest.raises(ValueError, match="unknown stored phase 'done'"):

@@ -187,11 +187,11 @@ class NodeWriter:
                 raise ended[0]
         finally:
             self._closing = True
-            error = self._failure or JournalUnavailable(
+            failure = self._failure or JournalUnavailable(
                 str(self._ended or "the journal writer stopped")
             )
             for ticket in self._queued:
-                ticket.finish(error)
+                ticket.finish(failure)
             self._queued = []
 
     def close(self) -> None:

@@ -150,7 +150,7 @@ class ProcessPool:
             self._wake()
         kind, value = pickle.loads(answer)
         if kind == "ok":
-            return value  # type: ignore[no-any-return]
+            return value
         if kind == "raised":
             raise value
         raise WorkerProcessError(f"{getattr(function, '__qualname__', function)}: {value}")

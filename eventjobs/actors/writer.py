@@ -55,7 +55,7 @@ FINAL_FLUSH_SECONDS = 10.0
 class _Batch:
     """The tickets made durable by one append, each with its record."""
 
-    __slots__ = ("tickets", "records")
+    __slots__ = ("records", "tickets")
 
     def __init__(self) -> None:
         self.tickets: list[Ticket] = []

@@ -36,7 +36,7 @@ LONGEST_BACKOFF = 5.0
 class Ticket:
     """One event on its way to the journal; await :meth:`durable`."""
 
-    __slots__ = ("event", "retry", "_done", "_outcome")
+    __slots__ = ("_done", "_outcome", "event", "retry")
 
     def __init__(self, event: Event, retry: bool) -> None:
         self.event = event

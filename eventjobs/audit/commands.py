@@ -160,8 +160,7 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
         while True:
             time.sleep(args.interval)
             new = log_rows((entry.record for entry in follower.poll()), chosen, facts)
-            for row in new:
-                out.write("  ".join(row) + "\n")
+            out.writelines("  ".join(row) + "\n" for row in new)
             out.flush()
     except KeyboardInterrupt:
         return 0

@@ -36,7 +36,7 @@ class CannotCopy(Exception):
     """The copy was refused or stopped; the message says why."""
 
 
-def add_command(journal_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(journal_commands: argparse._SubParsersAction) -> None:
     parser = journal_commands.add_parser(
         "copy",
         help="copy a journal between a directory and PostgreSQL (either way), verifying it",

@@ -22,7 +22,7 @@ class CannotWrite(Exception):
     """A key file cannot be written; the message says why."""
 
 
-def add_command(journal_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(journal_commands: argparse._SubParsersAction) -> None:
     parser = journal_commands.add_parser(
         "keygen",
         help="make a key pair for signing checkpoints (PREFIX.key, PREFIX.pub)",

@@ -17,7 +17,7 @@ from ..errors import CodecError, JournalCorrupt
 from ..journal.snapshots import read_snapshot, snapshot_paths
 from ..projection import JobTable
 from ..snapshot import decode_table
-from .reading import Scan
+from .reading import Scan, Source
 
 
 class CannotReplay(Exception):
@@ -25,7 +25,7 @@ class CannotReplay(Exception):
 
 
 def replay(
-    directory: Path,
+    directory: Source,
     until_seq: int | None = None,
     until_time: float | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -58,9 +58,10 @@ def replay(
     return table if table is not None else JobTable()
 
 
-def _start(directory: Path, first_seq: int) -> JobTable:
-    """An empty table, or for a pruned journal its oldest usable snapshot."""
-    if first_seq == 1:
+def _start(directory: Source, first_seq: int) -> JobTable:
+    """An empty table, or for a pruned journal its oldest usable snapshot
+    (only a journal directory is pruned: a PostgreSQL scan starts at 1)."""
+    if first_seq == 1 or not isinstance(directory, Path):
         return JobTable()
     for path in snapshot_paths(directory):
         snapshot = read_snapshot(path)

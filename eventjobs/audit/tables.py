@@ -8,7 +8,7 @@ golden files and ``grep`` see no escape codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 _BOLD = "\x1b[1m"
 _RESET = "\x1b[0m"
@@ -29,7 +29,7 @@ def iso(seconds: float | None) -> str:
     """``2023-11-14T22:13:20.250Z`` (UTC, milliseconds); ``-`` for None."""
     if seconds is None:
         return "-"
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

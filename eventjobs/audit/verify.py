@@ -19,14 +19,13 @@ never acknowledged to a client.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import attrs
 
 from ..errors import IllegalTransition, JournalCorrupt
 from ..events import JobQueued
 from ..projection import JobTable
-from .reading import Scan, TornTail
+from .reading import Scan, Source, TornTail
 
 
 @attrs.frozen
@@ -44,7 +43,7 @@ class Verified:
     torn: TornTail | None
 
 
-def verify(directory: Path) -> Verified:
+def verify(directory: Source) -> Verified:
     """Verify the journal in *directory*.
 
     Raises:

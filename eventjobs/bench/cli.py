@@ -255,7 +255,7 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
             log(f"cancel run {index + 1}/{plan.runs}: p50 {cancels[-1][0]:.2f} ms, "
                 f"p99 {cancels[-1][1]:.2f} ms")
 
-    def rates(name: str) -> list[float]:
+    def rates_of(name: str) -> list[float]:
         return [r.results[name].rate for r in rounds]
 
     def cpu(name: str) -> list[float]:
@@ -267,18 +267,18 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
     fetch_note = note
     if any(r.results[f"fetch@{c}"].ranout for r in rounds for c in (10, 50)):
         fetch_note = (note + "; " if note else "") + "ran out of finished jobs: a lower bound"
-    baseline = rates("baseline@50")
+    baseline = rates_of("baseline@50")
     rows = [
         Row(figure("baseline req/s", "req/s", baseline, note or "GET /_api/version, 50 conns")),
-        Row(figure("submit 202/s", "202/s", rates("submit@50"), note)),
+        Row(figure("submit 202/s", "202/s", rates_of("submit@50"), note)),
         Row(figure("submit / baseline", "ratio",
-                   [s / b for s, b in zip(rates("submit@50"), baseline)], note), Target(0.85)),
-        Row(figure("lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
+                   [s / b for s, b in zip(rates_of("submit@50"), baseline)], note), Target(0.85)),
+        Row(figure("lifecycle jobs/s", "jobs/s", rates_of("lifecycle@50"), note)),
         Row(figure("lifecycle / baseline", "ratio",
-                   [s / b for s, b in zip(rates("lifecycle@50"), baseline)], note), Target(0.35)),
+                   [s / b for s, b in zip(rates_of("lifecycle@50"), baseline)], note), Target(0.35)),
         Row(figure("submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds],
                    "202s over load + drain time: jobs accepted and run")),
-        Row(figure("fetch results/s", "results/s", rates("fetch@50"), fetch_note)),
+        Row(figure("fetch results/s", "results/s", rates_of("fetch@50"), fetch_note)),
         Row(figure("lifecycle polls/job", "204s/job",
                    [r.results["lifecycle@50"].polls / max(1, r.results["lifecycle@50"].ok)
                     for r in rounds], "fetches that found the job still pending")),
@@ -347,19 +347,19 @@ def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores
                 log(f"PG HTTP round {index + 1}/{plan.runs} ({server.url})")
                 http_figures.warm_up(server, client, plan.warm_up, client_cores)
                 rounds.append(http_figures.run_round(server, client, plan.seconds, client_cores, log))
-    def rates(name: str) -> list[float]:
+    def rates_of(name: str) -> list[float]:
         return [r.results[name].rate for r in rounds]
 
     # Ratios to the baseline of the same round: the file journal's rows were
     # measured minutes earlier, and a shared machine's rates drift.
     rows += [
-        Row(figure("PG baseline req/s", "req/s", rates("baseline@50"), note)),
-        Row(figure("PG submit 202/s", "202/s", rates("submit@50"), note)),
+        Row(figure("PG baseline req/s", "req/s", rates_of("baseline@50"), note)),
+        Row(figure("PG submit 202/s", "202/s", rates_of("submit@50"), note)),
         Row(figure("PG submit / baseline", "ratio",
-                   [s / b for s, b in zip(rates("submit@50"), rates("baseline@50"))], note)),
-        Row(figure("PG lifecycle jobs/s", "jobs/s", rates("lifecycle@50"), note)),
+                   [s / b for s, b in zip(rates_of("submit@50"), rates_of("baseline@50"), strict=True)], note)),
+        Row(figure("PG lifecycle jobs/s", "jobs/s", rates_of("lifecycle@50"), note)),
         Row(figure("PG lifecycle / baseline", "ratio",
-                   [s / b for s, b in zip(rates("lifecycle@50"), rates("baseline@50"))], note)),
+                   [s / b for s, b in zip(rates_of("lifecycle@50"), rates_of("baseline@50"), strict=True)], note)),
         Row(figure("PG submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds])),
         Row(figure("PG CPU/submitted job us", "us", [r.cpu_us["submit@50"] for r in rounds],
                    "server process only (PostgreSQL's CPU not counted)")),

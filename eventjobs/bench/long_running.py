@@ -35,6 +35,7 @@ from ..settings import Settings
 from ..work import run_in_process, run_in_thread
 from .busy import count_primes
 from .options import at_least_one
+import trio.lowlevel
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -67,7 +68,7 @@ async def cancel_latencies(kind: str, path: str, samples: int, settle: float) ->
                 response = await client.post(path, headers={"x-arango-async": "store"})
                 job_id = int(response.headers["x-arango-async-id"])
                 while runtime.table.jobs[job_id].phase is not Phase.RUNNING:
-                    await trio.sleep(0)
+                    await trio.lowlevel.checkpoint()
                 await trio.sleep(settle)  # let the work get under way
                 start = time.perf_counter()
                 await client.put(f"/_api/job/{job_id}/cancel")
@@ -75,7 +76,7 @@ async def cancel_latencies(kind: str, path: str, samples: int, settle: float) ->
                     job = runtime.table.jobs[job_id]
                     if not job.pending and runtime.journal.head >= runtime.table.position:
                         break
-                    await trio.sleep(0)
+                    await trio.lowlevel.checkpoint()
                 latencies.append(time.perf_counter() - start)
                 # The status, not the response: a stored result's body need
                 # not be held in memory (it may be read back from the journal).

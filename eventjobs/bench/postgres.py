@@ -38,4 +38,4 @@ def fresh_journal(url: str) -> Iterator[str]:
         yield f"{base}?schema={schema}"
     finally:
         with contextlib.closing(connect(parse_postgres_url(base), autocommit=True)) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")  # type: ignore[arg-type]
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -272,7 +272,7 @@ def table(summaries: Sequence[Summary]) -> str:
               "lifecycle / file x1", "polls/job", "server CPU us/job (submit, lifecycle)",
               "PostgreSQL CPU us/job", "CPU in lifecycle: servers", "PostgreSQL", "generator",
               "other", "idle")
-    lines = [header]
+    lines: list[tuple[str, ...]] = [header]
     for s in summaries:
         used = s.shares["lifecycle"]
         lines.append((

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 from collections.abc import Callable
 
 from quart_trio import QuartTrio
@@ -15,6 +16,7 @@ from ..authentication import Authenticator, read_secret
 from . import builtins, error_handlers, job_api, journal_api, login, openapi, operations
 from . import jobs_api, live, ui
 from .async_layer import AsyncJobLayer
+from .asgi_call import ASGIApp
 from .mounted import MountedLifespan, load_app
 
 log = logging.getLogger("eventjobs")
@@ -78,12 +80,16 @@ def create_app(
     app.extensions[login.AUTHENTICATOR_KEY] = authenticator
 
     mounted = load_app(settings.app) if settings.app else None
-    layer = AsyncJobLayer(app, app.asgi_app, mounted, authenticator)
+    # Quart types its ASGI entry with hypercorn's TypedDict scopes and events;
+    # the layer hands it the very dicts the server gave, typed as mappings.
+    layer = AsyncJobLayer(app, cast("ASGIApp", app.asgi_app), mounted, authenticator)
     runtime = Runtime(
         settings, layer.execute, clock=clock, journal=journal, rerun_safe=layer.rerun_safe
     )
     app.extensions["eventjobs"] = runtime
-    app.asgi_app = layer  # type: ignore[method-assign]
+    # Quart's documented way to wrap its ASGI entry in middleware; mypy sees a
+    # method replaced, and the layer's mapping-typed signature.
+    app.asgi_app = layer  # type: ignore[method-assign, assignment]
     mounted_lifespan = MountedLifespan(mounted) if mounted is not None else None
 
     async def run_in_background() -> None:

@@ -46,7 +46,7 @@ async def collections() -> Response:
 )
 async def echo() -> Response:
     """Describe the request: what a job sees is what a synchronous call sees."""
-    body = await request.get_data(as_text=False)
+    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
         body_text, encoding = body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

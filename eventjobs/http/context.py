@@ -7,6 +7,7 @@ way (spec 1.3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from quart import request
@@ -41,6 +42,6 @@ def current_job_id() -> int | None:
     return job_id
 
 
-def _scope() -> dict[str, Any]:
-    scope: dict[str, Any] = request.scope
-    return scope
+def _scope() -> Mapping[str, Any]:
+    # The ASGI scope's typed keys, plus the ones the async-job layer adds.
+    return request.scope

@@ -33,7 +33,7 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app, request
 
-from ..projection import JobView, Phase
+from ..projection import Phase, View
 from ..runtime import Runtime
 from .context import current_caller
 from .responses import bad_parameter, json_response
@@ -47,7 +47,7 @@ NO_OWNER = "-"
 MAX_FILTER_CHARS = 1024
 
 
-def job_row(job: JobView) -> dict[str, Any]:
+def job_row(job: View) -> dict[str, Any]:
     """The dashboard's row for *job*: the one place that reads a view's fields."""
     return {
         "id": str(job.job_id),
@@ -67,7 +67,7 @@ def job_row(job: JobView) -> dict[str, Any]:
     }
 
 
-def job_state(job: JobView) -> str:
+def job_state(job: View) -> str:
     """``queued``, ``running``, ``cancelling`` (asked to stop, still running) or ``done``."""
     if job.phase is Phase.QUEUED:
         return "queued"
@@ -96,8 +96,8 @@ async def list_jobs() -> Response:
     # One walk, with local counters: this loop is the endpoint's whole cost.
     queued = running = cancelling = done = failed = 0
     # Newest first: keep the last *limit* matches of the ascending walk.
-    pending_rows = collections.deque[JobView](maxlen=limit)
-    done_rows = collections.deque[JobView](maxlen=limit)
+    pending_rows = collections.deque[View](maxlen=limit)
+    done_rows = collections.deque[View](maxlen=limit)
     pending_matched = done_matched = 0
     filtered = bool(owner or path)
     for job in runtime.jobs.visible_jobs(caller):

@@ -43,7 +43,7 @@ def load_app(reference: str) -> ASGIApp:
         app = app()
     if not callable(app):
         raise ConfigError(f"--app {reference}: {attr!r} is not an ASGI application")
-    return app  # type: ignore[no-any-return]
+    return app
 
 
 class MountedLifespan:

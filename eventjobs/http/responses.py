@@ -7,7 +7,7 @@ from typing import Any
 from quart import Response
 from werkzeug.datastructures import Headers
 
-from ..projection import JobView
+from ..projection import View
 from ..results import (
     ERROR_HTTP_BAD_PARAMETER,
     ERROR_HTTP_METHOD_NOT_ALLOWED,
@@ -55,7 +55,7 @@ def result_true() -> Response:
     return json_response({"result": True})
 
 
-def stored_result(job: JobView) -> Response:
+def stored_result(job: View) -> Response:
     """A finished job's result exactly as its handler produced it, plus
     ``x-arango-async-id``. A HEAD request's result has no body (spec 3)."""
     stored = job.response

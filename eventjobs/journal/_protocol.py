@@ -74,7 +74,7 @@ class Journal(Protocol):
 
     async def save_snapshot(
         self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
-    ) -> None:
+    ) -> object:
         """Durably keep a snapshot of the views as of *position*: *header*
         and the *jobs* entries (JSON-ready dicts, in order).
 

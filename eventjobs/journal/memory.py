@@ -38,7 +38,7 @@ class MemoryJournal:
         # Appending is a checkpoint in every backend; keep that true here so
         # code tested against memory behaves the same against a file.
         await trio.lowlevel.checkpoint()
-        return None  # records are in memory anyway: results stay in the views
+        # records are in memory anyway: results stay in the views
 
     def read_at(self, location: int) -> Recorded:
         raise JournalCorrupt("the memory journal hands out no locations")

@@ -72,7 +72,7 @@ def register_node(conn: psycopg.Connection, schema: str, name: str, lease: float
     """Add a node with a lease of *lease* seconds; return its id. Commits."""
     with conn.transaction():
         row = conn.execute(
-            f"INSERT INTO {schema}.nodes (name, lease_expires) "  # type: ignore[arg-type]
+            f"INSERT INTO {schema}.nodes (name, lease_expires) "
             "VALUES (%s, clock_timestamp() + make_interval(secs => %s)) RETURNING node_id",
             (name, lease),
         ).fetchone()
@@ -84,7 +84,7 @@ def renew_lease(conn: psycopg.Connection, schema: str, node: int, lease: float) 
     """Extend the node's lease; False when it was fenced (or removed). Commits."""
     with conn.transaction():
         renewed = conn.execute(
-            f"UPDATE {schema}.nodes SET lease_expires = clock_timestamp() "  # type: ignore[arg-type]
+            f"UPDATE {schema}.nodes SET lease_expires = clock_timestamp() "
             "+ make_interval(secs => %s) WHERE node_id = %s AND NOT fenced "
             "AND lease_expires > clock_timestamp()",
             (lease, node),
@@ -98,7 +98,7 @@ def release_node(conn: psycopg.Connection, schema: str, node: int) -> None:
     with conn.transaction():
         _lock_head(conn, schema)
         conn.execute(
-            f"UPDATE {schema}.nodes SET fenced = true, lease_expires = clock_timestamp() "  # type: ignore[arg-type]
+            f"UPDATE {schema}.nodes SET fenced = true, lease_expires = clock_timestamp() "
             "WHERE node_id = %s",
             (node,),
         )
@@ -151,7 +151,7 @@ def append_judged(
             _write_rows(conn, schema, rows)
             _save_states(conn, schema, changed)
             conn.execute(
-                f"UPDATE {schema}.head SET seq = %s, hash = %s, state_seq = %s, "  # type: ignore[arg-type]
+                f"UPDATE {schema}.head SET seq = %s, hash = %s, state_seq = %s, "
                 "last_job_id = %s",
                 (seq, prev, seq, last_job_id),
             )
@@ -173,17 +173,17 @@ def take_over(conn: psycopg.Connection, location: PostgresLocation, node: int) -
         if state_seq < head:
             _bring_state_up(conn, location, state_seq, head, last_job_id)
         conn.execute(
-            f"UPDATE {schema}.nodes SET fenced = true "  # type: ignore[arg-type]
+            f"UPDATE {schema}.nodes SET fenced = true "
             "WHERE NOT fenced AND lease_expires <= clock_timestamp()"
         )
         # Fenced long ago and holding nothing: forgotten (a node that comes
         # back after that finds no row, which also means fenced).
         conn.execute(
-            f"DELETE FROM {schema}.nodes WHERE fenced "  # type: ignore[arg-type]
+            f"DELETE FROM {schema}.nodes WHERE fenced "
             "AND lease_expires < clock_timestamp() - interval '1 day'"
         )
         taken = conn.execute(
-            f"UPDATE {schema}.job_state SET node_id = %s WHERE phase <> %s "  # type: ignore[arg-type]
+            f"UPDATE {schema}.job_state SET node_id = %s WHERE phase <> %s "
             f"AND node_id NOT IN (SELECT node_id FROM {schema}.nodes WHERE NOT fenced) "
             "RETURNING job_id, phase, cancelling",
             (node, FINISHED),
@@ -199,7 +199,7 @@ def take_over(conn: psycopg.Connection, location: PostgresLocation, node: int) -
 
 def _lock_head(conn: psycopg.Connection, schema: str) -> tuple[int, str, int, int]:
     row = conn.execute(
-        f"SELECT seq, hash, state_seq, last_job_id FROM {schema}.head FOR UPDATE"  # type: ignore[arg-type]
+        f"SELECT seq, hash, state_seq, last_job_id FROM {schema}.head FOR UPDATE"
     ).fetchone()
     if row is None:
         raise JournalCorrupt(f"the table {schema}.head has no row (it was emptied by hand)")
@@ -208,7 +208,7 @@ def _lock_head(conn: psycopg.Connection, schema: str) -> tuple[int, str, int, in
 
 def _check_live(conn: psycopg.Connection, schema: str, node: int) -> None:
     row = conn.execute(
-        f"SELECT fenced, lease_expires > clock_timestamp() FROM {schema}.nodes "  # type: ignore[arg-type]
+        f"SELECT fenced, lease_expires > clock_timestamp() FROM {schema}.nodes "
         "WHERE node_id = %s",
         (node,),
     ).fetchone()
@@ -224,7 +224,7 @@ def _states(conn: psycopg.Connection, schema: str, job_ids: list[int]) -> dict[i
     if not job_ids:
         return {}
     rows = conn.execute(
-        f"SELECT job_id, phase, visible, node_id, cancelling FROM {schema}.job_state "  # type: ignore[arg-type]
+        f"SELECT job_id, phase, visible, node_id, cancelling FROM {schema}.job_state "
         "WHERE job_id = ANY(%s)",
         (sorted(set(job_ids)),),
     ).fetchall()
@@ -237,7 +237,7 @@ def _save_states(
     gone = [job_id for job_id, state in changed.items() if state is None]
     if gone:
         conn.execute(
-            f"DELETE FROM {schema}.job_state WHERE job_id = ANY(%s)", (gone,)  # type: ignore[arg-type]
+            f"DELETE FROM {schema}.job_state WHERE job_id = ANY(%s)", (gone,)
         )
     kept = [
         (job_id, state.phase, state.visible, state.node, state.cancelling)
@@ -247,7 +247,7 @@ def _save_states(
     if kept:
         with conn.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {schema}.job_state AS s "  # type: ignore[arg-type]
+                f"INSERT INTO {schema}.job_state AS s "
                 "(job_id, phase, visible, node_id, cancelling) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (job_id) DO UPDATE SET phase = excluded.phase, "
                 "visible = excluded.visible, node_id = excluded.node_id, "
@@ -259,7 +259,7 @@ def _save_states(
 def _write_rows(conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]) -> None:
     with conn.cursor() as cursor:
         with cursor.copy(
-            f"COPY {schema}.records (seq, job_id, type, time, line, node_id) FROM STDIN"  # type: ignore[arg-type]
+            f"COPY {schema}.records (seq, job_id, type, time, line, node_id) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -292,7 +292,7 @@ def _bring_state_up(
             last_job_id = max(last_job_id, event.job_id)
     _save_states(conn, schema, changed)
     conn.execute(
-        f"UPDATE {schema}.head SET state_seq = %s, last_job_id = %s",  # type: ignore[arg-type]
+        f"UPDATE {schema}.head SET state_seq = %s, last_job_id = %s",
         (head, last_job_id),
     )
     return last_job_id
@@ -303,7 +303,7 @@ def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int
     from .postgres import parse_row, row_name
 
     row = conn.execute(
-        f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "  # type: ignore[arg-type]
+        f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "
         "AND type = 'cancelling' ORDER BY seq DESC LIMIT 1",
         (job_id,),
     ).fetchone()

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
 import trio
@@ -30,7 +31,7 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_SECONDS = 10
 
 
-def import_psycopg() -> object:
+def import_psycopg() -> ModuleType:
     """The psycopg module, or a ConfigError saying how to install it."""
     try:
         import psycopg
@@ -59,16 +60,16 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
         # libpq's default is to wait forever.
         options["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     try:
-        return psycopg.connect(  # type: ignore[attr-defined, no-any-return]
+        return psycopg.connect(
             location.conninfo, autocommit=autocommit, **options
         )
-    except psycopg.ProgrammingError as error:  # type: ignore[attr-defined]
+    except psycopg.ProgrammingError as error:
         # libpq could not parse the connection string.
         raise ConfigError(
             f"the PostgreSQL URL {location.redacted!r} is not valid ({_first_line(error)}); "
             "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME"
         ) from None
-    except psycopg.Error as error:  # type: ignore[attr-defined]
+    except psycopg.Error as error:
         raise ConfigError(explain_connect_error(location, str(error))) from None
 
 

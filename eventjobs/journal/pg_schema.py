@@ -114,17 +114,17 @@ def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
             )
         if not tables:
             for statement in DDL:
-                conn.execute(statement.format(s=schema))  # type: ignore[arg-type]
+                conn.execute(statement.format(s=schema))
         row = conn.execute(
-            f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"  # type: ignore[arg-type]
+            f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"
         ).fetchone()
         if row is not None and row[0] == "1":
             # Version 1 (one server per journal) gains the cluster tables;
             # their state is brought up from the records at the first append.
             for statement in CLUSTER_DDL:
-                conn.execute(statement.format(s=schema))  # type: ignore[arg-type]
+                conn.execute(statement.format(s=schema))
             conn.execute(
-                f"UPDATE {schema}.meta SET value = %s WHERE key = 'schema_version'",  # type: ignore[arg-type]
+                f"UPDATE {schema}.meta SET value = %s WHERE key = 'schema_version'",
                 (str(SCHEMA_VERSION),),
             )
             row = (str(SCHEMA_VERSION),)

@@ -52,18 +52,18 @@ def store_snapshot(
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SNAPSHOT_LOCK, schema))
         if min_gap:
             newest = conn.execute(
-                f"SELECT max(position) FROM {schema}.snapshots"  # type: ignore[arg-type]
+                f"SELECT max(position) FROM {schema}.snapshots"
             ).fetchone()
             if newest is not None and newest[0] is not None and position - newest[0] < min_gap:
                 return False
-        conn.execute(f"DELETE FROM {schema}.snapshots WHERE position = %s", (position,))  # type: ignore[arg-type]
+        conn.execute(f"DELETE FROM {schema}.snapshots WHERE position = %s", (position,))
         with conn.cursor() as cursor, cursor.copy(
-            f"COPY {schema}.snapshots (position, n, line) FROM STDIN"  # type: ignore[arg-type]
+            f"COPY {schema}.snapshots (position, n, line) FROM STDIN"
         ) as copy:
             for n, line in enumerate(snapshot_lines(position, record_hash, header, jobs), 1):
                 copy.write_row((position, n, line[:-1].decode("ascii")))
         conn.execute(
-            f"DELETE FROM {schema}.snapshots WHERE position NOT IN "  # type: ignore[arg-type]
+            f"DELETE FROM {schema}.snapshots WHERE position NOT IN "
             f"(SELECT DISTINCT position FROM {schema}.snapshots ORDER BY position DESC LIMIT {KEEP})"
         )
     return True
@@ -83,7 +83,7 @@ def newest_snapshot(
             snapshot's (naming the table, position and line).
     """
     row = conn.execute(
-        f"SELECT position, line FROM {schema}.snapshots WHERE n = 1 "  # type: ignore[arg-type]
+        f"SELECT position, line FROM {schema}.snapshots WHERE n = 1 "
         "ORDER BY position DESC LIMIT 1"
     ).fetchone()
     if row is None:
@@ -107,7 +107,7 @@ def snapshot_rows(conn: psycopg.Connection, schema: str, position: int) -> Itera
     with conn.transaction(), conn.cursor(name=f"snapshot_{position}") as cursor:
         cursor.itersize = CHUNK_ROWS
         cursor.execute(
-            f"SELECT line FROM {schema}.snapshots WHERE position = %s ORDER BY n",  # type: ignore[arg-type]
+            f"SELECT line FROM {schema}.snapshots WHERE position = %s ORDER BY n",
             (position,),
         )
         yield (line.encode("utf-8") + b"\n" for (line,) in cursor)

@@ -199,12 +199,12 @@ class PostgresJournal:
             # Only while this server's lock session still holds the lock (in
             # the same statement: no round trip more per batch).
             moved = conn.execute(
-                f"UPDATE {schema}.head SET seq = %s, hash = %s WHERE seq = %s AND hash = %s "  # type: ignore[arg-type]
+                f"UPDATE {schema}.head SET seq = %s, hash = %s WHERE seq = %s AND hash = %s "
                 f"AND EXISTS ({HOLDS_LOCK})",
                 (new_head, new_hash, head, head_hash, self._lock_pid, LOCK_CLASS, schema),
             )
             if moved.rowcount != 1:
-                actual = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+                actual = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()
                 if actual is not None and tuple(actual) == (head, head_hash):
                     # Caught by append: the retry resynchronises (_resync).
                     raise JournalUnavailable(
@@ -218,7 +218,7 @@ class PostgresJournal:
                 )
             with conn.cursor() as cursor:
                 with cursor.copy(
-                    f"COPY {schema}.records (seq, job_id, type, time, line) FROM STDIN"  # type: ignore[arg-type]
+                    f"COPY {schema}.records (seq, job_id, type, time, line) FROM STDIN"
                 ) as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -265,7 +265,7 @@ class PostgresJournal:
             yield
         except JournalInUse:
             raise  # not a passing failure: this server must stop writing
-        except (psycopg.Error, ConfigError) as error:  # type: ignore[attr-defined]
+        except (psycopg.Error, ConfigError) as error:
             text = str(error).strip()
             raise JournalUnavailable(
                 f"{doing} the PostgreSQL journal {self.location} failed: "
@@ -345,7 +345,7 @@ class PostgresJournal:
 
         def held(conn: psycopg.Connection) -> list[tuple[int, str]]:
             rows = conn.execute(
-                f"SELECT job_id, phase FROM {schema}.job_state WHERE node_id = %s "  # type: ignore[arg-type]
+                f"SELECT job_id, phase FROM {schema}.job_state WHERE node_id = %s "
                 "AND phase <> 'finished' ORDER BY job_id",
                 (node,),
             ).fetchall()
@@ -377,7 +377,7 @@ class PostgresJournal:
         """
         with self._unavailable("reading"), self._pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT seq, line, node_id FROM {self._schema}.records "  # type: ignore[arg-type]
+                f"SELECT seq, line, node_id FROM {self._schema}.records "
                 "WHERE seq > %s AND seq <= %s ORDER BY seq",
                 (after, upto),
             ).fetchall()
@@ -418,7 +418,7 @@ class PostgresJournal:
         """
         with self._unavailable("reading a job's records of"), self._pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT seq, line FROM {self._schema}.records WHERE job_id = %s "  # type: ignore[arg-type]
+                f"SELECT seq, line FROM {self._schema}.records WHERE job_id = %s "
                 "ORDER BY seq",
                 (job_id,),
             ).fetchall()
@@ -428,7 +428,7 @@ class PostgresJournal:
         """The record with seq *location*, checked against its own hash. Blocking."""
         with self._unavailable("reading a record of"), self._pool.connection() as conn:
             row = conn.execute(
-                f"SELECT line FROM {self._schema}.records WHERE seq = %s",  # type: ignore[arg-type]
+                f"SELECT line FROM {self._schema}.records WHERE seq = %s",
                 (location,),
             ).fetchone()
         where = row_name(self.location, location)
@@ -505,7 +505,7 @@ class PostgresJournal:
         if seq == 0:
             return GENESIS_HASH
         row = conn.execute(
-            f"SELECT line FROM {self._schema}.records WHERE seq = %s", (seq,)  # type: ignore[arg-type]
+            f"SELECT line FROM {self._schema}.records WHERE seq = %s", (seq,)
         ).fetchone()
         if row is None:
             return ""
@@ -560,7 +560,7 @@ class PostgresJournal:
 
             def listen() -> psycopg.Connection:
                 conn = connect(self.location, autocommit=True)
-                conn.execute(f"LISTEN {self.channel}")  # type: ignore[arg-type]
+                conn.execute(f"LISTEN {self.channel}")
                 return conn
 
             with self._unavailable("listening to"):
@@ -568,7 +568,7 @@ class PostgresJournal:
         return self._listener
 
     def _database_head(self, conn: psycopg.Connection) -> int:
-        row = conn.execute(f"SELECT seq FROM {self._schema}.head").fetchone()  # type: ignore[arg-type]
+        row = conn.execute(f"SELECT seq FROM {self._schema}.head").fetchone()
         return int(row[0]) if row else 0
 
     async def aclose(self) -> None:
@@ -629,7 +629,7 @@ def read_hashed(
     prev: str | None = GENESIS_HASH
     if after > 0:
         row = conn.execute(
-            f"SELECT line FROM {schema}.records WHERE seq = %s", (after,)  # type: ignore[arg-type]
+            f"SELECT line FROM {schema}.records WHERE seq = %s", (after,)
         ).fetchone()
         # Missing: past the end (nothing follows), or a gap that the first
         # record's seq check below reports.
@@ -639,7 +639,7 @@ def read_hashed(
         with conn.cursor(name="eventjobs_read") as cursor:
             cursor.itersize = READ_CHUNK
             cursor.execute(
-                f"SELECT seq, line FROM {schema}.records WHERE seq > %s ORDER BY seq",  # type: ignore[arg-type]
+                f"SELECT seq, line FROM {schema}.records WHERE seq > %s ORDER BY seq",
                 (after,),
             )
             for seq, line in cursor:
@@ -706,9 +706,9 @@ def read_head(conn: psycopg.Connection, location: PostgresLocation) -> tuple[int
             record does not match its hash.
     """
     schema = location.schema
-    head = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()  # type: ignore[arg-type]
+    head = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()
     last = conn.execute(
-        f"SELECT seq, line FROM {schema}.records ORDER BY seq DESC LIMIT 1"  # type: ignore[arg-type]
+        f"SELECT seq, line FROM {schema}.records ORDER BY seq DESC LIMIT 1"
     ).fetchone()
     if head is None:
         raise JournalCorrupt(

@@ -18,6 +18,7 @@ journal: the server only appends to the newest segment.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
             if keep_from is None or segment_first < keep_from:
                 keep_from = segment_first
     chosen: list[tuple[Path, int, str]] = []
-    for segment, following in zip(segments, segments[1:]):
+    for segment, following in itertools.pairwise(segments):
         last_seq = following.first_seq - 1
         line = last_line(segment.path)
         if line is None or last_seq > covered:

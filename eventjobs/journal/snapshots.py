@@ -33,8 +33,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, ContextManager
+from types import ModuleType
+from typing import Any, BinaryIO, ContextManager
 
+_orjson: ModuleType | None
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; json still works
@@ -175,7 +177,7 @@ class SnapshotFile:
         lines: Callable[[], ContextManager[Iterable[bytes]]] | None = None,
     ) -> None:
         self.path = path
-        self._lines = lines if lines is not None else partial(Path(path).open, "rb")
+        self._lines = lines if lines is not None else partial(_open_binary, path)
         self.position = position
         self.record_hash = record_hash
         self.header = header
@@ -300,6 +302,10 @@ def _read_old(path: Path) -> SnapshotFile:
         raise JournalCorrupt(f"{path}: not a snapshot eventjobs writes. {SNAPSHOT_HINT}")
     jobs = table.pop("jobs")
     return SnapshotFile(path, position, record_hash, table, old_jobs=jobs)
+
+
+def _open_binary(path: Path | str) -> BinaryIO:
+    return Path(path).open("rb")
 
 
 def _parse_line(path: Path | str, raw: bytes, number: int) -> tuple[dict[str, Any], bytes]:

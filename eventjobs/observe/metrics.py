@@ -264,8 +264,8 @@ class _Gauges(Collector):
             ("eventjobs_results_stored", "Finished jobs whose result waits to be fetched.", stored),
         ):
             yield GaugeMetricFamily(name, help_text, value=value)
-        for name, value in self._source.gauges().items():
+        for name, reading in self._source.gauges().items():
             if name.endswith("_total"):
-                yield CounterMetricFamily(name[: -len("_total")], self._help.get(name, name), value=value)
+                yield CounterMetricFamily(name[: -len("_total")], self._help.get(name, name), value=reading)
             else:
-                yield GaugeMetricFamily(name, self._help.get(name, name), value=value)
+                yield GaugeMetricFamily(name, self._help.get(name, name), value=reading)

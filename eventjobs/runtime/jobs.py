@@ -115,10 +115,10 @@ class Jobs:
             # The body lies in the journal: read it back, then look again,
             # since another fetch or a delete may have come meanwhile.
             response = await self._read_result(job)
-            job = self.table.find(job_id, caller)
-            if job is None:
-                return None
-            job = attrs.evolve(job, result=response)
+            found = self.table.find(job_id, caller)
+            if found is None or found.pending:
+                return None  # a finished job never becomes pending again
+            job = attrs.evolve(found, result=response)
         try:
             await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
         except Rejected:

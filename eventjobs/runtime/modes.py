@@ -53,7 +53,9 @@ def node_name() -> str:
 class Mode(Protocol):
     """What differs between a single server and a node (module docstring)."""
 
-    journal: Journal
+    @property
+    def journal(self) -> Journal:
+        """The journal the mode was chosen for."""
 
     async def start_writer(self, table: JobTable, fanout: Fanout, rebuild: Rebuild) -> Writer:
         """The writer, its observers attached (a node joins the journal first)."""

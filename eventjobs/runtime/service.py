@@ -460,7 +460,7 @@ class Runtime:
         def of_job() -> list[Recorded]:
             read_job = getattr(journal, "read_job", None)
             if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
-                return read_job(job_id)  # type: ignore[no-any-return]
+                return read_job(job_id)
             return [record for record in journal.read() if record.event.job_id == job_id]
 
         if journal.reads_block:

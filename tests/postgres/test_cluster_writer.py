@@ -34,7 +34,7 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
         async def run() -> None:
             try:
                 await writer.run()
-            except BaseException as error:  # noqa: BLE001 (what the runtime would catch)
+            except BaseException as error:
                 ended.append(error)
 
         async with trio.open_nursery() as nursery:
@@ -67,7 +67,7 @@ async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself
         async def run() -> None:
             try:
                 await writer.run()
-            except BaseException as error:  # noqa: BLE001 (what the runtime would catch)
+            except BaseException as error:
                 ended.append(error)
 
         with trio.fail_after(20):
