@@ -71,9 +71,7 @@ from .events import (
     RecordedResponse,
 )
 from .identity import Caller
-from .journal import FileJournal, Journal, MemoryJournal, Recorded
-from .journal.pg_url import is_postgres_url
-from .journal.postgres import PostgresJournal
+from .journal import Journal, NodeJournal, Recorded, open_journal
 from .observe.metrics import Metrics
 from .observe.transitions import log_transition
 from .projection import JobTable, JobView, Phase, View, fold
@@ -81,7 +79,7 @@ from .referee import Rejected
 from .results import cancelled_result, interrupted_result
 from .retention import expired_results
 from .snapshot import decode_table, encode_snapshot
-from .settings import MEMORY_JOURNAL, Settings
+from .settings import Settings
 
 log = logging.getLogger("eventjobs.runtime")
 
@@ -214,22 +212,16 @@ class Runtime:
             JournalCorrupt: the journal's last record does not read.
         """
         if self._journal is None:
-            if self.settings.journal == MEMORY_JOURNAL:
-                self._journal = MemoryJournal()
-            elif is_postgres_url(self.settings.journal):
-                # Every server on a PostgreSQL journal is a node among any
-                # number: none holds the journal alone (docs/multi-node.md).
-                self._journal = await trio.to_thread.run_sync(
-                    partial(PostgresJournal.open, self.settings.journal, exclusive=False)
+            # shared: every server on a PostgreSQL journal is a node among
+            # any number; none holds the journal alone (docs/multi-node.md).
+            self._journal = await trio.to_thread.run_sync(  # type: ignore[assignment]
+                partial(
+                    open_journal,
+                    self.settings.journal,
+                    shared=True,
+                    segment_bytes=self.settings.segment_bytes,
                 )
-            else:
-                self._journal = await trio.to_thread.run_sync(
-                    partial(
-                        FileJournal.open,
-                        self.settings.journal,
-                        segment_bytes=self.settings.segment_bytes,
-                    )
-                )
+            )
 
     async def open(self) -> None:
         """Open the journal and rebuild the table from it. Idempotent.
@@ -444,7 +436,7 @@ class Runtime:
         """The single server's writer, or on a PostgreSQL journal a node's
         (after joining the journal's nodes), its observers attached."""
         journal = self.journal
-        if isinstance(journal, PostgresJournal) and not journal.exclusive:
+        if isinstance(journal, NodeJournal):
             node = await journal.join(node_name(), self.settings.node_lease)
             log.info("joined the PostgreSQL journal %s as node %d", journal.location, node)
             writer = ClusterWriter(journal, self.table)
@@ -462,7 +454,7 @@ class Runtime:
         """Give up this node's lease at a clean stop (bounded: a database
         that is down leaves the lease to expire instead)."""
         journal = self.journal
-        assert isinstance(journal, PostgresJournal)
+        assert isinstance(journal, NodeJournal)
         with trio.move_on_after(FINAL_FLUSH_SECONDS):
             try:
                 await journal.leave()
