@@ -329,11 +329,12 @@ def _run_server(args: argparse.Namespace) -> int:
 
 def check_workers(workers: int, journal: str) -> None:
     """Several server processes need a journal they can share: PostgreSQL."""
-    from .journal.pg_url import is_postgres_url
+    from .journal.opening import parse_location
+    from .journal.pg_url import PostgresLocation
 
     if workers < 1:
         raise ConfigError(f"--workers must be a whole number of at least 1, not {workers}")
-    if workers == 1 or is_postgres_url(journal):
+    if workers == 1 or isinstance(parse_location(journal), PostgresLocation):
         return
     raise ConfigError(
         f"--workers {workers}: several server processes need a PostgreSQL journal "
@@ -346,7 +347,8 @@ def check_workers(workers: int, journal: str) -> None:
 def _journal_command(args: argparse.Namespace) -> int:
     from .audit import commands as audit_commands
     from .audit import copy as journal_copy
-    from .journal.pg_url import is_postgres_url, redact
+    from .journal.opening import parse_location
+    from .journal.pg_url import PostgresLocation, redact
     from .journal.pruning import prune
     from .timeparse import parse_time
 
@@ -358,7 +360,12 @@ def _journal_command(args: argparse.Namespace) -> int:
         from .audit import keygen as journal_keygen
 
         return journal_keygen.run(args)
-    if is_postgres_url(args.directory):
+    try:
+        location = parse_location(args.directory)
+    except ConfigError as error:
+        print(f"eventjobs journal prune: {error}", file=sys.stderr)
+        return 1
+    if isinstance(location, PostgresLocation):
         print(
             f"eventjobs journal prune: {redact(args.directory)} is a PostgreSQL journal; "
             "prune works on journal directories only (a PostgreSQL journal keeps every "
@@ -415,8 +422,7 @@ async def _serve(
     from hypercorn.trio import serve as hypercorn_serve
 
     from .http import runtime_of
-    from .journal.pg_url import is_postgres_url, redact
-    from .settings import MEMORY_JOURNAL
+    from .journal.opening import describe_location
 
     runtime = runtime_of(app)
     await runtime.open_journal()
@@ -449,12 +455,7 @@ async def _serve(
                 partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
             )
             where = ", ".join(binds) if binds else settings.bind
-            if settings.journal == MEMORY_JOURNAL:
-                journal = "in memory (nothing survives a restart)"
-            elif is_postgres_url(settings.journal):
-                journal = redact(settings.journal)
-            else:
-                journal = repr(os.path.abspath(settings.journal))
+            journal = describe_location(settings.journal)
             print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
     if runtime.fatal is not None:
         raise runtime.fatal

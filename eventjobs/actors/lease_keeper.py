@@ -6,7 +6,7 @@ Every third of the lease it:
    renew for a whole lease, stops for good: ``on_fenced``; so does one
    that finds the journal damaged);
 2. fences the nodes whose lease has expired and takes over every unfinished
-   job no live node holds (:meth:`PostgresJournal.take_over`), then recovers
+   job no live node holds (:meth:`NodeJournal.take_over`), then recovers
    them as a restarted single server would: a queued job runs here; a
    running one is recorded ``cancelled`` when a stop was asked for,
    ``requeued`` (then runs here) on a rerun-safe route, else ``interrupted``;
@@ -29,7 +29,7 @@ import trio
 
 from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced, ShuttingDown
 from ..events import JobCancelled, JobRequeued
-from ..journal.pg_cluster import TakenJob
+from ..journal import TakenJob
 from ..projection import JobView
 from ..recovery import NODE_LOST_REASON, StopAsked, Unfinished, recover
 from ..lifecycle import Phase

@@ -9,7 +9,7 @@ table only *follows* the journal:
 1. :meth:`NodeWriter.record_nowait` queues the event (the table does not
    change) and returns a :class:`Ticket`.
 2. The writer's task sends everything queued as one batch
-   (:meth:`PostgresJournal.append_judged`, one transaction): each event is
+   (:meth:`NodeJournal.append_judged`, one transaction): each event is
    admitted, with its sequence number (a ``queued`` one with its job id),
    or rejected (:class:`~eventjobs.referee.Rejected`: another node changed
    the job first, or this node no longer holds it).
@@ -44,8 +44,8 @@ import trio
 
 from ..errors import IllegalTransition, JournalCorrupt, JournalUnavailable, NodeFenced
 from ..events import Event
+from ..journal import NodeJournal
 from ..records import Recorded
-from ..journal.postgres import PostgresJournal
 from ..projection import JobTable
 from ..referee import Rejected
 from .writing import AppendCounters, Backoff, Ticket, WriterStatistics
@@ -60,7 +60,7 @@ class NodeWriter:
     """A node's :class:`~eventjobs.actors.writing.Writer`; see the module
     docstring. *journal* must have joined (it has a node)."""
 
-    def __init__(self, journal: PostgresJournal, table: JobTable) -> None:
+    def __init__(self, journal: NodeJournal, table: JobTable) -> None:
         assert journal.node is not None, "the journal has not joined as a node"
         self.journal = journal
         self.table = table

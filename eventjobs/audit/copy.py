@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import trio
 
 from ..errors import ConfigError, JournalCorrupt, JournalUnavailable
-from ..journal import FileJournal, Journal, Recorded
+from ..journal import Journal, Recorded, open_journal
 from ..journal.pg_url import redact
-from ..journal.postgres import PostgresJournal
 from ..settings import Settings
 from .reading import NoJournal, Scan, Source, source_of
 
@@ -104,10 +102,8 @@ async def copy(source: Source, destination: str) -> tuple[int, str]:
 
 
 def open_destination(destination: str) -> Journal:
-    source = source_of(destination)
-    if isinstance(source, Path):
-        return FileJournal.open(source, segment_bytes=Settings().segment_bytes)
-    return PostgresJournal.open(source)
+    """The journal *destination* names, opened as its only writer. Blocking."""
+    return open_journal(source_of(destination), segment_bytes=Settings().segment_bytes)
 
 
 def _batches(scan: Scan) -> Iterator[tuple[list[Recorded], str]]:

@@ -23,8 +23,9 @@ from ..journal import Recorded
 from ..journal.lines import GENESIS_HASH, parse_record
 from ..journal.pg_connect import connect
 from ..journal.pg_schema import check_version
-from ..journal.pg_url import PostgresLocation, is_postgres_url, parse_postgres_url
-from ..journal.postgres import parse_row, read_hashed, row_name
+from ..journal.opening import InMemory, parse_location
+from ..journal.pg_rows import parse_row, read_hashed, row_name
+from ..journal.pg_url import PostgresLocation
 from ..journal.segments import chain_anchor, list_segments
 
 
@@ -41,9 +42,13 @@ def source_of(text: str) -> Source:
     """The journal a command-line argument names: a ``postgresql://`` URL or a directory.
 
     Raises:
-        ConfigError: a PostgreSQL URL that does not parse.
+        ConfigError: a PostgreSQL URL that does not parse, or a URL of
+            another scheme.
     """
-    return parse_postgres_url(text) if is_postgres_url(text) else Path(text)
+    location = parse_location(text)
+    # The in-memory journal lives inside a server: read as a directory of
+    # that name, it is reported missing like any other.
+    return Path(text) if isinstance(location, InMemory) else location
 
 
 @attrs.frozen

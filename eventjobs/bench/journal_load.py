@@ -18,8 +18,7 @@ from pathlib import Path
 import trio
 
 from ..actors.writer import JournalWriter
-from ..journal import FileJournal, Journal
-from ..journal.postgres import PostgresJournal
+from ..journal import open_journal
 from ..projection import JobTable
 from .sample_events import queued
 
@@ -27,10 +26,7 @@ from .sample_events import queued
 async def _appends_per_second(location: Path | str, writers: int, seconds: float) -> float:
     """Appends/s on a fresh file journal in directory *location*, or on the
     empty PostgreSQL journal *location* names."""
-    if isinstance(location, str):
-        journal: Journal = await trio.to_thread.run_sync(PostgresJournal.open, location)
-    else:
-        journal = FileJournal.open(location)
+    journal = await trio.to_thread.run_sync(open_journal, location)
     table = JobTable()
     writer = JournalWriter(journal, table)
     done = 0

@@ -9,9 +9,13 @@ the position of the last record (0 when empty).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from ..records import Recorded  # re-exported: the journal's record type
+import attrs
+
+from ..events import Event
+from ..records import Recorded
+from ..referee import Rejected
 
 
 class Journal(Protocol):
@@ -74,7 +78,7 @@ class Journal(Protocol):
 
     async def save_snapshot(
         self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
-    ) -> object:
+    ) -> None:
         """Durably keep a snapshot of the views as of *position*: *header*
         and the *jobs* entries (JSON-ready dicts, in order).
 
@@ -111,4 +115,184 @@ class Journal(Protocol):
 
     async def aclose(self) -> None:
         """Release the journal's resources; appends after this are a bug."""
+        ...
+
+
+# -- a node: one of several servers sharing a journal --------------------------
+
+
+@attrs.frozen
+class Judged:
+    """What a judged append did (:meth:`NodeJournal.append_judged`): per
+    event, its record or why it was rejected; and the journal's new head
+    (seq and hash)."""
+
+    outcomes: list[Recorded | Rejected]
+    head: int
+    head_hash: str
+
+
+@attrs.frozen
+class TakenJob:
+    """A job moved to this node by :meth:`NodeJournal.take_over`: its phase
+    then, and, for a running job asked to stop, who asked (the
+    ``cancelling`` event's ``by``; None when nobody was authenticated)."""
+
+    job_id: int
+    phase: str
+    cancelling: bool
+    cancelled_by: str | None = None
+
+
+@runtime_checkable
+class NodeJournal(Protocol):
+    """A journal that several servers (nodes) share and write at once.
+
+    The journal itself referees every appended event against its job's
+    state (:mod:`eventjobs.referee`) and numbers the admitted ones, so a
+    node appends events, not records, and follows what the other nodes
+    append. Backend: :class:`~eventjobs.journal.pg_node.PostgresNodeJournal`;
+    ``tests/journal/node_contract.py`` is its contract suite. Open one with
+    :func:`~eventjobs.journal.open_journal` (``shared=True``).
+
+    Reads are as :class:`Journal`'s; :attr:`head` is where this node has
+    followed the journal to, which the other nodes' appends move past.
+    """
+
+    #: Whether :meth:`read`, :meth:`read_at`, :meth:`read_followed` and
+    #: :meth:`load_snapshot` do blocking I/O (and so belong in a thread).
+    reads_block: bool
+
+    @property
+    def location(self) -> object:
+        """Where the journal is; its ``str`` is safe to print (no password)."""
+        ...
+
+    @property
+    def node(self) -> int | None:
+        """This server's node id once it has joined (:meth:`join`), else None."""
+        ...
+
+    @property
+    def head(self) -> int:
+        """The last record this node knows of (appended or followed)."""
+        ...
+
+    # -- membership ------------------------------------------------------------
+
+    async def join(self, name: str, lease: float) -> int:
+        """Join the nodes with a lease of *lease* seconds; return the node id.
+
+        Raises:
+            JournalUnavailable: the storage failed; not joined.
+        """
+        ...
+
+    async def renew_lease(self) -> bool:
+        """Extend this node's lease; False once it was fenced (another node
+        found it expired and took its jobs: it must stop recording).
+
+        Raises:
+            JournalUnavailable: the storage failed; the lease runs on.
+        """
+        ...
+
+    async def take_over(self) -> list[TakenJob]:
+        """Fence the nodes whose lease expired and move to this node every
+        unfinished job no live node holds; return those jobs, by id.
+
+        Raises:
+            NodeFenced: this node itself may not act any more.
+            JournalUnavailable: the storage failed; nothing was moved.
+        """
+        ...
+
+    async def held(self) -> list[tuple[int, str]]:
+        """The unfinished jobs this node holds: (job id, phase), by id."""
+        ...
+
+    async def leave(self) -> None:
+        """Give up this node's lease (a clean stop): the jobs it leaves are
+        taken over at once. Does nothing before :meth:`join`."""
+        ...
+
+    # -- appending and following -----------------------------------------------
+
+    async def append_judged(self, events: Sequence[Event]) -> Judged:
+        """Judge and append *events* as this node, in one transaction: each
+        is admitted (numbered from the journal's head; a ``queued`` event
+        with job id 0 is given the next job id) or rejected, and only the
+        admitted ones are written. Moves :attr:`head` to the new head.
+
+        Raises:
+            NodeFenced: this node lost its lease; nothing was written.
+            JournalUnavailable: the storage failed; whether the batch was
+                written is unknown (a retry is judged again, so an event
+                already written is rejected, not written twice).
+
+        Cancellation: the transaction is finished in its thread first.
+        """
+        ...
+
+    async def database_head(self) -> int:
+        """The journal's head in the storage now (all nodes' appends)."""
+        ...
+
+    async def wait_for_head(self, after: int, *, look_first: bool = True) -> int:
+        """Wait until the journal's head is past *after*; return it.
+
+        *look_first*: read the head before waiting; a caller that calls
+        again right after a return may pass False (nothing is missed).
+
+        Raises:
+            JournalUnavailable: the storage failed (call again to retry).
+
+        Cancellation: safe at any point; nothing is left half done.
+        """
+        ...
+
+    def read_followed(self, after: int, upto: int) -> list[tuple[Recorded, int]]:
+        """The records after *after* up to *upto*, each with the id of the
+        node that wrote it (0: none), verified and carrying its location.
+        Blocking where :attr:`reads_block`."""
+        ...
+
+    def advance_to(self, seq: int, digest: str | None = None) -> None:
+        """Note that the journal reaches *seq* (hash *digest* when known),
+        as followed; a *seq* at or before :attr:`head` changes nothing."""
+        ...
+
+    # -- reading, snapshots and closing: as Journal's ------------------------------
+
+    def read(self, after: int = 0) -> Iterator[Recorded]:
+        """As :meth:`Journal.read`."""
+        ...
+
+    def read_at(self, location: int) -> Recorded:
+        """As :meth:`Journal.read_at`."""
+        ...
+
+    async def save_snapshot(
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int = 0,
+    ) -> bool:
+        """As :meth:`Journal.save_snapshot`, with *min_gap*: store it only if
+        the newest snapshot (any node's) is at least this many records
+        older, so that the nodes write one per interval between them.
+        Returns whether it was stored."""
+        ...
+
+    def load_snapshot(
+        self,
+    ) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
+        """As :meth:`Journal.load_snapshot` (any node's newest snapshot)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the journal's resources (not the lease: see
+        :meth:`leave`); appends after this are a bug."""
         ...

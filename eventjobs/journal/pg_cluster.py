@@ -1,7 +1,7 @@
 """Several nodes on one PostgreSQL journal: the transactions that referee them.
 
 Blocking functions on a psycopg connection, run in worker threads by
-:class:`~eventjobs.journal.postgres.PostgresJournal`. Every one that changes
+:class:`~eventjobs.journal.pg_node.PostgresNodeJournal`. Every one that changes
 what a job may do starts by locking the ``head`` row, like every append:
 so appends, take-overs and the referee's state are serialised, and each sees
 the others whole.
@@ -29,43 +29,25 @@ their jobs held by nobody (node 0) until a node takes them over.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from ..codec import type_name
 from ..errors import JournalCorrupt, NodeFenced
 from ..events import Event, JobCancelling, JobQueued
 from ..referee import ANY_NODE, FINISHED, JobState, Rejected, judge
-from ._protocol import Recorded
-from .lines import encode_record
+from ._protocol import Judged, Recorded, TakenJob
+from .pg_rows import copy_rows, encode_rows, parse_row, read_rows, row_name
 
 if TYPE_CHECKING:
     import psycopg
 
     from .pg_url import PostgresLocation
 
-
-@attrs.frozen
-class Judged:
-    """What a judged append did: per event, its record or why it was
-    rejected; and the journal's new head (seq and hash)."""
-
-    outcomes: list[Recorded | Rejected]
-    head: int
-    head_hash: str
-
-
-@attrs.frozen
-class TakenJob:
-    """A job moved to this node by :func:`take_over`: its phase then, and,
-    for a running job asked to stop, who asked (the ``cancelling`` event's
-    ``by``; None when nobody was authenticated)."""
-
-    job_id: int
-    phase: str
-    cancelling: bool
-    cancelled_by: str | None = None
+__all__ = [
+    "Judged", "TakenJob", "append_judged", "register_node", "release_node", "renew_lease",
+    "take_over",
+]
 
 
 def register_node(conn: psycopg.Connection, schema: str, name: str, lease: float) -> int:
@@ -128,8 +110,8 @@ def append_judged(
         states = _states(conn, schema, job_ids)
         changed: dict[int, JobState | None] = {}
         outcomes: list[Recorded | Rejected] = []
-        rows = []
-        seq, prev = head, head_hash
+        admitted: list[Recorded] = []
+        seq = head
         for event in events:
             if isinstance(event, JobQueued) and event.job_id == 0:
                 event = attrs.evolve(event, job_id=last_job_id + 1)
@@ -144,11 +126,11 @@ def append_judged(
                 last_job_id = max(last_job_id, job_id)
             seq += 1
             record = Recorded(seq, event, location=seq)
-            line, prev = encode_record(record, prev)
-            rows.append((seq, job_id, type_name(event), event.time, line.decode("ascii"), node))
+            admitted.append(record)
             outcomes.append(record)
+        rows, prev = encode_rows(admitted, head_hash, node)
         if rows:
-            _write_rows(conn, schema, rows)
+            copy_rows(conn, schema, rows)
             _save_states(conn, schema, changed)
             conn.execute(
                 f"UPDATE {schema}.head SET seq = %s, hash = %s, state_seq = %s, "
@@ -256,23 +238,12 @@ def _save_states(
             )
 
 
-def _write_rows(conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]) -> None:
-    with conn.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {schema}.records (seq, job_id, type, time, line, node_id) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
 def _bring_state_up(
     conn: psycopg.Connection, location: PostgresLocation, state_seq: int, head: int,
     last_job_id: int,
 ) -> int:
     """Fold the records after ``state_seq`` into ``job_state`` (their jobs
     held by no node); return the last job id. Inside the caller's transaction."""
-    from .postgres import read_rows
-
     schema = location.schema
     changed: dict[int, JobState | None] = {}
     states: dict[int, JobState] = {}
@@ -300,8 +271,6 @@ def _bring_state_up(
 
 def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int) -> str | None:
     """Who asked a running job to stop: its ``cancelling`` event's ``by``."""
-    from .postgres import parse_row, row_name
-
     row = conn.execute(
         f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "
         "AND type = 'cancelling' ORDER BY seq DESC LIMIT 1",

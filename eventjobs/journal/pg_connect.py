@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import trio
 
-from ..errors import ConfigError, JournalUnavailable
+from ..errors import ConfigError, JournalInUse, JournalUnavailable
 from .pg_url import PostgresLocation
 
 if TYPE_CHECKING:
@@ -71,6 +71,25 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
         ) from None
     except psycopg.Error as error:
         raise ConfigError(explain_connect_error(location, str(error))) from None
+
+
+@contextlib.contextmanager
+def unavailable(location: PostgresLocation, doing: str) -> Iterator[None]:
+    """Turn a lost or failing database (psycopg errors, a failed reconnect)
+    into JournalUnavailable, "*doing* the PostgreSQL journal ... failed":
+    the server answers 503 and retries. JournalInUse passes unchanged (this
+    writer must stop writing, not retry)."""
+    psycopg = import_psycopg()
+    try:
+        yield
+    except JournalInUse:
+        raise
+    except (psycopg.Error, ConfigError) as error:
+        text = str(error).strip()
+        raise JournalUnavailable(
+            f"{doing} the PostgreSQL journal {location} failed: "
+            f"{text.splitlines()[0] if text else type(error).__name__}"
+        ) from error
 
 
 def application_name() -> str:

@@ -31,8 +31,7 @@ from ..actors.writing import Writer
 from ..errors import JournalUnavailable, ShuttingDown
 from ..events import JobCancelled, JobCancelling, JobDeleted, JobQueued
 from ..identity import Caller
-from ..journal import Journal
-from ..journal.postgres import PostgresJournal
+from ..journal import Journal, NodeJournal
 from ..projection import JobTable, JobView, Phase, View
 from ..recovery import RESTART_REASON, Unfinished, recover
 from ..referee import Rejected
@@ -54,7 +53,7 @@ class Mode(Protocol):
     """What differs between a single server and a node (module docstring)."""
 
     @property
-    def journal(self) -> Journal:
+    def journal(self) -> Journal | NodeJournal:
         """The journal the mode was chosen for."""
 
     async def start_writer(self, table: JobTable, fanout: Fanout, rebuild: Rebuild) -> Writer:
@@ -95,9 +94,9 @@ class Mode(Protocol):
         """At a clean stop: give up what the journal holds for this server."""
 
 
-def choose_mode(journal: Journal, settings: Settings, clock: Clock) -> Mode:
+def choose_mode(journal: Journal | NodeJournal, settings: Settings, clock: Clock) -> Mode:
     """The mode *journal* runs in: the one place that asks what it is."""
-    if isinstance(journal, PostgresJournal) and not journal.exclusive:
+    if isinstance(journal, NodeJournal):
         return Node(journal, settings, clock)
     return SingleServer(journal, settings, clock)
 
@@ -195,7 +194,7 @@ class SingleServer:
 class Node:
     """One of several servers on a PostgreSQL journal; see the module docstring."""
 
-    def __init__(self, journal: PostgresJournal, settings: Settings, clock: Clock) -> None:
+    def __init__(self, journal: NodeJournal, settings: Settings, clock: Clock) -> None:
         self.journal = journal
         self._settings = settings
         self._clock = clock

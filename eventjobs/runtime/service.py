@@ -46,7 +46,7 @@ from ..errors import (
     NodeFenced,
     NotRunning,
 )
-from ..journal import Journal
+from ..journal import Journal, NodeJournal
 from ..records import Recorded
 from ..observe.metrics import Metrics
 from ..projection import JobTable, JobView
@@ -104,7 +104,7 @@ class Runtime:
         execute: Executor,
         *,
         clock: Callable[[], float] = time.time,
-        journal: Journal | None = None,
+        journal: Journal | NodeJournal | None = None,
         rerun_safe: Callable[[JobView], bool] = lambda job: False,
     ) -> None:
         self.settings = settings
@@ -134,7 +134,7 @@ class Runtime:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
 
     @property
-    def journal(self) -> Journal:
+    def journal(self) -> Journal | NodeJournal:
         if self._journal is None:
             raise NotRunning("the runtime has not been opened")
         return self._journal

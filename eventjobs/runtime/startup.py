@@ -15,10 +15,9 @@ import attrs
 import trio
 
 from ..errors import CodecError, IllegalTransition, JournalCorrupt
-from ..journal import FileJournal, Journal, MemoryJournal
-from ..journal.pg_url import is_postgres_url
+from ..journal import Journal, NodeJournal, open_journal
 from ..projection import JobTable, fold
-from ..settings import MEMORY_JOURNAL, Settings
+from ..settings import Settings
 from ..snapshot import decode_table
 
 #: Replay progress is published (and a shutdown noticed) every this many records.
@@ -59,7 +58,7 @@ class Replayed:
     snapshot_position: int
 
 
-async def open_configured_journal(settings: Settings) -> Journal:
+async def open_configured_journal(settings: Settings) -> Journal | NodeJournal:
     """The journal *settings* name: in memory, a directory, or PostgreSQL.
 
     Every server on a PostgreSQL journal is a node among any number: none
@@ -69,20 +68,12 @@ async def open_configured_journal(settings: Settings) -> Journal:
         ConfigError: the journal location cannot be used.
         JournalCorrupt: the journal's last record does not read.
     """
-    if settings.journal == MEMORY_JOURNAL:
-        return MemoryJournal()
-    if is_postgres_url(settings.journal):
-        from ..journal.postgres import PostgresJournal  # psycopg only when asked for
-
-        return await trio.to_thread.run_sync(
-            partial(PostgresJournal.open, settings.journal, exclusive=False)
-        )
     return await trio.to_thread.run_sync(
-        partial(FileJournal.open, settings.journal, segment_bytes=settings.segment_bytes)
+        partial(open_journal, settings.journal, shared=True, segment_bytes=settings.segment_bytes)
     )
 
 
-def replay(journal: Journal, progress: StartupProgress | None = None) -> Replayed:
+def replay(journal: Journal | NodeJournal, progress: StartupProgress | None = None) -> Replayed:
     """The table from the journal's newest snapshot plus the records after it.
 
     With *progress* (at start-up), progress is published there and a
@@ -128,7 +119,7 @@ def replay(journal: Journal, progress: StartupProgress | None = None) -> Replaye
     return Replayed(table, snapshot_position)
 
 
-def _replay_progressively(journal: Journal, table: JobTable, progress: StartupProgress) -> None:
+def _replay_progressively(journal: Journal | NodeJournal, table: JobTable, progress: StartupProgress) -> None:
     """``fold`` that publishes its progress and stops at a shutdown."""
     progress.step = "replaying the journal"
     progress.total = max(0, journal.head - table.position)
@@ -144,7 +135,7 @@ def _replay_progressively(journal: Journal, table: JobTable, progress: StartupPr
     progress.read = read
 
 
-async def replay_off_the_loop(journal: Journal, progress: StartupProgress | None = None) -> Replayed:
+async def replay_off_the_loop(journal: Journal | NodeJournal, progress: StartupProgress | None = None) -> Replayed:
     """:func:`replay` in a worker thread when the journal's reads block.
 
     Cancellation: a replay in a worker thread goes on to its end (its result

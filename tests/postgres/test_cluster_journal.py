@@ -1,12 +1,11 @@
-"""The PostgreSQL journal as several nodes use it (eventjobs/journal/pg_cluster.py):
-judged appends, ids across nodes, leases, fencing and take-over. Each node
-here is a journal opened as a server opens it (``exclusive=False``); the
+"""The PostgreSQL journal as several nodes use it (eventjobs/journal/pg_node.py,
+pg_cluster.py): judged appends, ids across nodes, leases, fencing and
+take-over. Each node here is a journal opened as a server opens it; the
 nodes race through the real database."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import partial
 
 import pytest
 import trio
@@ -23,6 +22,7 @@ from eventjobs.events import (
     RecordedResponse,
 )
 from eventjobs.journal import Recorded
+from eventjobs.journal.pg_node import PostgresNodeJournal
 from eventjobs.journal.postgres import PostgresJournal
 from eventjobs.referee import Rejected
 from tests.journal.contract import numbered
@@ -36,14 +36,14 @@ def queued(owner: str | None = None) -> JobQueued:
     return JobQueued(job_id=0, time=1.0, owner=owner, store=True, request=REQUEST)
 
 
-async def node(url: str, name: str, lease: float = LEASE) -> PostgresJournal:
-    journal = await trio.to_thread.run_sync(partial(PostgresJournal.open, url, exclusive=False))
+async def node(url: str, name: str, lease: float = LEASE) -> PostgresNodeJournal:
+    journal = await trio.to_thread.run_sync(PostgresNodeJournal.open, url)
     await journal.join(name, lease)
     return journal
 
 
 @pytest.fixture
-async def nodes(pg_url: str) -> AsyncIterator[tuple[PostgresJournal, PostgresJournal]]:
+async def nodes(pg_url: str) -> AsyncIterator[tuple[PostgresNodeJournal, PostgresNodeJournal]]:
     a, b = await node(pg_url, "a"), await node(pg_url, "b")
     try:
         yield a, b
@@ -78,7 +78,7 @@ async def test_of_two_nodes_racing_to_fetch_one_result_exactly_one_wins(nodes):
         )
         outcomes: list[Recorded | Rejected] = []
 
-        async def fetch(writer: PostgresJournal, job_id: int, outcomes: list[Recorded | Rejected]) -> None:
+        async def fetch(writer: PostgresNodeJournal, job_id: int, outcomes: list[Recorded | Rejected]) -> None:
             judged = await writer.append_judged([JobFetched(job_id=job_id, time=4.0, by=None)])
             outcomes.extend(judged.outcomes)
 

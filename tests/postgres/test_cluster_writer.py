@@ -4,7 +4,6 @@ fenced, or the journal it follows is damaged)."""
 
 from __future__ import annotations
 
-from functools import partial
 
 import pytest
 import trio
@@ -12,7 +11,7 @@ import trio
 from eventjobs.actors.node_writer import NodeWriter
 from eventjobs.errors import JournalCorrupt, JournalUnavailable, NodeFenced
 from eventjobs.events import JobQueued, RecordedRequest
-from eventjobs.journal.postgres import PostgresJournal
+from eventjobs.journal.pg_node import PostgresNodeJournal
 from eventjobs.projection import JobTable
 from tests.postgres.conftest import schema_of, sql
 
@@ -25,7 +24,7 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
     no traceback): so run() must raise it bare, not wrapped in the
     ExceptionGroup of its own nursery, when an append finds the node fenced
     before the lease keeper does."""
-    journal = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
+    journal = await trio.to_thread.run_sync(PostgresNodeJournal.open, pg_url)
     try:
         await journal.join("a", 30.0)
         writer = NodeWriter(journal, JobTable())
@@ -54,8 +53,8 @@ async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself
     """A record another node wrote that does not match its hash (edited in
     the database): the follower finds it, and run() raises JournalCorrupt
     bare, which the runtime turns into the node's one sentence."""
-    a = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
-    b = await trio.to_thread.run_sync(partial(PostgresJournal.open, pg_url, exclusive=False))
+    a = await trio.to_thread.run_sync(PostgresNodeJournal.open, pg_url)
+    b = await trio.to_thread.run_sync(PostgresNodeJournal.open, pg_url)
     try:
         await a.join("a", 30.0)
         await b.join("b", 30.0)
