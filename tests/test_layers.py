@@ -75,17 +75,6 @@ PURE = {
     "merkle", "signed_note", "tlog_checkpoint",
 }
 
-#: Import circles that exist today and must go, each with why it is
-#: tolerated for now. An entry here that no longer matches a circle fails
-#: test_known_circles_are_still_there: then delete the entry.
-KNOWN_CIRCLES = {
-    # The PostgreSQL journal imports its node transactions from pg_cluster,
-    # which imports row parsing back from postgres (behind function-level
-    # imports). Being removed with the split of the PostgreSQL wing
-    # (issue 14, item 5): delete this entry when that lands.
-    frozenset({"eventjobs.journal.pg_cluster", "eventjobs.journal.postgres"}):
-        "journal/postgres.py <-> journal/pg_cluster.py",
-}
 
 
 def module_name(path: Path) -> str:
@@ -207,16 +196,10 @@ def test_imports_name_existing_modules():
 def test_no_import_circle():
     """No module imports itself through others: not across units, not
     inside a package, not by a function-level import."""
-    circles = set(import_circles()) - KNOWN_CIRCLES.keys()
+    circles = set(import_circles())
     assert not circles, "import circles: " + "; ".join(
         " <-> ".join(sorted(circle)) for circle in circles
     )
-
-
-@pytest.mark.parametrize("circle", sorted(KNOWN_CIRCLES, key=sorted), ids=lambda c: KNOWN_CIRCLES[c])
-def test_known_circles_are_still_there(circle):
-    """An allowed circle that is gone must leave KNOWN_CIRCLES too."""
-    assert circle in import_circles(), f"{KNOWN_CIRCLES[circle]} is gone: delete its entry"
 
 
 @pytest.mark.parametrize(
