@@ -49,6 +49,7 @@ def create_app() -> QuartTrio:
                     os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
                     job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
                 )
+                logformat.hypercorn_lines_once()
             except ValueError as error:
                 raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
         app = _create_app(Settings.from_env(), replay_in_background=True)

@@ -96,11 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-sleep", type=float, default=defaults.max_sleep, metavar="SECONDS",
-        help="longest duration /_admin/sleep accepts",
+        help=f"longest duration /_admin/sleep accepts (default {defaults.max_sleep:g})",
     )
     serve.add_argument(
         "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, metavar="SECONDS",
-        help="at shutdown, how long running jobs may finish before they are interrupted",
+        help="at shutdown, how long running jobs may finish before they are interrupted "
+        f"(default {defaults.shutdown_timeout:g})",
     )
     serve.add_argument(
         "--result-ttl", type=float, default=None, metavar="SECONDS",
