@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     serve = commands.add_parser("serve", help="run the server (hypercorn, trio worker)")
     serve.add_argument(
-        "--bind", default=DEFAULT_BIND, metavar="HOST:PORT", help=f"default {DEFAULT_BIND}"
+        "--bind", default=os.environ.get("EVENTJOBS_BIND", DEFAULT_BIND), metavar="HOST:PORT",
+        help=f"default {DEFAULT_BIND}, or EVENTJOBS_BIND",
     )
     serve.add_argument(
         "--journal",

@@ -131,3 +131,17 @@ def test_no_help_text_shows_markup() -> None:
         text = parser.format_help()
         assert "``" not in text, f"{name} --help shows reStructuredText markup"
         assert ":class:" not in text and ":func:" not in text, name
+
+
+def test_every_hypercorn_command_in_the_docs_names_its_address() -> None:
+    """hypercorn listens on 127.0.0.1:8000 unless told; the docs' clients
+    talk to 8529, where ``eventjobs serve`` listens."""
+    commands = 0
+    for path in MARKDOWN:
+        for block in fenced_blocks(path):
+            text = "\n".join(block).replace("\\\n", " ")
+            for line in text.splitlines():
+                if re.search(r"\bhypercorn -k trio\b", line):
+                    commands += 1
+                    assert "--bind" in line, f"{path.name}: {line}"
+    assert commands
