@@ -20,6 +20,8 @@ LAYERS = {
     "headers": 2,
     "settings": 2,
     "timeparse": 2,
+    # Job ids and counts typed on the command line.
+    "numbers": 2,
     "tokens": 2,
     "users": 2,
     "authentication": 3,
@@ -53,7 +55,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot", "referee",
+    "retention", "snapshot", "referee", "numbers",
 }
 
 
