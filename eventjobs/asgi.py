@@ -4,7 +4,8 @@
 
 Settings come from ``EVENTJOBS_*`` environment variables (see
 :meth:`eventjobs.Settings.from_env`); ``EVENTJOBS_JOURNAL`` is a directory or a
-``postgresql://`` URL. On a journal directory use one worker (``-w 1``,
+``postgresql://`` URL. hypercorn listens where its own ``--bind`` says
+(``EVENTJOBS_BIND`` is for ``eventjobs serve``; set here, it is warned about). On a journal directory use one worker (``-w 1``,
 the default): it admits a single writing process, and a second worker is
 refused with a message saying so; on PostgreSQL any number of workers (and
 machines) share the journal, each process a node (docs/deployment.md). ``EVENTJOBS_LOG_FORMAT``
@@ -16,6 +17,7 @@ which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
 
 from __future__ import annotations
 
+import logging
 import os
 
 import trio
@@ -28,6 +30,8 @@ from .observe import logformat
 from .settings import Settings
 
 TRUE_WORDS = ("1", "true", "yes", "on")
+
+log = logging.getLogger("eventjobs")
 
 
 def create_app() -> QuartTrio:
@@ -49,9 +53,18 @@ def create_app() -> QuartTrio:
                     os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
                     job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
                 )
+                logformat.hypercorn_lines_once()
             except ValueError as error:
                 raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
-        app = _create_app(Settings.from_env(), replay_in_background=True)
+        settings = Settings.from_env()
+        if "EVENTJOBS_BIND" in os.environ:
+            # hypercorn has bound its sockets by now, from its own --bind.
+            log.warning(
+                "EVENTJOBS_BIND=%s is not used under hypercorn, which listens where its own "
+                "--bind says (default 127.0.0.1:8000); EVENTJOBS_BIND is read by eventjobs serve",
+                settings.bind,
+            )
+        app = _create_app(settings, replay_in_background=True)
         trio.run(runtime_of(app).open_journal)
     except JournalInUse as error:
         # Under ``hypercorn -w N`` every worker process calls this factory.

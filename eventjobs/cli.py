@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     serve = commands.add_parser("serve", help="run the server (hypercorn, trio worker)")
     serve.add_argument(
-        "--bind", default=DEFAULT_BIND, metavar="HOST:PORT", help=f"default {DEFAULT_BIND}"
+        "--bind", default=os.environ.get("EVENTJOBS_BIND", DEFAULT_BIND), metavar="HOST:PORT",
+        help=f"default {DEFAULT_BIND}, or EVENTJOBS_BIND",
     )
     serve.add_argument(
         "--journal",
@@ -97,11 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-sleep", type=float, default=defaults.max_sleep, metavar="SECONDS",
-        help="longest duration /_admin/sleep accepts",
+        help=f"longest duration /_admin/sleep accepts (default {defaults.max_sleep:g})",
     )
     serve.add_argument(
         "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, metavar="SECONDS",
-        help="at shutdown, how long running jobs may finish before they are interrupted",
+        help="at shutdown, how long running jobs may finish before they are interrupted "
+        f"(default {defaults.shutdown_timeout:g})",
     )
     serve.add_argument(
         "--result-ttl", type=float, default=None, metavar="SECONDS",

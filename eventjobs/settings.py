@@ -104,8 +104,9 @@ def _bind(_instance: object, _attribute: object, value: str) -> None:
 def parse_bind(value: str) -> tuple[str, int]:
     """Split ``HOST:PORT`` (``[v6]:PORT`` for IPv6) into host and port."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {value!r}")
+    if not sep or not host or not (port.isascii() and port.isdigit() and int(port[-6:]) <= 65535 and len(port) <= 5):
+        shown = repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
+        raise ConfigError(f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {shown}")
     return host.strip("[]"), int(port)
 
 

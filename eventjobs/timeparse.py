@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from .numbers import shown
+
 
 def parse_time(text: str) -> float:
     """Unix seconds for *text*: ``1764417600``, ``1764417600.5`` or ISO 8601
@@ -24,7 +26,7 @@ def parse_time(text: str) -> float:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
-            f"{text!r} is not a time: give unix seconds (1764417600) or ISO 8601 "
+            f"{shown(text)} is not a time: give unix seconds (1764417600) or ISO 8601 "
             "(2026-11-29T12:00:00Z)"
         ) from None
     if moment.tzinfo is None:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 import trio
@@ -206,6 +207,27 @@ def _drain_in_background(server: ServerProcess) -> None:
 
     server.drain = threading.Thread(target=drain, daemon=True)
     server.drain.start()
+
+
+def read_proc(path: str) -> bytes | None:
+    """The contents of a ``/proc/<pid>/...`` file, or None when that process
+    is gone: before ``open()`` (FileNotFoundError) or between ``open()`` and
+    ``read()`` (see :func:`read_open_proc`)."""
+    try:
+        file = open(path, "rb")  # noqa: SIM115 (read_open_proc reads and closes it)
+    except FileNotFoundError:
+        return None
+    with file:
+        return read_open_proc(file)
+
+
+def read_open_proc(file: BinaryIO) -> bytes | None:
+    """Read an open ``/proc/<pid>/...`` file, None if the process has exited
+    since it was opened."""
+    try:
+        return file.read()
+    except ProcessLookupError:  # ESRCH: the process exited after open()
+        return None
 
 
 def journal_dir(tmp_path: Path) -> str:

@@ -36,6 +36,8 @@ LAYERS = {
     "headers": 2,
     "settings": 2,
     "timeparse": 2,
+    # Job ids and counts typed on the command line.
+    "numbers": 2,
     "tokens": 2,
     "users": 2,
     "authentication": 3,
@@ -71,7 +73,7 @@ LAYERS = {
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
     "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot", "referee", "lifecycle", "records", "recovery",
+    "retention", "snapshot", "referee", "lifecycle", "records", "recovery", "numbers",
     "merkle", "signed_note", "tlog_checkpoint",
 }
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from ..errors import JournalCorrupt
+from ..numbers import is_digits, parse_job_id
 from ..snapshot import encode_table
 from ..timeparse import parse_time
 from . import export as export_module
@@ -111,7 +112,7 @@ def _verify(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     until_seq = until_time = None
     if args.until is not None:
-        if args.until.isdigit() and int(args.until) < 1_000_000_000:
+        if is_digits(args.until) and len(args.until) < 10:
             until_seq = int(args.until)
         else:
             until_time = parse_time(args.until)
@@ -136,9 +137,8 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 
 
 def _show(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
-    if not args.job.isdigit():
-        raise ValueError(f"{args.job!r} is not a job id (a positive integer)")
-    out.write(show(records(source_of(args.directory)), int(args.job), bodies=args.body, colour=colour))
+    job_id = parse_job_id(args.job)
+    out.write(show(records(source_of(args.directory)), job_id, bodies=args.body, colour=colour))
     return 0
 
 

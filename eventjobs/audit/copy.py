@@ -38,7 +38,8 @@ def add_command(journal_commands: argparse._SubParsersAction) -> None:
     parser = journal_commands.add_parser(
         "copy",
         help="copy a journal between a directory and PostgreSQL (either way), verifying it",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        # The module docstring, as plain text: no reStructuredText markup.
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     parser.add_argument("source", metavar="SRC", help="journal directory or postgresql:// URL")
     parser.add_argument(

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..numbers import parse_count, parse_job_id, shown
 from ..timeparse import parse_time
 from .connection import DEFAULT_URL
 
@@ -29,11 +30,10 @@ authorized, 6 still pending, 130 interrupted. See docs/cli-client.md."""
 
 
 def job_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and text[0] != "0"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a job id: ids are whole numbers from 1, as submit prints them"
-        )
-    return int(text)
+    try:
+        return parse_job_id(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def delete_target(text: str) -> int | str:
@@ -43,7 +43,7 @@ def delete_target(text: str) -> int | str:
         return job_id(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is neither a job id nor 'all' nor 'expired'"
+            f"{shown(text)} is neither a job id nor 'all' nor 'expired'"
         ) from None
 
 
@@ -90,9 +90,10 @@ def time_value(text: str) -> float:
 
 
 def positive_int(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return int(text)
+    count = parse_count(text)
+    if count is None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number of 1 or more")
+    return count
 
 
 def positive_seconds(text: str) -> float:

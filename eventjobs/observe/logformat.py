@@ -121,3 +121,26 @@ def configure(
     root.addHandler(handler)
     root.setLevel(LEVELS[level.lower()])
     logging.getLogger(JOB_LOGGER).setLevel(logging.NOTSET if job_log else logging.WARNING)
+
+
+class _RootOutputOnly(logging.Logger):
+    """A logger whose records are written by the root logger's handlers
+    only: handlers given to it are kept but never called (see
+    :func:`hypercorn_lines_once`)."""
+
+    def callHandlers(self, record: logging.LogRecord) -> None:
+        logging.getLogger().callHandlers(record)
+
+
+def hypercorn_lines_once() -> None:
+    """Under the plain hypercorn command line, after :func:`configure`:
+    hypercorn's own lines ("Running on ...") are written once, in our
+    format.
+
+    hypercorn gives ``hypercorn.error`` a text handler of its own when its
+    worker starts serving, after the app factory ran, and lets the logger
+    propagate, so each of its lines would appear twice (its text, then our
+    format through the root logger). Its own handlers are ignored instead;
+    the access log (which hypercorn does not propagate) is left alone.
+    """
+    logging.getLogger("hypercorn.error").__class__ = _RootOutputOnly

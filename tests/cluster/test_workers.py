@@ -26,7 +26,14 @@ from tests.cluster.nodes import (
     wait_done,
 )
 from tests.e2e.helpers import wait_until
-from tests.support import ServerProcess, _drain_in_background, free_port, server_process, wait_for_ready
+from tests.support import (
+    ServerProcess,
+    _drain_in_background,
+    free_port,
+    read_proc,
+    server_process,
+    wait_for_ready,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -95,20 +102,16 @@ def test_hypercorn_with_two_workers_on_postgres(pg_url: str, hypercorn_workers: 
 
 
 def workers_of(pid: int) -> list[int]:
-    """The worker processes ``serve --workers`` has started so far."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as listing:
-            children = [int(child) for child in listing.read().split()]
-    except FileNotFoundError:
+    """The worker processes ``serve --workers`` has started so far (any of
+    them, or the parent, may exit while this reads /proc)."""
+    listing = read_proc(f"/proc/{pid}/task/{pid}/children")
+    if listing is None:
         return []
     workers = []
-    for child in children:
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-                if b"--listen-fd" in cmdline.read():
-                    workers.append(child)
-        except FileNotFoundError:
-            pass
+    for child in (int(child) for child in listing.split()):
+        cmdline = read_proc(f"/proc/{child}/cmdline")
+        if cmdline is not None and b"--listen-fd" in cmdline:
+            workers.append(child)
     return workers
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -169,3 +170,16 @@ def test_sigterm_under_plain_hypercorn_records_running_jobs_interrupted(tmp_path
         r.event for r in read_records(journal) if isinstance(r.event, JobInterrupted)
     ]
     assert (interrupted.job_id, interrupted.reason) == (job_id, SHUTDOWN_REASON)
+
+
+def test_hypercorn_with_json_logs_writes_each_of_its_lines_once(tmp_path: Path) -> None:
+    """hypercorn gives its error logger a text handler of its own after the
+    factory ran; with EVENTJOBS_LOG_FORMAT=json its lines are JSON, once."""
+    journal = tmp_path / "journal"
+    with hypercorn(journal, {"EVENTJOBS_LOG_FORMAT": "json"}) as (process, url):
+        wait_ready(process, url)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0, output_of(journal)
+    running = [line for line in output_of(journal).splitlines() if "Running on" in line]
+    assert len(running) == 1, output_of(journal)
+    assert json.loads(running[0])["logger"] == "hypercorn.error"
