@@ -21,10 +21,10 @@ import attrs
 from ..errors import JournalCorrupt
 from ..journal import Recorded
 from ..journal.lines import GENESIS_HASH, parse_record
-from ..journal.pg_connect import connect
-from ..journal.pg_schema import check_version
 from ..journal.opening import InMemory, parse_location
+from ..journal.pg_connect import connect
 from ..journal.pg_rows import parse_row, read_hashed, row_name
+from ..journal.pg_schema import check_version
 from ..journal.pg_url import PostgresLocation
 from ..journal.segments import chain_anchor, list_segments
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from ._protocol import Journal, Judged, NodeJournal, Recorded, TakenJob
 from .file import FileJournal
 from .memory import MemoryJournal
-from .opening import InMemory, JournalLocation, describe_location, open_journal, parse_location
+from .opening import (
+    InMemory,
+    JournalLocation,
+    describe_location,
+    open_journal,
+    parse_location,
+)
 
 __all__ = [
     "FileJournal",

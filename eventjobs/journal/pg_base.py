@@ -19,7 +19,14 @@ from ._protocol import Recorded
 from .lines import PG_REPAIR_HINT
 from .pg_connect import Pool, unavailable
 from .pg_follow import POLL_SECONDS, HeadFollower
-from .pg_rows import database_head, hash_of, read_job_rows, read_row_at, read_rows
+from .pg_rows import (
+    database_head,
+    hash_of,
+    parse_job,
+    read_row_at,
+    read_rows,
+    select_job,
+)
 from .pg_snapshots import newest_snapshot, snapshot_rows, store_snapshot
 from .pg_url import PostgresLocation
 
@@ -98,7 +105,8 @@ class PostgresJournalBase:
             JournalUnavailable: the database failed.
         """
         with self._unavailable("reading a job's records of"), self._pool.connection() as conn:
-            return read_job_rows(conn, self.location, job_id)
+            rows = select_job(conn, self._schema, job_id)
+        return parse_job(self.location, rows)  # the connection is free meanwhile
 
     def read_at(self, location: int) -> Recorded:
         """The record with seq *location*, checked against its own hash. Blocking."""

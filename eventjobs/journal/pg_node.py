@@ -21,9 +21,15 @@ from ..errors import JournalUnavailable
 from ..events import Event
 from ._protocol import Judged, Recorded, TakenJob
 from .pg_base import PostgresJournalBase
-from .pg_cluster import append_judged, register_node, release_node, renew_lease, take_over
+from .pg_cluster import (
+    append_judged,
+    register_node,
+    release_node,
+    renew_lease,
+    take_over,
+)
 from .pg_connect import connect
-from .pg_rows import read_followed, read_head
+from .pg_rows import parse_followed, read_head, select_followed
 from .pg_schema import ensure_schema
 from .pg_url import PostgresLocation, parse_postgres_url
 
@@ -174,7 +180,8 @@ class PostgresNodeJournal(PostgresJournalBase):
         before it; a record holding a result carries its location.
         """
         with self._unavailable("reading"), self._pool.connection() as conn:
-            return read_followed(conn, self.location, after, upto)
+            rows = select_followed(conn, self._schema, after, upto)
+        return parse_followed(self.location, after, rows)  # the connection is free meanwhile
 
     # -- snapshots and closing ---------------------------------------------------
 

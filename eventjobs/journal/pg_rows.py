@@ -62,18 +62,22 @@ def encode_rows(
     return rows, prev
 
 
+#: The columns of a row from :func:`encode_rows`, by its length: without and
+#: with the node that wrote it.
+_COLUMNS = {5: "seq, job_id, type, time, line", 6: "seq, job_id, type, time, line, node_id"}
+
+
 def copy_rows(conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]) -> None:
     """Write *rows* (from :func:`encode_rows`) with ``COPY``, inside the
     caller's transaction; rows with a node id fill ``node_id`` too."""
     if not rows:
         return
-    columns = "seq, job_id, type, time, line" + (", node_id" if len(rows[0]) == 6 else "")
-    with conn.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {schema}.records ({columns}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+    columns = _COLUMNS[len(rows[0])]
+    with conn.cursor() as cursor, cursor.copy(
+        f"COPY {schema}.records ({columns}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # -- reading ---------------------------------------------------------------------
@@ -121,35 +125,57 @@ def read_hashed(
                 yield record, prev
 
 
-def read_followed(
-    conn: psycopg.Connection, location: PostgresLocation, after: int, upto: int
-) -> list[tuple[Recorded, int]]:
-    """The records after *after* up to *upto*, each with the node that wrote
-    it (0: none), checked against its own hash and chained to the one before
-    it; each carries its location (its seq)."""
+def select_followed(
+    conn: psycopg.Connection, schema: str, after: int, upto: int
+) -> list[tuple[int, str, int]]:
+    """The rows ``(seq, line, node_id)`` after *after* up to *upto*, unread
+    (parse them with :func:`parse_followed` once the connection is given back)."""
     rows = conn.execute(
-        f"SELECT seq, line, node_id FROM {location.schema}.records "
+        f"SELECT seq, line, node_id FROM {schema}.records "
         "WHERE seq > %s AND seq <= %s ORDER BY seq",
         (after, upto),
     ).fetchall()
+    return [(int(seq), line, int(node)) for seq, line, node in rows]
+
+
+def parse_followed(
+    location: PostgresLocation, after: int, rows: list[tuple[int, str, int]]
+) -> list[tuple[Recorded, int]]:
+    """The records of *rows* (from :func:`select_followed`), each with the
+    node that wrote it (0: none), checked against its own hash and chained
+    to the one before it; each carries its location (its seq).
+
+    Raises:
+        JournalCorrupt: naming the row's seq and what is wrong.
+    """
     followed = []
     prev: str | None = None
     expected = after + 1
     for seq, line, node in rows:
         record, prev = parse_row(line, row_name(location, seq), expected, prev)
-        followed.append((attrs.evolve(record, location=seq), int(node)))
+        followed.append((attrs.evolve(record, location=seq), node))
         expected += 1
     return followed
 
 
-def read_job_rows(conn: psycopg.Connection, location: PostgresLocation, job_id: int) -> list[Recorded]:
-    """Every record of job *job_id*, in order, each checked against its own
-    hash (found by an index: no scan of the journal)."""
+def select_job(conn: psycopg.Connection, schema: str, job_id: int) -> list[tuple[int, str]]:
+    """The rows ``(seq, line)`` of job *job_id*, in order, unread (found by
+    an index: no scan of the journal)."""
     rows = conn.execute(
-        f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "
+        f"SELECT seq, line FROM {schema}.records WHERE job_id = %s "
         "ORDER BY seq",
         (job_id,),
     ).fetchall()
+    return [(int(seq), line) for seq, line in rows]
+
+
+def parse_job(location: PostgresLocation, rows: list[tuple[int, str]]) -> list[Recorded]:
+    """The records of *rows* (from :func:`select_job`), each checked against
+    its own hash.
+
+    Raises:
+        JournalCorrupt: a row does not match its hash.
+    """
     return [parse_row(line, row_name(location, seq), seq, None)[0] for seq, line in rows]
 
 
