@@ -26,7 +26,7 @@ def add_command(journal_commands: argparse._SubParsersAction) -> None:
     parser = journal_commands.add_parser(
         "keygen",
         help="make a key pair for signing checkpoints (PREFIX.key, PREFIX.pub)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     parser.add_argument(
         "--name", required=True,

@@ -17,7 +17,7 @@ import trio
 from ..errors import CodecError, IllegalTransition, JournalCorrupt
 from ..journal import Journal, NodeJournal, open_journal
 from ..projection import JobTable, fold
-from ..settings import Settings
+from ..settings import MEMORY_JOURNAL, Settings
 from ..snapshot import decode_table
 
 #: Replay progress is published (and a shutdown noticed) every this many records.
@@ -68,9 +68,12 @@ async def open_configured_journal(settings: Settings) -> Journal | NodeJournal:
         ConfigError: the journal location cannot be used.
         JournalCorrupt: the journal's last record does not read.
     """
-    return await trio.to_thread.run_sync(
-        partial(open_journal, settings.journal, shared=True, segment_bytes=settings.segment_bytes)
+    opening = partial(
+        open_journal, settings.journal, shared=True, segment_bytes=settings.segment_bytes
     )
+    if settings.journal == MEMORY_JOURNAL:
+        return opening()  # nothing blocks: no worker thread (start-up stays one step)
+    return await trio.to_thread.run_sync(opening)
 
 
 def replay(journal: Journal | NodeJournal, progress: StartupProgress | None = None) -> Replayed:

@@ -12,8 +12,8 @@ from tests.test_layers import PACKAGE, imported_units
 CLIENT = PACKAGE / "client"
 
 #: Pure helpers the client shares with the server: header names and values,
-#: the command line's time format.
-ALLOWED = {"client", "headers", "timeparse"}
+#: the command line's time format, the checks of numbers it is given.
+ALLOWED = {"client", "headers", "timeparse", "numbers"}
 
 THIRD_PARTY_ALLOWED = {"attrs"}
 
