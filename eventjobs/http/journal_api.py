@@ -79,12 +79,12 @@ async def journal_stream() -> Response:
             if not await credentials.still_valid():
                 log.info("journal stream ended: its credentials no longer hold")
                 return
-            if follow and runtime.journal_head <= position:
+            if follow and runtime.records.head <= position:
                 # Nothing new is durable: a read would rescan a segment for nothing.
                 await trio.sleep(FOLLOW_POLL_SECONDS)
                 continue
             try:
-                batch = await runtime.read_records(position, BATCH)
+                batch = await runtime.records.after(position, BATCH)
             except JournalCorrupt as problem:  # the status line is sent: end the stream
                 log.error("journal stream ended: %s", problem)
                 return
@@ -108,7 +108,7 @@ async def journal_stream() -> Response:
 
 @blueprint.route("/_eventjobs/jobs/<int:job_id>/history", methods=["GET"])
 async def job_history(job_id: int) -> Response:
-    records = await _runtime().job_records(job_id)
+    records = await _runtime().records.of_job(job_id)
     queued = [r.event for r in records if isinstance(r.event, JobQueued)]
     owner = queued[0].owner if queued else None
     caller = current_caller()

@@ -21,6 +21,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import attrs
 import trio
 
 from ..actors.lease_keeper import LeaseKeeper
@@ -144,15 +145,7 @@ class SingleServer:
         writer = self._writer
         assert writer is not None
         job_id = writer.table.last_job_id + 1
-        ticket = writer.record_nowait(
-            JobQueued(
-                job_id=job_id,
-                time=queued.time,
-                owner=queued.owner,
-                store=queued.store,
-                request=queued.request,
-            )
-        )
+        ticket = writer.record_nowait(attrs.evolve(queued, job_id=job_id))
         # Scheduled before the wait: it starts as soon as it is durable
         # (its actor waits for `started`, which follows `queued`).
         supervisor.enqueue(job_id)
@@ -233,15 +226,7 @@ class Node:
         assert writer is not None
         # The journal gives the id (ids grow across all nodes); the job is
         # this node's to run once it is in the table.
-        ticket = writer.record_nowait(
-            JobQueued(
-                job_id=0,
-                time=queued.time,
-                owner=queued.owner,
-                store=queued.store,
-                request=queued.request,
-            )
-        )
+        ticket = writer.record_nowait(attrs.evolve(queued, job_id=0))
         try:
             recorded = await ticket.durable()
         except trio.Cancelled:

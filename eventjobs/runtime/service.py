@@ -25,7 +25,6 @@ Its parts: :mod:`.startup` (opening and replaying the journal),
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -47,7 +46,6 @@ from ..errors import (
     NotRunning,
 )
 from ..journal import Journal, NodeJournal
-from ..records import Recorded
 from ..observe.metrics import Metrics
 from ..projection import JobTable, JobView
 from ..settings import Settings
@@ -55,6 +53,7 @@ from .fanout import Fanout
 from .health import GAUGE_HELP, Health, Readiness
 from .housekeeping import Housekeeping
 from .jobs import Jobs
+from .reading import JournalReader
 from .modes import Mode, choose_mode
 from .startup import (
     ShutdownDuringReplay,
@@ -129,6 +128,8 @@ class Runtime:
         self.fanout = Fanout(self.metrics)
         #: Commands and queries on jobs (what the job API calls).
         self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
+        #: The journal's records for the audit endpoints.
+        self.records = JournalReader(lambda: self.journal)
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -423,46 +424,3 @@ class Runtime:
         uses in the current task (a synchronous request's handler; a job's
         actor lends it to its job itself)."""
         CURRENT_POOL.set(self.pool)
-
-    @property
-    def journal_head(self) -> int:
-        """The sequence number of the journal's last durable record."""
-        return self.journal.head
-
-    async def read_records(self, after: int, limit: int) -> list[Recorded]:
-        """Up to *limit* journal records after sequence number *after*, read
-        off the event loop when the journal's reads block.
-
-        Raises:
-            JournalCorrupt: a record does not read back.
-
-        Cancellation: a read in a worker thread goes on, its result dropped.
-        """
-        journal = self.journal
-
-        def read() -> list[Recorded]:
-            records = journal.read(after=after)
-            try:
-                return list(itertools.islice(records, limit))
-            finally:
-                close = getattr(records, "close", None)  # a generator holds an open file
-                if close is not None:
-                    close()
-
-        if journal.reads_block:
-            return await trio.to_thread.run_sync(read)
-        return read()
-
-    async def job_records(self, job_id: int) -> list[Recorded]:
-        """Every journal record of *job_id*, in order (see :meth:`read_records`)."""
-        journal = self.journal
-
-        def of_job() -> list[Recorded]:
-            read_job = getattr(journal, "read_job", None)
-            if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
-                return read_job(job_id)
-            return [record for record in journal.read() if record.event.job_id == job_id]
-
-        if journal.reads_block:
-            return await trio.to_thread.run_sync(of_job)
-        return of_job()
