@@ -51,11 +51,14 @@ def create_app() -> QuartTrio:
                 logformat.configure(
                     log_format,
                     os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
-                    job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
+                    job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower()
+                    in TRUE_WORDS,
                 )
                 logformat.hypercorn_lines_once()
             except ValueError as error:
-                raise ConfigError(f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)") from None
+                raise ConfigError(
+                    f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)"
+                ) from None
         settings = Settings.from_env()
         if "EVENTJOBS_BIND" in os.environ:
             # hypercorn has bound its sockets by now, from its own --bind.

@@ -120,7 +120,9 @@ class Authenticator:
             self._stamp = stamp
             try:
                 self._users = users.load(self._path)
-                log.info("users file %r reloaded: %d users", self._path, len(self._users))
+                log.info(
+                    "users file %r reloaded: %d users", self._path, len(self._users)
+                )
             except ConfigError as error:
                 log.error("%s; nobody can authenticate until it is fixed", error)
                 self._users = {}
@@ -140,7 +142,8 @@ class Authenticator:
         key = hmac.new(
             self._cache_key,
             b"\0".join(
-                part.encode("utf-8", "surrogatepass") for part in (username, password, password_hash)
+                part.encode("utf-8", "surrogatepass")
+                for part in (username, password, password_hash)
             ),
             hashlib.sha256,
         ).digest()
@@ -164,7 +167,9 @@ class Authenticator:
         """A JWT for *username* when the password is right, else None."""
         if await self.check_password(username, password) is None:
             return None
-        return tokens.issue(self._secret, username, now=self._clock(), lifetime=self._lifetime)
+        return tokens.issue(
+            self._secret, username, now=self._clock(), lifetime=self._lifetime
+        )
 
     async def authenticate(self, authorization: Sequence[bytes]) -> Caller | None:
         """The caller that the ``Authorization`` header values prove, or None.
@@ -196,7 +201,9 @@ class Authenticator:
 
     def _bearer(self, credentials: bytes) -> Caller | None:
         try:
-            username = tokens.verify(self._secret, credentials.decode("ascii"), now=self._clock())
+            username = tokens.verify(
+                self._secret, credentials.decode("ascii"), now=self._clock()
+            )
         except (tokens.TokenError, UnicodeDecodeError) as error:
             log.info("bearer token refused: %s", error)
             return None

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .client import commands as client_commands
-from .errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable, NodeFenced
+from .errors import (
+    ConfigError,
+    JournalConflict,
+    JournalCorrupt,
+    JournalUnavailable,
+    NodeFenced,
+)
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
@@ -41,7 +47,9 @@ def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
         prog="eventjobs",
         description="An event-sourced async job server speaking ArangoDB's job API.",
     )
-    parser.add_argument("--version", action="version", version=f"eventjobs {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"eventjobs {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     return parser, commands
 
@@ -66,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     serve = commands.add_parser("serve", help="run the server (hypercorn, trio worker)")
     serve.add_argument(
-        "--bind", default=os.environ.get("EVENTJOBS_BIND", DEFAULT_BIND), metavar="HOST:PORT",
+        "--bind",
+        default=os.environ.get("EVENTJOBS_BIND", DEFAULT_BIND),
+        metavar="HOST:PORT",
         help=f"default {DEFAULT_BIND}, or EVENTJOBS_BIND",
     )
     serve.add_argument(
@@ -78,56 +88,90 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing across restarts",
     )
     serve.add_argument(
-        "--workers", type=int, default=1, metavar="N",
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
         help="server processes sharing the address (default 1); more than one needs a "
         "PostgreSQL journal, where each process is a node (docs/deployment.md)",
     )
     # Internal: a worker process of --workers N serves on this inherited socket.
     serve.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument(
-        "--max-running", type=int, default=defaults.max_running, metavar="N",
+        "--max-running",
+        type=int,
+        default=defaults.max_running,
+        metavar="N",
         help=f"jobs running at once (default {defaults.max_running})",
     )
     serve.add_argument(
-        "--max-queued", type=int, default=defaults.max_queued, metavar="N",
+        "--max-queued",
+        type=int,
+        default=defaults.max_queued,
+        metavar="N",
         help=f"jobs waiting to start before submissions get 503 (default {defaults.max_queued})",
     )
     serve.add_argument(
-        "--max-body-bytes", type=int, default=defaults.max_body_bytes, metavar="N",
+        "--max-body-bytes",
+        type=int,
+        default=defaults.max_body_bytes,
+        metavar="N",
         help="largest request body of an async job (default 16 MiB)",
     )
     serve.add_argument(
-        "--max-sleep", type=float, default=defaults.max_sleep, metavar="SECONDS",
+        "--max-sleep",
+        type=float,
+        default=defaults.max_sleep,
+        metavar="SECONDS",
         help=f"longest duration /_admin/sleep accepts (default {defaults.max_sleep:g})",
     )
     serve.add_argument(
-        "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, metavar="SECONDS",
+        "--shutdown-timeout",
+        type=float,
+        default=defaults.shutdown_timeout,
+        metavar="SECONDS",
         help="at shutdown, how long running jobs may finish before they are interrupted "
         f"(default {defaults.shutdown_timeout:g})",
     )
     serve.add_argument(
-        "--result-ttl", type=float, default=None, metavar="SECONDS",
+        "--result-ttl",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="remove stored results this long after they finished (default: keep)",
     )
     serve.add_argument(
-        "--max-results", type=int, default=None, metavar="N",
+        "--max-results",
+        type=int,
+        default=None,
+        metavar="N",
         help="beyond N stored results, remove the oldest (default: no limit)",
     )
     serve.add_argument(
-        "--max-result-bytes", type=int, default=None, metavar="N",
+        "--max-result-bytes",
+        type=int,
+        default=None,
+        metavar="N",
         help="store no response larger than N bytes; such a job's result says so",
     )
     serve.add_argument(
-        "--worker-processes", type=int, default=defaults.worker_processes, metavar="N",
+        "--worker-processes",
+        type=int,
+        default=defaults.worker_processes,
+        metavar="N",
         help="processes for eventjobs.run_in_process (default: one per core, "
         f"{defaults.worker_processes} here)",
     )
     serve.add_argument(
-        "--job-timeout", type=float, default=defaults.job_timeout, metavar="SECONDS",
+        "--job-timeout",
+        type=float,
+        default=defaults.job_timeout,
+        metavar="SECONDS",
         help="longest a job may run (0: no limit; a request's x-eventjobs-timeout overrides)",
     )
     serve.add_argument(
-        "--node-lease", type=float,
+        "--node-lease",
+        type=float,
         default=float(os.environ.get("EVENTJOBS_NODE_LEASE", defaults.node_lease)),
         metavar="SECONDS",
         help="PostgreSQL journal (several servers): a server that has not renewed its "
@@ -135,75 +179,109 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {defaults.node_lease:g})",
     )
     serve.add_argument(
-        "--max-wait", type=float, default=defaults.max_wait, metavar="SECONDS",
+        "--max-wait",
+        type=float,
+        default=defaults.max_wait,
+        metavar="SECONDS",
         help=f"cap on x-eventjobs-wait (default {defaults.max_wait:g})",
     )
     serve.add_argument(
-        "--progress-interval", type=float, default=defaults.progress_interval,
+        "--progress-interval",
+        type=float,
+        default=defaults.progress_interval,
         metavar="SECONDS",
         help="record a job's progress reports at most this often "
         f"(default {defaults.progress_interval:g})",
     )
     serve.add_argument(
-        "--access-log", action="store_true",
+        "--access-log",
+        action="store_true",
         help="log every request through hypercorn's access log (off by default: it "
         "costs about a tenth of the server's time per request, docs/performance.md)",
     )
     serve.add_argument(
-        "--log-format", default=os.environ.get("EVENTJOBS_LOG_FORMAT", "text"),
+        "--log-format",
+        default=os.environ.get("EVENTJOBS_LOG_FORMAT", "text"),
         metavar="text|json",
         help="text lines, or one JSON object per line for log shippers (default text, "
         "or EVENTJOBS_LOG_FORMAT); see docs/operations.md",
     )
     serve.add_argument(
-        "--log-level", default=os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
+        "--log-level",
+        default=os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
         metavar="LEVEL",
         help="debug, info (the default), warning or error (or EVENTJOBS_LOG_LEVEL)",
     )
     serve.add_argument(
-        "--job-log", action="store_true",
-        default=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in ("1", "true", "yes", "on"),
+        "--job-log",
+        action="store_true",
+        default=os.environ.get("EVENTJOBS_JOB_LOG", "").lower()
+        in ("1", "true", "yes", "on"),
         help="log one line per job transition on eventjobs.jobs (off by default: it "
         "costs some 15%% more CPU per job, docs/operations.md; or EVENTJOBS_JOB_LOG=1)",
     )
     serve.add_argument(
-        "--app", default=None, metavar="MODULE:ATTR",
+        "--app",
+        default=None,
+        metavar="MODULE:ATTR",
         help="an ASGI app to serve behind the job layer",
     )
     serve.add_argument(
-        "--users", default=None, metavar="FILE",
+        "--users",
+        default=None,
+        metavar="FILE",
         help="turn authentication on, with the users of FILE (see 'eventjobs users')",
     )
     serve.add_argument(
-        "--jwt-secret-file", default=None, metavar="FILE",
+        "--jwt-secret-file",
+        default=None,
+        metavar="FILE",
         help="the secret that signs JWTs; without it a random one per start, so "
         "tokens stop working when the server restarts",
     )
     serve.add_argument(
-        "--jwt-lifetime", type=float, default=defaults.jwt_lifetime, metavar="SECONDS",
+        "--jwt-lifetime",
+        type=float,
+        default=defaults.jwt_lifetime,
+        metavar="SECONDS",
         help=f"how long a token from POST /_open/auth is valid (default {defaults.jwt_lifetime:g})",
     )
     serve.add_argument(
-        "--redact-header", action="append", default=[], metavar="NAME", dest="redact_headers",
+        "--redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        dest="redact_headers",
         help="a request header never written to the journal (repeatable; Authorization "
         "and Cookie always are left out)",
     )
     serve.add_argument(
-        "--max-results-per-user", type=int, default=None, metavar="N",
+        "--max-results-per-user",
+        type=int,
+        default=None,
+        metavar="N",
         help="stored job results one user may hold (default: no limit)",
     )
     serve.add_argument(
-        "--max-header-count", type=int, default=defaults.max_header_count, metavar="N",
+        "--max-header-count",
+        type=int,
+        default=defaults.max_header_count,
+        metavar="N",
         help=f"request headers accepted (default {defaults.max_header_count}; 431 beyond)",
     )
     serve.add_argument(
-        "--max-header-bytes", type=int, default=defaults.max_header_bytes, metavar="N",
+        "--max-header-bytes",
+        type=int,
+        default=defaults.max_header_bytes,
+        metavar="N",
         help=f"total size of request headers (default {defaults.max_header_bytes}; 431 beyond)",
     )
     user_commands.add_parser(commands)
     client_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
-    journal_commands = journal.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
+    journal_commands = journal.add_subparsers(
+        dest="journal_command", required=True, metavar="COMMAND"
+    )
     prune = journal_commands.add_parser(
         "prune",
         help="remove (or archive) old segments the server no longer needs",
@@ -216,7 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--before", required=True, metavar="TIME", help="ISO 8601 or unix seconds"
     )
     prune.add_argument(
-        "--archive", default=None, metavar="DIR", help="move segments here instead of deleting"
+        "--archive",
+        default=None,
+        metavar="DIR",
+        help="move segments here instead of deleting",
     )
     audit_commands.add_commands(journal_commands)
     journal_copy.add_command(journal_commands)
@@ -264,7 +345,7 @@ def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
     import trio
 
     from .http import create_app, runtime_of
-    from .workers import run_workers
+    from .server_processes import run_workers
 
     try:
         check_workers(args.workers, args.journal)
@@ -323,7 +404,13 @@ def _run_server(args: argparse.Namespace) -> int:
         if args.listen_fd is None:
             _check_bind(settings.bind)
         trio.run(_serve, app, settings, args.access_log, args.listen_fd)
-    except (ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable, NodeFenced) as error:
+    except (
+        ConfigError,
+        JournalConflict,
+        JournalCorrupt,
+        JournalUnavailable,
+        NodeFenced,
+    ) as error:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
@@ -335,7 +422,9 @@ def check_workers(workers: int, journal: str) -> None:
     from .journal.pg_url import PostgresLocation
 
     if workers < 1:
-        raise ConfigError(f"--workers must be a whole number of at least 1, not {workers}")
+        raise ConfigError(
+            f"--workers must be a whole number of at least 1, not {workers}"
+        )
     if workers == 1 or isinstance(parse_location(journal), PostgresLocation):
         return
     raise ConfigError(
@@ -384,12 +473,16 @@ def _journal_command(args: argparse.Namespace) -> int:
         print(f"eventjobs journal prune: {error}", file=sys.stderr)
         return 1
     if not result.segments:
-        print("nothing to prune: no old segment is both covered by a snapshot and older")
+        print(
+            "nothing to prune: no old segment is both covered by a snapshot and older"
+        )
     else:
         where = f"moved to {args.archive}" if args.archive else "removed"
         names = ", ".join(path.name for path in result.segments)
-        print(f"{len(result.segments)} segment(s) {where} ({names}); records up to "
-              f"{result.through_seq} are checkpointed")
+        print(
+            f"{len(result.segments)} segment(s) {where} ({names}); records up to "
+            f"{result.through_seq} are checkpointed"
+        )
     return 0
 
 
@@ -441,12 +534,14 @@ async def _serve(
 
                 async def on_signal() -> None:
                     async for signum in signals:
-                        log.info("%s received: shutting down", signal.Signals(signum).name)
+                        log.info(
+                            "%s received: shutting down", signal.Signals(signum).name
+                        )
                         break
                     race.cancel_scope.cancel()
 
                 async def on_fatal() -> None:
-                    await runtime.wait_fatal()
+                    await runtime.health.wait_fatal()
                     race.cancel_scope.cancel()
 
                 race.start_soon(on_signal)
@@ -458,7 +553,10 @@ async def _serve(
             )
             where = ", ".join(binds) if binds else settings.bind
             journal = describe_location(settings.journal)
-            print(f"eventjobs {__version__} listening on {where}, journal {journal}", flush=True)
+            print(
+                f"eventjobs {__version__} listening on {where}, journal {journal}",
+                flush=True,
+            )
     if runtime.fatal is not None:
         raise runtime.fatal
 

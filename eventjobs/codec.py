@@ -140,10 +140,14 @@ def require_field(
         raise CodecError(f"{where}: field {name!r} is missing")
     value = data[name]
     # bool is an int in Python; a boolean where a number belongs is damage.
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+    if isinstance(value, bool) and bool not in (
+        kind if isinstance(kind, tuple) else (kind,)
+    ):
         raise CodecError(f"{where}: field {name!r} must not be a boolean")
     if not isinstance(value, kind):
-        raise CodecError(f"{where}: field {name!r} has the wrong type ({type(value).__name__})")
+        raise CodecError(
+            f"{where}: field {name!r} has the wrong type ({type(value).__name__})"
+        )
     return value
 
 
@@ -178,7 +182,9 @@ def _decode_headers(data: Mapping[str, Any], where: str) -> Headers:
             and isinstance(pair[0], str)
             and isinstance(pair[1], str)
         ):
-            raise CodecError(f"{where}: a header is not a [name, value] pair of strings")
+            raise CodecError(
+                f"{where}: a header is not a [name, value] pair of strings"
+            )
         headers.append((pair[0], pair[1]))
     return tuple(headers)
 
@@ -276,9 +282,15 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 response=decode_response(_mapping(data, "response", where)),
             )
         case "requeued":
-            return JobRequeued(job_id=job_id, time=time, reason=require_field(data, "reason", str, where))
+            return JobRequeued(
+                job_id=job_id,
+                time=time,
+                reason=require_field(data, "reason", str, where),
+            )
         case "fetched":
-            return JobFetched(job_id=job_id, time=time, by=decode_owner(data, "by", where))
+            return JobFetched(
+                job_id=job_id, time=time, by=decode_owner(data, "by", where)
+            )
         case "deleted":
             return JobDeleted(
                 job_id=job_id,

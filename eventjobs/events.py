@@ -227,7 +227,9 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "timed_out": JobTimedOut,
 }
 
-TYPE_NAMES: Final[dict[type[Event], str]] = {cls: name for name, cls in EVENT_TYPES.items()}
+TYPE_NAMES: Final[dict[type[Event], str]] = {
+    cls: name for name, cls in EVENT_TYPES.items()
+}
 
 
 def type_name(event: Event) -> str:

@@ -124,7 +124,10 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     JobDone: _Rule(dict.fromkeys(_PENDING, FINISHED), ends=True, cancelling=False),
     # A queued job is cancelled by whoever asks; a running one by its holder.
     JobCancelled: _Rule(
-        dict.fromkeys(_PENDING, FINISHED), anyone=frozenset({QUEUED}), ends=True, cancelling=False
+        dict.fromkeys(_PENDING, FINISHED),
+        anyone=frozenset({QUEUED}),
+        ends=True,
+        cancelling=False,
     ),
     JobInterrupted: _Rule({RUNNING: FINISHED}, ends=True, cancelling=False),
     JobTimedOut: _Rule({RUNNING: FINISHED}, ends=True, cancelling=False),
@@ -164,7 +167,11 @@ def result_of(event: Event) -> RecordedResponse | None:
 
 
 def transition(
-    phase: Phase | None, event: Event, *, visible: bool = False, cancelling: bool = False
+    phase: Phase | None,
+    event: Event,
+    *,
+    visible: bool = False,
+    cancelling: bool = False,
 ) -> Step:
     """The job's state after *event*, from *phase*, *visible* and
     *cancelling* before it; *phase* is None for a job not known (new, or
@@ -201,7 +208,9 @@ def _step(
         raise AssertionError(f"no lifecycle rule for {name!r} events")
     after = rule.moves.get(phase)
     if after is None:
-        raise IllegalTransition(f"job {job_id}: {name!r} cannot follow phase {phase.value!r}")
+        raise IllegalTransition(
+            f"job {job_id}: {name!r} cannot follow phase {phase.value!r}"
+        )
     if rule.hides:
         if not visible:
             raise IllegalTransition(
@@ -238,4 +247,6 @@ def _legal_steps() -> dict[tuple[type[Event], Phase | None, bool, bool], Step]:
 
 _STEPS: Final = _legal_steps()
 _QUEUED_STORED: Final = Step(QUEUED, visible=True, cancelling=False, holder_only=True)
-_QUEUED_UNSTORED: Final = Step(QUEUED, visible=False, cancelling=False, holder_only=True)
+_QUEUED_UNSTORED: Final = Step(
+    QUEUED, visible=False, cancelling=False, holder_only=True
+)

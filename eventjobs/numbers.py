@@ -35,7 +35,12 @@ def parse_job_id(text: str) -> int:
     Raises:
         ValueError: it is not one, saying what ids are.
     """
-    if not is_digits(text) or text[0] == "0" or len(text) > 19 or int(text) > MAX_JOB_ID:
+    if (
+        not is_digits(text)
+        or text[0] == "0"
+        or len(text) > 19
+        or int(text) > MAX_JOB_ID
+    ):
         raise ValueError(
             f"{shown(text)} is not a job id: ids are whole numbers from 1, as submit prints them"
         )

@@ -168,7 +168,9 @@ class FinishedJob:
             owner=owner,
             method=method,
             path=path,
-            times=_TIMES.pack(created, math.nan if started is None else started, finished),
+            times=_TIMES.pack(
+                created, math.nan if started is None else started, finished
+            ),
             status=status,
             result=result,
         )
@@ -306,7 +308,9 @@ class JobTable:
             raise AssertionError(f"the lifecycle admitted {event!r} for an unknown job")
         # The lifecycle says where the job goes (or raises); what follows is
         # what the view keeps of it.
-        step = transition(job.phase, event, visible=job.visible, cancelling=job.cancelling)
+        step = transition(
+            job.phase, event, visible=job.visible, cancelling=job.cancelling
+        )
         if step.phase is None:  # fetched, deleted, or finished invisible: forgotten
             self._put(job, None)
         elif step.phase is FINISHED:
@@ -332,7 +336,9 @@ class JobTable:
     def _finish(self, job: View, record: Recorded) -> None:
         """*job* ended with *record*, its result stored: keep the result."""
         response = result_of(record.event)
-        assert response is not None, f"the lifecycle finished a job with {record.event!r}"
+        assert response is not None, (
+            f"the lifecycle finished a job with {record.event!r}"
+        )
         self._put(
             job,
             FinishedJob.of(
@@ -431,7 +437,9 @@ class JobTable:
     def unfinished(self, phase: Phase) -> list[JobView]:
         """Pending jobs in *phase* (visible or not), ascending by id."""
         return [
-            job for job in self.jobs.values() if isinstance(job, JobView) and job.phase is phase
+            job
+            for job in self.jobs.values()
+            if isinstance(job, JobView) and job.phase is phase
         ]
 
 

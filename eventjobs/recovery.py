@@ -23,7 +23,9 @@ from .results import cancelled_result, interrupted_result
 #: Why a single server interrupts (or runs again) a job it finds running at start-up.
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
 #: Why a node interrupts (or runs again) a job it took over.
-NODE_LOST_REASON = "the server running the job stopped or lost its lease (found by another node)"
+NODE_LOST_REASON = (
+    "the server running the job stopped or lost its lease (found by another node)"
+)
 
 
 @attrs.frozen
@@ -61,11 +63,16 @@ def recover(job: Unfinished, *, now: float, reason: str) -> Recovery:
         return Recovery(None, run=True)
     if job.stop_asked is not None:
         cancelled = JobCancelled(
-            job_id=job.job_id, time=now, by=job.stop_asked.by, response=cancelled_result()
+            job_id=job.job_id,
+            time=now,
+            by=job.stop_asked.by,
+            response=cancelled_result(),
         )
         return Recovery(cancelled, run=False)
     if job.rerun_safe:
-        return Recovery(JobRequeued(job_id=job.job_id, time=now, reason=reason), run=True)
+        return Recovery(
+            JobRequeued(job_id=job.job_id, time=now, reason=reason), run=True
+        )
     interrupted = JobInterrupted(
         job_id=job.job_id, time=now, reason=reason, response=interrupted_result()
     )

@@ -72,7 +72,9 @@ def phase_of(stored: str) -> Phase:
     """
     phase = _PHASES.get(stored)
     if phase is None:
-        raise ValueError(f"unknown stored phase {stored!r} (expected one of {', '.join(_PHASES)})")
+        raise ValueError(
+            f"unknown stored phase {stored!r} (expected one of {', '.join(_PHASES)})"
+        )
     return phase
 
 
@@ -93,7 +95,9 @@ def judge(state: JobState | None, event: Event, node: int) -> JobState | None:
             step = transition(None, event)
         else:
             phase = phase_of(state.phase)
-            step = transition(phase, event, visible=state.visible, cancelling=state.cancelling)
+            step = transition(
+                phase, event, visible=state.visible, cancelling=state.cancelling
+            )
     except IllegalTransition as error:
         raise Rejected(str(error)) from None
     except ValueError as error:  # a damaged state: phase_of names it

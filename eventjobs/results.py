@@ -83,4 +83,6 @@ def interrupted_result() -> RecordedResponse:
 
 def handler_failed_result(error: BaseException) -> RecordedResponse:
     """The result of a job whose handler raised *error* (the server lives on)."""
-    return error_response(500, ERROR_INTERNAL, f"handler raised {type(error).__name__}: {error}")
+    return error_response(
+        500, ERROR_INTERNAL, f"handler raised {type(error).__name__}: {error}"
+    )

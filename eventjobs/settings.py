@@ -29,7 +29,9 @@ DEFAULT_BIND: Final = "127.0.0.1:8529"
 def _positive_int(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if type(value) is not int or value < 1:
-            raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+            raise ConfigError(
+                f"{name} must be a whole number of at least 1, not {value!r}"
+            )
 
     return check
 
@@ -42,7 +44,9 @@ def _seconds(name: str) -> Validator:
             or not math.isfinite(value)
             or value < 0
         ):
-            raise ConfigError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
+            raise ConfigError(
+                f"{name} must be a number of seconds, 0 or more, not {value!r}"
+            )
 
     return check
 
@@ -85,9 +89,13 @@ def _optional_positive_int(name: str) -> Validator:
     return check
 
 
-def _header_names(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
+def _header_names(
+    _instance: object, _attribute: object, value: tuple[str, ...]
+) -> None:
     for name in value:
-        if not name or not all(33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name):
+        if not name or not all(
+            33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name
+        ):
             raise ConfigError(f"redact_headers: {name!r} is not an HTTP header name")
 
 
@@ -104,9 +112,24 @@ def _bind(_instance: object, _attribute: object, value: str) -> None:
 def parse_bind(value: str) -> tuple[str, int]:
     """Split ``HOST:PORT`` (``[v6]:PORT`` for IPv6) into host and port."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not (port.isascii() and port.isdigit() and int(port[-6:]) <= 65535 and len(port) <= 5):
-        shown = repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
-        raise ConfigError(f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {shown}")
+    if (
+        not sep
+        or not host
+        or not (
+            port.isascii()
+            and port.isdigit()
+            and int(port[-6:]) <= 65535
+            and len(port) <= 5
+        )
+    ):
+        shown = (
+            repr(value)
+            if len(value) <= 60
+            else f"{value[:40]!r}... ({len(value)} characters)"
+        )
+        raise ConfigError(
+            f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {shown}"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -138,15 +161,21 @@ class Settings:
     #: Longest ``duration`` that ``/_admin/sleep`` accepts.
     max_sleep: float = attrs.field(default=3600.0, validator=_seconds("max_sleep"))
     #: At shutdown, how long running jobs may go on before they are interrupted.
-    shutdown_timeout: float = attrs.field(default=10.0, validator=_seconds("shutdown_timeout"))
+    shutdown_timeout: float = attrs.field(
+        default=10.0, validator=_seconds("shutdown_timeout")
+    )
     #: Stored results older than this (seconds since completion) are removed;
     #: None keeps them until fetched or deleted.
     result_ttl: float | None = attrs.field(
-        default=None, validator=_optional(_seconds("result_ttl")), metadata={"parse": float}
+        default=None,
+        validator=_optional(_seconds("result_ttl")),
+        metadata={"parse": float},
     )
     #: Beyond this many stored results, the oldest are removed; None: no limit.
     max_results: int | None = attrs.field(
-        default=None, validator=_optional(_positive_int("max_results")), metadata={"parse": int}
+        default=None,
+        validator=_optional(_positive_int("max_results")),
+        metadata={"parse": int},
     )
     #: A response larger than this is not stored; the job's result is a 500
     #: saying so (see docs/durability.md). None: no limit.
@@ -166,7 +195,9 @@ class Settings:
     #: at a clean shutdown). A start replays only what follows the newest
     #: snapshot; writing one costs in proportion to the live jobs, so tying
     #: the interval to their number keeps that cost per record constant.
-    snapshot_every: int = attrs.field(default=1000, validator=_positive_int("snapshot_every"))
+    snapshot_every: int = attrs.field(
+        default=1000, validator=_positive_int("snapshot_every")
+    )
     #: Processes in the pool behind ``eventjobs.run_in_process`` (default: one per core).
     worker_processes: int = attrs.field(
         factory=lambda: os.cpu_count() or 1, validator=_positive_int("worker_processes")
@@ -178,7 +209,9 @@ class Settings:
     max_wait: float = attrs.field(default=60.0, validator=_seconds("max_wait"))
     #: Progress reports of one job are recorded at most once per this many seconds
     #: (the last report is always recorded).
-    progress_interval: float = attrs.field(default=1.0, validator=_seconds("progress_interval"))
+    progress_interval: float = attrs.field(
+        default=1.0, validator=_seconds("progress_interval")
+    )
     #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
@@ -189,7 +222,9 @@ class Settings:
     #: (tokens then stop working when the server restarts).
     jwt_secret_file: str | None = None
     #: How long a token from ``POST /_open/auth`` is valid.
-    jwt_lifetime: float = attrs.field(default=3600.0, validator=_seconds("jwt_lifetime"))
+    jwt_lifetime: float = attrs.field(
+        default=3600.0, validator=_seconds("jwt_lifetime")
+    )
     #: Further request headers never written to the journal (lower-cased);
     #: ``authorization`` and ``cookie`` are always left out.
     redact_headers: tuple[str, ...] = attrs.field(
@@ -208,7 +243,9 @@ class Settings:
     #: its jobs, and it may record nothing more (docs/deployment.md).
     node_lease: float = attrs.field(default=10.0, validator=_lease_seconds)
     #: Request headers accepted, by count and by total size (431 beyond).
-    max_header_count: int = attrs.field(default=128, validator=_positive_int("max_header_count"))
+    max_header_count: int = attrs.field(
+        default=128, validator=_positive_int("max_header_count")
+    )
     max_header_bytes: int = attrs.field(
         default=64 * 1024, validator=_positive_int("max_header_bytes")
     )

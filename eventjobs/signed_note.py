@@ -35,7 +35,10 @@ from collections.abc import Iterable
 
 import attrs
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 #: The signed-note signature type byte of Ed25519.
@@ -58,7 +61,9 @@ def name_problem(name: str) -> str | None:
     if not name:
         return "a key name must not be empty"
     if "+" in name:
-        return f"the key name {name!r} contains '+', which the signed-note format forbids"
+        return (
+            f"the key name {name!r} contains '+', which the signed-note format forbids"
+        )
     for char in name:
         if char.isspace():
             return f"the key name {name!r} contains a space ({char!r}), which the signed-note format forbids"
@@ -76,7 +81,9 @@ def check_name(name: str) -> None:
 
 def key_id(name: str, public_key: bytes) -> int:
     """The key ID of the Ed25519 key *public_key* (32 bytes) named *name*."""
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()
+    digest = hashlib.sha256(
+        name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key
+    ).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -93,7 +100,9 @@ def _decode_key(text: str, what: str) -> bytes:
         kind = "no key" if not key else f"algorithm {key[0]}"
         if key and key[0] == ALG_ED25519:
             kind = f"an Ed25519 key of {len(key) - 1} bytes"
-        raise NoteError(f"the {what} holds {kind}; only 32-byte Ed25519 keys (type 1) are supported")
+        raise NoteError(
+            f"the {what} holds {kind}; only 32-byte Ed25519 keys (type 1) are supported"
+        )
     return key[1:]
 
 
@@ -101,7 +110,9 @@ def _split_id(rest: str, what: str) -> tuple[str, int, str]:
     """``name+id+key`` -> (name, id, key text)."""
     parts = rest.split("+", 2)
     if len(parts) != 3:
-        raise NoteError(f"a {what} has the form {'PRIVATE+KEY+' if what == 'signer key' else ''}NAME+ID+KEY")
+        raise NoteError(
+            f"a {what} has the form {'PRIVATE+KEY+' if what == 'signer key' else ''}NAME+ID+KEY"
+        )
     name, hex_id, key_text = parts
     check_name(name)
     if len(hex_id) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hex_id):
@@ -127,11 +138,15 @@ class Verifier:
         """
         text = text.strip()
         if text.startswith(_PRIVATE_PREFIX):
-            raise NoteError("this is a signer (private) key; a verifier key is expected")
+            raise NoteError(
+                "this is a signer (private) key; a verifier key is expected"
+            )
         name, stated, key_text = _split_id(text, "verifier key")
         public = _decode_key(key_text, "verifier key")
         if key_id(name, public) != stated:
-            raise NoteError(f"the verifier key's ID {stated:08x} is not the ID of its key")
+            raise NoteError(
+                f"the verifier key's ID {stated:08x} is not the ID of its key"
+            )
         return cls(name, stated, public)
 
     def encode(self) -> str:
@@ -142,7 +157,9 @@ class Verifier:
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether *signature* (64 bytes, without the key ID) signs *message*."""
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(
+                signature, message
+            )
         except InvalidSignature:
             return False
         return True
@@ -187,7 +204,9 @@ class Signer:
         name, stated, key_text = _split_id(text[len(_PRIVATE_PREFIX) :], "signer key")
         signer = cls.from_seed(name, _decode_key(key_text, "signer key"))
         if signer.key_id != stated:
-            raise NoteError(f"the signer key's ID {stated:08x} is not the ID of its key")
+            raise NoteError(
+                f"the signer key's ID {stated:08x} is not the ID of its key"
+            )
         return signer
 
     def encode(self) -> str:
@@ -197,7 +216,9 @@ class Signer:
 
     def verifier(self) -> Verifier:
         """This key's verifier (public) key."""
-        public = _raw_public(Ed25519PrivateKey.from_private_bytes(self._seed).public_key())
+        public = _raw_public(
+            Ed25519PrivateKey.from_private_bytes(self._seed).public_key()
+        )
         return Verifier(self.name, self.key_id, public)
 
     def sign(self, message: bytes) -> bytes:
@@ -282,10 +303,14 @@ def open_note(message: str | bytes, verifiers: Iterable[Verifier]) -> Note:
     _check_text(message)
     split = message.rfind("\n\n")
     if split < 0:
-        raise NoteError("a signed note has a blank line between its text and its signatures")
+        raise NoteError(
+            "a signed note has a blank line between its text and its signatures"
+        )
     text, block = message[: split + 1], message[split + 2 :]
     if not block or not block.endswith("\n"):
-        raise NoteError("a signed note ends with signature lines, each ending with a newline")
+        raise NoteError(
+            "a signed note ends with signature lines, each ending with a newline"
+        )
     known = {(verifier.name, verifier.key_id): verifier for verifier in verifiers}
     verified: dict[tuple[str, int], Signature] = {}
     unverified: list[Signature] = []
@@ -294,7 +319,9 @@ def open_note(message: str | bytes, verifiers: Iterable[Verifier]) -> Note:
         raise NoteError(f"the note has more than {MAX_SIGNATURES} signatures")
     for line in lines:
         if not line.startswith(_DASH):
-            raise NoteError(f"the signature line {line!r} does not start with an em dash and a space")
+            raise NoteError(
+                f"the signature line {line!r} does not start with an em dash and a space"
+            )
         name, _, encoded = line[len(_DASH) :].partition(" ")
         if name_problem(name) is not None:
             raise NoteError(f"the signature line {line!r} has a malformed key name")
@@ -313,9 +340,13 @@ def open_note(message: str | bytes, verifiers: Iterable[Verifier]) -> Note:
         if (name, signature.key_id) in verified:
             continue
         if not verifier.verify(text.encode(), blob[4:]):
-            raise NoteError(f"the signature of {name}+{signature.key_id:08x} does not verify")
+            raise NoteError(
+                f"the signature of {name}+{signature.key_id:08x} does not verify"
+            )
         verified[(name, signature.key_id)] = signature
     if not verified:
         names = ", ".join(f"{s.name}+{s.key_id:08x}" for s in unverified)
-        raise NoteError(f"the note is not signed by a known key (it is signed by {names})")
+        raise NoteError(
+            f"the note is not signed by a known key (it is signed by {names})"
+        )
     return Note(text, tuple(verified.values()), tuple(unverified))

@@ -49,12 +49,20 @@ class Checkpoint:
             raise NoteError("a checkpoint's text ends with a newline")
         lines = text[:-1].split("\n")
         if len(lines) < 3:
-            raise NoteError("a checkpoint has an origin line, a tree size line and a root hash line")
+            raise NoteError(
+                "a checkpoint has an origin line, a tree size line and a root hash line"
+            )
         origin, size, root, *extensions = lines
         if not origin:
             raise NoteError("a checkpoint's origin line must not be empty")
-        if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
-            raise NoteError(f"a checkpoint's tree size is a decimal number without leading zeros, not {size!r}")
+        if (
+            not size.isascii()
+            or not size.isdigit()
+            or (size != "0" and size.startswith("0"))
+        ):
+            raise NoteError(
+                f"a checkpoint's tree size is a decimal number without leading zeros, not {size!r}"
+            )
         try:
             root_hash = decode_hash(root)
         except ValueError as error:

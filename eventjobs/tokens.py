@@ -53,7 +53,11 @@ def verify(secret: bytes, token: str, *, now: float) -> str:
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "iss"], "verify_exp": False, "verify_iat": False},
+            options={
+                "require": ["exp", "iat", "iss"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as error:
         raise TokenError(f"{type(error).__name__}: {error}") from None

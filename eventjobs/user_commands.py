@@ -35,26 +35,35 @@ def add_parser(commands: Any) -> None:
             sub.add_argument("name", metavar="NAME")
         if action in ("add", "passwd"):
             sub.add_argument(
-                "--password-stdin", action="store_true",
+                "--password-stdin",
+                action="store_true",
                 help="read the password from the first line of standard input",
             )
         if action == "add":
-            sub.add_argument("--superuser", action="store_true", help="may see every job")
+            sub.add_argument(
+                "--superuser", action="store_true", help="may see every job"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
     """Carry out the parsed ``users`` command; the exit status."""
     try:
         if args.action == "list":
-            for user in sorted(_existing(args.file).values(), key=lambda user: user.name):
+            for user in sorted(
+                _existing(args.file).values(), key=lambda user: user.name
+            ):
                 print(f"{user.name}{' (superuser)' if user.superuser else ''}")
             return 0
         name = users.check_name(args.name)
         if args.action == "add":
             known = _existing(args.file) if os.path.exists(args.file) else {}
             if name in known:
-                raise ConfigError(f"user {name!r} already exists; use 'eventjobs users passwd'")
-            known[name] = users.User(name, users.hash_password(_password(args)), args.superuser)
+                raise ConfigError(
+                    f"user {name!r} already exists; use 'eventjobs users passwd'"
+                )
+            known[name] = users.User(
+                name, users.hash_password(_password(args)), args.superuser
+            )
         else:
             known = _existing(args.file)
             if name not in known:
@@ -63,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
                 del known[name]
             else:
                 old = known[name]
-                known[name] = users.User(name, users.hash_password(_password(args)), old.superuser)
+                known[name] = users.User(
+                    name, users.hash_password(_password(args)), old.superuser
+                )
         users.save(args.file, known)
     except ConfigError as error:
         print(f"eventjobs: {error}", file=sys.stderr)
@@ -80,7 +91,9 @@ def _password(args: argparse.Namespace) -> str:
         password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     else:
         if not sys.stdin.isatty():
-            raise ConfigError("no terminal to ask for the password on; pass --password-stdin")
+            raise ConfigError(
+                "no terminal to ask for the password on; pass --password-stdin"
+            )
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             raise ConfigError("the two passwords differ; nothing was changed")

@@ -59,7 +59,9 @@ class User:
     superuser: bool = False
 
 
-def hash_password(password: str, *, salt: bytes | None = None, cost: int = SCRYPT_N) -> str:
+def hash_password(
+    password: str, *, salt: bytes | None = None, cost: int = SCRYPT_N
+) -> str:
     """A salted scrypt hash of *password*, with its parameters, as text.
 
     *cost* is scrypt's N (a power of 2); lower it only where speed matters
@@ -67,7 +69,9 @@ def hash_password(password: str, *, salt: bytes | None = None, cost: int = SCRYP
     """
     salt = secrets.token_bytes(_SALT_BYTES) if salt is None else salt
     key = _scrypt(password, salt, cost, SCRYPT_R, SCRYPT_P)
-    return "$".join(["scrypt", str(cost), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)])
+    return "$".join(
+        ["scrypt", str(cost), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)]
+    )
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -151,7 +155,9 @@ def parse(document: Any, path: str = "<users>") -> dict[str, User]:
         try:
             _parse_hash(password_hash)
         except ValueError as error:
-            raise bad(f'user {name!r}: "password" is not a usable scrypt hash ({error})') from None
+            raise bad(
+                f'user {name!r}: "password" is not a usable scrypt hash ({error})'
+            ) from None
         users[name] = User(name, password_hash, superuser)
     return users
 
@@ -193,7 +199,9 @@ def save(path: str, users: Mapping[str, User]) -> None:
         ) from None
 
 
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = _KEY_BYTES) -> bytes:
+def _scrypt(
+    password: str, salt: bytes, n: int, r: int, p: int, dklen: int = _KEY_BYTES
+) -> bytes:
     # maxmem: scrypt needs 128*n*r bytes; allow that with headroom.
     return hashlib.scrypt(
         password.encode("utf-8", "surrogatepass"),
@@ -212,11 +220,22 @@ def _parse_hash(text: str) -> tuple[int, int, int, bytes, bytes]:
         raise ValueError("expected scrypt$N$R$P$SALT$KEY")
     try:
         n, r, p = (int(part) for part in parts[1:4])
-        salt, key = base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True)
+        salt, key = (
+            base64.b64decode(parts[4], validate=True),
+            base64.b64decode(parts[5], validate=True),
+        )
     except ValueError:
         raise ValueError("N, R, P must be numbers and SALT, KEY base64") from None
-    if n < 2 or n & (n - 1) or n > _MAX_N or not 1 <= r <= _MAX_RP or not 1 <= p <= _MAX_RP:
-        raise ValueError(f"N must be a power of 2 up to {_MAX_N}, R and P 1 to {_MAX_RP}")
+    if (
+        n < 2
+        or n & (n - 1)
+        or n > _MAX_N
+        or not 1 <= r <= _MAX_RP
+        or not 1 <= p <= _MAX_RP
+    ):
+        raise ValueError(
+            f"N must be a power of 2 up to {_MAX_N}, R and P 1 to {_MAX_RP}"
+        )
     if len(salt) < 8 or not 16 <= len(key) <= 64:
         raise ValueError("the salt or key has the wrong length")
     return n, r, p, salt, key

@@ -59,7 +59,12 @@ requests = st.builds(
 responses = st.builds(RecordedResponse, status=statuses, headers=headers, body=bodies)
 
 queued_events = st.builds(
-    JobQueued, job_id=job_ids, time=times, owner=owners, store=st.booleans(), request=requests
+    JobQueued,
+    job_id=job_ids,
+    time=times,
+    owner=owners,
+    store=st.booleans(),
+    request=requests,
 )
 started_events = st.builds(JobStarted, job_id=job_ids, time=times)
 done_events = st.builds(JobDone, job_id=job_ids, time=times, response=responses)
@@ -71,7 +76,9 @@ interrupted_events = st.builds(
 )
 requeued_events = st.builds(JobRequeued, job_id=job_ids, time=times, reason=any_text)
 fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
-deleted_events = st.builds(JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text)
+deleted_events = st.builds(
+    JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text
+)
 progress_events = st.builds(
     JobProgressed,
     job_id=job_ids,

@@ -91,7 +91,10 @@ async def submit(client: TrioClient, method: str, path: str, **kwargs: object) -
     headers = dict(kwargs.pop("headers", {}) or {})  # type: ignore[call-overload]
     headers.update(ASYNC_STORE)
     response = await client.open(path, method=method, headers=headers, **kwargs)
-    assert response.status_code == 202, (response.status_code, await response.get_data())
+    assert response.status_code == 202, (
+        response.status_code,
+        await response.get_data(),
+    )
     return int(response.headers["x-arango-async-id"])
 
 
@@ -147,7 +150,15 @@ def server_process(
     (tests should use a ``tmp_path``).
     """
     port = free_port()
-    command = [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{port}", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "eventjobs",
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *args,
+    ]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -190,7 +201,10 @@ def wait_for_ready(server: ServerProcess, timeout: float = 60) -> None:
         if server.process.poll() is not None:
             raise AssertionError("server exited before it was ready:\n" + server.text)
         try:
-            if httpx.get(server.url + "/_eventjobs/ready", timeout=5).status_code == 200:
+            if (
+                httpx.get(server.url + "/_eventjobs/ready", timeout=5).status_code
+                == 200
+            ):
                 return
         except httpx.TransportError:
             pass
@@ -249,7 +263,9 @@ TEST_USERS = {
 TEST_JWT_SECRET = b"test-secret-0123456789abcdef0123456789abcdef"
 
 
-def write_users_file(path: Path, people: dict[str, tuple[str, bool]] | None = None) -> str:
+def write_users_file(
+    path: Path, people: dict[str, tuple[str, bool]] | None = None
+) -> str:
     """Write a users file holding *people* (default TEST_USERS); return its path."""
     from eventjobs import users
 
@@ -280,7 +296,9 @@ def auth_settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def basic(name: str, password: str | None = None, scheme: str = "Basic") -> dict[str, str]:
+def basic(
+    name: str, password: str | None = None, scheme: str = "Basic"
+) -> dict[str, str]:
     """An Authorization header with HTTP Basic credentials (TEST_USERS password
     by default)."""
     import base64
@@ -297,7 +315,9 @@ def bearer(token: str, scheme: str = "bearer") -> dict[str, str]:
 async def login(client: TrioClient, name: str, password: str | None = None) -> str:
     """A JWT from POST /_open/auth for a TEST_USERS user."""
     password = TEST_USERS[name][0] if password is None else password
-    response = await client.post("/_open/auth", json={"username": name, "password": password})
+    response = await client.post(
+        "/_open/auth", json={"username": name, "password": password}
+    )
     assert response.status_code == 200, await response.get_data()
     token: str = (await response.get_json())["jwt"]
     return token

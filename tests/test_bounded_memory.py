@@ -57,7 +57,9 @@ async def test_concurrent_fetches_of_a_result_on_disk_hand_it_out_once(tmp_path)
         statuses = []
 
         async def fetch():
-            statuses.append((await served.client.put(f"/_api/job/{job_id}")).status_code)
+            statuses.append(
+                (await served.client.put(f"/_api/job/{job_id}")).status_code
+            )
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(fetch)

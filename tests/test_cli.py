@@ -22,7 +22,9 @@ from tests.support import final_sentence, free_port, journal_dir, server_process
 TIMEOUT = 30
 
 
-def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def serve(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``eventjobs serve`` (on a free port unless *args* bind one)."""
     bind = [] if "--bind" in args else ["--bind", f"127.0.0.1:{free_port()}"]
     return subprocess.run(
@@ -45,8 +47,6 @@ def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
     (line,) = lines
     assert line.startswith("eventjobs: "), line
     return line
-
-
 
 
 # -- bad configuration -------------------------------------------------------------
@@ -92,7 +92,9 @@ def _write_journal(journal: str) -> Path:
     with server_process("--journal", journal) as server:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             for _ in range(2):
-                accepted = client.get("/_api/version", headers={"x-arango-async": "store"})
+                accepted = client.get(
+                    "/_api/version", headers={"x-arango-async": "store"}
+                )
                 job_id = accepted.headers["x-arango-async-id"]
                 deadline = time.monotonic() + 10
                 while client.get(f"/_api/job/{job_id}").status_code != 200:
@@ -119,7 +121,9 @@ def _break_the_json(line: bytes) -> bytes:
 @pytest.mark.parametrize(
     "damage", [_change_a_digit_of_the_time, _break_the_json], ids=["edited", "garbled"]
 )
-def test_journal_with_a_damaged_middle_record_is_refused(tmp_path: Path, damage) -> None:
+def test_journal_with_a_damaged_middle_record_is_refused(
+    tmp_path: Path, damage
+) -> None:
     journal = journal_dir(tmp_path)
     segment = _write_journal(journal)
     lines = segment.read_bytes().splitlines(keepends=True)
@@ -149,10 +153,15 @@ def test_port_in_use_is_refused(tmp_path: Path) -> None:
 
 
 def test_app_module_that_does_not_import_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "broken_service.py").write_text("import no_such_dependency_here\napp = None\n")
+    (tmp_path / "broken_service.py").write_text(
+        "import no_such_dependency_here\napp = None\n"
+    )
     message = one_sentence(
         serve(
-            "--journal", journal_dir(tmp_path), "--app", "broken_service:app",
+            "--journal",
+            journal_dir(tmp_path),
+            "--app",
+            "broken_service:app",
             env={"PYTHONPATH": str(tmp_path)},
         )
     )
@@ -163,20 +172,26 @@ def test_app_module_that_does_not_import_is_refused(tmp_path: Path) -> None:
 
 def test_app_module_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     message = one_sentence(
-        serve("--journal", journal_dir(tmp_path), "--app", "no_such_module_anywhere:app")
+        serve(
+            "--journal", journal_dir(tmp_path), "--app", "no_such_module_anywhere:app"
+        )
     )
     assert "no_such_module_anywhere" in message
     assert "does not import" in message
 
 
 def test_max_running_zero_is_refused(tmp_path: Path) -> None:
-    message = one_sentence(serve("--journal", journal_dir(tmp_path), "--max-running", "0"))
+    message = one_sentence(
+        serve("--journal", journal_dir(tmp_path), "--max-running", "0")
+    )
     assert "max_running" in message
     assert "0" in message
 
 
 def test_malformed_bind_is_refused(tmp_path: Path) -> None:
-    message = one_sentence(serve("--journal", journal_dir(tmp_path), "--bind", "localhost"))
+    message = one_sentence(
+        serve("--journal", journal_dir(tmp_path), "--bind", "localhost")
+    )
     assert "'localhost'" in message
 
 
@@ -189,7 +204,9 @@ def test_refused_start_creates_no_journal(tmp_path: Path) -> None:
 # -- signals -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+)
 def test_signal_stops_the_server_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     with server_process("--journal", journal_dir(tmp_path)) as server:
         with httpx.Client(base_url=server.url, timeout=10) as client:
@@ -204,8 +221,17 @@ def test_signal_stops_the_server_cleanly(tmp_path: Path, sig: signal.Signals) ->
 
 
 def test_each_worker_of_serve_workers_gets_the_command_line_less_workers_plus_the_socket():
-    from eventjobs.workers import worker_arguments
+    from eventjobs.server_processes import worker_arguments
 
     assert worker_arguments(
-        ["serve", "--workers", "4", "--journal", "postgresql://h/d", "--workers=2", "--x"], 7
+        [
+            "serve",
+            "--workers",
+            "4",
+            "--journal",
+            "postgresql://h/d",
+            "--workers=2",
+            "--x",
+        ],
+        7,
     ) == ["serve", "--journal", "postgresql://h/d", "--x", "--listen-fd", "7"]

@@ -53,7 +53,11 @@ def test_a_five_thousand_digit_number_gets_a_sentence(
     assert len(err) < 400, err  # the number is not echoed whole
 
 
-def test_a_port_of_five_thousand_digits_is_a_bad_bind(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, err = run(capsys, "serve", "--journal", str(tmp_path / "j"), "--bind", f"127.0.0.1:{HUGE}")
+def test_a_port_of_five_thousand_digits_is_a_bad_bind(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, err = run(
+        capsys, "serve", "--journal", str(tmp_path / "j"), "--bind", f"127.0.0.1:{HUGE}"
+    )
     assert status == 1
     assert err.startswith("eventjobs: bind must be HOST:PORT"), err

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventjobs.codec import VERSION, decode_body, decode_event, encode_body, encode_event
+from eventjobs.codec import (
+    VERSION,
+    decode_body,
+    decode_event,
+    encode_body,
+    encode_event,
+)
 from eventjobs.errors import CodecError
 from eventjobs.events import (
     EVENT_TYPES,
@@ -20,10 +26,19 @@ from eventjobs.events import (
     RecordedResponse,
     type_name,
 )
-from tests.strategies import EVENTS_BY_TYPE, any_text, bodies, done_events, events, headers
+from tests.strategies import (
+    EVENTS_BY_TYPE,
+    any_text,
+    bodies,
+    done_events,
+    events,
+    headers,
+)
 
 
-def _leaf_paths(data: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _leaf_paths(
+    data: dict[str, Any], prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
     """Every key path of *data*, nested objects included (not inside lists)."""
     paths = []
     for key, value in data.items():
@@ -72,7 +87,11 @@ def test_event_round_trips_through_json_text(event):
 def test_encoded_event_names_its_type_version_and_job(event):
     """The dict carries the stable type name, the current version and the job id."""
     data = encode_event(event)
-    assert (data["type"], data["v"], data["job"]) == (type_name(event), VERSION, event.job_id)
+    assert (data["type"], data["v"], data["job"]) == (
+        type_name(event),
+        VERSION,
+        event.job_id,
+    )
 
 
 @given(bodies)
@@ -229,7 +248,14 @@ def test_decode_rejects_utf8_body_with_lone_surrogate():
 @pytest.mark.parametrize("fraction", [-0.1, 1.5])
 def test_decode_rejects_progress_fraction_outside_zero_to_one(fraction):
     """A progress fraction outside 0..1 is damage."""
-    data = {"type": "progress", "v": 1, "job": 1, "time": 1.0, "fraction": fraction, "message": ""}
+    data = {
+        "type": "progress",
+        "v": 1,
+        "job": 1,
+        "time": 1.0,
+        "fraction": fraction,
+        "message": "",
+    }
     with pytest.raises(CodecError, match="fraction"):
         decode_event(data)
 
@@ -237,6 +263,13 @@ def test_decode_rejects_progress_fraction_outside_zero_to_one(fraction):
 def test_decode_rejects_negative_timeout():
     """A timed_out event with a negative limit is damage."""
     response = {"status": 504, "headers": [], "body": {"encoding": "utf-8", "data": ""}}
-    data = {"type": "timed_out", "v": 1, "job": 1, "time": 1.0, "timeout": -1, "response": response}
+    data = {
+        "type": "timed_out",
+        "v": 1,
+        "job": 1,
+        "time": 1.0,
+        "timeout": -1,
+        "response": response,
+    }
     with pytest.raises(CodecError, match="timeout"):
         decode_event(data)

@@ -72,7 +72,9 @@ async def test_failed_append_answers_503_and_keeps_reads(served, tmp_path, monke
     assert [r.seq for r in read_records(tmp_path / "journal")] == durable
 
 
-async def test_server_recovers_once_the_disk_takes_writes(served, gates, tmp_path, monkeypatch):
+async def test_server_recovers_once_the_disk_takes_writes(
+    served, gates, tmp_path, monkeypatch
+):
     """After the fault clears, new jobs are accepted again by themselves; a
     job that finished during the outage keeps its result; the refused job
     does not exist; the journal reads back cleanly."""
@@ -113,28 +115,43 @@ async def test_server_recovers_once_the_disk_takes_writes(served, gates, tmp_pat
     assert served.runtime.statistics().writer.failed_appends >= 1
 
 
-async def test_a_disk_that_fails_at_start_up_leaves_the_server_serving(tmp_path, monkeypatch):
+async def test_a_disk_that_fails_at_start_up_leaves_the_server_serving(
+    tmp_path, monkeypatch
+):
     """The recovery's own events (a job found running is interrupted) meet a
     failing disk: the server starts anyway, not ready and saying why; the
     interrupted result is kept and written once the disk takes writes."""
     directory = tmp_path / "journal"
     journal = FileJournal.open(directory)
     request = RecordedRequest(method="POST", path="/_admin/echo")
-    await journal.append([
-        Recorded(1, JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request)),
-        Recorded(2, JobStarted(job_id=1, time=2.0)),
-    ])
+    await journal.append(
+        [
+            Recorded(
+                1,
+                JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request),
+            ),
+            Recorded(2, JobStarted(job_id=1, time=2.0)),
+        ]
+    )
     await journal.aclose()
     monkeypatch.setattr("eventjobs.journal.file.os.fdatasync", disk_full)
     settings = Settings(journal=str(directory), shutdown_timeout=0)
     async with serve_app(settings) as served:
         ready = await served.client.get("/_eventjobs/ready")
         assert ready.status_code == 503
-        assert "journal cannot be written" in json.loads(await ready.get_data())["reason"]
-        assert (await served.client.get("/_api/job/1")).status_code == 200  # interrupted
+        assert (
+            "journal cannot be written" in json.loads(await ready.get_data())["reason"]
+        )
+        assert (
+            await served.client.get("/_api/job/1")
+        ).status_code == 200  # interrupted
         monkeypatch.undo()
         with trio.fail_after(15):
             while (await served.client.get("/_eventjobs/ready")).status_code != 200:
                 await trio.sleep(0.01)
             await served.runtime.flush()
-    assert [type(r.event) for r in read_records(directory)] == [JobQueued, JobStarted, JobInterrupted]
+    assert [type(r.event) for r in read_records(directory)] == [
+        JobQueued,
+        JobStarted,
+        JobInterrupted,
+    ]

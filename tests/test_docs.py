@@ -19,7 +19,9 @@ from eventjobs.cli import build_parser
 from tests.audit.fixture import write_journal
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKDOWN = sorted([ROOT / "README.md", ROOT / "journal" / "README.md", *(ROOT / "docs").glob("*.md")])
+MARKDOWN = sorted(
+    [ROOT / "README.md", ROOT / "journal" / "README.md", *(ROOT / "docs").glob("*.md")]
+)
 
 
 def outside_code(path: Path) -> list[tuple[int, str]]:
@@ -61,7 +63,10 @@ def test_unix_seconds_in_examples_are_the_dates_the_output_shows() -> None:
                 if not given or not shown or output.startswith("$"):
                     continue
                 instant = datetime.datetime.fromtimestamp(float(given[1]), datetime.UTC)
-                assert instant.strftime("%Y-%m-%dT%H:%M:%SZ") == shown[0], (path.name, command)
+                assert instant.strftime("%Y-%m-%dT%H:%M:%SZ") == shown[0], (
+                    path.name,
+                    command,
+                )
                 checked += 1
     assert checked, "no --before example found"
 
@@ -75,7 +80,9 @@ def section_labels(text: str) -> dict[str, list[str]]:
     return sections
 
 
-def test_the_journal_stats_sample_in_audit_md_has_the_rows_stats_prints(tmp_path: Path) -> None:
+def test_the_journal_stats_sample_in_audit_md_has_the_rows_stats_prints(
+    tmp_path: Path,
+) -> None:
     journal = write_journal(tmp_path / "journal")
     output = io.StringIO()
     from eventjobs.cli import main
@@ -96,7 +103,9 @@ def test_the_journal_stats_sample_in_audit_md_has_the_rows_stats_prints(tmp_path
 def test_markdown_tables_are_not_cut_by_blank_lines() -> None:
     for path in MARKDOWN:
         lines = outside_code(path)
-        for (_, before), (_, blank), (number, after) in zip(lines, lines[1:], lines[2:], strict=False):
+        for (_, before), (_, blank), (number, after) in zip(
+            lines, lines[1:], lines[2:], strict=False
+        ):
             if before.startswith("|") and not blank.strip() and after.startswith("|"):
                 pytest.fail(f"{path.name}:{number}: a blank line cuts a table in two")
 
@@ -120,9 +129,16 @@ def subparsers(parser: argparse.ArgumentParser, name: str = "eventjobs"):
 
 
 def test_serve_help_shows_every_default() -> None:
-    (serve,) = [p for name, p in subparsers(build_parser()) if name == "eventjobs serve"]
+    (serve,) = [
+        p for name, p in subparsers(build_parser()) if name == "eventjobs serve"
+    ]
     for action in serve._actions:
-        if action.help in (None, argparse.SUPPRESS) or action.default in (None, False, [], argparse.SUPPRESS):
+        if action.help in (None, argparse.SUPPRESS) or action.default in (
+            None,
+            False,
+            [],
+            argparse.SUPPRESS,
+        ):
             continue
         assert "default" in action.help, f"{action.option_strings[0]}: {action.help}"
 

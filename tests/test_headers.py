@@ -15,13 +15,17 @@ from eventjobs.headers import (
 )
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("5", 5.0), ("0.25", 0.25), (".5", 0.5), (" 3 ", 3.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5", 5.0), ("0.25", 0.25), (".5", 0.5), (" 3 ", 3.0)]
+)
 def test_plain_decimal_numbers_are_seconds(text, seconds):
     """Plain decimal numbers read as seconds."""
     assert parse_seconds(text, allow_zero=False) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "x", "-1", "+1", "1e3", "inf", "nan", "1,5", "0x10"])
+@pytest.mark.parametrize(
+    "text", ["", "x", "-1", "+1", "1e3", "inf", "nan", "1,5", "0x10"]
+)
 def test_anything_else_is_a_bad_header(text):
     """Signs, exponents, words and the like are refused."""
     with pytest.raises(BadHeader):
@@ -65,7 +69,9 @@ def test_parse_progress_reads_back_what_progress_value_writes(fraction, message)
     assert read[1] == message
 
 
-@pytest.mark.parametrize("value", ["", "0.5", "half; message=\"x\"", '2; message="x"', "0.5; m=\"x\""])
+@pytest.mark.parametrize(
+    "value", ["", "0.5", 'half; message="x"', '2; message="x"', '0.5; m="x"']
+)
 def test_parse_progress_refuses_other_forms(value):
     """Anything else is "no progress known", never an error."""
     assert parse_progress(value) is None

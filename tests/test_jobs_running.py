@@ -13,7 +13,11 @@ from tests.support import serve_app, settle, submit
 
 
 def events_of(served, job_id):
-    return [type(r.event).__name__ for r in served.journal.read() if r.event.job_id == job_id]
+    return [
+        type(r.event).__name__
+        for r in served.journal.read()
+        if r.event.job_id == job_id
+    ]
 
 
 def limited(max_running, gates):
@@ -38,7 +42,10 @@ async def test_cancelled_sleep_really_stops(mock_clock):
         result = await served.client.put(f"/_api/job/{job_id}")
         assert result.status_code == 410
         assert events_of(served, job_id) == [
-            "JobQueued", "JobStarted", "JobCancelled", "JobFetched"
+            "JobQueued",
+            "JobStarted",
+            "JobCancelled",
+            "JobFetched",
         ]
 
 
@@ -52,7 +59,9 @@ async def test_cancelled_sleeps_running_and_queued_both_end_410(mock_clock):
         await settle()
         before = trio.current_time()
         for job_id in (queued, running):
-            assert (await served.client.put(f"/_api/job/{job_id}/cancel")).status_code == 200
+            assert (
+                await served.client.put(f"/_api/job/{job_id}/cancel")
+            ).status_code == 200
         await settle()
         assert trio.current_time() == before
         for job_id in (running, queued):
@@ -85,7 +94,9 @@ async def test_cancel_of_queued_job_records_who_asked():
         await submit(served.client, "POST", "/test/wait/first")
         second = await submit(served.client, "POST", "/test/wait/second")
         await served.client.put(f"/_api/job/{second}/cancel")
-        (cancelled,) = [r.event for r in served.journal.read() if isinstance(r.event, JobCancelled)]
+        (cancelled,) = [
+            r.event for r in served.journal.read() if isinstance(r.event, JobCancelled)
+        ]
         assert cancelled.job_id == second
         assert cancelled.by is None  # authentication off: nobody in particular
         assert json.loads(cancelled.response.body)["errorNum"] == 21
@@ -102,7 +113,11 @@ async def test_max_running_bounds_concurrency_and_starts_in_order():
             gates.open(str(n))
             await settle()
             assert sum(gates.waiting.values()) <= 2
-        started = [r.event.job_id for r in served.journal.read() if isinstance(r.event, JobStarted)]
+        started = [
+            r.event.job_id
+            for r in served.journal.read()
+            if isinstance(r.event, JobStarted)
+        ]
         assert started == ids
 
 

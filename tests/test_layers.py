@@ -47,7 +47,7 @@ LAYERS = {
     "journal": 3,
     "projection": 4,
     "retention": 4,
-    "snapshot": 4,
+    "snapshot_codec": 4,
     # The recovery rules (what becomes of a job nobody runs any more).
     "recovery": 4,
     "actors": 5,
@@ -59,7 +59,7 @@ LAYERS = {
     "asgi": 8,
     "cli": 8,
     # `serve --workers N`: starts N server processes (cli), imports none.
-    "workers": 8,
+    "server_processes": 8,
     "user_commands": 8,
     "audit": 8,
     # The command-line client: HTTP only, none of the server side.
@@ -72,11 +72,24 @@ LAYERS = {
 
 # The pure core does no I/O and knows nothing of trio.
 PURE = {
-    "errors", "events", "codec", "identity", "results", "headers", "projection",
-    "retention", "snapshot", "referee", "lifecycle", "records", "recovery", "numbers",
-    "merkle", "signed_note", "tlog_checkpoint",
+    "errors",
+    "events",
+    "codec",
+    "identity",
+    "results",
+    "headers",
+    "projection",
+    "retention",
+    "snapshot_codec",
+    "referee",
+    "lifecycle",
+    "records",
+    "recovery",
+    "numbers",
+    "merkle",
+    "signed_note",
+    "tlog_checkpoint",
 }
-
 
 
 def module_name(path: Path) -> str:
@@ -113,7 +126,11 @@ def imported_modules(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "eventjobs")
+            found.update(
+                alias.name
+                for alias in node.names
+                if alias.name.split(".")[0] == "eventjobs"
+            )
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -141,7 +158,10 @@ def imported_units(path: Path) -> set[str]:
 def import_circles() -> list[frozenset[str]]:
     """The strongly connected groups of the module import graph that hold
     more than one module: each is an import circle (Tarjan's algorithm)."""
-    graph = {name: sorted(imported_modules(path) & MODULES.keys()) for name, path in MODULES.items()}
+    graph = {
+        name: sorted(imported_modules(path) & MODULES.keys())
+        for name, path in MODULES.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -211,8 +231,17 @@ def test_pure_core_imports_no_trio_and_no_io(path):
     """The pure core imports neither trio nor os (tests/test_purity.py checks
     what it loads, transitively)."""
     tree = ast.parse(path.read_text())
-    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    names |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    names = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    names |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
     assert not names & {"trio", "os", "socket", "quart"}, names
 
 

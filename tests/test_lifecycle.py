@@ -37,7 +37,9 @@ def test_an_event_carries_a_result_exactly_when_it_ends_its_job(kind):
     response = getattr(event, "response", None)
     assert isinstance(response, RecordedResponse) == lifecycle.ends_job(event)
     assert lifecycle.result_of(event) is response
-    assert lifecycle.stops_pending(event) == (lifecycle.ends_job(event) or lifecycle.hides_job(event))
+    assert lifecycle.stops_pending(event) == (
+        lifecycle.ends_job(event) or lifecycle.hides_job(event)
+    )
 
 
 def test_the_events_that_end_a_job_and_those_that_hide_it():
@@ -64,11 +66,17 @@ def test_a_finished_job_that_is_not_visible_is_forgotten():
 
 
 def test_messages_name_the_job_and_the_reason():
-    with pytest.raises(IllegalTransition, match=r"job 3: 'fetched' cannot follow phase 'running'"):
+    with pytest.raises(
+        IllegalTransition, match=r"job 3: 'fetched' cannot follow phase 'running'"
+    ):
         transition(RUNNING, event_of("fetched", 3), visible=True)
-    with pytest.raises(IllegalTransition, match=r"job 3: 'started' for a job that is gone or unknown"):
+    with pytest.raises(
+        IllegalTransition, match=r"job 3: 'started' for a job that is gone or unknown"
+    ):
         transition(None, event_of("started", 3))
-    with pytest.raises(IllegalTransition, match="already fetched or deleted, or is fire-and-forget"):
+    with pytest.raises(
+        IllegalTransition, match="already fetched or deleted, or is fire-and-forget"
+    ):
         transition(QUEUED, event_of("deleted", 3), visible=False)
     with pytest.raises(IllegalTransition, match="recorded twice"):
         transition(RUNNING, event_of("cancelling", 3), visible=True, cancelling=True)
@@ -78,4 +86,9 @@ def test_messages_name_the_job_and_the_reason():
 
 def test_steps_are_values():
     step = transition(QUEUED, event_of("started", 1), visible=True)
-    assert attrs.asdict(step) == {"phase": RUNNING, "visible": True, "cancelling": False, "holder_only": True}
+    assert attrs.asdict(step) == {
+        "phase": RUNNING,
+        "visible": True,
+        "cancelling": False,
+        "holder_only": True,
+    }

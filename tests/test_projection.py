@@ -30,8 +30,12 @@ GONE = RecordedResponse(status=410, body=b'{"code":410}')
 UNAVAILABLE = RecordedResponse(status=503, body=b'{"code":503}')
 
 
-def queued(job_id: int, time: float = 10.0, *, store: bool = True, owner: str | None = None):
-    return JobQueued(job_id=job_id, time=time, owner=owner, store=store, request=REQUEST)
+def queued(
+    job_id: int, time: float = 10.0, *, store: bool = True, owner: str | None = None
+):
+    return JobQueued(
+        job_id=job_id, time=time, owner=owner, store=store, request=REQUEST
+    )
 
 
 def started(job_id: int, time: float = 11.0) -> JobStarted:
@@ -47,7 +51,9 @@ def cancelled(job_id: int, time: float = 12.0) -> JobCancelled:
 
 
 def interrupted(job_id: int, time: float = 12.0) -> JobInterrupted:
-    return JobInterrupted(job_id=job_id, time=time, reason="shutdown", response=UNAVAILABLE)
+    return JobInterrupted(
+        job_id=job_id, time=time, reason="shutdown", response=UNAVAILABLE
+    )
 
 
 def requeued(job_id: int, time: float = 12.0) -> JobRequeued:
@@ -76,7 +82,12 @@ def apply(table: JobTable, event: Event) -> None:
 def test_queued_adds_visible_queued_job():
     """`queued` puts a visible job in phase QUEUED with its request and time."""
     job = table_after(queued(1, 10.0, owner="alice")).jobs[1]
-    assert (job.phase, job.visible, job.owner, job.created) == (Phase.QUEUED, True, "alice", 10.0)
+    assert (job.phase, job.visible, job.owner, job.created) == (
+        Phase.QUEUED,
+        True,
+        "alice",
+        10.0,
+    )
     assert (job.request, job.method, job.path) == (REQUEST, "GET", "/_admin/sleep")
 
 
@@ -124,7 +135,10 @@ def test_cancelled_running_job_finishes_with_410():
 def test_interrupted_running_job_finishes_with_its_result():
     """`interrupted` on a running job stores the 503 result."""
     table = table_after(queued(1), started(1), interrupted(1))
-    assert (table.jobs[1].phase, table.jobs[1].response) == (Phase.FINISHED, UNAVAILABLE)
+    assert (table.jobs[1].phase, table.jobs[1].response) == (
+        Phase.FINISHED,
+        UNAVAILABLE,
+    )
     assert table.running_count == 0
 
 
@@ -271,7 +285,9 @@ def test_stamp_of_job_cancelled_before_start_is_cancel_time():
 
 def test_pending_covers_queued_and_running_only():
     """`pending` is true while queued or running and false once finished."""
-    table = table_after(queued(1), queued(2), started(2), queued(3), started(3), done(3))
+    table = table_after(
+        queued(1), queued(2), started(2), queued(3), started(3), done(3)
+    )
     assert [table.jobs[i].pending for i in (1, 2, 3)] == [True, True, False]
 
 
@@ -323,7 +339,9 @@ def test_illegal_transition_is_refused_and_changes_nothing(history, event):
     assert table == before
 
 
-@pytest.mark.parametrize("seq", [0, 1, 2, 4], ids=["zero", "behind", "repeat-position", "gap"])
+@pytest.mark.parametrize(
+    "seq", [0, 1, 2, 4], ids=["zero", "behind", "repeat-position", "gap"]
+)
 def test_record_out_of_position_is_refused_and_changes_nothing(seq):
     """A record whose seq is not position + 1 raises and leaves the table as it was."""
     table = table_after(queued(1), queued(2))

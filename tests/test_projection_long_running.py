@@ -22,7 +22,9 @@ from tests.test_projection import (
 TIMED_OUT = RecordedResponse(status=504, body=b'{"code":504}')
 
 
-def progress(job_id: int, fraction: float = 0.5, message: str = "half") -> JobProgressed:
+def progress(
+    job_id: int, fraction: float = 0.5, message: str = "half"
+) -> JobProgressed:
     return JobProgressed(job_id=job_id, time=11.5, fraction=fraction, message=message)
 
 
@@ -36,7 +38,9 @@ def timed_out(job_id: int) -> JobTimedOut:
 
 def test_progress_keeps_the_latest_report():
     """`progress` sets the running job's latest (fraction, message)."""
-    table = table_after(queued(1), started(1), progress(1, 0.25, "a"), progress(1, 0.75, "b"))
+    table = table_after(
+        queued(1), started(1), progress(1, 0.25, "a"), progress(1, 0.75, "b")
+    )
     assert table.jobs[1].progress == (0.75, "b")
 
 
@@ -48,7 +52,9 @@ def test_cancelling_marks_a_running_job_still_pending():
 
 def test_cancelled_after_cancelling_finishes_and_clears_the_flag():
     """`cancelled` after `cancelling` finishes the job; flag and progress are dropped."""
-    job = table_after(queued(1), started(1), progress(1), cancelling(1), cancelled(1)).jobs[1]
+    job = table_after(
+        queued(1), started(1), progress(1), cancelling(1), cancelled(1)
+    ).jobs[1]
     assert (job.phase, job.cancelling, job.progress) == (Phase.FINISHED, False, None)
 
 
@@ -68,8 +74,14 @@ ILLEGAL = {
     "progress-while-queued": ([queued(1)], progress(1)),
     "progress-after-done": ([queued(1), started(1), done(1)], progress(1)),
     "cancelling-while-queued": ([queued(1)], cancelling(1)),
-    "cancelling-twice": ([queued(1), started(1), cancelling(1)], cancelling(1, "timeout")),
-    "cancelling-after-cancelled": ([queued(1), started(1), cancelled(1)], cancelling(1)),
+    "cancelling-twice": (
+        [queued(1), started(1), cancelling(1)],
+        cancelling(1, "timeout"),
+    ),
+    "cancelling-after-cancelled": (
+        [queued(1), started(1), cancelled(1)],
+        cancelling(1),
+    ),
     "timed-out-while-queued": ([queued(1)], timed_out(1)),
     "timed-out-after-done": ([queued(1), started(1), done(1)], timed_out(1)),
     "done-after-timed-out": ([queued(1), started(1), timed_out(1)], done(1)),

@@ -90,12 +90,20 @@ job_calls = st.one_of(
 )
 
 listings = st.tuples(
-    st.just("list"), st.sampled_from(["done", "pending"]), st.sampled_from([None, 0, 1, 3])
+    st.just("list"),
+    st.sampled_from(["done", "pending"]),
+    st.sampled_from([None, 0, 1, 3]),
 )
 
 table_calls = weighted(
     (3, listings),
-    (2, st.tuples(st.just("delete_expired"), st.sampled_from([-3.0, -0.5, 0.0, 0.25, 1.0, 3.0]))),
+    (
+        2,
+        st.tuples(
+            st.just("delete_expired"),
+            st.sampled_from([-3.0, -0.5, 0.0, 0.25, 1.0, 3.0]),
+        ),
+    ),
     (1, st.tuples(st.just("delete_all"))),
 )
 
@@ -107,7 +115,12 @@ steps = weighted(
     # Calls in flight at once: the same call on the same job twice (two
     # fetches of one result, a double cancel, ...), or a mix.
     (3, st.tuples(st.just("together"), job_calls.map(lambda call: (call, call)))),
-    (1, st.tuples(st.just("together"), st.lists(api_steps, min_size=2, max_size=3).map(tuple))),
+    (
+        1,
+        st.tuples(
+            st.just("together"), st.lists(api_steps, min_size=2, max_size=3).map(tuple)
+        ),
+    ),
     # Shut the server down and start a new one on the same journal.
     (1, st.tuples(st.just("restart"))),
 )
@@ -230,11 +243,15 @@ async def _run(
         # One server life: until the program ends or says "restart".
         async with serve_app(SETTINGS, clock=fake, journal=journal) as served:
             await quiesce(served)
-            trace.snapshots.append(Snapshot.of(served.runtime.table, served.journal.head))
+            trace.snapshots.append(
+                Snapshot.of(served.runtime.table, served.journal.head)
+            )
             while remaining and remaining[0][0] != "restart":
                 await _step(served, remaining.pop(0), clock, trace)
                 await quiesce(served)
-                trace.snapshots.append(Snapshot.of(served.runtime.table, served.journal.head))
+                trace.snapshots.append(
+                    Snapshot.of(served.runtime.table, served.journal.head)
+                )
         # After shutdown (running jobs interrupted at once: shutdown_timeout=0).
         trace.snapshots.append(Snapshot.of(served.runtime.table, served.journal.head))
         if not remaining:
@@ -282,7 +299,9 @@ async def _call(served: Served, step: tuple[Any, ...], trace: Trace) -> None:
     elif kind == "submit_sleep":
         _, mode, duration = step
         response = await client.open(
-            f"/_admin/sleep?duration={duration}", method="GET", headers={"x-arango-async": mode}
+            f"/_admin/sleep?duration={duration}",
+            method="GET",
+            headers={"x-arango-async": mode},
         )
     elif kind == "status":
         response = await client.get(f"/_api/job/{trace.resolve(step[1])}")
@@ -295,14 +314,18 @@ async def _call(served: Served, step: tuple[Any, ...], trace: Trace) -> None:
     elif kind == "delete_all":
         response = await client.delete("/_api/job/all")
     elif kind == "delete_expired":
-        response = await client.delete(f"/_api/job/expired?stamp={served.clock.now + step[1]!r}")
+        response = await client.delete(
+            f"/_api/job/expired?stamp={served.clock.now + step[1]!r}"
+        )
     elif kind == "list":
         _, which, count = step
         query = "" if count is None else f"?count={count}"
         response = await client.get(f"/_api/job/{which}{query}")
     else:
         raise AssertionError(f"unknown step {step!r}")
-    answer = Answer(step, response.status_code, dict(response.headers), await response.get_data())
+    answer = Answer(
+        step, response.status_code, dict(response.headers), await response.get_data()
+    )
     if kind.startswith("submit") and response.status_code == 202:
         # Checked the moment the 202 arrives, before anything else runs.
         if step[1] == "store":
@@ -361,7 +384,9 @@ def test_replaying_any_journal_prefix_gives_the_live_table(backend, program):
 @given(programs)
 def test_no_api_sequence_produces_an_illegal_transition(backend, program):
     """No program makes the app crash, answer a 5xx of its own, or journal an illegal event."""
-    trace = run(program, backend)  # an IllegalTransition inside the app would propagate here
+    trace = run(
+        program, backend
+    )  # an IllegalTransition inside the app would propagate here
     for answer in trace.answers:
         _check_answer(answer)
     fold(trace.records)
@@ -387,7 +412,9 @@ def test_a_result_is_handed_out_at_most_once(backend, program):
 def test_every_202_has_a_queued_record_in_the_journal(backend, program):
     """Every 202 (with or without an id) has its `queued` record in the journal when it arrives."""
     trace = run(program, backend)
-    accepted = [answer for answer in trace.answers if answer.queued_in_journal is not None]
+    accepted = [
+        answer for answer in trace.answers if answer.queued_in_journal is not None
+    ]
     assert all(answer.queued_in_journal for answer in accepted), accepted
 
 

@@ -39,9 +39,16 @@ print(json.dumps(sorted(
 def test_core_module_loads_no_io_and_no_backend(unit):
     """Importing ``eventjobs.<unit>`` alone loads none of FORBIDDEN_*."""
     completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, f"eventjobs.{unit}",
-         json.dumps([FORBIDDEN_TOP, FORBIDDEN_PACKAGES])],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            f"eventjobs.{unit}",
+            json.dumps([FORBIDDEN_TOP, FORBIDDEN_PACKAGES]),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     loaded = json.loads(completed.stdout)

@@ -32,11 +32,17 @@ async def test_done_results_survive_a_restart_identically():
     journal = MemoryJournal()
     gates = Gates()
     async with serve_app(journal=journal, setup=app_with_gates(gates)) as first:
-        job_id = await submit(first.client, "POST", "/test/bytes", data=b"\xff\x00 data")
+        job_id = await submit(
+            first.client, "POST", "/test/bytes", data=b"\xff\x00 data"
+        )
         await settle()
         status_before = (await first.client.get(f"/_api/job/{job_id}")).status_code
     async with serve_app(journal=journal, setup=app_with_gates(gates)) as second:
-        assert (await second.client.get(f"/_api/job/{job_id}")).status_code == status_before == 200
+        assert (
+            (await second.client.get(f"/_api/job/{job_id}")).status_code
+            == status_before
+            == 200
+        )
         result = await second.client.put(f"/_api/job/{job_id}")
         assert result.status_code == 200
         assert await result.get_data() == b"\xff\x00 data"
@@ -64,11 +70,15 @@ async def test_queued_job_runs_after_restart():
     journal = MemoryJournal()
     gates = Gates()
     settings = Settings(journal=":memory:", max_running=1, shutdown_timeout=0)
-    async with serve_app(settings, journal=journal, setup=app_with_gates(gates)) as first:
+    async with serve_app(
+        settings, journal=journal, setup=app_with_gates(gates)
+    ) as first:
         await submit(first.client, "POST", "/test/wait/a")
         waiting = await submit(first.client, "POST", "/test/bytes", data=b"later")
         await settle()
-    async with serve_app(settings, journal=journal, setup=app_with_gates(gates)) as second:
+    async with serve_app(
+        settings, journal=journal, setup=app_with_gates(gates)
+    ) as second:
         await settle()
         result = await second.client.put(f"/_api/job/{waiting}")
         assert result.status_code == 200
@@ -79,10 +89,15 @@ async def test_started_but_unfinished_job_gets_interrupted_result():
     """A job left started by a crash is never pending forever: it is recorded
     interrupted at start-up and its result is the 503."""
     journal = MemoryJournal()
-    request = RecordedRequest(method="GET", path="/_admin/sleep", query_string="duration=5")
+    request = RecordedRequest(
+        method="GET", path="/_admin/sleep", query_string="duration=5"
+    )
     await journal.append(
         [
-            Recorded(1, JobQueued(job_id=7, time=1.0, owner=None, store=True, request=request)),
+            Recorded(
+                1,
+                JobQueued(job_id=7, time=1.0, owner=None, store=True, request=request),
+            ),
             Recorded(2, JobStarted(job_id=7, time=2.0)),
         ]
     )
@@ -103,7 +118,10 @@ async def test_started_job_of_rerun_safe_route_runs_again():
     request = RecordedRequest(method="POST", path="/test/rerun")
     await journal.append(
         [
-            Recorded(1, JobQueued(job_id=4, time=1.0, owner=None, store=True, request=request)),
+            Recorded(
+                1,
+                JobQueued(job_id=4, time=1.0, owner=None, store=True, request=request),
+            ),
             Recorded(2, JobStarted(job_id=4, time=2.0)),
         ]
     )
@@ -114,7 +132,12 @@ async def test_started_job_of_rerun_safe_route_runs_again():
         assert await result.get_data() == b"ran again"
     types = [type(r.event).__name__ for r in journal.read()]
     assert types == [
-        "JobQueued", "JobStarted", "JobRequeued", "JobStarted", "JobDone", "JobFetched"
+        "JobQueued",
+        "JobStarted",
+        "JobRequeued",
+        "JobStarted",
+        "JobDone",
+        "JobFetched",
     ]
 
 
@@ -124,5 +147,7 @@ async def test_journal_with_an_illegal_transition_refuses_to_start():
     journal = MemoryJournal()
     await journal.append([Recorded(1, JobStarted(job_id=3, time=1.0))])
     runtime = Runtime(Settings(journal=":memory:"), execute=None, journal=journal)  # type: ignore[arg-type]
-    with pytest.raises(JournalCorrupt, match="sequence number 1: the event does not follow"):
+    with pytest.raises(
+        JournalCorrupt, match="sequence number 1: the event does not follow"
+    ):
         await runtime.open()

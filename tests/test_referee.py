@@ -27,7 +27,14 @@ from eventjobs.journal import Recorded
 from eventjobs.projection import JobTable
 from eventjobs.lifecycle import Phase
 from eventjobs.referee import (
-    ANY_NODE, FINISHED, QUEUED, RUNNING, JobState, Rejected, judge, phase_of,
+    ANY_NODE,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    JobState,
+    Rejected,
+    judge,
+    phase_of,
 )
 
 RESPONSE = RecordedResponse(status=200)
@@ -36,15 +43,27 @@ REQUEST = RecordedRequest(method="GET", path="/x")
 
 def event_of(kind: str, job_id: int, store: bool = True):
     return {
-        "queued": lambda: JobQueued(job_id=job_id, time=1, owner=None, store=store, request=REQUEST),
+        "queued": lambda: JobQueued(
+            job_id=job_id, time=1, owner=None, store=store, request=REQUEST
+        ),
         "started": lambda: JobStarted(job_id=job_id, time=1),
         "requeued": lambda: JobRequeued(job_id=job_id, time=1, reason="r"),
-        "progress": lambda: JobProgressed(job_id=job_id, time=1, fraction=0.5, message=""),
-        "cancelling": lambda: JobCancelling(job_id=job_id, time=1, by=None, reason="cancel"),
+        "progress": lambda: JobProgressed(
+            job_id=job_id, time=1, fraction=0.5, message=""
+        ),
+        "cancelling": lambda: JobCancelling(
+            job_id=job_id, time=1, by=None, reason="cancel"
+        ),
         "done": lambda: JobDone(job_id=job_id, time=1, response=RESPONSE),
-        "cancelled": lambda: JobCancelled(job_id=job_id, time=1, by=None, response=RESPONSE),
-        "interrupted": lambda: JobInterrupted(job_id=job_id, time=1, reason="r", response=RESPONSE),
-        "timed_out": lambda: JobTimedOut(job_id=job_id, time=1, timeout=1, response=RESPONSE),
+        "cancelled": lambda: JobCancelled(
+            job_id=job_id, time=1, by=None, response=RESPONSE
+        ),
+        "interrupted": lambda: JobInterrupted(
+            job_id=job_id, time=1, reason="r", response=RESPONSE
+        ),
+        "timed_out": lambda: JobTimedOut(
+            job_id=job_id, time=1, timeout=1, response=RESPONSE
+        ),
         "fetched": lambda: JobFetched(job_id=job_id, time=1, by=None),
         "deleted": lambda: JobDeleted(job_id=job_id, time=1, by=None, reason="id"),
     }[kind]()
@@ -52,8 +71,18 @@ def event_of(kind: str, job_id: int, store: bool = True):
 
 #: Every kind but ``queued``: the journal gives each ``queued`` a fresh id
 #: (tests/postgres), so one never meets a state.
-KINDS = ["started", "requeued", "progress", "cancelling", "done", "cancelled",
-         "interrupted", "timed_out", "fetched", "deleted"]
+KINDS = [
+    "started",
+    "requeued",
+    "progress",
+    "cancelling",
+    "done",
+    "cancelled",
+    "interrupted",
+    "timed_out",
+    "fetched",
+    "deleted",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -90,10 +119,20 @@ def test_the_referee_admits_exactly_what_the_projection_accepts(store, kinds):
 
 def test_only_the_holder_records_a_running_jobs_progress_and_end():
     running = JobState(RUNNING, visible=True, node=1)
-    for kind in ("progress", "done", "interrupted", "timed_out", "requeued", "cancelled"):
+    for kind in (
+        "progress",
+        "done",
+        "interrupted",
+        "timed_out",
+        "requeued",
+        "cancelled",
+    ):
         with pytest.raises(Rejected, match="node 1 holds the job"):
             judge(running, event_of(kind, 5), node=2)
-        assert judge(running, event_of(kind, 5), node=ANY_NODE) != running or kind == "progress"
+        assert (
+            judge(running, event_of(kind, 5), node=ANY_NODE) != running
+            or kind == "progress"
+        )
 
 
 def test_only_the_holder_claims_a_queued_job_but_anyone_cancels_it():
@@ -101,7 +140,9 @@ def test_only_the_holder_claims_a_queued_job_but_anyone_cancels_it():
     with pytest.raises(Rejected):
         judge(queued, event_of("started", 5), node=2)
     assert judge(queued, event_of("started", 5), node=1) == JobState(RUNNING, True, 1)
-    assert judge(queued, event_of("cancelled", 5), node=2) == JobState(FINISHED, True, 1)
+    assert judge(queued, event_of("cancelled", 5), node=2) == JobState(
+        FINISHED, True, 1
+    )
 
 
 def test_anyone_asks_a_running_job_to_stop_once():

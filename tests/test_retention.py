@@ -59,7 +59,8 @@ async def test_pending_jobs_are_never_removed_by_retention(autojump_clock):
     """Retention only removes finished results."""
     gates = Gates()
     async with serve_app(
-        settings(result_ttl=0, max_results=1), setup=lambda app: add_test_routes(app, gates)
+        settings(result_ttl=0, max_results=1),
+        setup=lambda app: add_test_routes(app, gates),
     ) as served:
         pending = await submit(served.client, "POST", "/test/wait/g")
         served.clock.advance(1000)
@@ -89,7 +90,10 @@ async def test_result_over_max_result_bytes_is_replaced_by_an_error():
         small = await submit(served.client, "POST", "/test/bytes", data=b"x" * 10)
         large = await submit(served.client, "POST", "/test/bytes", data=b"x" * 11)
         await settle()
-        assert await (await served.client.put(f"/_api/job/{small}")).get_data() == b"x" * 10
+        assert (
+            await (await served.client.put(f"/_api/job/{small}")).get_data()
+            == b"x" * 10
+        )
         result = await served.client.put(f"/_api/job/{large}")
         assert result.status_code == 500
         body = json.loads(await result.get_data())

@@ -23,8 +23,13 @@ def test_auth_settings_come_from_the_environment():
         }
     )
     assert (
-        settings.users, settings.jwt_secret_file, settings.jwt_lifetime, settings.redact_headers,
-        settings.max_results_per_user, settings.max_header_count, settings.max_header_bytes,
+        settings.users,
+        settings.jwt_secret_file,
+        settings.jwt_lifetime,
+        settings.redact_headers,
+        settings.max_results_per_user,
+        settings.max_header_count,
+        settings.max_header_bytes,
     ) == ("/etc/users.json", "/etc/secret", 60.0, ("x-api-key", "x-token"), 7, 10, 2048)
 
 
@@ -37,8 +42,14 @@ def test_authentication_is_off_by_default():
 @pytest.mark.parametrize(
     "values, message",
     [
-        ({"max_results_per_user": 0}, "max_results_per_user must be a whole number of at least 1"),
-        ({"max_header_count": 0}, "max_header_count must be a whole number of at least 1"),
+        (
+            {"max_results_per_user": 0},
+            "max_results_per_user must be a whole number of at least 1",
+        ),
+        (
+            {"max_header_count": 0},
+            "max_header_count must be a whole number of at least 1",
+        ),
         ({"jwt_lifetime": -1}, "jwt_lifetime must be a number of seconds"),
         ({"redact_headers": ("bad name",)}, "is not an HTTP header name"),
     ],
@@ -51,5 +62,7 @@ def test_bad_values_are_refused_naming_the_setting(values, message):
 
 def test_a_non_number_quota_in_the_environment_is_refused():
     """EVENTJOBS_MAX_RESULTS_PER_USER=abc is a ConfigError naming the variable."""
-    with pytest.raises(ConfigError, match="EVENTJOBS_MAX_RESULTS_PER_USER must be a whole number"):
+    with pytest.raises(
+        ConfigError, match="EVENTJOBS_MAX_RESULTS_PER_USER must be a whole number"
+    ):
         Settings.from_env({"EVENTJOBS_MAX_RESULTS_PER_USER": "abc"})

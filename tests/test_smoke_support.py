@@ -19,8 +19,9 @@ def test_reading_proc_of_a_process_that_exits_after_open_gives_none():
     """A process that exits between open() and read() of its /proc file
     makes read() raise ProcessLookupError: the helpers that poll processes
     take it for a process gone, as FileNotFoundError before open()."""
-    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
-                             stdin=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
     with open(f"/proc/{child.pid}/cmdline", "rb") as cmdline:
         child.stdin.close()
         child.wait()

@@ -33,14 +33,22 @@ def test_a_token_signed_with_another_secret_is_refused():
 
 def test_an_unsigned_token_is_refused():
     """alg "none" is never accepted."""
-    token = jwt.encode({"iss": "arangodb", "iat": NOW, "exp": NOW + 60, "preferred_username": "alice"}, None, algorithm="none")
+    token = jwt.encode(
+        {"iss": "arangodb", "iat": NOW, "exp": NOW + 60, "preferred_username": "alice"},
+        None,
+        algorithm="none",
+    )
     with pytest.raises(tokens.TokenError):
         tokens.verify(SECRET, token, now=NOW)
 
 
 def test_a_token_without_a_user_is_refused():
     """A correctly signed token must still name a user."""
-    token = jwt.encode({"iss": "arangodb", "iat": int(NOW), "exp": int(NOW) + 60}, SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"iss": "arangodb", "iat": int(NOW), "exp": int(NOW) + 60},
+        SECRET,
+        algorithm="HS256",
+    )
     with pytest.raises(tokens.TokenError, match="preferred_username"):
         tokens.verify(SECRET, token, now=NOW)
 

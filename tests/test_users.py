@@ -85,7 +85,10 @@ def test_a_directory_is_refused(tmp_path):
         ("{", "not valid JSON"),
         ("[]", "top level must be a JSON object"),
         ('{"users": {}}', '"format"'),
-        ('{"format": "eventjobs-users", "version": 1, "users": []}', '"users" must be an object'),
+        (
+            '{"format": "eventjobs-users", "version": 1, "users": []}',
+            '"users" must be an object',
+        ),
         (
             '{"format": "eventjobs-users", "version": 1, "users": {"a": {"password": "x", "superuser": false}}}',
             "not a usable scrypt hash",
@@ -113,7 +116,15 @@ def test_a_hash_asking_for_huge_memory_is_refused(tmp_path):
     """A hash's cost is bounded, so a hostile file cannot exhaust memory."""
     hashed = users.hash_password("x", cost=16).replace("scrypt$16$", f"scrypt${2**30}$")
     path = tmp_path / "users.json"
-    path.write_text(json.dumps({"format": "eventjobs-users", "version": 1, "users": {"a": {"password": hashed, "superuser": False}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "eventjobs-users",
+                "version": 1,
+                "users": {"a": {"password": hashed, "superuser": False}},
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="power of 2"):
         users.load(str(path))
 
@@ -131,8 +142,33 @@ def run_users(monkeypatch, capsys, *args: str, stdin: str = "") -> tuple[int, st
 def test_users_add_then_list(tmp_path, monkeypatch, capsys):
     """add creates the file; list shows names and who is superuser."""
     path = str(tmp_path / "users.json")
-    assert run_users(monkeypatch, capsys, "add", "--file", path, "ann", "--password-stdin", stdin="pw-ann\n")[0] == 0
-    assert run_users(monkeypatch, capsys, "add", "--file", path, "sue", "--superuser", "--password-stdin", stdin="pw-sue\n")[0] == 0
+    assert (
+        run_users(
+            monkeypatch,
+            capsys,
+            "add",
+            "--file",
+            path,
+            "ann",
+            "--password-stdin",
+            stdin="pw-ann\n",
+        )[0]
+        == 0
+    )
+    assert (
+        run_users(
+            monkeypatch,
+            capsys,
+            "add",
+            "--file",
+            path,
+            "sue",
+            "--superuser",
+            "--password-stdin",
+            stdin="pw-sue\n",
+        )[0]
+        == 0
+    )
     status, out, _ = run_users(monkeypatch, capsys, "list", "--file", path)
     assert (status, out) == (0, "ann\nsue (superuser)\n")
 
@@ -140,16 +176,51 @@ def test_users_add_then_list(tmp_path, monkeypatch, capsys):
 def test_users_add_stores_only_a_hash(tmp_path, monkeypatch, capsys):
     """The password read from stdin verifies, and is nowhere in the file."""
     path = tmp_path / "users.json"
-    run_users(monkeypatch, capsys, "add", "--file", str(path), "ann", "--password-stdin", stdin="pw-ann-xyz\n")
+    run_users(
+        monkeypatch,
+        capsys,
+        "add",
+        "--file",
+        str(path),
+        "ann",
+        "--password-stdin",
+        stdin="pw-ann-xyz\n",
+    )
     assert b"pw-ann-xyz" not in path.read_bytes()
-    assert users.verify_password("pw-ann-xyz", users.load(str(path))["ann"].password_hash)
+    assert users.verify_password(
+        "pw-ann-xyz", users.load(str(path))["ann"].password_hash
+    )
 
 
-def test_users_passwd_changes_the_password_and_keeps_the_flag(tmp_path, monkeypatch, capsys):
+def test_users_passwd_changes_the_password_and_keeps_the_flag(
+    tmp_path, monkeypatch, capsys
+):
     """passwd replaces the hash; the superuser flag stays."""
     path = str(tmp_path / "users.json")
-    run_users(monkeypatch, capsys, "add", "--file", path, "sue", "--superuser", "--password-stdin", stdin="old\n")
-    assert run_users(monkeypatch, capsys, "passwd", "--file", path, "sue", "--password-stdin", stdin="new\n")[0] == 0
+    run_users(
+        monkeypatch,
+        capsys,
+        "add",
+        "--file",
+        path,
+        "sue",
+        "--superuser",
+        "--password-stdin",
+        stdin="old\n",
+    )
+    assert (
+        run_users(
+            monkeypatch,
+            capsys,
+            "passwd",
+            "--file",
+            path,
+            "sue",
+            "--password-stdin",
+            stdin="new\n",
+        )[0]
+        == 0
+    )
     sue = users.load(path)["sue"]
     assert sue.superuser and users.verify_password("new", sue.password_hash)
     assert not users.verify_password("old", sue.password_hash)
@@ -158,7 +229,16 @@ def test_users_passwd_changes_the_password_and_keeps_the_flag(tmp_path, monkeypa
 def test_users_remove_removes(tmp_path, monkeypatch, capsys):
     """remove deletes the user."""
     path = str(tmp_path / "users.json")
-    run_users(monkeypatch, capsys, "add", "--file", path, "ann", "--password-stdin", stdin="pw\n")
+    run_users(
+        monkeypatch,
+        capsys,
+        "add",
+        "--file",
+        path,
+        "ann",
+        "--password-stdin",
+        stdin="pw\n",
+    )
     assert run_users(monkeypatch, capsys, "remove", "--file", path, "ann")[0] == 0
     assert users.load(path) == {}
 
@@ -166,10 +246,22 @@ def test_users_remove_removes(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
-        (["add", "--file", "{f}", "alice", "--password-stdin"], "x\n", "already exists"),
+        (
+            ["add", "--file", "{f}", "alice", "--password-stdin"],
+            "x\n",
+            "already exists",
+        ),
         (["remove", "--file", "{f}", "nobody"], "", "there is no user 'nobody'"),
-        (["passwd", "--file", "{f}", "nobody", "--password-stdin"], "x\n", "there is no user 'nobody'"),
-        (["add", "--file", "{f}", "dan", "--password-stdin"], "\n", "password is empty"),
+        (
+            ["passwd", "--file", "{f}", "nobody", "--password-stdin"],
+            "x\n",
+            "there is no user 'nobody'",
+        ),
+        (
+            ["add", "--file", "{f}", "dan", "--password-stdin"],
+            "\n",
+            "password is empty",
+        ),
         (["add", "--file", "{f}", "dan"], "", "pass --password-stdin"),
         (["add", "--file", "{f}", "a:b", "--password-stdin"], "x\n", "not valid"),
     ],
@@ -199,13 +291,28 @@ def test_serve_refuses_an_unusable_users_file_with_one_sentence(tmp_path, proble
     elif problem == "malformed":
         path.write_text("not json")
     result = subprocess.run(
-        [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{free_port()}",
-         "--journal", ":memory:", "--users", str(path)],
-        capture_output=True, check=False, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--journal",
+            ":memory:",
+            "--users",
+            str(path),
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("eventjobs: users file"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("eventjobs: users file"), (
+        result.stderr
+    )
     assert "listening on" not in result.stdout
 
 
@@ -214,10 +321,27 @@ def test_serve_refuses_a_short_jwt_secret(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("short")
     result = subprocess.run(
-        [sys.executable, "-m", "eventjobs", "serve", "--bind", f"127.0.0.1:{free_port()}",
-         "--journal", ":memory:", "--users", write_users_file(tmp_path / "u.json"),
-         "--jwt-secret-file", str(secret)],
-        capture_output=True, check=False, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--journal",
+            ":memory:",
+            "--users",
+            write_users_file(tmp_path / "u.json"),
+            "--jwt-secret-file",
+            str(secret),
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith("eventjobs: JWT secret file") and "at least 32" in result.stderr
+    assert (
+        result.stderr.startswith("eventjobs: JWT secret file")
+        and "at least 32" in result.stderr
+    )

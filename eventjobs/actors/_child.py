@@ -1,4 +1,4 @@
-"""The main program of a worker process (see :mod:`eventjobs.actors.pool`).
+"""The main program of a worker process (see :mod:`eventjobs.actors.process_pool`).
 
 Run as a script by path, not as ``-m eventjobs...``, so that starting a worker
 does not import eventjobs (and Quart, hypercorn, trio): only the standard

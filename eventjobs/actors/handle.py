@@ -32,7 +32,7 @@ from ..events import JobCancelling, JobProgressed, Owner
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .pool import ProcessPool
+    from .process_pool import ProcessPool
     from .writing import Writer
 
 log = logging.getLogger("eventjobs.jobs")
@@ -132,7 +132,9 @@ class JobHandle:
             return
         self._cancelling = True
         by = self.cancelled_by if reason == "cancel" else None
-        self._record(JobCancelling(job_id=self.job_id, time=self._clock(), by=by, reason=reason))
+        self._record(
+            JobCancelling(job_id=self.job_id, time=self._clock(), by=by, reason=reason)
+        )
 
     # -- progress ---------------------------------------------------------------
 
@@ -145,7 +147,9 @@ class JobHandle:
         """
         fraction = check_fraction(fraction)
         if not isinstance(message, str):
-            raise TypeError(f"a progress message must be a str, not {type(message).__name__}")
+            raise TypeError(
+                f"a progress message must be a str, not {type(message).__name__}"
+            )
         message = message[:MAX_PROGRESS_MESSAGE]
         if self._ended:
             return
@@ -184,7 +188,12 @@ class JobHandle:
     def _record_progress(self, fraction: float, message: str, now: float) -> None:
         self._last_recorded = now
         self._record(
-            JobProgressed(job_id=self.job_id, time=self._clock(), fraction=fraction, message=message)
+            JobProgressed(
+                job_id=self.job_id,
+                time=self._clock(),
+                fraction=fraction,
+                message=message,
+            )
         )
 
     def _record(self, event: JobProgressed | JobCancelling) -> None:
@@ -205,7 +214,11 @@ def check_fraction(fraction: float) -> float:
 
 
 #: The handle of the job whose code is running, None in a synchronous request.
-CURRENT_JOB: ContextVar[JobHandle | None] = ContextVar("eventjobs.current_job", default=None)
+CURRENT_JOB: ContextVar[JobHandle | None] = ContextVar(
+    "eventjobs.current_job", default=None
+)
 
 #: The worker-process pool of the server handling the current request or job.
-CURRENT_POOL: ContextVar[ProcessPool | None] = ContextVar("eventjobs.current_pool", default=None)
+CURRENT_POOL: ContextVar[ProcessPool | None] = ContextVar(
+    "eventjobs.current_pool", default=None
+)

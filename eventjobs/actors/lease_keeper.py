@@ -98,13 +98,17 @@ class LeaseKeeper:
                 renewed_at = trio.current_time()
             except JournalUnavailable as error:
                 if trio.current_time() - renewed_at < self._lease:
-                    log.warning("renewing the node's lease failed (trying again): %s", error)
+                    log.warning(
+                        "renewing the node's lease failed (trying again): %s", error
+                    )
                 else:
-                    self._fenced(NodeFenced(
-                        f"this server (node {self._writer.node}) could not renew its lease on "
-                        f"the PostgreSQL journal {self._journal.location} for {self._lease:g} s "
-                        f"({error}); another node may have taken over its jobs, so it stops"
-                    ))
+                    self._fenced(
+                        NodeFenced(
+                            f"this server (node {self._writer.node}) could not renew its lease on "
+                            f"the PostgreSQL journal {self._journal.location} for {self._lease:g} s "
+                            f"({error}); another node may have taken over its jobs, so it stops"
+                        )
+                    )
                     return
             except (NodeFenced, JournalCorrupt) as error:
                 self._fenced(error)
@@ -118,7 +122,9 @@ class LeaseKeeper:
                     await self._take_over()
                     await self._recover_strays()
             except JournalUnavailable as error:
-                log.warning("taking over the jobs of nodes that are gone failed: %s", error)
+                log.warning(
+                    "taking over the jobs of nodes that are gone failed: %s", error
+                )
             except (NodeFenced, JournalCorrupt) as error:
                 self._fenced(error)
                 scope.cancel()
@@ -155,9 +161,13 @@ class LeaseKeeper:
         except JournalUnavailable:
             return
         held = await self._journal.held()
-        strays = {job_id for job_id, _phase in held if not self._supervisor.holds(job_id)}
+        strays = {
+            job_id for job_id, _phase in held if not self._supervisor.holds(job_id)
+        }
         confirmed = [
-            TakenJob(job_id, phase, cancelling=bool(self._table.jobs[job_id].cancelling))
+            TakenJob(
+                job_id, phase, cancelling=bool(self._table.jobs[job_id].cancelling)
+            )
             for job_id, phase in held
             if job_id in strays & self._suspects and job_id in self._table.jobs
         ]
@@ -178,17 +188,25 @@ class LeaseKeeper:
                 job.job_id,
                 running=running,
                 rerun_safe=running and self._rerun_safe(view),
-                stop_asked=StopAsked(job.cancelled_by) if running and job.cancelling else None,
+                stop_asked=StopAsked(job.cancelled_by)
+                if running and job.cancelling
+                else None,
             )
             recovery = recover(found, now=self._clock(), reason=NODE_LOST_REASON)
             if recovery.event is None:
-                log.warning("job %d: taken over from a node that is gone: runs here", job.job_id)
+                log.warning(
+                    "job %d: taken over from a node that is gone: runs here", job.job_id
+                )
                 self._enqueue(job.job_id)
                 continue
             if isinstance(recovery.event, JobRequeued):
-                log.warning("job %d: its node is gone while it ran: runs again here", job.job_id)
+                log.warning(
+                    "job %d: its node is gone while it ran: runs again here", job.job_id
+                )
             elif not isinstance(recovery.event, JobCancelled):
-                log.warning("job %d: its node is gone while it ran: interrupted", job.job_id)
+                log.warning(
+                    "job %d: its node is gone while it ran: interrupted", job.job_id
+                )
             ticket = self._writer.record_nowait(recovery.event, retry=True)
             if recovery.run:
                 requeued.append(ticket)

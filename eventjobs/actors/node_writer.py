@@ -150,7 +150,9 @@ class NodeWriter:
                 upto = await self.journal.database_head()
             await self._apply_until(upto)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Append batches and follow the other nodes until :meth:`close`;
         then send what is queued and return.
 
@@ -172,7 +174,9 @@ class NodeWriter:
         ended: list[NodeFenced | JournalCorrupt] = []
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._follow_until_damaged, ended, nursery.cancel_scope)
+                nursery.start_soon(
+                    self._follow_until_damaged, ended, nursery.cancel_scope
+                )
                 task_status.started()
                 try:
                     while not (self._closing and not self._queued):
@@ -225,7 +229,9 @@ class NodeWriter:
             except JournalUnavailable as error:
                 look_first = True
                 log.warning(
-                    "following the journal failed (again in %.1f s): %s", backoff.seconds, error
+                    "following the journal failed (again in %.1f s): %s",
+                    backoff.seconds,
+                    error,
                 )
                 await backoff.wait()
 
@@ -235,7 +241,9 @@ class NodeWriter:
             return
         began = time.perf_counter()
         try:
-            judged = await self.journal.append_judged([ticket.event for ticket in tickets])
+            judged = await self.journal.append_judged(
+                [ticket.event for ticket in tickets]
+            )
         except JournalUnavailable as error:
             await self._recover(tickets, error)
             return
@@ -245,9 +253,13 @@ class NodeWriter:
             raise
         except BaseException:
             for ticket in tickets:
-                ticket.finish(JournalUnavailable("the journal writer stopped during an append"))
+                ticket.finish(
+                    JournalUnavailable("the journal writer stopped during an append")
+                )
             raise
-        records = [outcome for outcome in judged.outcomes if isinstance(outcome, Recorded)]
+        records = [
+            outcome for outcome in judged.outcomes if isinstance(outcome, Recorded)
+        ]
         seconds = time.perf_counter() - began
         self._backoff.reset()
         self._counters.count_append(len(records))
@@ -258,7 +270,9 @@ class NodeWriter:
                 await self._apply_committed(records)
         except BaseException:
             for ticket in tickets:
-                ticket.finish(JournalUnavailable("the journal writer stopped after an append"))
+                ticket.finish(
+                    JournalUnavailable("the journal writer stopped after an append")
+                )
             raise
         for ticket, outcome in zip(tickets, judged.outcomes, strict=True):
             ticket.finish(outcome)
@@ -308,7 +322,9 @@ class NodeWriter:
         except IllegalTransition as error:
             # The referee admitted what the projection refuses: a bug, never
             # a reason to stop following. Said loudly; the rest still applies.
-            log.critical("record %d does not apply to the views (%s)", record.seq, error)
+            log.critical(
+                "record %d does not apply to the views (%s)", record.seq, error
+            )
             self.table.position = record.seq
             return
         for applied in self.applied_observers:
@@ -321,7 +337,11 @@ class NodeWriter:
         """After a failed append: keep the retried events, refuse new ones
         for a while, then try again."""
         self._counters.failed_appends += 1
-        log.error("journal append failed (retrying in %.1f s): %s", self._backoff.seconds, error)
+        log.error(
+            "journal append failed (retrying in %.1f s): %s",
+            self._backoff.seconds,
+            error,
+        )
         self._failure = error
         self._healthy = trio.Event()
         kept = []

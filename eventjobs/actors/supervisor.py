@@ -45,7 +45,7 @@ from ..projection import JobView, Phase
 from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
-from .pool import ProcessPool
+from .process_pool import ProcessPool
 from .writing import Ticket, Writer
 
 log = logging.getLogger("eventjobs.supervisor")
@@ -90,7 +90,9 @@ class Supervisor:
         self._clock = clock
         self._max_running = max_running
         self._slots = trio.Semaphore(max_running)
-        self._ready_send, self._ready_receive = trio.open_memory_channel[int](float("inf"))
+        self._ready_send, self._ready_receive = trio.open_memory_channel[int](
+            float("inf")
+        )
         self._job_timeout = job_timeout
         self._progress_interval = progress_interval
         self._pool = pool
@@ -165,7 +167,9 @@ class Supervisor:
         if running is not None:
             running.cancel(by, recorded=recorded)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Dispatch queued jobs to actors until :meth:`shutdown` completes.
 
         Cancellation: running actors are cancelled with the nursery and each
@@ -254,10 +258,17 @@ class Supervisor:
         job = self._table.jobs.get(job_id)
         # Re-checked here, in the same step that records `started`: a cancel
         # may have finished the job after the dispatcher picked it.
-        if job is None or job.phase is not Phase.QUEUED or self._stopping or self._abandoned:
+        if (
+            job is None
+            or job.phase is not Phase.QUEUED
+            or self._stopping
+            or self._abandoned
+        ):
             return
         assert self._nursery is not None
-        timeout = job_timeout(job.request.headers if job.request else (), self._job_timeout)
+        timeout = job_timeout(
+            job.request.headers if job.request else (), self._job_timeout
+        )
         running = JobHandle(
             job_id,
             self._writer,
@@ -273,7 +284,9 @@ class Supervisor:
         self._running[job_id] = running
         ended = False
         try:
-            started = self._writer.record_nowait(JobStarted(job_id=job_id, time=self._clock()))
+            started = self._writer.record_nowait(
+                JobStarted(job_id=job_id, time=self._clock())
+            )
             response: RecordedResponse | None = None
             with running.scope:
                 # Run nothing before `started` is durable: a crash before that
@@ -330,7 +343,10 @@ class Supervisor:
         elif reason == "cancel":
             self._writer.record_nowait(
                 JobCancelled(
-                    job_id=job_id, time=now, by=running.cancelled_by, response=cancelled_result()
+                    job_id=job_id,
+                    time=now,
+                    by=running.cancelled_by,
+                    response=cancelled_result(),
                 ),
                 retry=True,
             )
@@ -338,12 +354,17 @@ class Supervisor:
             timeout = running.timeout if running.timeout is not None else 0.0
             self._writer.record_nowait(
                 JobTimedOut(
-                    job_id=job_id, time=now, timeout=timeout, response=timed_out_result(timeout)
+                    job_id=job_id,
+                    time=now,
+                    timeout=timeout,
+                    response=timed_out_result(timeout),
                 ),
                 retry=True,
             )
         else:
-            raise AssertionError(f"job {job_id} ended with neither a response nor a cancel")
+            raise AssertionError(
+                f"job {job_id} ended with neither a response nor a cancel"
+            )
 
     def _record_interrupted(self, job_id: int) -> None:
         try:

@@ -81,7 +81,9 @@ class JournalWriter:
             good.
     """
 
-    def __init__(self, journal: Journal, table: JobTable, rebuild: Rebuild | None = None) -> None:
+    def __init__(
+        self, journal: Journal, table: JobTable, rebuild: Rebuild | None = None
+    ) -> None:
         self.journal = journal
         self.table = table
         self._rebuild = rebuild
@@ -175,7 +177,9 @@ class JournalWriter:
         if self._last is not None:
             await self._last.durable()
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Append batches until :meth:`close`; then flush and return.
 
         Run it where cancellation reaches it only after everyone who records
@@ -193,7 +197,9 @@ class JournalWriter:
                 await self._append_batch()
         finally:
             self._closing = True
-            self._batch.fail(self._failure or JournalUnavailable("the journal writer stopped"))
+            self._batch.fail(
+                self._failure or JournalUnavailable("the journal writer stopped")
+            )
 
     def close(self) -> None:
         """Ask :meth:`run` to flush what is recorded and return."""
@@ -212,7 +218,9 @@ class JournalWriter:
             await self._recover(batch, error)
             return
         except BaseException:
-            batch.fail(JournalUnavailable("the journal writer stopped during an append"))
+            batch.fail(
+                JournalUnavailable("the journal writer stopped during an append")
+            )
             raise
         if locations:
             # Durable where the journal can read them back: stored results
@@ -239,7 +247,11 @@ class JournalWriter:
     async def _recover(self, lost: _Batch, error: JournalUnavailable) -> None:
         """After a failed append: see the module docstring."""
         self._counters.failed_appends += 1
-        log.error("journal append failed (retrying in %.1f s): %s", self._backoff.seconds, error)
+        log.error(
+            "journal append failed (retrying in %.1f s): %s",
+            self._backoff.seconds,
+            error,
+        )
         self._failure = error
         self._healthy = trio.Event()
         if self._rebuild is None:
@@ -268,14 +280,20 @@ class JournalWriter:
             try:
                 self._record(ticket)
             except IllegalTransition as reason:
-                log.warning("dropped %r after the failed append: %s", ticket.event, reason)
-                ticket.finish(JournalUnavailable(f"dropped after a failed append: {reason}"))
+                log.warning(
+                    "dropped %r after the failed append: %s", ticket.event, reason
+                )
+                ticket.finish(
+                    JournalUnavailable(f"dropped after a failed append: {reason}")
+                )
         await self._backoff.wait()  # refuse new work for a while
         self._failure = None
         self._healthy.set()
         self._wakeup.set()  # try the disk again with what was kept
 
-    async def _rebuilt_table(self, lost_batches: list[_Batch], error: JournalUnavailable) -> JobTable:
+    async def _rebuilt_table(
+        self, lost_batches: list[_Batch], error: JournalUnavailable
+    ) -> JobTable:
         """The table as the journal durably holds it, trying until the
         journal can be read (a database that is down fails its reads too).
 

@@ -113,7 +113,9 @@ class AppendCounters:
         self.largest_batch = max(self.largest_batch, records)
 
     def frozen(self) -> WriterStatistics:
-        return WriterStatistics(self.batches, self.records, self.largest_batch, self.failed_appends)
+        return WriterStatistics(
+            self.batches, self.records, self.largest_batch, self.failed_appends
+        )
 
 
 class Writer(Protocol):
@@ -169,7 +171,9 @@ class Writer(Protocol):
             JournalUnavailable: some of it did not reach the journal.
         """
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Append until :meth:`close`, then flush what is recorded and return.
 
         Cancellation: what is not yet appended is not; its waiters are told

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from ..errors import JournalCorrupt
 from ..numbers import is_digits, parse_job_id
-from ..snapshot import encode_table
+from ..snapshot_codec import encode_table
 from ..timeparse import parse_time
 from . import export as export_module
 from .filters import EventFilter
@@ -42,31 +42,66 @@ def add_commands(journal_commands: Any) -> None:
     """Add the audit commands to the ``eventjobs journal`` subparsers."""
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = journal_commands.add_parser(name, help=help, description=help)
-        parser.add_argument("directory", nargs="?", default=DEFAULT_DIRECTORY, metavar="DIR|URL",
-                            help="journal directory (default ./journal) or postgresql:// URL")
+        parser: argparse.ArgumentParser = journal_commands.add_parser(
+            name, help=help, description=help
+        )
+        parser.add_argument(
+            "directory",
+            nargs="?",
+            default=DEFAULT_DIRECTORY,
+            metavar="DIR|URL",
+            help="journal directory (default ./journal) or postgresql:// URL",
+        )
         return parser
 
-    command("verify", "check every record: parses, sequence, hash, hash chain, legal transition")
-    replay_parser = command("replay", "rebuild the job views as they were at a point and print them")
-    replay_parser.add_argument("--until", metavar="SEQ|TIME",
-                               help="a sequence number, or a time (ISO 8601; unix seconds with a dot or above 10^9)")
-    replay_parser.add_argument("--json", action="store_true", help="print the views as JSON")
-    show_parser = command("show", "one job's timeline: each event, who caused it, queue wait and run time")
+    command(
+        "verify",
+        "check every record: parses, sequence, hash, hash chain, legal transition",
+    )
+    replay_parser = command(
+        "replay", "rebuild the job views as they were at a point and print them"
+    )
+    replay_parser.add_argument(
+        "--until",
+        metavar="SEQ|TIME",
+        help="a sequence number, or a time (ISO 8601; unix seconds with a dot or above 10^9)",
+    )
+    replay_parser.add_argument(
+        "--json", action="store_true", help="print the views as JSON"
+    )
+    show_parser = command(
+        "show", "one job's timeline: each event, who caused it, queue wait and run time"
+    )
     show_parser.add_argument("job", metavar="JOB_ID")
-    show_parser.add_argument("--body", action="store_true", help="print the stored request and response bodies")
+    show_parser.add_argument(
+        "--body",
+        action="store_true",
+        help="print the stored request and response bodies",
+    )
     log_parser = command("log", "list events, filtered")
     log_parser.add_argument("--since", metavar="TIME", help="ISO 8601 or unix seconds")
     log_parser.add_argument("--until", metavar="TIME", help="ISO 8601 or unix seconds")
-    log_parser.add_argument("--user", metavar="U", help="events caused by U or of jobs U owns")
+    log_parser.add_argument(
+        "--user", metavar="U", help="events caused by U or of jobs U owns"
+    )
     log_parser.add_argument("--type", metavar="TYPE", help="queued, started, done, ...")
-    log_parser.add_argument("--path", metavar="PATTERN", help="shell pattern on the request path")
-    log_parser.add_argument("--follow", action="store_true", help="keep printing new events (Ctrl-C ends)")
-    log_parser.add_argument("--interval", type=float, default=0.5, metavar="SECONDS", help=argparse.SUPPRESS)
-    command("stats", "counts by type, state and user; queue wait and run time percentiles")
+    log_parser.add_argument(
+        "--path", metavar="PATTERN", help="shell pattern on the request path"
+    )
+    log_parser.add_argument(
+        "--follow", action="store_true", help="keep printing new events (Ctrl-C ends)"
+    )
+    log_parser.add_argument(
+        "--interval", type=float, default=0.5, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+    command(
+        "stats", "counts by type, state and user; queue wait and run time percentiles"
+    )
     export_parser = command("export", "one flat row per event")
     export_parser.add_argument("--format", required=True, choices=("jsonl", "csv"))
-    export_parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    export_parser.add_argument(
+        "--output", metavar="FILE", help="write here instead of stdout"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -81,7 +116,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         # /dev/null so the interpreter's final flush stays quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (NoJournal, JournalCorrupt, ValueError, UnknownJob, CannotReplay, OSError) as error:
+    except (
+        NoJournal,
+        JournalCorrupt,
+        ValueError,
+        UnknownJob,
+        CannotReplay,
+        OSError,
+    ) as error:
         print(f"eventjobs journal {name}: {error}", file=sys.stderr)
         return 1
 
@@ -101,11 +143,15 @@ def _verify(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
             f"{iso(result.last_time)}; every hash, link and transition holds\n"
         )
     if result.unchecked:
-        out.write(f"note: {result.unchecked} events of jobs queued before the first kept "
-                  "record are covered by the hash chain only (their history was pruned)\n")
+        out.write(
+            f"note: {result.unchecked} events of jobs queued before the first kept "
+            "record are covered by the hash chain only (their history was pruned)\n"
+        )
     if result.torn is not None:
-        out.write(f"note: {result.torn.path}, line {result.torn.line}: incomplete last record "
-                  "(being written?); not counted\n")
+        out.write(
+            f"note: {result.torn.path}, line {result.torn.line}: incomplete last record "
+            "(being written?); not counted\n"
+        )
     return 0
 
 
@@ -124,21 +170,51 @@ def _replay(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     out.write(f"views at sequence number {table.position}\n")
     for title, pending in (("pending jobs", True), ("done jobs", False)):
         rows = [
-            [str(job.job_id), "-" if job.owner is None else job.owner, job.method, job.path,
-             job.phase.value, "-" if job.status is None else str(job.status),
-             "yes" if job.visible else "no", iso(job.created), iso(job.started), iso(job.finished)]
-            for job in table.jobs.values() if job.pending == pending
+            [
+                str(job.job_id),
+                "-" if job.owner is None else job.owner,
+                job.method,
+                job.path,
+                job.phase.value,
+                "-" if job.status is None else str(job.status),
+                "yes" if job.visible else "no",
+                iso(job.created),
+                iso(job.started),
+                iso(job.finished),
+            ]
+            for job in table.jobs.values()
+            if job.pending == pending
         ]
         out.write(f"\n{title}: {len(rows)}\n")
         if rows:
-            out.write(render(["JOB", "OWNER", "METHOD", "PATH", "PHASE", "STATUS", "VISIBLE",
-                              "CREATED", "STARTED", "FINISHED"], rows, colour=colour))
+            out.write(
+                render(
+                    [
+                        "JOB",
+                        "OWNER",
+                        "METHOD",
+                        "PATH",
+                        "PHASE",
+                        "STATUS",
+                        "VISIBLE",
+                        "CREATED",
+                        "STARTED",
+                        "FINISHED",
+                    ],
+                    rows,
+                    colour=colour,
+                )
+            )
     return 0
 
 
 def _show(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     job_id = parse_job_id(args.job)
-    out.write(show(records(source_of(args.directory)), job_id, bodies=args.body, colour=colour))
+    out.write(
+        show(
+            records(source_of(args.directory)), job_id, bodies=args.body, colour=colour
+        )
+    )
     return 0
 
 
@@ -146,7 +222,9 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     chosen = EventFilter(
         since=None if args.since is None else parse_time(args.since),
         until=None if args.until is None else parse_time(args.until),
-        user=args.user, type=args.type, path=args.path,
+        user=args.user,
+        type=args.type,
+        path=args.path,
     )
     facts = JobFacts()
     scan = Scan(source_of(args.directory))
@@ -155,7 +233,9 @@ def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     out.flush()
     if not args.follow:
         return 0
-    follower = reading_follower(source_of(args.directory), scan.last_seq, scan.last_hash)
+    follower = reading_follower(
+        source_of(args.directory), scan.last_seq, scan.last_hash
+    )
     try:
         while True:
             time.sleep(args.interval)

@@ -41,16 +41,27 @@ def add_command(journal_commands: argparse._SubParsersAction) -> None:
         # The module docstring, as plain text: no reStructuredText markup.
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
-    parser.add_argument("source", metavar="SRC", help="journal directory or postgresql:// URL")
     parser.add_argument(
-        "destination", metavar="DST", help="an empty (or new) journal directory or postgresql:// URL"
+        "source", metavar="SRC", help="journal directory or postgresql:// URL"
+    )
+    parser.add_argument(
+        "destination",
+        metavar="DST",
+        help="an empty (or new) journal directory or postgresql:// URL",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         count, last = trio.run(copy, source_of(args.source), args.destination)
-    except (CannotCopy, NoJournal, JournalCorrupt, JournalUnavailable, ConfigError, OSError) as error:
+    except (
+        CannotCopy,
+        NoJournal,
+        JournalCorrupt,
+        JournalUnavailable,
+        ConfigError,
+        OSError,
+    ) as error:
         print(f"eventjobs journal copy: {error}", file=sys.stderr)
         return 1
     print(
@@ -122,4 +133,3 @@ def _batches(scan: Scan) -> Iterator[tuple[list[Recorded], str]]:
             batch = []
     if batch:
         yield batch, scan.last_hash
-

@@ -20,8 +20,22 @@ from .tables import iso
 from .timeline import JobFacts, actor
 
 COLUMNS = (
-    "seq", "time", "iso_time", "type", "job", "actor", "owner", "method", "path", "query",
-    "client", "store", "request_bytes", "status", "response_bytes", "reason",
+    "seq",
+    "time",
+    "iso_time",
+    "type",
+    "job",
+    "actor",
+    "owner",
+    "method",
+    "path",
+    "query",
+    "client",
+    "store",
+    "request_bytes",
+    "status",
+    "response_bytes",
+    "reason",
 )
 
 

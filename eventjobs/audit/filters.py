@@ -42,6 +42,8 @@ class EventFilter:
             return False
         if self.user is not None and self.user not in (job.owner, actor(event, job)):
             return False
-        if self.path is not None and (job.path == "?" or not fnmatch.fnmatchcase(job.path, self.path)):
+        if self.path is not None and (
+            job.path == "?" or not fnmatch.fnmatchcase(job.path, self.path)
+        ):
             return False
         return True

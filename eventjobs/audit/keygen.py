@@ -29,7 +29,8 @@ def add_command(journal_commands: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     parser.add_argument(
-        "--name", required=True,
+        "--name",
+        required=True,
         help="the key's name, e.g. example.com/jobs (no spaces, no '+')",
     )
     parser.add_argument(
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     except (NoteError, CannotWrite) as error:
         print(f"eventjobs journal keygen: {error}", file=sys.stderr)
         return 1
-    print(f"wrote the signer key to {key_path} (keep it secret) and the verifier key to {pub_path}:")
+    print(
+        f"wrote the signer key to {key_path} (keep it secret) and the verifier key to {pub_path}:"
+    )
     print(signer.verifier().encode())
     return 0
 
@@ -61,7 +64,9 @@ def write_pair(signer: Signer, key_path: Path, pub_path: Path) -> None:
     """
     for path in (key_path, pub_path):
         if path.exists() or path.is_symlink():
-            raise CannotWrite(f"{path} already exists; choose another --out or remove it first")
+            raise CannotWrite(
+                f"{path} already exists; choose another --out or remove it first"
+            )
     _create(key_path, signer.encode() + "\n", 0o600)
     try:
         _create(pub_path, signer.verifier().encode() + "\n", 0o644)
@@ -78,7 +83,9 @@ def _create(path: Path, text: str, mode: int) -> None:
         # is never readable by others, not even for a moment.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:
-        raise CannotWrite(f"{path} already exists; choose another --out or remove it first") from None
+        raise CannotWrite(
+            f"{path} already exists; choose another --out or remove it first"
+        ) from None
     except OSError as error:
         raise CannotWrite(f"cannot create {path}: {error.strerror}") from None
     try:

@@ -13,7 +13,9 @@ from .timeline import JobFacts, actor, detail
 HEADER = ["SEQ", "TIME", "JOB", "EVENT", "BY", "DETAIL"]
 
 
-def log_rows(records: Iterable[Recorded], chosen: EventFilter, facts: JobFacts) -> list[list[str]]:
+def log_rows(
+    records: Iterable[Recorded], chosen: EventFilter, facts: JobFacts
+) -> list[list[str]]:
     """One row per record *chosen* keeps; *facts* follows every record (so a
     follower can carry it from one batch to the next)."""
     rows = []
@@ -21,13 +23,23 @@ def log_rows(records: Iterable[Recorded], chosen: EventFilter, facts: JobFacts) 
         event = record.event
         job = facts.observe(event)
         if chosen.matches(event, job):
-            rows.append([
-                str(record.seq), iso(event.time), str(event.job_id), type_name(event),
-                actor(event, job), detail(event, job),
-            ])
+            rows.append(
+                [
+                    str(record.seq),
+                    iso(event.time),
+                    str(event.job_id),
+                    type_name(event),
+                    actor(event, job),
+                    detail(event, job),
+                ]
+            )
     return rows
 
 
-def log(records: Iterable[Recorded], chosen: EventFilter, *, colour: bool = False) -> str:
+def log(
+    records: Iterable[Recorded], chosen: EventFilter, *, colour: bool = False
+) -> str:
     """The listing as an aligned table (header only when nothing matches)."""
-    return render(HEADER, log_rows(records, chosen, JobFacts()), colour=colour, colour_column=3)
+    return render(
+        HEADER, log_rows(records, chosen, JobFacts()), colour=colour, colour_column=3
+    )

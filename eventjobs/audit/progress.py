@@ -19,7 +19,9 @@ _INTERVAL = 0.2
 class ProgressBar:
     """Call with ``(bytes read, bytes in all)``; :meth:`close` erases the line."""
 
-    def __init__(self, stream: TextIO, label: str, *, min_bytes: int = MIN_BYTES) -> None:
+    def __init__(
+        self, stream: TextIO, label: str, *, min_bytes: int = MIN_BYTES
+    ) -> None:
         self.stream = stream
         self.label = label
         self.min_bytes = min_bytes
@@ -33,7 +35,9 @@ class ProgressBar:
         self._last = now
         fraction = done / total if total else 1.0
         filled = int(fraction * 30)
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}")
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}"
+        )
         self.stream.flush()
         self._drawn = True
 

@@ -102,7 +102,11 @@ class Scan:
         if not segments:
             return
         self.first_seq = segments[0].first_seq
-        total = sum(segment.path.stat().st_size for segment in segments) if self.progress else 0
+        total = (
+            sum(segment.path.stat().st_size for segment in segments)
+            if self.progress
+            else 0
+        )
         done = 0
         prev = chain_anchor(self.directory, segments[0])
         expected = segments[0].first_seq
@@ -235,7 +239,9 @@ class Follower:
 
     def _find_segment(self) -> bool:
         """Position at the segment holding ``self.expected``, if any."""
-        holding = [s for s in list_segments(self.directory) if s.first_seq <= self.expected]
+        holding = [
+            s for s in list_segments(self.directory) if s.first_seq <= self.expected
+        ]
         if not holding:
             return False
         segment = holding[-1]
@@ -258,7 +264,9 @@ class PostgresFollower:
     kept from poll to poll (opened again if the database dropped it).
     Blocking."""
 
-    def __init__(self, location: PostgresLocation, last_seq: int, last_hash: str) -> None:
+    def __init__(
+        self, location: PostgresLocation, last_seq: int, last_hash: str
+    ) -> None:
         self.location = location
         self.expected = last_seq + 1
         self.prev = last_hash
@@ -282,7 +290,9 @@ class PostgresFollower:
         label = Path(f"{self.location}, table {self.location.schema}.records")
         entries = []
         for seq, line in rows:
-            record, self.prev = parse_row(line, row_name(self.location, seq), self.expected, self.prev)
+            record, self.prev = parse_row(
+                line, row_name(self.location, seq), self.expected, self.prev
+            )
             self.expected += 1
             entries.append(Entry(record, label, record.seq))
         return entries
@@ -303,7 +313,9 @@ class PostgresFollower:
         self._connection.close()
 
 
-def follower(source: Source, last_seq: int, last_hash: str) -> Follower | PostgresFollower:
+def follower(
+    source: Source, last_seq: int, last_hash: str
+) -> Follower | PostgresFollower:
     """The follower for *source* (a directory or a PostgreSQL journal)."""
     if isinstance(source, PostgresLocation):
         return PostgresFollower(source, last_seq, last_hash)

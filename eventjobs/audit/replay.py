@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import CodecError, JournalCorrupt
 from ..journal.snapshots import read_snapshot, snapshot_paths
 from ..projection import JobTable
-from ..snapshot import decode_table
+from ..snapshot_codec import decode_table
 from .reading import Scan, Source
 
 
@@ -69,7 +69,9 @@ def _start(directory: Source, first_seq: int) -> JobTable:
             try:
                 return decode_table(snapshot.header, snapshot.jobs())
             except CodecError as error:
-                raise JournalCorrupt(f"{path}: the snapshot does not read ({error})") from None
+                raise JournalCorrupt(
+                    f"{path}: the snapshot does not read ({error})"
+                ) from None
     raise CannotReplay(
         f"the journal was pruned before sequence number {first_seq} and no snapshot covers it"
     )

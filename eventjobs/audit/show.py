@@ -16,7 +16,13 @@ class UnknownJob(Exception):
     """The journal holds no record of the job."""
 
 
-def show(records: Iterable[Recorded], job_id: int, *, bodies: bool = False, colour: bool = False) -> str:
+def show(
+    records: Iterable[Recorded],
+    job_id: int,
+    *,
+    bodies: bool = False,
+    colour: bool = False,
+) -> str:
     """The timeline of job *job_id* as text: a header, one row per event
     (sequence number, time, type, who, detail), queue wait and run time,
     and with *bodies* the stored request and response bodies.
@@ -33,7 +39,15 @@ def show(records: Iterable[Recorded], job_id: int, *, bodies: bool = False, colo
         if event.job_id != job_id:
             continue
         job = facts.observe(event)
-        rows.append([str(record.seq), iso(event.time), type_name(event), actor(event, job), detail(event, job)])
+        rows.append(
+            [
+                str(record.seq),
+                iso(event.time),
+                type_name(event),
+                actor(event, job),
+                detail(event, job),
+            ]
+        )
         result = result_of(event)
         if isinstance(event, JobQueued):
             stored.append(("request body", event.request.body))
@@ -42,11 +56,24 @@ def show(records: Iterable[Recorded], job_id: int, *, bodies: bool = False, colo
     if job is None:
         raise UnknownJob(f"the journal has no record of job {job_id}")
     mode = "" if job.store else ", fire-and-forget"
-    out = [f"job {job_id}: {job.request_line}, owner {who(job.owner)}{mode}, now {job.state}\n"]
-    out.append(render(["SEQ", "TIME", "EVENT", "BY", "DETAIL"], rows, colour=colour, colour_column=2))
-    out.append(f"queue wait {duration(job.queue_wait)}, run time {duration(job.run_time)}\n")
+    out = [
+        f"job {job_id}: {job.request_line}, owner {who(job.owner)}{mode}, now {job.state}\n"
+    ]
+    out.append(
+        render(
+            ["SEQ", "TIME", "EVENT", "BY", "DETAIL"],
+            rows,
+            colour=colour,
+            colour_column=2,
+        )
+    )
+    out.append(
+        f"queue wait {duration(job.queue_wait)}, run time {duration(job.run_time)}\n"
+    )
     if bodies:
         for label, body in stored:
             encoded = encode_body(body)
-            out.append(f"--- {label} ({len(body)} B, {encoded['encoding']}) ---\n{encoded['data']}\n")
+            out.append(
+                f"--- {label} ({len(body)} B, {encoded['encoding']}) ---\n{encoded['data']}\n"
+            )
     return "".join(out)

@@ -37,15 +37,38 @@ def stats(records: Iterable[Recorded], *, colour: bool = False) -> str:
             by_user[who(event.owner)] += 1
     by_state = Counter(job.state for job in facts.jobs.values())
     out = ["events by type\n"]
-    out.append(render(["TYPE", "COUNT"], [[name, str(by_type[name])] for name in EVENT_TYPES], colour=colour, colour_column=0))
+    out.append(
+        render(
+            ["TYPE", "COUNT"],
+            [[name, str(by_type[name])] for name in EVENT_TYPES],
+            colour=colour,
+            colour_column=0,
+        )
+    )
     out.append("\njobs by state\n")
-    out.append(render(["STATE", "COUNT"], [[name, str(n)] for name, n in sorted(by_state.items())], colour=colour))
+    out.append(
+        render(
+            ["STATE", "COUNT"],
+            [[name, str(n)] for name, n in sorted(by_state.items())],
+            colour=colour,
+        )
+    )
     out.append("\njobs queued by user\n")
-    out.append(render(["USER", "COUNT"], [[name, str(n)] for name, n in sorted(by_user.items())], colour=colour))
+    out.append(
+        render(
+            ["USER", "COUNT"],
+            [[name, str(n)] for name, n in sorted(by_user.items())],
+            colour=colour,
+        )
+    )
     waits = [w for job in facts.jobs.values() if (w := job.queue_wait) is not None]
     runs = [r for job in facts.jobs.values() if (r := job.run_time) is not None]
     rows = [
-        [label, str(len(values)), *(duration(percentile(values, p)) for p in (50, 95, 99))]
+        [
+            label,
+            str(len(values)),
+            *(duration(percentile(values, p)) for p in (50, 95, 99)),
+        ]
         for label, values in (("queue wait", waits), ("run time", runs))
     ]
     out.append("\nlatency\n")

@@ -125,7 +125,11 @@ def detail(event: Event, job: JobInfo) -> str:
             mode = "store" if event.store else "fire-and-forget"
             return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
         case JobStarted():
-            return f"after {event.time - job.queued:.3f}s in queue" if job.queued is not None else ""
+            return (
+                f"after {event.time - job.queued:.3f}s in queue"
+                if job.queued is not None
+                else ""
+            )
         case JobDone():
             return f"status {event.response.status}, {len(event.response.body)} B body"
         case JobCancelled():

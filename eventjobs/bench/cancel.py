@@ -28,7 +28,9 @@ def cancel_latencies(host: str, port: int, samples: int) -> list[float]:
     """
     connection = http.client.HTTPConnection(host, port, timeout=10)
 
-    def call(method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
+    def call(
+        method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str]]:
         connection.request(method, path, headers=headers or {})
         response = connection.getresponse()
         response.read()
@@ -40,7 +42,9 @@ def cancel_latencies(host: str, port: int, samples: int) -> list[float]:
             ids = []
             for _ in range(min(GROUP, samples - len(latencies))):
                 status, headers = call(
-                    "POST", f"/_admin/sleep?duration={SLEEP_SECONDS}", {"x-arango-async": "store"}
+                    "POST",
+                    f"/_admin/sleep?duration={SLEEP_SECONDS}",
+                    {"x-arango-async": "store"},
                 )
                 if status != 202:
                     raise RuntimeError(f"submitting a sleep job answered {status}")
@@ -56,7 +60,9 @@ def cancel_latencies(host: str, port: int, samples: int) -> list[float]:
                     if status == 410:
                         break
                     if status != 204:
-                        raise RuntimeError(f"fetching cancelled job {job_id} answered {status}")
+                        raise RuntimeError(
+                            f"fetching cancelled job {job_id} answered {status}"
+                        )
                 latencies.append((time.perf_counter() - start) * 1e3)
     finally:
         connection.close()

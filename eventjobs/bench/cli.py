@@ -18,7 +18,15 @@ from pathlib import Path
 
 import attrs
 
-from . import cancel, cluster_failover, http_figures, journal_load, long_running, memory, replay
+from . import (
+    cancel,
+    cluster_failover,
+    http_figures,
+    journal_load,
+    long_running,
+    memory,
+    replay,
+)
 from . import postgres as bench_postgres
 from . import merkle, scaling, startup
 from ..journal.pg_url import redact
@@ -46,17 +54,27 @@ class Scenario:
 
 #: The stand-alone scenarios, by the name that selects them (the first word).
 SCENARIOS = {
-    "startup": Scenario("start-up time against history length (docs/durability.md)",
-                        startup.main),
-    "memory": Scenario("memory of stored results at start-up (docs/durability.md)",
-                       memory.main),
-    "long-running": Scenario("cancel latency per kind of work, worker-process call "
-                             "overhead (docs/long-running.md)", long_running.main),
-    "cluster-failover": Scenario("cancel across two nodes, recovery after kill -9; "
-                                 "needs PostgreSQL (docs/deployment.md)",
-                                 cluster_failover.main),
-    "merkle": Scenario("the audit trail's Merkle tree: append cost against SHA-256 alone, "
-                       "proof times in a large tree", merkle.main),
+    "startup": Scenario(
+        "start-up time against history length (docs/durability.md)", startup.main
+    ),
+    "memory": Scenario(
+        "memory of stored results at start-up (docs/durability.md)", memory.main
+    ),
+    "long-running": Scenario(
+        "cancel latency per kind of work, worker-process call "
+        "overhead (docs/long-running.md)",
+        long_running.main,
+    ),
+    "cluster-failover": Scenario(
+        "cancel across two nodes, recovery after kill -9; "
+        "needs PostgreSQL (docs/deployment.md)",
+        cluster_failover.main,
+    ),
+    "merkle": Scenario(
+        "the audit trail's Merkle tree: append cost against SHA-256 alone, "
+        "proof times in a large tree",
+        merkle.main,
+    ),
 }
 
 
@@ -73,13 +91,25 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(runs=3, seconds=5, warm_up=3, cancel_samples=100,
-                   replay_events=1_000_000, journal_seconds=3)
+        return cls(
+            runs=3,
+            seconds=5,
+            warm_up=3,
+            cancel_samples=100,
+            replay_events=1_000_000,
+            journal_seconds=3,
+        )
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(runs=2, seconds=1, warm_up=1, cancel_samples=16,
-                   replay_events=20_000, journal_seconds=0.3)
+        return cls(
+            runs=2,
+            seconds=1,
+            warm_up=1,
+            cancel_samples=16,
+            replay_events=20_000,
+            journal_seconds=0.3,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,40 +118,86 @@ def build_parser() -> argparse.ArgumentParser:
         usage=f"{PROG} [options] | {PROG} SCENARIO [scenario options]",
         description="Benchmark eventjobs against its own stack's limit, in one run.",
         epilog="stand-alone scenarios (run one alone; "
-        f"{PROG} SCENARIO --help for its options):\n" + "\n".join(
-            f"  {name:<18}{scenario.summary}" for name, scenario in SCENARIOS.items()),
+        f"{PROG} SCENARIO --help for its options):\n"
+        + "\n".join(
+            f"  {name:<18}{scenario.summary}" for name, scenario in SCENARIOS.items()
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Only to name a misplaced or misspelt scenario precisely; a scenario is
     # recognised as the first word, before this parser runs (see main).
     parser.add_argument("scenario", nargs="?", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true",
-                        help="short runs (well under a minute): a smoke test, not a measurement")
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                        help="load generator (auto: wrk when installed)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs (well under a minute): a smoke test, not a measurement",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator (auto: wrk when installed)",
+    )
     parser.add_argument("--runs", type=int, default=None, help="runs per figure")
-    parser.add_argument("--seconds", type=float, default=None, help="seconds per HTTP run")
-    parser.add_argument("--replay-events", type=int, default=None,
-                        help="journal size for the replay figure")
-    parser.add_argument("--chart", type=Path, default=Path("eventjobs-bench.png"),
-                        help="where to write the PNG chart")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
-    parser.add_argument("--postgres", default=None, metavar="URL|off",
-                        help="also measure the PostgreSQL journal in this database (default: "
-                        "the local server if it answers; 'off' to skip)")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="seconds per HTTP run"
+    )
+    parser.add_argument(
+        "--replay-events",
+        type=int,
+        default=None,
+        help="journal size for the replay figure",
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=Path("eventjobs-bench.png"),
+        help="where to write the PNG chart",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the figures as JSON"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL|off",
+        help="also measure the PostgreSQL journal in this database (default: "
+        "the local server if it answers; 'off' to skip)",
+    )
     group = parser.add_argument_group(
-        "scaling", "--scaling runs only the scaling scenario: submit and lifecycle with 1, 2, "
-        "4 processes on one PostgreSQL journal against the file journal's one process")
-    group.add_argument("--scaling", action="store_true", help="run the scaling scenario only")
-    group.add_argument("--processes", type=_process_counts, default=None, metavar="N,N,...",
-                       help="PostgreSQL process counts (default 1,2,4; quick: 1,2)")
-    group.add_argument("--mode", choices=MODES, default="workers",
-                       help="workers: one 'eventjobs serve --workers N' on one bind (default); "
-                       "ports: N 'eventjobs serve' on N ports, connections spread over them")
-    group.add_argument("--connections", type=at_least_one, default=None,
-                       help="clients in all, spread over the ports (default 64; quick: 8)")
-    group.add_argument("--repetitions", type=at_least_one, default=None,
-                       help="repetitions of the whole scenario (default 3; quick: 1)")
+        "scaling",
+        "--scaling runs only the scaling scenario: submit and lifecycle with 1, 2, "
+        "4 processes on one PostgreSQL journal against the file journal's one process",
+    )
+    group.add_argument(
+        "--scaling", action="store_true", help="run the scaling scenario only"
+    )
+    group.add_argument(
+        "--processes",
+        type=_process_counts,
+        default=None,
+        metavar="N,N,...",
+        help="PostgreSQL process counts (default 1,2,4; quick: 1,2)",
+    )
+    group.add_argument(
+        "--mode",
+        choices=MODES,
+        default="workers",
+        help="workers: one 'eventjobs serve --workers N' on one bind (default); "
+        "ports: N 'eventjobs serve' on N ports, connections spread over them",
+    )
+    group.add_argument(
+        "--connections",
+        type=at_least_one,
+        default=None,
+        help="clients in all, spread over the ports (default 64; quick: 8)",
+    )
+    group.add_argument(
+        "--repetitions",
+        type=at_least_one,
+        default=None,
+        help="repetitions of the whole scenario (default 3; quick: 1)",
+    )
     return parser
 
 
@@ -133,7 +209,8 @@ def _process_counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError(
             f"takes whole numbers of at least 1 separated by commas, like 1,2,4, "
-            f"not {text!r}")
+            f"not {text!r}"
+        )
     return counts
 
 
@@ -147,20 +224,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scenario is not None:
         if args.scenario in SCENARIOS:
-            parser.error(f"the scenario name comes first, and takes its own options: "
-                         f"{PROG} {args.scenario} [options]")
-        parser.error(f"no scenario named {args.scenario!r}: use one of "
-                     f"{', '.join(SCENARIOS)}")
+            parser.error(
+                f"the scenario name comes first, and takes its own options: "
+                f"{PROG} {args.scenario} [options]"
+            )
+        parser.error(
+            f"no scenario named {args.scenario!r}: use one of {', '.join(SCENARIOS)}"
+        )
     plan = Plan.quick() if args.quick else Plan.full()
     plan = attrs.evolve(
         plan,
-        **{name: value for name, value in (
-            ("runs", args.runs), ("seconds", args.seconds), ("replay_events", args.replay_events),
-        ) if value is not None},
+        **{
+            name: value
+            for name, value in (
+                ("runs", args.runs),
+                ("seconds", args.seconds),
+                ("replay_events", args.replay_events),
+            )
+            if value is not None
+        },
     )
-    client = args.client if args.client != "auto" else ("wrk" if have_wrk() else "python")
+    client = (
+        args.client if args.client != "auto" else ("wrk" if have_wrk() else "python")
+    )
     if client == "wrk" and not have_wrk():
-        print("wrk is not installed (apt-get install wrk), use --client python", file=sys.stderr)
+        print(
+            "wrk is not installed (apt-get install wrk), use --client python",
+            file=sys.stderr,
+        )
         return 2
 
     def log(message: str) -> None:
@@ -172,16 +263,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if client_cores is not None:
         # The harness and its load generators stay off the server's core.
         os.sched_setaffinity(0, client_cores)
-    log(f"eventjobs bench: {'quick' if args.quick else 'full'} mode, client {client}, "
+    log(
+        f"eventjobs bench: {'quick' if args.quick else 'full'} mode, client {client}, "
         f"server cores {sorted(server_cores) if server_cores else 'unpinned'}, "
-        f"client cores {sorted(client_cores) if client_cores else 'unpinned'}")
+        f"client cores {sorted(client_cores) if client_cores else 'unpinned'}"
+    )
     started = time.monotonic()
     load_before = _load_average()
     rows = _http_rows(plan, client, server_cores, client_cores, log)
     rows += _journal_rows(plan, log)
     postgres_url = _postgres(args.postgres, log)
     if postgres_url is not None:
-        rows += _postgres_rows(plan, postgres_url, client, server_cores, client_cores, log)
+        rows += _postgres_rows(
+            plan, postgres_url, client, server_cores, client_cores, log
+        )
     rows += _replay_rows(plan, log)
     machine = describe()
     machine["load average"] = f"{load_before} before, {_load_average()} after"
@@ -189,12 +284,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     print()
     print("machine: " + "; ".join(f"{key} {value}" for key, value in machine.items()))
-    settings = {**attrs.asdict(plan), "client": client,
-                "server cores": sorted(server_cores) if server_cores else None,
-                "client cores": sorted(client_cores) if client_cores else None}
+    settings = {
+        **attrs.asdict(plan),
+        "client": client,
+        "server cores": sorted(server_cores) if server_cores else None,
+        "client cores": sorted(client_cores) if client_cores else None,
+    }
     print("settings: " + ", ".join(f"{key} {value}" for key, value in settings.items()))
-    title = (f"eventjobs bench ({'quick' if args.quick else 'full'}, {client}) on "
-             f"{machine['cpus']} x {machine['cpu model']}, Python {machine['python']}")
+    title = (
+        f"eventjobs bench ({'quick' if args.quick else 'full'}, {client}) on "
+        f"{machine['cpus']} x {machine['cpu model']}, Python {machine['python']}"
+    )
     chart(args.chart, rows, title)
     print(f"chart: {args.chart}")
     if args.json is not None:
@@ -208,14 +308,25 @@ def _scaling(args: argparse.Namespace, client: str, log) -> int:
     """The scaling scenario alone: its table on stdout, every run as JSON
     (``--json``, default ``eventjobs-scaling.json``)."""
     plan = scaling.ScalingPlan.quick() if args.quick else scaling.ScalingPlan.full()
-    plan = attrs.evolve(plan, **{name: value for name, value in (
-        ("repetitions", args.repetitions), ("seconds", args.seconds),
-        ("connections", args.connections), ("processes", args.processes),
-    ) if value is not None})
+    plan = attrs.evolve(
+        plan,
+        **{
+            name: value
+            for name, value in (
+                ("repetitions", args.repetitions),
+                ("seconds", args.seconds),
+                ("connections", args.connections),
+                ("processes", args.processes),
+            )
+            if value is not None
+        },
+    )
     # Nothing is pinned here: the servers, PostgreSQL and the generator share
     # the cores, and the table shows how.
-    log(f"eventjobs bench --scaling: {'quick' if args.quick else 'full'}, client {client}, "
-        f"mode {args.mode}, {plan}")
+    log(
+        f"eventjobs bench --scaling: {'quick' if args.quick else 'full'}, client {client}, "
+        f"mode {args.mode}, {plan}"
+    )
     started = time.monotonic()
     load_before = _load_average()
     postgres_url = _postgres(args.postgres, log)
@@ -229,8 +340,12 @@ def _scaling(args: argparse.Namespace, client: str, log) -> int:
     print(scaling.table(scaling.summarize(repetitions)))
     print()
     print("machine: " + "; ".join(f"{key} {value}" for key, value in machine.items()))
-    settings = {**attrs.asdict(plan), "client": client, "mode": args.mode,
-                "postgres": redact(postgres_url) if postgres_url else None}
+    settings = {
+        **attrs.asdict(plan),
+        "client": client,
+        "mode": args.mode,
+        "postgres": redact(postgres_url) if postgres_url else None,
+    }
     print("settings: " + ", ".join(f"{key} {value}" for key, value in settings.items()))
     path = args.json or Path("eventjobs-scaling.json")
     scaling.write_json(path, repetitions, machine, settings)
@@ -248,12 +363,18 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
         http_figures.warm_up(server, client, plan.warm_up, client_cores)
         for index in range(plan.runs):
             log(f"HTTP round {index + 1}/{plan.runs}")
-            rounds.append(http_figures.run_round(server, client, plan.seconds, client_cores, log))
+            rounds.append(
+                http_figures.run_round(server, client, plan.seconds, client_cores, log)
+            )
         for index in range(plan.runs):
-            latencies = cancel.cancel_latencies(server.host, server.port, plan.cancel_samples)
+            latencies = cancel.cancel_latencies(
+                server.host, server.port, plan.cancel_samples
+            )
             cancels.append(cancel.summary(latencies))
-            log(f"cancel run {index + 1}/{plan.runs}: p50 {cancels[-1][0]:.2f} ms, "
-                f"p99 {cancels[-1][1]:.2f} ms")
+            log(
+                f"cancel run {index + 1}/{plan.runs}: p50 {cancels[-1][0]:.2f} ms, "
+                f"p99 {cancels[-1][1]:.2f} ms"
+            )
 
     def rates_of(name: str) -> list[float]:
         return [r.results[name].rate for r in rounds]
@@ -266,43 +387,126 @@ def _http_rows(plan: Plan, client: str, server_cores, client_cores, log) -> list
 
     fetch_note = note
     if any(r.results[f"fetch@{c}"].ranout for r in rounds for c in (10, 50)):
-        fetch_note = (note + "; " if note else "") + "ran out of finished jobs: a lower bound"
+        fetch_note = (
+            note + "; " if note else ""
+        ) + "ran out of finished jobs: a lower bound"
     baseline = rates_of("baseline@50")
     rows = [
-        Row(figure("baseline req/s", "req/s", baseline, note or "GET /_api/version, 50 conns")),
+        Row(
+            figure(
+                "baseline req/s",
+                "req/s",
+                baseline,
+                note or "GET /_api/version, 50 conns",
+            )
+        ),
         Row(figure("submit 202/s", "202/s", rates_of("submit@50"), note)),
-        Row(figure("submit / baseline", "ratio",
-                   [s / b for s, b in zip(rates_of("submit@50"), baseline)], note), Target(0.85)),
+        Row(
+            figure(
+                "submit / baseline",
+                "ratio",
+                [s / b for s, b in zip(rates_of("submit@50"), baseline)],
+                note,
+            ),
+            Target(0.85),
+        ),
         Row(figure("lifecycle jobs/s", "jobs/s", rates_of("lifecycle@50"), note)),
-        Row(figure("lifecycle / baseline", "ratio",
-                   [s / b for s, b in zip(rates_of("lifecycle@50"), baseline)], note), Target(0.35)),
-        Row(figure("submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds],
-                   "202s over load + drain time: jobs accepted and run")),
+        Row(
+            figure(
+                "lifecycle / baseline",
+                "ratio",
+                [s / b for s, b in zip(rates_of("lifecycle@50"), baseline)],
+                note,
+            ),
+            Target(0.35),
+        ),
+        Row(
+            figure(
+                "submit sustained jobs/s",
+                "jobs/s",
+                [r.sustained_submit() for r in rounds],
+                "202s over load + drain time: jobs accepted and run",
+            )
+        ),
         Row(figure("fetch results/s", "results/s", rates_of("fetch@50"), fetch_note)),
-        Row(figure("lifecycle polls/job", "204s/job",
-                   [r.results["lifecycle@50"].polls / max(1, r.results["lifecycle@50"].ok)
-                    for r in rounds], "fetches that found the job still pending")),
-        Row(figure("CPU/baseline request us", "us", cpu("baseline@50"), "server CPU time")),
-        Row(figure("CPU/submitted job us", "us", cpu("submit@50"), "accept + run the job")),
+        Row(
+            figure(
+                "lifecycle polls/job",
+                "204s/job",
+                [
+                    r.results["lifecycle@50"].polls
+                    / max(1, r.results["lifecycle@50"].ok)
+                    for r in rounds
+                ],
+                "fetches that found the job still pending",
+            )
+        ),
+        Row(
+            figure(
+                "CPU/baseline request us", "us", cpu("baseline@50"), "server CPU time"
+            )
+        ),
+        Row(
+            figure(
+                "CPU/submitted job us", "us", cpu("submit@50"), "accept + run the job"
+            )
+        ),
         Row(figure("CPU/fetched result us", "us", cpu("fetch@50"))),
         Row(figure("CPU/lifecycle job us", "us", cpu("lifecycle@50"), "incl. polls")),
         # The same ratios from server CPU time: steadier than rates when other
         # processes share the machine, and they charge a job's execution.
-        Row(figure("submit+run / baseline CPU", "ratio",
-                   [b / s for s, b in zip(cpu("submit@50"), cpu("baseline@50"))],
-                   "CPU per baseline request / CPU per accepted and run job")),
-        Row(figure("lifecycle / baseline CPU", "ratio",
-                   [b / s for s, b in zip(cpu("lifecycle@50"), cpu("baseline@50"))],
-                   "CPU per baseline request / CPU per complete job")),
-        Row(figure("cancel p50 ms", "ms", [c[0] for c in cancels],
-                   f"{plan.cancel_samples} sleep jobs per run")),
-        Row(figure("cancel p99 ms", "ms", [c[1] for c in cancels]), Target(5, at_most=True)),
+        Row(
+            figure(
+                "submit+run / baseline CPU",
+                "ratio",
+                [b / s for s, b in zip(cpu("submit@50"), cpu("baseline@50"))],
+                "CPU per baseline request / CPU per accepted and run job",
+            )
+        ),
+        Row(
+            figure(
+                "lifecycle / baseline CPU",
+                "ratio",
+                [b / s for s, b in zip(cpu("lifecycle@50"), cpu("baseline@50"))],
+                "CPU per baseline request / CPU per complete job",
+            )
+        ),
+        Row(
+            figure(
+                "cancel p50 ms",
+                "ms",
+                [c[0] for c in cancels],
+                f"{plan.cancel_samples} sleep jobs per run",
+            )
+        ),
+        Row(
+            figure("cancel p99 ms", "ms", [c[1] for c in cancels]),
+            Target(5, at_most=True),
+        ),
     ]
     for connections in (10, 50):
         for kind in ("submit", "fetch"):
             name = f"{kind}@{connections}"
-            rows.append(Row(figure(f"{kind} p50 @{connections} ms", "ms", latency(name, "p50_ms"), note)))
-            rows.append(Row(figure(f"{kind} p99 @{connections} ms", "ms", latency(name, "p99_ms"), note)))
+            rows.append(
+                Row(
+                    figure(
+                        f"{kind} p50 @{connections} ms",
+                        "ms",
+                        latency(name, "p50_ms"),
+                        note,
+                    )
+                )
+            )
+            rows.append(
+                Row(
+                    figure(
+                        f"{kind} p99 @{connections} ms",
+                        "ms",
+                        latency(name, "p99_ms"),
+                        note,
+                    )
+                )
+            )
     return rows
 
 
@@ -311,8 +515,16 @@ def _journal_rows(plan: Plan, log) -> list[Row]:
     for writers in (1, 10, 100):
         rates = journal_load.append_rates(writers, plan.journal_seconds, plan.runs)
         log(f"journal, {writers} writers: {[round(r) for r in rates]} appends/s")
-        rows.append(Row(figure(f"journal {writers} writers", "appends/s", rates,
-                               "durable (fdatasync), group commit")))
+        rows.append(
+            Row(
+                figure(
+                    f"journal {writers} writers",
+                    "appends/s",
+                    rates,
+                    "durable (fdatasync), group commit",
+                )
+            )
+        )
     return rows
 
 
@@ -328,17 +540,30 @@ def _postgres(option: str | None, log) -> str | None:
     return url
 
 
-def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores, log) -> list[Row]:
+def _postgres_rows(
+    plan: Plan, url: str, client: str, server_cores, client_cores, log
+) -> list[Row]:
     """The journal micro-benchmark and submit/lifecycle over HTTP on PostgreSQL
     (same loads as the file journal's rows, measured in the same run)."""
     rows = []
     for writers in (1, 10, 100):
         rates = journal_load.postgres_append_rates(
-            lambda: bench_postgres.fresh_journal(url), writers, plan.journal_seconds, plan.runs
+            lambda: bench_postgres.fresh_journal(url),
+            writers,
+            plan.journal_seconds,
+            plan.runs,
         )
         log(f"PG journal, {writers} writers: {[round(r) for r in rates]} appends/s")
-        rows.append(Row(figure(f"PG journal {writers} writers", "appends/s", rates,
-                               "one transaction per batch")))
+        rows.append(
+            Row(
+                figure(
+                    f"PG journal {writers} writers",
+                    "appends/s",
+                    rates,
+                    "one transaction per batch",
+                )
+            )
+        )
     note = CLIENT_BOUND if client == "python" else ""
     rounds = []
     for index in range(plan.runs):
@@ -346,7 +571,12 @@ def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores
             with running_server(server_cores, journal_url=journal_url) as server:
                 log(f"PG HTTP round {index + 1}/{plan.runs} ({server.url})")
                 http_figures.warm_up(server, client, plan.warm_up, client_cores)
-                rounds.append(http_figures.run_round(server, client, plan.seconds, client_cores, log))
+                rounds.append(
+                    http_figures.run_round(
+                        server, client, plan.seconds, client_cores, log
+                    )
+                )
+
     def rates_of(name: str) -> list[float]:
         return [r.results[name].rate for r in rounds]
 
@@ -355,14 +585,48 @@ def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores
     rows += [
         Row(figure("PG baseline req/s", "req/s", rates_of("baseline@50"), note)),
         Row(figure("PG submit 202/s", "202/s", rates_of("submit@50"), note)),
-        Row(figure("PG submit / baseline", "ratio",
-                   [s / b for s, b in zip(rates_of("submit@50"), rates_of("baseline@50"), strict=True)], note)),
+        Row(
+            figure(
+                "PG submit / baseline",
+                "ratio",
+                [
+                    s / b
+                    for s, b in zip(
+                        rates_of("submit@50"), rates_of("baseline@50"), strict=True
+                    )
+                ],
+                note,
+            )
+        ),
         Row(figure("PG lifecycle jobs/s", "jobs/s", rates_of("lifecycle@50"), note)),
-        Row(figure("PG lifecycle / baseline", "ratio",
-                   [s / b for s, b in zip(rates_of("lifecycle@50"), rates_of("baseline@50"), strict=True)], note)),
-        Row(figure("PG submit sustained jobs/s", "jobs/s", [r.sustained_submit() for r in rounds])),
-        Row(figure("PG CPU/submitted job us", "us", [r.cpu_us["submit@50"] for r in rounds],
-                   "server process only (PostgreSQL's CPU not counted)")),
+        Row(
+            figure(
+                "PG lifecycle / baseline",
+                "ratio",
+                [
+                    s / b
+                    for s, b in zip(
+                        rates_of("lifecycle@50"), rates_of("baseline@50"), strict=True
+                    )
+                ],
+                note,
+            )
+        ),
+        Row(
+            figure(
+                "PG submit sustained jobs/s",
+                "jobs/s",
+                [r.sustained_submit() for r in rounds],
+            )
+        ),
+        Row(
+            figure(
+                "PG CPU/submitted job us",
+                "us",
+                [r.cpu_us["submit@50"] for r in rounds],
+                "server process only (PostgreSQL's CPU not counted)",
+            )
+        ),
     ]
     return rows
 
@@ -370,8 +634,12 @@ def _postgres_rows(plan: Plan, url: str, client: str, server_cores, client_cores
 def _replay_rows(plan: Plan, log) -> list[Row]:
     rates, count = replay.replay_rates(plan.replay_events, plan.runs)
     log(f"replay of {count} events: {[round(r) for r in rates]} events/s")
-    return [Row(figure("replay events/s", "events/s", rates, f"{count:,}-event journal"),
-                Target(200_000))]
+    return [
+        Row(
+            figure("replay events/s", "events/s", rates, f"{count:,}-event journal"),
+            Target(200_000),
+        )
+    ]
 
 
 def _load_average() -> str:

@@ -65,19 +65,33 @@ def running_cluster(
         RuntimeError: a server did not start (its output says why).
     """
     if mode not in MODES:
-        raise ValueError(f"unknown scaling mode {mode!r}: use one of {', '.join(MODES)}")
+        raise ValueError(
+            f"unknown scaling mode {mode!r}: use one of {', '.join(MODES)}"
+        )
     if configuration.journal == "file":
         if configuration.processes != 1:
-            raise ValueError("the file journal takes one server process; use PostgreSQL for more")
+            raise ValueError(
+                "the file journal takes one server process; use PostgreSQL for more"
+            )
         with running_server(None) as server:
             yield Cluster((server,))
         return
     if postgres_url is None:
-        raise ValueError(f"{configuration.name} needs a PostgreSQL database (--postgres URL)")
-    with bench_postgres.fresh_journal(postgres_url) as journal_url, contextlib.ExitStack() as stack:
+        raise ValueError(
+            f"{configuration.name} needs a PostgreSQL database (--postgres URL)"
+        )
+    with (
+        bench_postgres.fresh_journal(postgres_url) as journal_url,
+        contextlib.ExitStack() as stack,
+    ):
         if mode == "workers":
-            servers = [stack.enter_context(running_server(
-                None, journal_url=journal_url, processes=configuration.processes))]
+            servers = [
+                stack.enter_context(
+                    running_server(
+                        None, journal_url=journal_url, processes=configuration.processes
+                    )
+                )
+            ]
         else:
             servers = [
                 stack.enter_context(running_server(None, journal_url=journal_url))

@@ -48,8 +48,9 @@ class Client:
         self._timeout = timeout
         self._connections: dict[str, http.client.HTTPConnection] = {}
 
-    def request(self, method: str, url: str, headers: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, str], str]:
+    def request(
+        self, method: str, url: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         """Status, headers (lower-case names) and body text of one request."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -81,14 +82,16 @@ def node(url: str, lease: float) -> Iterator[Server]:
     Raises:
         RuntimeError: it did not start (its output says why).
     """
-    with running_server(None, "--node-lease", str(lease), "--shutdown-timeout", "0",
-                        journal_url=url) as server:
+    with running_server(
+        None, "--node-lease", str(lease), "--shutdown-timeout", "0", journal_url=url
+    ) as server:
         yield server
 
 
 def sleeping_job(client: Client, base: str, seconds: float = 60) -> str:
-    status, headers, body = client.request("GET", f"{base}/_admin/sleep?duration={seconds}",
-                                           STORE)
+    status, headers, body = client.request(
+        "GET", f"{base}/_admin/sleep?duration={seconds}", STORE
+    )
     assert status == 202, body
     job = headers["x-arango-async-id"]
     # Running, not queued: wait until it has started (a status of 204 with
@@ -112,8 +115,10 @@ def cancel_latency(client: Client, runner: str, via: str) -> float:
 
 def summary(values: list[float]) -> str:
     ms = sorted(value * 1000 for value in values)
-    return (f"median {statistics.median(ms):7.1f} ms  (min {ms[0]:.1f}, max {ms[-1]:.1f}, "
-            f"n={len(ms)})")
+    return (
+        f"median {statistics.median(ms):7.1f} ms  (min {ms[0]:.1f}, max {ms[-1]:.1f}, "
+        f"n={len(ms)})"
+    )
 
 
 def measure(client: Client, url: str, cancels: int, kills: int, lease: float) -> None:
@@ -122,8 +127,10 @@ def measure(client: Client, url: str, cancels: int, kills: int, lease: float) ->
         same = [cancel_latency(client, a.url, a.url) for _ in range(cancels)]
         other = [cancel_latency(client, a.url, b.url) for _ in range(cancels)]
     print(f"cancel on the same node   {summary(same)}")
-    print(f"cancel on another node    {summary(other)}  "
-          f"({statistics.median(other) / statistics.median(same):.2f}x)")
+    print(
+        f"cancel on another node    {summary(other)}  "
+        f"({statistics.median(other) / statistics.median(same):.2f}x)"
+    )
     recoveries = []
     with node(url, lease) as b:
         for _ in range(kills):
@@ -137,22 +144,35 @@ def measure(client: Client, url: str, cancels: int, kills: int, lease: float) ->
                 assert status == 200, status
                 status, _, body = client.request("PUT", f"{b.url}/_api/job/{job}")
                 assert status == 503, body
-    print(f"recovery after kill -9    {summary(recoveries)}  "
-          f"(lease {lease:g} s: at most lease + a third)")
+    print(
+        f"recovery after kill -9    {summary(recoveries)}  "
+        f"(lease {lease:g} s: at most lease + a third)"
+    )
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=os.environ.get(
-        "EVENTJOBS_BENCH_POSTGRES", bench_postgres.LOCAL),
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("EVENTJOBS_BENCH_POSTGRES", bench_postgres.LOCAL),
         help="the PostgreSQL database: a fresh schema in it, dropped at the end "
-        "(default: $EVENTJOBS_BENCH_POSTGRES, else the local server)")
-    parser.add_argument("--cancels", type=at_least_one, default=30,
-                        help="cancels per figure (default 30)")
-    parser.add_argument("--kills", type=at_least_one, default=3,
-                        help="nodes killed (default 3)")
-    parser.add_argument("--node-lease", type=positive_seconds, default=2.0,
-                        help="the nodes' lease in seconds (default 2)")
+        "(default: $EVENTJOBS_BENCH_POSTGRES, else the local server)",
+    )
+    parser.add_argument(
+        "--cancels",
+        type=at_least_one,
+        default=30,
+        help="cancels per figure (default 30)",
+    )
+    parser.add_argument(
+        "--kills", type=at_least_one, default=3, help="nodes killed (default 3)"
+    )
+    parser.add_argument(
+        "--node-lease",
+        type=positive_seconds,
+        default=2.0,
+        help="the nodes' lease in seconds (default 2)",
+    )
     return parser
 
 

@@ -79,11 +79,17 @@ def _processes() -> dict[int, tuple[str, int, float]]:
         command = text[text.index("(") + 1 : text.rindex(")")]
         fields = text.rpartition(")")[2].split()
         # fields[0] is stat(5)'s field 3; ppid is field 4, utime/stime 14/15.
-        table[int(name)] = (command, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
+        table[int(name)] = (
+            command,
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / _TICK,
+        )
     return table
 
 
-def _tree_cpu(table: dict[int, tuple[str, int, float]], roots: Iterable[int]) -> dict[int, float]:
+def _tree_cpu(
+    table: dict[int, tuple[str, int, float]], roots: Iterable[int]
+) -> dict[int, float]:
     """pid -> CPU seconds of the live processes *roots* and all their descendants."""
     children: dict[int, list[int]] = {}
     for pid, (_, parent, _) in table.items():
@@ -118,7 +124,9 @@ def sample(server_pids: Iterable[int]) -> Sample:
     checkpointer, ...), including sessions of other users of the same server.
     """
     table = _processes()
-    postgres = {pid: cpu for pid, (command, _, cpu) in table.items() if command == "postgres"}
+    postgres = {
+        pid: cpu for pid, (command, _, cpu) in table.items() if command == "postgres"
+    }
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Sample(
         wall=time.monotonic(),
@@ -141,8 +149,11 @@ def shares(before: Sample, after: Sample) -> Shares:
         nan = float("nan")
         return Shares(nan, nan, nan, nan, nan)
     per_process = sorted(
-        (used / capacity for used in _used_by_process(before.servers, after.servers).values()
-         if used / capacity >= 0.005),
+        (
+            used / capacity
+            for used in _used_by_process(before.servers, after.servers).values()
+            if used / capacity >= 0.005
+        ),
         reverse=True,
     )
     servers = _used(before.servers, after.servers) / capacity
@@ -165,7 +176,9 @@ def _used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(_used_by_process(before, after).values())
 
 
-def _used_by_process(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+def _used_by_process(
+    before: dict[int, float], after: dict[int, float]
+) -> dict[int, float]:
     return {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
 
 

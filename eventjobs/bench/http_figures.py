@@ -88,35 +88,61 @@ def run_round(
 ) -> Round:
     result = Round()
 
-    def load(name: str, kind: str, connections: int, duration: float, *args: str) -> LoadResult:
+    def load(
+        name: str, kind: str, connections: int, duration: float, *args: str
+    ) -> LoadResult:
         cpu = server.cpu_seconds()
         outcome = run_load(
-            client, kind, server.url, connections=connections, seconds=duration,
-            args=args, cores=cores,
+            client,
+            kind,
+            server.url,
+            connections=connections,
+            seconds=duration,
+            args=args,
+            cores=cores,
         )
         drained = wait_idle(server)
         if name == "submit@50":
             result.drain_seconds = drained
         result.results[name] = outcome
         result.cpu_us[name] = (server.cpu_seconds() - cpu) * 1e6 / max(1, outcome.ok)
-        log(f"  {name:<13} {outcome.rate:9.0f}/s  p50 {outcome.p50_ms:6.1f} ms  "
+        log(
+            f"  {name:<13} {outcome.rate:9.0f}/s  p50 {outcome.p50_ms:6.1f} ms  "
             f"p99 {outcome.p99_ms:6.1f} ms  other {outcome.other:<5} polls {outcome.polls:<6} "
-            f"server CPU {result.cpu_us[name]:6.0f} us each")
+            f"server CPU {result.cpu_us[name]:6.0f} us each"
+        )
         return outcome
 
     load("baseline@50", "baseline", 50, seconds)
     for connections in (50, 10):
         made = load(f"submit@{connections}", "submit", connections, seconds)
-        load(f"fetch@{connections}", "fetch", connections, seconds * FETCH_SHARE,
-             str(made.first), str(made.last))
+        load(
+            f"fetch@{connections}",
+            "fetch",
+            connections,
+            seconds * FETCH_SHARE,
+            str(made.first),
+            str(made.last),
+        )
     load("lifecycle@50", "lifecycle", 50, seconds, "50")
     forget_jobs(server)
     return result
 
 
-def warm_up(server: Server, client: str, seconds: float, cores: set[int] | None) -> None:
+def warm_up(
+    server: Server, client: str, seconds: float, cores: set[int] | None
+) -> None:
     """Load every path once, unmeasured (imports, caches, connection setup)."""
-    run_load(client, "baseline", server.url, connections=50, seconds=seconds, cores=cores)
-    run_load(client, "lifecycle", server.url, connections=50, seconds=seconds, args=("50",),
-             cores=cores)
+    run_load(
+        client, "baseline", server.url, connections=50, seconds=seconds, cores=cores
+    )
+    run_load(
+        client,
+        "lifecycle",
+        server.url,
+        connections=50,
+        seconds=seconds,
+        args=("50",),
+        cores=cores,
+    )
     wait_idle(server)

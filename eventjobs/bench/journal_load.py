@@ -23,7 +23,9 @@ from ..projection import JobTable
 from .sample_events import queued
 
 
-async def _appends_per_second(location: Path | str, writers: int, seconds: float) -> float:
+async def _appends_per_second(
+    location: Path | str, writers: int, seconds: float
+) -> float:
     """Appends/s on a fresh file journal in directory *location*, or on the
     empty PostgreSQL journal *location* names."""
     journal = await trio.to_thread.run_sync(open_journal, location)
@@ -58,7 +60,9 @@ def append_rates(writers: int, seconds: float, runs: int) -> list[float]:
     rates = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="eventjobs-appends-") as tmp:
-            rates.append(trio.run(_appends_per_second, Path(tmp) / "journal", writers, seconds))
+            rates.append(
+                trio.run(_appends_per_second, Path(tmp) / "journal", writers, seconds)
+            )
     return rates
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import trio
 
-from ..actors.pool import ProcessPool
+from ..actors.process_pool import ProcessPool
 from ..http import create_app, runtime_of
 from ..projection import Phase
 from ..settings import Settings
@@ -43,11 +43,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def cancel_latencies(kind: str, path: str, samples: int, settle: float) -> list[float]:
+async def cancel_latencies(
+    kind: str, path: str, samples: int, settle: float
+) -> list[float]:
     with tempfile.TemporaryDirectory() as directory:
         app = create_app(
-            Settings(journal=str(Path(directory) / "journal"), worker_processes=2,
-                     shutdown_timeout=0)
+            Settings(
+                journal=str(Path(directory) / "journal"),
+                worker_processes=2,
+                shutdown_timeout=0,
+            )
         )
 
         @app.route("/bench/process", methods=["POST"])
@@ -74,7 +79,10 @@ async def cancel_latencies(kind: str, path: str, samples: int, settle: float) ->
                 await client.put(f"/_api/job/{job_id}/cancel")
                 while True:
                     job = runtime.table.jobs[job_id]
-                    if not job.pending and runtime.journal.head >= runtime.table.position:
+                    if (
+                        not job.pending
+                        and runtime.journal.head >= runtime.table.position
+                    ):
                         break
                     await trio.lowlevel.checkpoint()
                 latencies.append(time.perf_counter() - start)
@@ -126,8 +134,12 @@ async def measure(samples: int) -> None:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=at_least_one, default=100,
-                        help="cancels per kind of work (default 100)")
+    parser.add_argument(
+        "--samples",
+        type=at_least_one,
+        default=100,
+        help="cancels per kind of work (default 100)",
+    )
     return parser
 
 

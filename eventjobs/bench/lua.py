@@ -177,4 +177,9 @@ end
     + _REPORT
 )
 
-SCRIPTS = {"baseline": BASELINE, "submit": SUBMIT, "fetch": FETCH, "lifecycle": LIFECYCLE}
+SCRIPTS = {
+    "baseline": BASELINE,
+    "submit": SUBMIT,
+    "fetch": FETCH,
+    "lifecycle": LIFECYCLE,
+}

@@ -67,5 +67,7 @@ def describe() -> dict[str, str]:
         "cpu model": cpu_model(),
         "kernel": platform.release(),
         "python": sys.version.split()[0],
-        "packages": ", ".join(f"{name} {version}" for name, version in versions.items()),
+        "packages": ", ".join(
+            f"{name} {version}" for name, version in versions.items()
+        ),
     }

@@ -34,25 +34,35 @@ MEASURE = [sys.executable, "-m", "eventjobs.bench.memory", "--measure"]
 def build(directory: Path, results: int, snapshot: bool) -> None:
     # Imported where used: the measuring process (MEASURE) imports this
     # module too, and should load only what a start loads.
-    from ..events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
+    from ..events import (
+        JobDone,
+        JobQueued,
+        JobStarted,
+        RecordedRequest,
+        RecordedResponse,
+    )
     from ..journal import Recorded
     from ..journal.lines import GENESIS_HASH, encode_record
     from ..journal.segments import location, segment_name
     from ..journal.snapshots import write_snapshot
     from ..projection import JobTable
     from ..settings import Settings
-    from ..snapshot import encode_snapshot
+    from ..snapshot_codec import encode_snapshot
 
     segment_bytes = Settings().segment_bytes
     directory.mkdir(parents=True)
     request = RecordedRequest(method="PUT", path="/_admin/echo", body=b"q" * 100)
-    response = RecordedResponse(status=200, headers=(("content-type", "text/plain"),), body=BODY)
+    response = RecordedResponse(
+        status=200, headers=(("content-type", "text/plain"),), body=BODY
+    )
     table = JobTable()
     prev, seq, first, size = GENESIS_HASH, 0, 1, 0
     file = (directory / segment_name(1)).open("wb")
     for job in range(1, results + 1):
         for event in (
-            JobQueued(job_id=job, time=float(job), owner=None, store=True, request=request),
+            JobQueued(
+                job_id=job, time=float(job), owner=None, store=True, request=request
+            ),
             JobStarted(job_id=job, time=float(job)),
             JobDone(job_id=job, time=float(job), response=response),
         ):
@@ -95,9 +105,15 @@ def measure(directory: Path) -> dict[str, float]:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", type=at_least_one, default=1_000_000,
-                        help="done, unfetched results in the journal (default 1,000,000)")
-    parser.add_argument("--replay-only", action="store_true", help="skip the snapshot start")
+    parser.add_argument(
+        "--results",
+        type=at_least_one,
+        default=1_000_000,
+        help="done, unfetched results in the journal (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--replay-only", action="store_true", help="skip the snapshot start"
+    )
     parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -119,10 +135,15 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             build(directory, args.results, snapshot)
             built = time.perf_counter() - built
             disk = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
-            done = subprocess.run([*MEASURE, str(directory)], capture_output=True, text=True)
+            done = subprocess.run(
+                [*MEASURE, str(directory)], capture_output=True, text=True
+            )
             if done.returncode != 0:
-                print(f"the measuring process failed (exit status {done.returncode}):\n"
-                      f"{done.stderr}", file=sys.stderr)
+                print(
+                    f"the measuring process failed (exit status {done.returncode}):\n"
+                    f"{done.stderr}",
+                    file=sys.stderr,
+                )
                 return 1
             figures = json.loads(done.stdout)
             how = "from a snapshot" if snapshot else "replaying every record"

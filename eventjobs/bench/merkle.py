@@ -39,7 +39,10 @@ def lines(count: int) -> list[bytes]:
         '"headers":{"content-type":"application/json"},"body":"%s",'
         '"prev":"3f0a9c1be4d2a7f6c8e91b0d5a3c7e2f4b6d8a0c1e3f5a7b9d1c3e5f7a9b1d3"}'
     )
-    return [(template % (i + 1, i // 4, i % 1_000_000, "x" * 120)).encode() for i in range(count)]
+    return [
+        (template % (i + 1, i // 4, i % 1_000_000, "x" * 120)).encode()
+        for i in range(count)
+    ]
 
 
 def rate(seconds: float, count: int) -> str:
@@ -48,7 +51,9 @@ def rate(seconds: float, count: int) -> str:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Time the tree and its proofs, print the table; return the exit status."""
-    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").split("\n\n", 1)[0])
+    parser = argparse.ArgumentParser(
+        prog=prog, description=(__doc__ or "").split("\n\n", 1)[0]
+    )
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--proofs", type=int, default=2000)
     args = parser.parse_args(argv)
@@ -98,7 +103,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     print(f"  Frontier.append                 {rate(frontier_time, args.leaves)}")
     print(f"  LeafHashes.append               {rate(store_time, args.leaves)}")
     print(f"  LeafHashes memory               {(size * 32 * 16 / 15) / 1e6:.1f} MB")
-    for name, times in (("inclusion proof", inclusion), ("consistency proof", consistency)):
+    for name, times in (
+        ("inclusion proof", inclusion),
+        ("consistency proof", consistency),
+    ):
         times.sort()
         print(
             f"  {name:<18} median {statistics.median(times) * 1e3:.3f} ms, "

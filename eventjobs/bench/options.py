@@ -13,7 +13,9 @@ def at_least_one(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"takes a whole number of at least 1, not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"takes a whole number of at least 1, not {text!r}"
+        )
     return value
 
 
@@ -24,5 +26,7 @@ def positive_seconds(text: str) -> float:
     except ValueError:
         value = 0.0
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"takes a number of seconds above 0, not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"takes a number of seconds above 0, not {text!r}"
+        )
     return value

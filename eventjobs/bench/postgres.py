@@ -37,5 +37,7 @@ def fresh_journal(url: str) -> Iterator[str]:
     try:
         yield f"{base}?schema={schema}"
     finally:
-        with contextlib.closing(connect(parse_postgres_url(base), autocommit=True)) as conn:
+        with contextlib.closing(
+            connect(parse_postgres_url(base), autocommit=True)
+        ) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -28,8 +28,15 @@ _SUBMIT_HEADERS = {"content-type": "application/json", "x-arango-async": "store"
 
 
 class _Worker(threading.Thread):
-    def __init__(self, kind: str, host: str, port: int, ids: itertools.count, last: int,
-                 stop_at: float) -> None:
+    def __init__(
+        self,
+        kind: str,
+        host: str,
+        port: int,
+        ids: itertools.count,
+        last: int,
+        stop_at: float,
+    ) -> None:
         super().__init__(daemon=True)
         self.kind, self.ids, self.lastid, self.stop_at = kind, ids, last, stop_at
         self.connection = http.client.HTTPConnection(host, port, timeout=10)
@@ -38,8 +45,13 @@ class _Worker(threading.Thread):
         self.first = self.last = 0
         self.ranout = False
 
-    def _call(self, method: str, path: str, body: str | None = None,
-              headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> http.client.HTTPResponse:
         start = time.perf_counter()
         self.connection.request(method, path, body=body, headers=headers or {})
         response = self.connection.getresponse()
@@ -100,7 +112,9 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     stop_at = start + float(seconds)
     workers = [
-        _Worker(kind, parts.hostname or "127.0.0.1", parts.port or 80, ids, last, stop_at)
+        _Worker(
+            kind, parts.hostname or "127.0.0.1", parts.port or 80, ids, last, stop_at
+        )
         for _ in range(int(connections))
     ]
     for worker in workers:

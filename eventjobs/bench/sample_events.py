@@ -34,7 +34,9 @@ RESPONSE = RecordedResponse(
     status=200,
     headers=(("content-type", "application/json; charset=utf-8"),),
     body=(
-        b'{"body":' + SUBMIT_BODY.replace('"', '\\"').encode()[:200] + b'","bodyEncoding":"utf-8",'
+        b'{"body":'
+        + SUBMIT_BODY.replace('"', '\\"').encode()[:200]
+        + b'","bodyEncoding":"utf-8",'
         b'"database":"_system","headers":{"content-length":"170","content-type":'
         b'"application/json","host":"127.0.0.1:8529"},"method":"PUT","path":"/_admin/echo",'
         b'"query":{},"user":null}'

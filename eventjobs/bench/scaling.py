@@ -58,11 +58,15 @@ class ScalingPlan:
 
     @classmethod
     def full(cls) -> ScalingPlan:
-        return cls(repetitions=3, seconds=5, warm_up=2, connections=64, processes=(1, 2, 4))
+        return cls(
+            repetitions=3, seconds=5, warm_up=2, connections=64, processes=(1, 2, 4)
+        )
 
     @classmethod
     def quick(cls) -> ScalingPlan:
-        return cls(repetitions=1, seconds=1, warm_up=0.5, connections=8, processes=(1, 2))
+        return cls(
+            repetitions=1, seconds=1, warm_up=0.5, connections=8, processes=(1, 2)
+        )
 
 
 @attrs.frozen
@@ -105,12 +109,15 @@ def spread_load(
 
     def one(index: int, url: str) -> None:
         try:
-            results[index] = run_load(client, kind, url, connections=each, seconds=seconds,
-                                      args=args)
+            results[index] = run_load(
+                client, kind, url, connections=each, seconds=seconds, args=args
+            )
         except BaseException as error:  # reported below, from the harness's thread
             errors.append(error)
 
-    threads = [threading.Thread(target=one, args=(i, url)) for i, url in enumerate(urls)]
+    threads = [
+        threading.Thread(target=one, args=(i, url)) for i, url in enumerate(urls)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -168,20 +175,24 @@ def measure(
     loads, shares, drains, cpu_us, pg_us = {}, {}, {}, {}, {}
     for kind in KINDS:
         before = cpu.sample(cluster.pids)
-        loads[kind] = spread_load(client, kind, cluster.urls, plan.connections, plan.seconds)
+        loads[kind] = spread_load(
+            client, kind, cluster.urls, plan.connections, plan.seconds
+        )
         after = cpu.sample(cluster.pids)
         shares[kind] = cpu.shares(before, after)
         cpu_us[kind] = cpu.server_seconds(before, after) * 1e6 / max(1, loads[kind].ok)
         pg_us[kind] = cpu.postgres_seconds(before, after) * 1e6 / max(1, loads[kind].ok)
         drains[kind] = _wait_idle(cluster)
         used = shares[kind]
-        log(f"  {configuration.name:<8} {kind:<9} {loads[kind].rate:7.0f}/s  "
+        log(
+            f"  {configuration.name:<8} {kind:<9} {loads[kind].rate:7.0f}/s  "
             f"CPU per item: server {cpu_us[kind]:5.0f} us, PostgreSQL {pg_us[kind]:4.0f} us  "
             f"other {loads[kind].other:<4} errors {loads[kind].socket_errors:<3} "
             f"drain {drains[kind]:5.2f} s  CPU: servers {used.servers:.0%} "
             f"PostgreSQL {used.postgres:.0%} generator {used.generators:.0%} "
             f"other {used.other:.0%} idle {used.idle:.0%}; per server process "
-            + " ".join(f"{share:.0%}" for share in used.per_server_process))
+            + " ".join(f"{share:.0%}" for share in used.per_server_process)
+        )
     return Measurement(configuration.name, loads, shares, drains, cpu_us, pg_us)
 
 
@@ -201,14 +212,18 @@ def run(
             for attempt in range(1, ATTEMPTS + 1):
                 try:
                     with running_cluster(configuration, mode, postgres_url) as cluster:
-                        measured.append(measure(cluster, configuration, client, plan, log))
+                        measured.append(
+                            measure(cluster, configuration, client, plan, log)
+                        )
                     break
                 except RuntimeError as error:
                     if attempt == ATTEMPTS:
                         raise
                     # On a shared machine a server can be stopped from outside
                     # (another suite's cleanup): try the configuration afresh.
-                    log(f"  {configuration.name}: {error}\n  trying {configuration.name} again")
+                    log(
+                        f"  {configuration.name}: {error}\n  trying {configuration.name} again"
+                    )
         repetitions.append(measured)
     return repetitions
 
@@ -235,29 +250,40 @@ def summarize(repetitions: Sequence[Sequence[Measurement]]) -> list[Summary]:
     for position, name in enumerate(names):
         rates, ratios, cpu_us, pg_us, shares = {}, {}, {}, {}, {}
         for kind in KINDS:
-            cpu_us[kind] = tuple(rep[position].server_cpu_us[kind] for rep in repetitions)
-            pg_us[kind] = tuple(rep[position].postgres_cpu_us[kind] for rep in repetitions)
+            cpu_us[kind] = tuple(
+                rep[position].server_cpu_us[kind] for rep in repetitions
+            )
+            pg_us[kind] = tuple(
+                rep[position].postgres_cpu_us[kind] for rep in repetitions
+            )
             rates[kind] = tuple(rep[position].loads[kind].rate for rep in repetitions)
             ratios[kind] = tuple(
                 rep[position].loads[kind].rate / rep[0].loads[kind].rate
-                if rep[0].loads[kind].rate else float("nan")
+                if rep[0].loads[kind].rate
+                else float("nan")
                 for rep in repetitions
             )
             shares[kind] = {
-                part: statistics.median(rep[position].shares[kind].as_dict()[part]
-                                        for rep in repetitions)
+                part: statistics.median(
+                    rep[position].shares[kind].as_dict()[part] for rep in repetitions
+                )
                 for part in cpu.Shares.PARTS
             }
-        polls = tuple(rep[position].loads["lifecycle"].polls
-                      / max(1, rep[position].loads["lifecycle"].ok) for rep in repetitions)
+        polls = tuple(
+            rep[position].loads["lifecycle"].polls
+            / max(1, rep[position].loads["lifecycle"].ok)
+            for rep in repetitions
+        )
         summaries.append(Summary(name, rates, ratios, cpu_us, pg_us, shares, polls))
     return summaries
 
 
 def _spread(values: Sequence[float], digits: int) -> str:
     """``median (min-max)``, or just the value for a single run."""
+
     def number(value: float) -> str:
         return f"{value:,.{digits}f}"
+
     if len(values) == 1:
         return number(values[0])
     return f"{number(statistics.median(values))} ({number(min(values))}-{number(max(values))})"
@@ -268,38 +294,61 @@ def table(summaries: Sequence[Summary]) -> str:
     (median and range); lifecycle polls per job, the servers' and
     PostgreSQL's CPU per job (medians); how the machine's CPU was shared
     during the lifecycle load (medians)."""
-    header = ("configuration", "submit 202/s", "submit / file x1", "lifecycle jobs/s",
-              "lifecycle / file x1", "polls/job", "server CPU us/job (submit, lifecycle)",
-              "PostgreSQL CPU us/job", "CPU in lifecycle: servers", "PostgreSQL", "generator",
-              "other", "idle")
+    header = (
+        "configuration",
+        "submit 202/s",
+        "submit / file x1",
+        "lifecycle jobs/s",
+        "lifecycle / file x1",
+        "polls/job",
+        "server CPU us/job (submit, lifecycle)",
+        "PostgreSQL CPU us/job",
+        "CPU in lifecycle: servers",
+        "PostgreSQL",
+        "generator",
+        "other",
+        "idle",
+    )
     lines: list[tuple[str, ...]] = [header]
     for s in summaries:
         used = s.shares["lifecycle"]
-        lines.append((
-            s.configuration,
-            _spread(s.rates["submit"], 0),
-            _spread(s.ratios["submit"], 2),
-            _spread(s.rates["lifecycle"], 0),
-            _spread(s.ratios["lifecycle"], 2),
-            f"{statistics.median(s.polls_per_job):.2f}",
-            f"{statistics.median(s.cpu_us['submit']):,.0f}, "
-            f"{statistics.median(s.cpu_us['lifecycle']):,.0f}",
-            f"{statistics.median(s.postgres_cpu_us['submit']):,.0f}, "
-            f"{statistics.median(s.postgres_cpu_us['lifecycle']):,.0f}",
-            *(f"{used[part]:.0%}" for part in ("servers", "postgres", "generators", "other",
-                                                "idle")),
-        ))
+        lines.append(
+            (
+                s.configuration,
+                _spread(s.rates["submit"], 0),
+                _spread(s.ratios["submit"], 2),
+                _spread(s.rates["lifecycle"], 0),
+                _spread(s.ratios["lifecycle"], 2),
+                f"{statistics.median(s.polls_per_job):.2f}",
+                f"{statistics.median(s.cpu_us['submit']):,.0f}, "
+                f"{statistics.median(s.cpu_us['lifecycle']):,.0f}",
+                f"{statistics.median(s.postgres_cpu_us['submit']):,.0f}, "
+                f"{statistics.median(s.postgres_cpu_us['lifecycle']):,.0f}",
+                *(
+                    f"{used[part]:.0%}"
+                    for part in ("servers", "postgres", "generators", "other", "idle")
+                ),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for index, line in enumerate(lines):
-        out.append("| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |")
+        out.append(
+            "| "
+            + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line))
+            + " |"
+        )
         if index == 0:
             out.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return "\n".join(out)
 
 
-def write_json(path: Path, repetitions: Sequence[Sequence[Measurement]],
-               machine: dict[str, str], settings: dict[str, object]) -> None:
+def write_json(
+    path: Path,
+    repetitions: Sequence[Sequence[Measurement]],
+    machine: dict[str, str],
+    settings: dict[str, object],
+) -> None:
     """Every run of every configuration, with the machine and the settings."""
     data = {
         "machine": machine,
@@ -308,9 +357,13 @@ def write_json(path: Path, repetitions: Sequence[Sequence[Measurement]],
             [
                 {
                     "configuration": m.configuration,
-                    "loads": {kind: attrs.asdict(result) | {"rate": result.rate}
-                              for kind, result in m.loads.items()},
-                    "cpu shares": {kind: attrs.asdict(s) for kind, s in m.shares.items()},
+                    "loads": {
+                        kind: attrs.asdict(result) | {"rate": result.rate}
+                        for kind, result in m.loads.items()
+                    },
+                    "cpu shares": {
+                        kind: attrs.asdict(s) for kind, s in m.shares.items()
+                    },
                     "drain seconds": m.drain_seconds,
                     "server CPU us per item": m.server_cpu_us,
                     "PostgreSQL CPU us per item": m.postgres_cpu_us,

@@ -69,7 +69,10 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    cores: set[int] | None, *extra: str, journal_url: str | None = None, processes: int = 1
+    cores: set[int] | None,
+    *extra: str,
+    journal_url: str | None = None,
+    processes: int = 1,
 ) -> Iterator[Server]:
     """Start a server on a fresh journal (a temporary directory, or the empty
     PostgreSQL journal *journal_url*); stop it (SIGTERM) when the block ends.
@@ -84,10 +87,16 @@ def running_server(
         log = Path(tmp) / "server.log"
         port = _free_port()
         command = [
-            sys.executable, "-m", "eventjobs", "serve",
-            "--bind", f"127.0.0.1:{port}",
-            "--journal", journal_url or str(journal),
-            "--max-queued", str(MAX_QUEUED),
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--journal",
+            journal_url or str(journal),
+            "--max-queued",
+            str(MAX_QUEUED),
             *(("--workers", str(processes)) if processes > 1 else ()),
             *extra,
         ]
@@ -112,7 +121,9 @@ def running_server(
                 process.wait()
 
 
-def _wait_for_listening(server: Server, processes: int = 1, timeout: float = 30) -> None:
+def _wait_for_listening(
+    server: Server, processes: int = 1, timeout: float = 30
+) -> None:
     """Wait until the server (each of its *processes*) listens and has
     replayed its journal (it listens first: /_eventjobs/ready answers 200
     once the replay is done; with several processes, of whichever answers)."""
@@ -121,14 +132,18 @@ def _wait_for_listening(server: Server, processes: int = 1, timeout: float = 30)
         if server.output().count("listening on") >= processes and _ready(server):
             return
         if server.process.poll() is not None:
-            raise RuntimeError("the server exited before listening:\n" + server.output())
+            raise RuntimeError(
+                "the server exited before listening:\n" + server.output()
+            )
         time.sleep(0.05)
     raise RuntimeError("the server did not listen within 30 s:\n" + server.output())
 
 
 def _ready(server: Server) -> bool:
     try:
-        with urllib.request.urlopen(server.url + "/_eventjobs/ready", timeout=5) as answer:
+        with urllib.request.urlopen(
+            server.url + "/_eventjobs/ready", timeout=5
+        ) as answer:
             return bool(answer.status == 200)
     except OSError:  # refused, or 503 (HTTPError is an OSError)
         return False

@@ -41,13 +41,15 @@ from ..journal.snapshots import write_snapshot
 from ..projection import JobTable
 from ..runtime import Runtime
 from ..settings import Settings
-from ..snapshot import encode_snapshot
+from ..snapshot_codec import encode_snapshot
 from .options import at_least_one
 
 LIVE_DONE = 250
 LIVE_QUEUED = 250
 REQUEST = RecordedRequest(method="PUT", path="/_admin/echo", body=b"x" * 200)
-RESPONSE = RecordedResponse(status=200, headers=(("content-type", "text/plain"),), body=b"y" * 200)
+RESPONSE = RecordedResponse(
+    status=200, headers=(("content-type", "text/plain"),), body=b"y" * 200
+)
 
 
 def history(total_events: int):
@@ -56,18 +58,24 @@ def history(total_events: int):
     job = 0
     for _ in range(max(0, total_events - live_events) // 4):
         job += 1
-        yield JobQueued(job_id=job, time=float(job), owner=None, store=True, request=REQUEST)
+        yield JobQueued(
+            job_id=job, time=float(job), owner=None, store=True, request=REQUEST
+        )
         yield JobStarted(job_id=job, time=float(job))
         yield JobDone(job_id=job, time=float(job), response=RESPONSE)
         yield JobFetched(job_id=job, time=float(job), by=None)
     for _ in range(LIVE_DONE):
         job += 1
-        yield JobQueued(job_id=job, time=float(job), owner=None, store=True, request=REQUEST)
+        yield JobQueued(
+            job_id=job, time=float(job), owner=None, store=True, request=REQUEST
+        )
         yield JobStarted(job_id=job, time=float(job))
         yield JobDone(job_id=job, time=float(job), response=RESPONSE)
     for _ in range(LIVE_QUEUED):
         job += 1
-        yield JobQueued(job_id=job, time=float(job), owner=None, store=True, request=REQUEST)
+        yield JobQueued(
+            job_id=job, time=float(job), owner=None, store=True, request=REQUEST
+        )
 
 
 def build(
@@ -110,15 +118,33 @@ async def time_start(directory: Path) -> float:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=at_least_one, default=1_000_000,
-                        help="events in the long history (default 1,000,000)")
-    parser.add_argument("--small", type=at_least_one, default=1_000,
-                        help="events in the short history (default 1,000)")
-    parser.add_argument("--runs", type=at_least_one, default=5, help="starts timed per journal")
-    parser.add_argument("--snapshot-every", type=at_least_one,
-                        default=Settings().snapshot_every, help="records between snapshots")
-    parser.add_argument("--segment-bytes", type=at_least_one,
-                        default=Settings().segment_bytes, help="bytes per journal segment")
+    parser.add_argument(
+        "--events",
+        type=at_least_one,
+        default=1_000_000,
+        help="events in the long history (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--small",
+        type=at_least_one,
+        default=1_000,
+        help="events in the short history (default 1,000)",
+    )
+    parser.add_argument(
+        "--runs", type=at_least_one, default=5, help="starts timed per journal"
+    )
+    parser.add_argument(
+        "--snapshot-every",
+        type=at_least_one,
+        default=Settings().snapshot_every,
+        help="records between snapshots",
+    )
+    parser.add_argument(
+        "--segment-bytes",
+        type=at_least_one,
+        default=Settings().segment_bytes,
+        help="bytes per journal segment",
+    )
     return parser
 
 
@@ -131,7 +157,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         rows = []
         for case in ("clean", "crash"):
             for size, events in (("small", args.small), ("large", args.events)):
-                directory = root / f"{case}-{size}"  # distinct when --small equals --events
+                directory = (
+                    root / f"{case}-{size}"
+                )  # distinct when --small equals --events
                 built = time.perf_counter()
                 length = build(
                     directory,
@@ -142,10 +170,23 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                 )
                 built = time.perf_counter() - built
                 times = [trio.run(time_start, directory) for _ in range(args.runs)]
-                rows.append((case, length, statistics.median(times), min(times), max(times), built))
-        print(f"segment_bytes={args.segment_bytes:,}, "
-              f"snapshot_every={args.snapshot_every:,}, live jobs: {LIVE_DONE} done + {LIVE_QUEUED} queued")
-        print(f"{'case':<6} {'events':>10} {'start median':>13} {'min':>9} {'max':>9}   (built in)")
+                rows.append(
+                    (
+                        case,
+                        length,
+                        statistics.median(times),
+                        min(times),
+                        max(times),
+                        built,
+                    )
+                )
+        print(
+            f"segment_bytes={args.segment_bytes:,}, "
+            f"snapshot_every={args.snapshot_every:,}, live jobs: {LIVE_DONE} done + {LIVE_QUEUED} queued"
+        )
+        print(
+            f"{'case':<6} {'events':>10} {'start median':>13} {'min':>9} {'max':>9}   (built in)"
+        )
         for case, length, median, low, high, built in rows:
             print(
                 f"{case:<6} {length:>10,} {median * 1000:>10.1f} ms {low * 1000:>6.1f} ms "
@@ -153,8 +194,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             )
         for case in ("clean", "crash"):
             small, large = [row for row in rows if row[0] == case]
-            print(f"{case}: {large[1]:,}-event start / {small[1]:,}-event start = "
-                  f"{large[2] / small[2]:.2f}x")
+            print(
+                f"{case}: {large[1]:,}-event start / {small[1]:,}-event start = "
+                f"{large[2] / small[2]:.2f}x"
+            )
     finally:
         shutil.rmtree(root)
     return 0

@@ -42,13 +42,27 @@ def run_load(
             script.write_text(SCRIPTS[kind])
             # wrk takes whole seconds; one thread: one client core.
             command = [
-                "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                "--timeout", "10s", "-s", str(script), url, *args,
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+                *args,
             ]
             return _run(command, cores)
     command = [
-        sys.executable, "-m", "eventjobs.bench.pyload", kind, url,
-        str(connections), str(seconds), *args,
+        sys.executable,
+        "-m",
+        "eventjobs.bench.pyload",
+        kind,
+        url,
+        str(connections),
+        str(seconds),
+        *args,
     ]
     return _run(command, cores)
 
@@ -58,5 +72,7 @@ def _run(command: list[str], cores: set[int] | None) -> LoadResult:
         command, capture_output=True, text=True, preexec_fn=pin_to(cores), check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"{command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
     return LoadResult.parse(done.stdout)

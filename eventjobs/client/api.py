@@ -121,7 +121,11 @@ class JobAPI:
         return answer
 
     def submit(
-        self, method: str, target: str, body: bytes | None, headers: Iterable[tuple[str, str]]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: Iterable[tuple[str, str]],
     ) -> int:
         """Send the request as a stored job (``x-arango-async: store``); its id.
 
@@ -239,9 +243,12 @@ class JobAPI:
     def _unexpected(self, job_id: int | None, answer: Answer) -> APIError:
         if answer.status == 404 and job_id is not None:
             return JobNotFound(
-                f"no job {job_id}: unknown, already fetched, deleted, or not yours", answer
+                f"no job {job_id}: unknown, already fetched, deleted, or not yours",
+                answer,
             )
-        return Refused(f"the server answered {answer.status_line}: {error_message(answer)}", answer)
+        return Refused(
+            f"the server answered {answer.status_line}: {error_message(answer)}", answer
+        )
 
 
 def _wait_header(wait: float) -> list[tuple[str, str]]:

@@ -53,7 +53,9 @@ def header(text: str) -> tuple[str, str]:
     if not colon or not _TOKEN.fullmatch(name):
         raise argparse.ArgumentTypeError(f"{text!r} is not a header: write NAME:VALUE")
     if any(char in value for char in "\r\n\0"):
-        raise argparse.ArgumentTypeError(f"the value of header {name!r} holds a line break")
+        raise argparse.ArgumentTypeError(
+            f"the value of header {name!r} holds a line break"
+        )
     if name.lower() in ("x-arango-async", "content-length", "host"):
         raise argparse.ArgumentTypeError(f"submit sets the {name} header itself")
     return name, value
@@ -61,7 +63,9 @@ def header(text: str) -> tuple[str, str]:
 
 def method(text: str) -> str:
     if not _TOKEN.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an HTTP method (GET, POST, PUT...)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an HTTP method (GET, POST, PUT...)"
+        )
     return text.upper()
 
 
@@ -85,14 +89,18 @@ def time_value(text: str) -> float:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     except (OverflowError, OSError):
-        raise argparse.ArgumentTypeError(f"{text!r} is too far from today to be a time") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too far from today to be a time"
+        ) from None
     return seconds
 
 
 def positive_int(text: str) -> int:
     count = parse_count(text)
     if count is None:
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number of 1 or more")
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a whole number of 1 or more"
+        )
     return count
 
 
@@ -117,16 +125,23 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         return value if top else argparse.SUPPRESS
 
     parser.add_argument(
-        "--url", default=default(None), metavar="URL",
+        "--url",
+        default=default(None),
+        metavar="URL",
         help=f"the server (default ${URL_VARIABLE}, else {DEFAULT_URL})",
     )
     parser.add_argument(
-        "--user", default=default(None), metavar="NAME",
+        "--user",
+        default=default(None),
+        metavar="NAME",
         help=f"authenticate as NAME (default ${USER_VARIABLE}); the password comes from "
         f"${PASSWORD_VARIABLE} or a prompt, never the command line",
     )
     parser.add_argument(
-        "-v", "--verbose", action="store_true", default=default(False),
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default(False),
         help="trace each request and answer on stderr (instead of the spinner)",
     )
 
@@ -151,69 +166,100 @@ def add_parser(commands: Any) -> None:
         return sub
 
     submit = action(
-        "submit", "send a request as a stored job; print its id",
+        "submit",
+        "send a request as a stored job; print its id",
         "Send METHOD PATH with x-arango-async: store and print the job id; with "
         "--wait, wait for the job and print its result body instead.",
     )
     submit.add_argument("method", type=method, metavar="METHOD")
-    submit.add_argument("path", type=request_path, metavar="PATH", help="with its query string")
     submit.add_argument(
-        "-d", "--data", metavar="@FILE|TEXT|@-",
+        "path", type=request_path, metavar="PATH", help="with its query string"
+    )
+    submit.add_argument(
+        "-d",
+        "--data",
+        metavar="@FILE|TEXT|@-",
         help="the request body: the bytes of FILE, TEXT as UTF-8, or standard input",
     )
     submit.add_argument(
-        "-H", "--header", type=header, action="append", default=[], dest="headers",
-        metavar="NAME:VALUE", help="a request header (repeatable)",
+        "-H",
+        "--header",
+        type=header,
+        action="append",
+        default=[],
+        dest="headers",
+        metavar="NAME:VALUE",
+        help="a request header (repeatable)",
     )
     _wait_options(submit)
 
     status = action(
-        "status", "print done, pending or cancelling (and progress)",
+        "status",
+        "print done, pending or cancelling (and progress)",
         "Print the job's state: done (its result waits to be fetched), pending, or "
         "cancelling, followed by its latest progress if it reported any.",
     )
     status.add_argument("id", type=job_id, metavar="ID")
 
     fetch = action(
-        "fetch", "print a job's result (the server then forgets it)",
+        "fetch",
+        "print a job's result (the server then forgets it)",
         "Print the result body of a finished job on stdout; the server hands a "
         "result out once. A job still pending exits 6 unless --wait.",
     )
     fetch.add_argument("id", type=job_id, metavar="ID")
     _wait_options(fetch)
 
-    cancel = action("cancel", "ask a job to stop", "Ask a pending job to stop; "
-                    "its result becomes 410 (fetch it to see).")
+    cancel = action(
+        "cancel",
+        "ask a job to stop",
+        "Ask a pending job to stop; its result becomes 410 (fetch it to see).",
+    )
     cancel.add_argument("id", type=job_id, metavar="ID")
 
-    listing = action("list", "print the ids of pending or done jobs, one a line",
-                     "Print the ids of your pending or done jobs, ascending, one a line.")
+    listing = action(
+        "list",
+        "print the ids of pending or done jobs, one a line",
+        "Print the ids of your pending or done jobs, ascending, one a line.",
+    )
     listing.add_argument("which", choices=("pending", "done"))
     listing.add_argument(
-        "--count", type=positive_int, default=None, metavar="N",
+        "--count",
+        type=positive_int,
+        default=None,
+        metavar="N",
         help="at most N ids (the server's default: 100)",
     )
 
     delete = action(
-        "delete", "forget a job, all jobs, or those older than --before",
+        "delete",
+        "forget a job, all jobs, or those older than --before",
         "Delete one job (a pending one keeps running; its result is thrown away), "
         "all your jobs, or with 'expired --before TIME' those whose creation (pending) "
         "or completion (done) time is before TIME.",
     )
     delete.add_argument("target", type=delete_target, metavar="ID|all|expired")
     delete.add_argument(
-        "--before", type=time_value, default=None, metavar="TIME",
+        "--before",
+        type=time_value,
+        default=None,
+        metavar="TIME",
         help="with expired: ISO 8601 (2026-11-29T12:00:00Z; UTC when no zone) or unix seconds",
     )
 
 
 def _wait_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-w", "--wait", action="store_true",
+        "-w",
+        "--wait",
+        action="store_true",
         help="wait for the job to finish (spinner or progress bar on a terminal's stderr), "
         "then print its result",
     )
     parser.add_argument(
-        "--timeout", type=positive_seconds, default=None, metavar="SECONDS",
+        "--timeout",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
         help="with --wait: give up after SECONDS (exit 6), leaving the job alone",
     )

@@ -33,7 +33,14 @@ from datetime import UTC, datetime
 
 from .api import DONE, JobAPI, JobNotFound, NotAuthorized, Pending, Refused
 from .arguments import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE, add_parser
-from .connection import DEFAULT_URL, Answer, BadURL, CannotConnect, Connection, basic_authorization
+from .connection import (
+    DEFAULT_URL,
+    Answer,
+    BadURL,
+    CannotConnect,
+    Connection,
+    basic_authorization,
+)
 from .display import Silent, display_for
 
 __all__ = ["add_parser", "run"]
@@ -82,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     except BadURL as error:
         parser.error(f"--url: {error}")
     except CannotConnect as error:
-        _say(command, f"{error}; check --url (or ${URL_VARIABLE}) and that the server is running")
+        _say(
+            command,
+            f"{error}; check --url (or ${URL_VARIABLE}) and that the server is running",
+        )
         return EXIT_CANNOT_CONNECT
     except NotAuthorized as error:
         _say(command, _not_authorized(args, error.answer.status))
@@ -130,7 +140,9 @@ def _api(args: argparse.Namespace) -> JobAPI:
     user = args.user or os.environ.get(USER_VARIABLE) or None
     if user is not None:
         if ":" in user:
-            raise _Usage(f"user name {user!r} holds a colon, which HTTP Basic cannot carry")
+            raise _Usage(
+                f"user name {user!r} holds a colon, which HTTP Basic cannot carry"
+            )
         connection.authorization = basic_authorization(user, _password(user, url))
     return JobAPI(connection, trace=_trace if args.verbose else None)
 
@@ -206,7 +218,9 @@ def _body(data: str | None) -> bytes | None:
             with open(data[1:], "rb") as file:
                 return file.read()
         except OSError as error:
-            raise _Usage(f"cannot read --data file {data[1:]!r}: {error.strerror}") from None
+            raise _Usage(
+                f"cannot read --data file {data[1:]!r}: {error.strerror}"
+            ) from None
     return data.encode()
 
 
@@ -245,7 +259,9 @@ def _wait_and_fetch(api: JobAPI, waited: int, args: argparse.Namespace) -> int:
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     try:
         with display:
-            done = api.wait(waited, poll=poll, deadline=deadline, on_pending=display.update)
+            done = api.wait(
+                waited, poll=poll, deadline=deadline, on_pending=display.update
+            )
     except KeyboardInterrupt:
         raise _Interrupted(
             f"job {waited} is left as it was, still running or waiting to be fetched; "
@@ -281,7 +297,10 @@ def _print_result(args: argparse.Namespace, fetched: int, answer: Answer) -> int
     out.flush()
     if 200 <= answer.status < 300:
         return EXIT_OK
-    _say(f"eventjobs job {args.job_command}", f"job {fetched} answered {answer.status_line}")
+    _say(
+        f"eventjobs job {args.job_command}",
+        f"job {fetched} answered {answer.status_line}",
+    )
     return EXIT_ERROR_RESULT
 
 
@@ -302,7 +321,10 @@ def _delete(api: JobAPI, args: argparse.Namespace) -> int:
     if args.target == "expired":
         api.delete("expired", before=args.before)
         moment = datetime.fromtimestamp(args.before, UTC).isoformat()
-        print(f"deleted the jobs stamped before {moment.replace('+00:00', 'Z')}", flush=True)
+        print(
+            f"deleted the jobs stamped before {moment.replace('+00:00', 'Z')}",
+            flush=True,
+        )
     elif args.target == "all":
         api.delete("all")
         print("deleted all jobs", flush=True)

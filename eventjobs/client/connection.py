@@ -102,7 +102,9 @@ class Connection:
                 "in EVENTJOBS_PASSWORD or at the prompt"
             )
         if parts.query or parts.fragment:
-            raise BadURL(f"{self.url!r}: a server URL has no query or fragment; {example}")
+            raise BadURL(
+                f"{self.url!r}: a server URL has no query or fragment; {example}"
+            )
         self._scheme = parts.scheme
         self._host = parts.hostname
         self._port = port
@@ -130,12 +132,19 @@ class Connection:
         timeout = self.timeout + extra_time
         if self._scheme == "https":
             connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=timeout, context=ssl.create_default_context()
+                self._host,
+                self._port,
+                timeout=timeout,
+                context=ssl.create_default_context(),
             )
         else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            connection = http.client.HTTPConnection(
+                self._host, self._port, timeout=timeout
+            )
         try:
-            connection.putrequest(method, self._prefix + target, skip_accept_encoding=True)
+            connection.putrequest(
+                method, self._prefix + target, skip_accept_encoding=True
+            )
             sent = [(name.lower(), value) for name, value in headers]
             if self.authorization is not None:
                 sent.append(("authorization", self.authorization))
@@ -172,5 +181,9 @@ class Connection:
         elif isinstance(error, http.client.HTTPException):
             what = f"the answer is not HTTP ({type(error).__name__})"
         else:
-            what = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            what = (
+                error.strerror
+                if isinstance(error, OSError) and error.strerror
+                else str(error)
+            )
         return f"cannot connect to {self.url}: {what}"

@@ -60,7 +60,9 @@ def render_line(
         fraction, message = pending.progress
         filled = round(fraction * BAR_WIDTH)
         full, empty = ("█", "░") if unicode else ("#", "-")
-        parts.append(f"[{full * filled}{empty * (BAR_WIDTH - filled)}] {fraction * 100:3.0f}%")
+        parts.append(
+            f"[{full * filled}{empty * (BAR_WIDTH - filled)}] {fraction * 100:3.0f}%"
+        )
         if message:
             # One line, whatever the job wrote.
             parts.append(" ".join(message.split()))
@@ -78,7 +80,10 @@ class Display(Protocol):
     def update(self, pending: Pending) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None: ...
 
 
@@ -109,7 +114,9 @@ class Spinner:
         self._lock = threading.Lock()
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         self._unicode = encoding == "utf8"
-        self._thread = threading.Thread(target=self._run, name="eventjobs-spinner", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="eventjobs-spinner", daemon=True
+        )
 
     def update(self, pending: Pending) -> None:
         self._pending = pending  # one reference swap: no lock needed

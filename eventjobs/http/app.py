@@ -13,8 +13,16 @@ from ..journal import Journal
 from ..runtime import Runtime, longest_shutdown
 from ..settings import Settings
 from ..authentication import Authenticator, read_secret
-from . import builtins, error_handlers, job_api, journal_api, login, openapi, operations
-from . import jobs_api, live, ui
+from . import (
+    arango_job_api,
+    builtins,
+    dashboard_jobs,
+    error_handlers,
+    journal_api,
+    live,
+    login,
+)
+from . import openapi, operations, ui
 from .async_layer import AsyncJobLayer
 from .asgi_call import ASGIApp
 from .mounted import MountedLifespan, load_app
@@ -59,23 +67,28 @@ def create_app(
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = longest_shutdown(settings)
     # One body limit for synchronous requests and the jobs that replay them.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.url_map.converters["jobpath"] = job_api.JobPathConverter
+    app.url_map.converters["jobpath"] = arango_job_api.JobPathConverter
     error_handlers.register(app)
-    app.register_blueprint(job_api.blueprint)
+    app.register_blueprint(arango_job_api.blueprint)
     app.register_blueprint(builtins.blueprint)
     app.register_blueprint(login.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(journal_api.blueprint)
     app.register_blueprint(operations.blueprint)
     # The dashboard: its files, its job rows and its live feed.
-    for dashboard in (ui, jobs_api, live):
+    for dashboard in (ui, dashboard_jobs, live):
         app.register_blueprint(dashboard.blueprint)
 
     authenticator = None
     if settings.users is not None:
-        secret = read_secret(settings.jwt_secret_file) if settings.jwt_secret_file else None
+        secret = (
+            read_secret(settings.jwt_secret_file) if settings.jwt_secret_file else None
+        )
         authenticator = Authenticator(
-            settings.users, secret=secret, token_lifetime=settings.jwt_lifetime, clock=clock
+            settings.users,
+            secret=secret,
+            token_lifetime=settings.jwt_lifetime,
+            clock=clock,
         )
     app.extensions[login.AUTHENTICATOR_KEY] = authenticator
 
@@ -84,7 +97,11 @@ def create_app(
     # the layer hands it the very dicts the server gave, typed as mappings.
     layer = AsyncJobLayer(app, cast("ASGIApp", app.asgi_app), mounted, authenticator)
     runtime = Runtime(
-        settings, layer.execute, clock=clock, journal=journal, rerun_safe=layer.rerun_safe
+        settings,
+        layer.execute,
+        clock=clock,
+        journal=journal,
+        rerun_safe=layer.rerun_safe,
     )
     app.extensions["eventjobs"] = runtime
     # Quart's documented way to wrap its ASGI entry in middleware; mypy sees a

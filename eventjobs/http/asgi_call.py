@@ -19,7 +19,12 @@ from urllib.parse import quote
 import trio
 
 from ..events import RecordedRequest, RecordedResponse
-from ..results import ERROR_INTERNAL, ERROR_RESOURCE_LIMIT, error_response, handler_failed_result
+from ..results import (
+    ERROR_INTERNAL,
+    ERROR_RESOURCE_LIMIT,
+    error_response,
+    handler_failed_result,
+)
 
 log = logging.getLogger("eventjobs.jobs")
 
@@ -48,7 +53,8 @@ def scope_for(request: RecordedRequest) -> Scope:
         "query_string": request.query_string.encode("latin-1"),
         "root_path": "",
         "headers": [
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in request.headers
         ],
         # Port unknown: the connection is gone; the address is what handlers use.
         "client": (request.client, 0) if request.client is not None else None,
@@ -101,7 +107,11 @@ async def call_app(
     try:
         await app(scope, receive, send)
     except Exception as error:
-        log.error("job %s: the application raised", scope.get("eventjobs.job_id"), exc_info=error)
+        log.error(
+            "job %s: the application raised",
+            scope.get("eventjobs.job_id"),
+            exc_info=error,
+        )
         return handler_failed_result(error)
     if status is None or not complete:
         return error_response(
@@ -114,4 +124,6 @@ async def call_app(
             f"result too large: the response body was {size} bytes, more than the "
             f"{max_result_bytes} bytes a job may store (--max-result-bytes)",
         )
-    return RecordedResponse(status=status, headers=tuple(headers), body=b"".join(chunks))
+    return RecordedResponse(
+        status=status, headers=tuple(headers), body=b"".join(chunks)
+    )

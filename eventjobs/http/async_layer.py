@@ -34,7 +34,13 @@ from quart import Quart
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..authentication import Authenticator
-from ..errors import JournalUnavailable, NotRunning, QueueFull, QuotaExceeded, ShuttingDown
+from ..errors import (
+    JournalUnavailable,
+    NotRunning,
+    QueueFull,
+    QuotaExceeded,
+    ShuttingDown,
+)
 from ..events import RecordedRequest, RecordedResponse
 from ..headers import TIMEOUT_HEADER, BadHeader, parse_seconds
 from ..identity import ANONYMOUS, NOBODY, Caller
@@ -53,7 +59,14 @@ from ..results import (
 from ..runtime import Runtime
 from .asgi_call import ASGIApp, Message, Scope, call_app, scope_for
 from .context import CALLER_KEY, DATABASE_KEY, JOB_ID_KEY
-from .paths import is_job_api, is_open, is_operations, is_probe, split_database, strip_raw_database
+from .paths import (
+    is_job_api,
+    is_open,
+    is_operations,
+    is_probe,
+    split_database,
+    strip_raw_database,
+)
 from .responses import ASYNC_ID_HEADER
 from .rerun import is_rerun_safe
 
@@ -108,7 +121,9 @@ class AsyncJobLayer:
             await self._inner(scope, receive, send)
             return
         settings = self.runtime.settings
-        if _headers_too_large(scope, settings.max_header_count, settings.max_header_bytes):
+        if _headers_too_large(
+            scope, settings.max_header_count, settings.max_header_bytes
+        ):
             await _send_error(
                 send,
                 431,
@@ -142,7 +157,11 @@ class AsyncJobLayer:
         # journalled) are always synchronous (spec 1.4).
         job_api = is_job_api(scope["path"])
         synchronous = (
-            mode is None or not routable or open_path or job_api or is_operations(scope["path"])
+            mode is None
+            or not routable
+            or open_path
+            or job_api
+            or is_operations(scope["path"])
         )
         if (job_api or not synchronous) and not self.runtime.running:
             # The table is still being rebuilt: answering from it would be wrong.
@@ -152,7 +171,9 @@ class AsyncJobLayer:
         if synchronous:
             await target(scope, receive, send)
             return
-        await self._accept(scope, receive, send, caller, original_path, store=mode == b"store")
+        await self._accept(
+            scope, receive, send, caller, original_path, store=mode == b"store"
+        )
 
     async def _caller(self, scope: Scope, open_path: bool) -> Caller | None:
         """Who sent the request; None when its credentials do not hold."""
@@ -161,7 +182,9 @@ class AsyncJobLayer:
         if open_path:
             return NOBODY
         authorization = [
-            bytes(value) for name, value in scope["headers"] if bytes(name).lower() == b"authorization"
+            bytes(value)
+            for name, value in scope["headers"]
+            if bytes(name).lower() == b"authorization"
         ]
         return await self._authenticator.authenticate(authorization)
 
@@ -242,7 +265,9 @@ class AsyncJobLayer:
             name.encode("latin-1") for name in runtime.settings.redact_headers
         }
         if runtime.stopping:
-            await self._refuse(send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress")
+            await self._refuse(
+                send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress"
+            )
             return
         timeout = _header(scope, TIMEOUT_HEADER.encode("ascii"))
         if timeout is not None:
@@ -286,7 +311,9 @@ class AsyncJobLayer:
             await self._refuse(send, "quota", ERROR_QUEUE_FULL, str(error))
             return
         except ShuttingDown:
-            await self._refuse(send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress")
+            await self._refuse(
+                send, "shutting_down", ERROR_SHUTTING_DOWN, "shutdown in progress"
+            )
             return
         except JournalUnavailable as error:
             await self._refuse(
@@ -297,14 +324,23 @@ class AsyncJobLayer:
             )
             return
         except NotRunning as error:
-            await self._refuse(send, "not_running", ERROR_HTTP_SERVICE_UNAVAILABLE, str(error))
+            await self._refuse(
+                send, "not_running", ERROR_HTTP_SERVICE_UNAVAILABLE, str(error)
+            )
             return
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"0")]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"0"),
+        ]
         if store:
-            headers.append((ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii")))
+            headers.append(
+                (ASYNC_ID_HEADER.encode("ascii"), str(job_id).encode("ascii"))
+            )
         await _send(send, 202, headers, b"")
 
-    async def _refuse(self, send: Any, reason: str, error_num: int, message: str) -> None:
+    async def _refuse(
+        self, send: Any, reason: str, error_num: int, message: str
+    ) -> None:
         """Answer 503 with *message*, counted under *reason* in the metrics."""
         self.runtime.metrics.refused(reason)
         await _send_error(send, 503, error_num, message)
@@ -387,6 +423,8 @@ async def _send_error(
     )
 
 
-async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send(
+    send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

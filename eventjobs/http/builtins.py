@@ -26,7 +26,9 @@ def _runtime() -> Runtime:
 
 @blueprint.route("/_api/version", methods=["GET"])
 async def version() -> Response:
-    return json_response({"server": "eventjobs", "version": __version__, "license": LICENSE})
+    return json_response(
+        {"server": "eventjobs", "version": __version__, "license": LICENSE}
+    )
 
 
 @blueprint.route("/_admin/time", methods=["GET"])

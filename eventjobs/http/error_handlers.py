@@ -10,7 +10,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
 from ..errors import JournalUnavailable, NotRunning
-from ..results import ERROR_HTTP_SERVICE_UNAVAILABLE, ERROR_INTERNAL, ERROR_REQUEST_TOO_LARGE
+from ..results import (
+    ERROR_HTTP_SERVICE_UNAVAILABLE,
+    ERROR_INTERNAL,
+    ERROR_REQUEST_TOO_LARGE,
+)
 from .responses import error, method_not_supported
 
 log = logging.getLogger("eventjobs.http")
@@ -56,4 +60,6 @@ async def _unexpected_error(exception: Exception) -> Response:
     # A handler failed: log the traceback here, answer only its summary. For
     # a job this answer becomes its stored 500 result and the server goes on.
     log.error("%s %s raised", request.method, request.path, exc_info=exception)
-    return error(500, ERROR_INTERNAL, f"handler raised {type(exception).__name__}: {exception}")
+    return error(
+        500, ERROR_INTERNAL, f"handler raised {type(exception).__name__}: {exception}"
+    )

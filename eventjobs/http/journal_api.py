@@ -55,7 +55,12 @@ def _runtime() -> Runtime:
 
 
 def _line(record: Recorded) -> bytes:
-    return json.dumps({"seq": record.seq, **encode_event(record.event)}, separators=(",", ":")).encode() + b"\n"
+    return (
+        json.dumps(
+            {"seq": record.seq, **encode_event(record.event)}, separators=(",", ":")
+        ).encode()
+        + b"\n"
+    )
 
 
 @blueprint.route("/_eventjobs/journal", methods=["GET"])
@@ -63,7 +68,9 @@ async def journal_stream() -> Response:
     caller = current_caller()
     if not caller.superuser:
         if caller.name is None:
-            return error(401, ERROR_HTTP_UNAUTHORIZED, "not authorized to execute this request")
+            return error(
+                401, ERROR_HTTP_UNAUTHORIZED, "not authorized to execute this request"
+            )
         return error(403, ERROR_FORBIDDEN, "forbidden")
     after_text = request.args.get("after", "0")
     # ASCII digits of a 64-bit sequence number only ("²" is a digit to
@@ -98,7 +105,9 @@ async def journal_stream() -> Response:
                 return
             await trio.sleep(FOLLOW_POLL_SECONDS)
 
-    response = Response(lines(int(after_text)), 200, content_type="application/x-ndjson")
+    response = Response(
+        lines(int(after_text)), 200, content_type="application/x-ndjson"
+    )
     # Quart ends a response after RESPONSE_TIMEOUT (60 s by default); a
     # following stream lasts until the client leaves, and a dump of a long
     # journal to a slow client may take longer too. None lifts the limit.
@@ -115,5 +124,7 @@ async def job_history(job_id: int) -> Response:
     # Without its queued record (pruned) the owner is unknown: superusers only.
     if not records or not (caller.superuser or (queued and caller.owns(owner))):
         return not_found()
-    events: list[dict[str, Any]] = [{"seq": r.seq, **encode_event(r.event)} for r in records]
+    events: list[dict[str, Any]] = [
+        {"seq": r.seq, **encode_event(r.event)} for r in records
+    ]
     return json_response({"job": job_id, "owner": owner, "events": events})

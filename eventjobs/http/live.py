@@ -57,7 +57,9 @@ blueprint = Blueprint("live", __name__)
 #: ``overflow`` and drops them (the client reloads).
 BUFFER = 1000
 HEARTBEAT_SECONDS = 15.0
-CLOSED_REASON = "these credentials no longer hold (user removed, rights changed or token expired)"
+CLOSED_REASON = (
+    "these credentials no longer hold (user removed, rights changed or token expired)"
+)
 _FEED_KEY = "eventjobs.live_feed"
 
 
@@ -74,15 +76,18 @@ class Subscription:
         self.overflowed = False
         #: For a non-superuser: ids of their jobs still in flight.
         self.mine: set[int] = (
-            set()
-            if caller.superuser
-            else runtime.jobs.owned_ids(caller)
+            set() if caller.superuser else runtime.jobs.owned_ids(caller)
         )
 
     def offer(self, seq: int, event: Event) -> None:
         if not self._sees(event):
             return
-        line: dict[str, Any] = {"seq": seq, "type": type_name(event), "job": event.job_id, "time": event.time}
+        line: dict[str, Any] = {
+            "seq": seq,
+            "type": type_name(event),
+            "job": event.job_id,
+            "time": event.time,
+        }
         if isinstance(event, JobProgressed):
             line["fraction"] = event.fraction
             line["message"] = event.message
@@ -179,9 +184,13 @@ async def events() -> Response:
                         break
                 if subscription.overflowed:
                     subscription.overflowed = False
-                    chunk.append(_line({"type": "overflow", "seq": runtime.jobs.position}))
+                    chunk.append(
+                        _line({"type": "overflow", "seq": runtime.jobs.position})
+                    )
                 if not chunk:
-                    chunk.append(_line({"type": "heartbeat", "seq": runtime.jobs.position}))
+                    chunk.append(
+                        _line({"type": "heartbeat", "seq": runtime.jobs.position})
+                    )
                 if not await credentials.still_valid():
                     # Nothing more for whoever these credentials were.
                     yield _line({"type": "closed", "reason": CLOSED_REASON})

@@ -46,9 +46,14 @@ async def login() -> Response:
     authenticator: Authenticator | None = current_app.extensions.get(AUTHENTICATOR_KEY)
     runtime: Runtime = current_app.extensions["eventjobs"]
     if authenticator is None:
-        secret = current_app.extensions.setdefault(_OPEN_SECRET_KEY, secrets.token_bytes(32))
+        secret = current_app.extensions.setdefault(
+            _OPEN_SECRET_KEY, secrets.token_bytes(32)
+        )
         token = tokens.issue(
-            secret, username, now=runtime.clock(), lifetime=runtime.settings.jwt_lifetime
+            secret,
+            username,
+            now=runtime.clock(),
+            lifetime=runtime.settings.jwt_lifetime,
         )
     else:
         found = await authenticator.login(username, password)

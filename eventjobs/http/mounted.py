@@ -38,7 +38,9 @@ def load_app(reference: str) -> ASGIApp:
     try:
         app: Any = getattr(module, attr)
     except AttributeError:
-        raise ConfigError(f"--app {reference}: module {module_name!r} has no {attr!r}") from None
+        raise ConfigError(
+            f"--app {reference}: module {module_name!r} has no {attr!r}"
+        ) from None
     if call:
         app = app()
     if not callable(app):
@@ -61,7 +63,9 @@ class MountedLifespan:
         self._answers_send, self._answers = trio.open_memory_channel[Message](math.inf)
         self._supported = True
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._serve_app, nursery)
             self._to_app.send_nowait({"type": "lifespan.startup"})
@@ -79,7 +83,11 @@ class MountedLifespan:
         await self._answers.receive()
 
     async def _serve_app(self, nursery: trio.Nursery) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": {},
+        }
         try:
             await self._app(scope, self._app_receive.receive, self._answers_send.send)
         except Exception as error:

@@ -35,7 +35,7 @@ def _runtime() -> Runtime:
 
 @blueprint.route("/_eventjobs/health", methods=["GET"])
 async def health() -> Response:
-    reason = _runtime().fatal_reason
+    reason = _runtime().health.fatal_reason
     if reason is not None:
         return json_response({"alive": False, "reason": reason}, 503)
     return json_response({"alive": True})

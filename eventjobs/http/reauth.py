@@ -29,7 +29,10 @@ class CredentialCheck:
     """Whether a request's credentials still prove the caller it started as."""
 
     def __init__(
-        self, authenticator: Authenticator | None, authorization: Sequence[bytes], caller: Caller
+        self,
+        authenticator: Authenticator | None,
+        authorization: Sequence[bytes],
+        caller: Caller,
     ) -> None:
         self._authenticator = authenticator
         self._authorization = list(authorization)
@@ -56,7 +59,9 @@ class CredentialCheck:
 
 def credential_check() -> CredentialCheck:
     """A :class:`CredentialCheck` for the request being handled."""
-    authorization = [value.encode("latin-1") for value in request.headers.getlist("authorization")]
+    authorization = [
+        value.encode("latin-1") for value in request.headers.getlist("authorization")
+    ]
     return CredentialCheck(
         current_app.extensions.get(AUTHENTICATOR_KEY), authorization, current_caller()
     )

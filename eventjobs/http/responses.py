@@ -21,15 +21,21 @@ ASYNC_ID_HEADER = "x-arango-async-id"
 
 # Headers of a stored result that describe the original transfer, not the
 # result: the server recomputes them for the replayed answer.
-_TRANSFER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "date"})
+_TRANSFER_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "date"}
+)
 
 
 def json_response(value: Any, status: int = 200) -> Response:
     return Response(json_body(value), status, content_type=JSON_CONTENT_TYPE)
 
 
-def error(code: int, error_num: int, message: str, headers: Headers | None = None) -> Response:
-    response = Response(error_body(code, error_num, message), code, content_type=JSON_CONTENT_TYPE)
+def error(
+    code: int, error_num: int, message: str, headers: Headers | None = None
+) -> Response:
+    response = Response(
+        error_body(code, error_num, message), code, content_type=JSON_CONTENT_TYPE
+    )
     if headers:
         response.headers.extend(headers)
     return response

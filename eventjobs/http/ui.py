@@ -85,6 +85,8 @@ async def static_file(name: str) -> Response:
 
 @blueprint.route("/_eventjobs/ui/config.json", methods=["GET"])
 async def config() -> Response:
-    response = json_response({"auth": current_app.extensions.get(AUTHENTICATOR_KEY) is not None})
+    response = json_response(
+        {"auth": current_app.extensions.get(AUTHENTICATOR_KEY) is not None}
+    )
     response.headers.update(_SECURITY_HEADERS)
     return response

@@ -97,7 +97,10 @@ class FileJournal:
 
     @classmethod
     def open(
-        cls, directory: str | os.PathLike[str], *, segment_bytes: int = DEFAULT_SEGMENT_BYTES
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
     ) -> FileJournal:
         """Open (creating if needed) the journal in *directory* for writing.
 
@@ -147,7 +150,9 @@ class FileJournal:
         return self._last_hash
 
     async def append(self, records: Sequence[Recorded]) -> list[int] | None:
-        assert not self._appending, "FileJournal.append is not reentrant: use one writer"
+        assert not self._appending, (
+            "FileJournal.append is not reentrant: use one writer"
+        )
         check_continues(self._head, records)
         if not records:
             await trio.lowlevel.checkpoint()
@@ -162,7 +167,9 @@ class FileJournal:
         try:
             # Not abandoned on cancel: the thread always finishes (or undoes)
             # the write, so no batch is left half on disk.
-            segment, start = await trio.to_thread.run_sync(self._write, data, records[0].seq)
+            segment, start = await trio.to_thread.run_sync(
+                self._write, data, records[0].seq
+            )
         finally:
             self._appending = False
         self._head += len(records)
@@ -229,7 +236,9 @@ class FileJournal:
                 file is left; the older snapshots stay).
         """
         if position > self._head:
-            raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
+            raise ValueError(
+                f"a snapshot cannot be ahead of the head ({self._head}): {position}"
+            )
         head, last_hash = self._head, self._last_hash
 
         def write() -> None:
@@ -275,7 +284,9 @@ class FileJournal:
                 with segment.path.open("rb") as file:
                     for number, line in enumerate(file, start=segment.first_seq):
                         if number == seq:
-                            where = f"{segment.path}, line {seq - segment.first_seq + 1}"
+                            where = (
+                                f"{segment.path}, line {seq - segment.first_seq + 1}"
+                            )
                             return parse_record(line.rstrip(b"\n"), where, seq, None)[1]
         return ""
 

@@ -79,8 +79,12 @@ def _dumps(value: dict[str, Any]) -> bytes:
     ``tests/journal/test_file_journal.py`` checks the equality on arbitrary
     events.
     """
-    if _orjson is not None and "seq" in value and all(
-        _same_spelling(field) for field in value.values() if type(field) is float
+    if (
+        _orjson is not None
+        and "seq" in value
+        and all(
+            _same_spelling(field) for field in value.values() if type(field) is float
+        )
     ):
         try:
             data: bytes = _orjson.dumps(value)
@@ -129,7 +133,12 @@ def chained_hash(line: bytes, expected_seq: int, prev: str) -> str | None:
 
 
 def parse_record(
-    line: bytes, where: str, expected_seq: int, prev: str | None, *, hint: str = REPAIR_HINT
+    line: bytes,
+    where: str,
+    expected_seq: int,
+    prev: str | None,
+    *,
+    hint: str = REPAIR_HINT,
 ) -> tuple[Recorded, str]:
     """The record on *line* and its hash, checked against the chain.
 
@@ -177,5 +186,7 @@ def parse_record(
     try:
         event = decode_event(data)
     except CodecError as error:
-        raise JournalCorrupt(f"{where}, sequence number {seq}: {error}. {hint}") from None
+        raise JournalCorrupt(
+            f"{where}, sequence number {seq}: {error}. {hint}"
+        ) from None
     return Recorded(seq, event), digest

@@ -51,12 +51,16 @@ class MemoryJournal:
         self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
     ) -> None:
         if position > self.head:
-            raise ValueError(f"a snapshot cannot be ahead of the head ({self.head}): {position}")
+            raise ValueError(
+                f"a snapshot cannot be ahead of the head ({self.head}): {position}"
+            )
         # Kept as JSON text, so a later load cannot share state with the table.
         entries = []
         for job in jobs:
             if not job or "hash" in job:
-                raise ValueError(f"a snapshot entry must be non-empty and have no 'hash': {job!r}")
+                raise ValueError(
+                    f"a snapshot entry must be non-empty and have no 'hash': {job!r}"
+                )
             entries.append(json.dumps(job))
         self._snapshot = (position, json.dumps(header), entries)
         await trio.lowlevel.checkpoint()

@@ -31,7 +31,13 @@ from .pg_node import PostgresNodeJournal
 from .pg_url import PostgresLocation, is_postgres_url, parse_postgres_url, redact
 from .postgres import PostgresJournal
 
-__all__ = ["InMemory", "JournalLocation", "describe_location", "open_journal", "parse_location"]
+__all__ = [
+    "InMemory",
+    "JournalLocation",
+    "describe_location",
+    "open_journal",
+    "parse_location",
+]
 
 #: A URL scheme at the start of a location ("name://").
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -49,7 +55,9 @@ class InMemory:
 JournalLocation = InMemory | Path | PostgresLocation
 
 
-def parse_location(location: str | os.PathLike[str] | JournalLocation) -> JournalLocation:
+def parse_location(
+    location: str | os.PathLike[str] | JournalLocation,
+) -> JournalLocation:
     """The journal *location* names (one already parsed is returned as it is). No I/O.
 
     Raises:

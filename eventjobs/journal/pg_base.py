@@ -104,7 +104,10 @@ class PostgresJournalBase:
             JournalCorrupt: a row does not match its hash.
             JournalUnavailable: the database failed.
         """
-        with self._unavailable("reading a job's records of"), self._pool.connection() as conn:
+        with (
+            self._unavailable("reading a job's records of"),
+            self._pool.connection() as conn,
+        ):
             rows = select_job(conn, self._schema, job_id)
         return parse_job(self.location, rows)  # the connection is free meanwhile
 
@@ -116,7 +119,9 @@ class PostgresJournalBase:
     async def database_head(self) -> int:
         """The head in the database now (one query)."""
         schema = self._schema
-        return await self._run(lambda conn: database_head(conn, schema), "reading the head of")
+        return await self._run(
+            lambda conn: database_head(conn, schema), "reading the head of"
+        )
 
     async def wait_for_head(
         self, after: int, *, poll_seconds: float = POLL_SECONDS, look_first: bool = True
@@ -136,7 +141,11 @@ class PostgresJournalBase:
     # -- snapshots -------------------------------------------------------------
 
     async def _store_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]], min_gap: int
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        min_gap: int,
     ) -> bool:
         """Store a snapshot as of *position* (at most the head), consuming
         *jobs* in a worker thread; with *min_gap*, only if the newest one is
@@ -147,19 +156,29 @@ class PostgresJournalBase:
             JournalUnavailable: the database failed; no new snapshot is kept.
         """
         if position > self._head:
-            raise ValueError(f"a snapshot cannot be ahead of the head ({self._head}): {position}")
+            raise ValueError(
+                f"a snapshot cannot be ahead of the head ({self._head}): {position}"
+            )
         head, last_hash, location = self._head, self._last_hash, self.location
 
         def write(conn: psycopg.Connection) -> bool:
             known = position == head and last_hash  # a node may know only the seq
             record_hash = last_hash if known else hash_of(conn, location, position)
             return store_snapshot(
-                conn, location.schema, position, record_hash, header, jobs, min_gap=min_gap
+                conn,
+                location.schema,
+                position,
+                record_hash,
+                header,
+                jobs,
+                min_gap=min_gap,
             )
 
         return await self._run(write, "saving a snapshot in")
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
+    def load_snapshot(
+        self,
+    ) -> tuple[int, dict[str, Any], Iterator[dict[str, Any]]] | None:
         """The newest snapshot ``(position, header, jobs)``, checked against
         the record it follows. Blocking; *jobs* reads its rows a chunk at a
         time on a pooled connection of its own while iterated.
@@ -168,12 +187,20 @@ class PostgresJournalBase:
             JournalCorrupt: it is damaged or does not match the records (the
                 jobs iterator raises it for damage found while iterated).
         """
-        with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
-            found = newest_snapshot(conn, self._schema, str(self.location), self._snapshot_lines)
+        with (
+            self._unavailable("reading the snapshot of"),
+            self._pool.connection() as conn,
+        ):
+            found = newest_snapshot(
+                conn, self._schema, str(self.location), self._snapshot_lines
+            )
             if found is None:
                 return None
             position = found.position
-            if position > self._head or hash_of(conn, self.location, position) != found.record_hash:
+            if (
+                position > self._head
+                or hash_of(conn, self.location, position) != found.record_hash
+            ):
                 raise JournalCorrupt(
                     f"{self.location}, table {self._schema}.snapshots: the snapshot at "
                     f"sequence number {position} does not match the journal's record there; "
@@ -183,7 +210,10 @@ class PostgresJournalBase:
 
     @contextlib.contextmanager
     def _snapshot_lines(self, position: int) -> Iterator[Iterator[bytes]]:
-        with self._unavailable("reading the snapshot of"), self._pool.connection() as conn:
+        with (
+            self._unavailable("reading the snapshot of"),
+            self._pool.connection() as conn,
+        ):
             with snapshot_rows(conn, self._schema, position) as lines:
                 yield lines
 

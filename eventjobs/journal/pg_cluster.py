@@ -45,12 +45,19 @@ if TYPE_CHECKING:
     from .pg_url import PostgresLocation
 
 __all__ = [
-    "Judged", "TakenJob", "append_judged", "register_node", "release_node", "renew_lease",
+    "Judged",
+    "TakenJob",
+    "append_judged",
+    "register_node",
+    "release_node",
+    "renew_lease",
     "take_over",
 ]
 
 
-def register_node(conn: psycopg.Connection, schema: str, name: str, lease: float) -> int:
+def register_node(
+    conn: psycopg.Connection, schema: str, name: str, lease: float
+) -> int:
     """Add a node with a lease of *lease* seconds; return its id. Commits."""
     with conn.transaction():
         row = conn.execute(
@@ -141,7 +148,9 @@ def append_judged(
     return Judged(outcomes, seq, prev)
 
 
-def take_over(conn: psycopg.Connection, location: PostgresLocation, node: int) -> list[TakenJob]:
+def take_over(
+    conn: psycopg.Connection, location: PostgresLocation, node: int
+) -> list[TakenJob]:
     """Fence every node whose lease has expired, and move to *node* every
     queued or running job that no live node holds; return those jobs.
 
@@ -170,7 +179,10 @@ def take_over(conn: psycopg.Connection, location: PostgresLocation, node: int) -
             "RETURNING job_id, phase, cancelling",
             (node, FINISHED),
         ).fetchall()
-        jobs = [TakenJob(int(job_id), phase, cancelling) for job_id, phase, cancelling in taken]
+        jobs = [
+            TakenJob(int(job_id), phase, cancelling)
+            for job_id, phase, cancelling in taken
+        ]
         return [
             attrs.evolve(job, cancelled_by=_canceller(conn, location, job.job_id))
             if job.cancelling
@@ -184,7 +196,9 @@ def _lock_head(conn: psycopg.Connection, schema: str) -> tuple[int, str, int, in
         f"SELECT seq, hash, state_seq, last_job_id FROM {schema}.head FOR UPDATE"
     ).fetchone()
     if row is None:
-        raise JournalCorrupt(f"the table {schema}.head has no row (it was emptied by hand)")
+        raise JournalCorrupt(
+            f"the table {schema}.head has no row (it was emptied by hand)"
+        )
     return int(row[0]), row[1], int(row[2]), int(row[3])
 
 
@@ -202,7 +216,9 @@ def _check_live(conn: psycopg.Connection, schema: str, node: int) -> None:
         )
 
 
-def _states(conn: psycopg.Connection, schema: str, job_ids: list[int]) -> dict[int, JobState]:
+def _states(
+    conn: psycopg.Connection, schema: str, job_ids: list[int]
+) -> dict[int, JobState]:
     if not job_ids:
         return {}
     rows = conn.execute(
@@ -218,9 +234,7 @@ def _save_states(
 ) -> None:
     gone = [job_id for job_id, state in changed.items() if state is None]
     if gone:
-        conn.execute(
-            f"DELETE FROM {schema}.job_state WHERE job_id = ANY(%s)", (gone,)
-        )
+        conn.execute(f"DELETE FROM {schema}.job_state WHERE job_id = ANY(%s)", (gone,))
     kept = [
         (job_id, state.phase, state.visible, state.node, state.cancelling)
         for job_id, state in changed.items()
@@ -239,7 +253,10 @@ def _save_states(
 
 
 def _bring_state_up(
-    conn: psycopg.Connection, location: PostgresLocation, state_seq: int, head: int,
+    conn: psycopg.Connection,
+    location: PostgresLocation,
+    state_seq: int,
+    head: int,
     last_job_id: int,
 ) -> int:
     """Fold the records after ``state_seq`` into ``job_state`` (their jobs
@@ -251,7 +268,11 @@ def _bring_state_up(
         event = record.event
         if event.job_id not in changed and event.job_id not in states:
             states.update(_states(conn, schema, [event.job_id]))
-        current = changed[event.job_id] if event.job_id in changed else states.get(event.job_id)
+        current = (
+            changed[event.job_id]
+            if event.job_id in changed
+            else states.get(event.job_id)
+        )
         try:
             changed[event.job_id] = judge(current, event, ANY_NODE)
         except Rejected as error:
@@ -269,7 +290,9 @@ def _bring_state_up(
     return last_job_id
 
 
-def _canceller(conn: psycopg.Connection, location: PostgresLocation, job_id: int) -> str | None:
+def _canceller(
+    conn: psycopg.Connection, location: PostgresLocation, job_id: int
+) -> str | None:
     """Who asked a running job to stop: its ``cancelling`` event's ``by``."""
     row = conn.execute(
         f"SELECT seq, line FROM {location.schema}.records WHERE job_id = %s "

@@ -43,7 +43,9 @@ def import_psycopg() -> ModuleType:
     return psycopg
 
 
-def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.Connection:
+def connect(
+    location: PostgresLocation, *, autocommit: bool = False
+) -> psycopg.Connection:
     """A new connection to *location*. Blocking.
 
     Its ``application_name`` says which eventjobs process holds it, so that
@@ -56,13 +58,14 @@ def connect(location: PostgresLocation, *, autocommit: bool = False) -> psycopg.
     """
     psycopg = import_psycopg()
     options: dict[str, object] = {"application_name": application_name()}
-    if "connect_timeout=" not in location.conninfo and "PGCONNECT_TIMEOUT" not in os.environ:
+    if (
+        "connect_timeout=" not in location.conninfo
+        and "PGCONNECT_TIMEOUT" not in os.environ
+    ):
         # libpq's default is to wait forever.
         options["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     try:
-        return psycopg.connect(
-            location.conninfo, autocommit=autocommit, **options
-        )
+        return psycopg.connect(location.conninfo, autocommit=autocommit, **options)
     except psycopg.ProgrammingError as error:
         # libpq could not parse the connection string.
         raise ConfigError(

@@ -71,7 +71,9 @@ class JournalLock:
         Raises:
             JournalInUse: another writer took the journal meanwhile.
         """
-        held = conn.execute(HOLDS_LOCK, (self.pid, LOCK_CLASS, self.location.schema)).fetchone()
+        held = conn.execute(
+            HOLDS_LOCK, (self.pid, LOCK_CLASS, self.location.schema)
+        ).fetchone()
         if held is not None:
             return
         self._conn.close()  # its session is gone, or no longer holds the lock
@@ -91,7 +93,8 @@ class JournalLock:
         # returned, and a restart on the journal must not race it.
         try:
             self._conn.execute(
-                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, self.location.schema)
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))",
+                (LOCK_CLASS, self.location.schema),
             )
         except Exception:  # the connection is gone, and the lock with it
             pass

@@ -59,7 +59,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         self._lease = 0.0
 
     @classmethod
-    def open(cls, url: str | PostgresLocation, *, pool_size: int = 4) -> PostgresNodeJournal:
+    def open(
+        cls, url: str | PostgresLocation, *, pool_size: int = 4
+    ) -> PostgresNodeJournal:
         """Open (creating its tables if needed) the journal *url* names, as
         one node among any number (not joined yet).
 
@@ -86,7 +88,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         """Register this server as a node with a lease of *lease* seconds;
         return its node id (also kept as :attr:`node`)."""
         schema = self._schema
-        node = await self._run(lambda conn: register_node(conn, schema, name, lease), "joining")
+        node = await self._run(
+            lambda conn: register_node(conn, schema, name, lease), "joining"
+        )
         self.node, self._lease = node, lease
         return node
 
@@ -119,7 +123,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         holds (see :func:`~eventjobs.journal.pg_cluster.take_over`)."""
         assert self.node is not None
         node, location = self.node, self.location
-        return await self._run(lambda conn: take_over(conn, location, node), "taking over jobs in")
+        return await self._run(
+            lambda conn: take_over(conn, location, node), "taking over jobs in"
+        )
 
     async def held(self) -> list[tuple[int, str]]:
         """The unfinished jobs this node holds: (job id, phase), by id."""
@@ -160,7 +166,8 @@ class PostgresNodeJournal(PostgresJournalBase):
         assert self.node is not None, "append_judged before join"
         node, location, channel = self.node, self.location, self.channel
         judged = await self._run(
-            lambda conn: append_judged(conn, location, channel, node, events), "appending to"
+            lambda conn: append_judged(conn, location, channel, node, events),
+            "appending to",
         )
         self.advance_to(judged.head, judged.head_hash)
         return judged
@@ -181,7 +188,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         """
         with self._unavailable("reading"), self._pool.connection() as conn:
             rows = select_followed(conn, self._schema, after, upto)
-        return parse_followed(self.location, after, rows)  # the connection is free meanwhile
+        return parse_followed(
+            self.location, after, rows
+        )  # the connection is free meanwhile
 
     # -- snapshots and closing ---------------------------------------------------
 

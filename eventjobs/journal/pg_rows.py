@@ -33,10 +33,14 @@ if TYPE_CHECKING:
 READ_CHUNK = 2000
 
 
-def parse_row(line: str, where: str, expected_seq: int, prev: str | None) -> tuple[Recorded, str]:
+def parse_row(
+    line: str, where: str, expected_seq: int, prev: str | None
+) -> tuple[Recorded, str]:
     """A row's line as :func:`~eventjobs.journal.lines.parse_record` reads it,
     damage reported with what to do about a PostgreSQL journal."""
-    return parse_record(line.encode("utf-8"), where, expected_seq, prev, hint=PG_REPAIR_HINT)
+    return parse_record(
+        line.encode("utf-8"), where, expected_seq, prev, hint=PG_REPAIR_HINT
+    )
 
 
 def row_name(location: PostgresLocation, seq: int) -> str:
@@ -56,26 +60,37 @@ def encode_rows(
     for record in records:
         line, prev = encode_record(record, prev)
         event = record.event
-        row: tuple[Any, ...] = (record.seq, event.job_id, type_name(event), event.time,
-                                line.decode("ascii"))
+        row: tuple[Any, ...] = (
+            record.seq,
+            event.job_id,
+            type_name(event),
+            event.time,
+            line.decode("ascii"),
+        )
         rows.append(row if node is None else (*row, node))
     return rows, prev
 
 
 #: The columns of a row from :func:`encode_rows`, by its length: without and
 #: with the node that wrote it.
-_COLUMNS = {5: "seq, job_id, type, time, line", 6: "seq, job_id, type, time, line, node_id"}
+_COLUMNS = {
+    5: "seq, job_id, type, time, line",
+    6: "seq, job_id, type, time, line, node_id",
+}
 
 
-def copy_rows(conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]) -> None:
+def copy_rows(
+    conn: psycopg.Connection, schema: str, rows: list[tuple[Any, ...]]
+) -> None:
     """Write *rows* (from :func:`encode_rows`) with ``COPY``, inside the
     caller's transaction; rows with a node id fill ``node_id`` too."""
     if not rows:
         return
     columns = _COLUMNS[len(rows[0])]
-    with conn.cursor() as cursor, cursor.copy(
-        f"COPY {schema}.records ({columns}) FROM STDIN"
-    ) as copy:
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY {schema}.records ({columns}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
@@ -110,7 +125,11 @@ def read_hashed(
         ).fetchone()
         # Missing: past the end (nothing follows), or a gap that the first
         # record's seq check below reports.
-        prev = None if row is None else parse_row(row[0], row_name(location, after), after, None)[1]
+        prev = (
+            None
+            if row is None
+            else parse_row(row[0], row_name(location, after), after, None)[1]
+        )
     expected = after + 1
     with conn.transaction():
         with conn.cursor(name="eventjobs_read") as cursor:
@@ -158,28 +177,35 @@ def parse_followed(
     return followed
 
 
-def select_job(conn: psycopg.Connection, schema: str, job_id: int) -> list[tuple[int, str]]:
+def select_job(
+    conn: psycopg.Connection, schema: str, job_id: int
+) -> list[tuple[int, str]]:
     """The rows ``(seq, line)`` of job *job_id*, in order, unread (found by
     an index: no scan of the journal)."""
     rows = conn.execute(
-        f"SELECT seq, line FROM {schema}.records WHERE job_id = %s "
-        "ORDER BY seq",
+        f"SELECT seq, line FROM {schema}.records WHERE job_id = %s ORDER BY seq",
         (job_id,),
     ).fetchall()
     return [(int(seq), line) for seq, line in rows]
 
 
-def parse_job(location: PostgresLocation, rows: list[tuple[int, str]]) -> list[Recorded]:
+def parse_job(
+    location: PostgresLocation, rows: list[tuple[int, str]]
+) -> list[Recorded]:
     """The records of *rows* (from :func:`select_job`), each checked against
     its own hash.
 
     Raises:
         JournalCorrupt: a row does not match its hash.
     """
-    return [parse_row(line, row_name(location, seq), seq, None)[0] for seq, line in rows]
+    return [
+        parse_row(line, row_name(location, seq), seq, None)[0] for seq, line in rows
+    ]
 
 
-def read_row_at(conn: psycopg.Connection, location: PostgresLocation, seq: int) -> Recorded:
+def read_row_at(
+    conn: psycopg.Connection, location: PostgresLocation, seq: int
+) -> Recorded:
     """The record *seq*, checked against its own hash.
 
     Raises:

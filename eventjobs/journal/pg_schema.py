@@ -99,7 +99,9 @@ def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
     """
     schema = location.schema
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS - 1, schema))
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS - 1, schema)
+        )
         tables = {
             row[0]
             for row in conn.execute(

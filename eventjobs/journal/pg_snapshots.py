@@ -49,18 +49,29 @@ def store_snapshot(
     that many records older. Returns whether it was stored.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SNAPSHOT_LOCK, schema))
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SNAPSHOT_LOCK, schema)
+        )
         if min_gap:
             newest = conn.execute(
                 f"SELECT max(position) FROM {schema}.snapshots"
             ).fetchone()
-            if newest is not None and newest[0] is not None and position - newest[0] < min_gap:
+            if (
+                newest is not None
+                and newest[0] is not None
+                and position - newest[0] < min_gap
+            ):
                 return False
         conn.execute(f"DELETE FROM {schema}.snapshots WHERE position = %s", (position,))
-        with conn.cursor() as cursor, cursor.copy(
-            f"COPY {schema}.snapshots (position, n, line) FROM STDIN"
-        ) as copy:
-            for n, line in enumerate(snapshot_lines(position, record_hash, header, jobs), 1):
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                f"COPY {schema}.snapshots (position, n, line) FROM STDIN"
+            ) as copy,
+        ):
+            for n, line in enumerate(
+                snapshot_lines(position, record_hash, header, jobs), 1
+            ):
                 copy.write_row((position, n, line[:-1].decode("ascii")))
         conn.execute(
             f"DELETE FROM {schema}.snapshots WHERE position NOT IN "
@@ -101,7 +112,9 @@ def newest_snapshot(
 
 
 @contextlib.contextmanager
-def snapshot_rows(conn: psycopg.Connection, schema: str, position: int) -> Iterator[Iterator[bytes]]:
+def snapshot_rows(
+    conn: psycopg.Connection, schema: str, position: int
+) -> Iterator[Iterator[bytes]]:
     """The raw lines of the snapshot at *position*, in order, fetched
     :data:`CHUNK_ROWS` at a time (a server-side cursor in a transaction)."""
     with conn.transaction(), conn.cursor(name=f"snapshot_{position}") as cursor:

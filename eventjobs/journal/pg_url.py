@@ -62,7 +62,9 @@ def parse_postgres_url(url: str) -> PostgresLocation:
         )
     try:
         parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        query = parse_qsl(
+            parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)
+        )
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError as error:
         raise ConfigError(
@@ -71,7 +73,9 @@ def parse_postgres_url(url: str) -> PostgresLocation:
         ) from None
     schemas = [value for key, value in query if key == "schema"]
     if len(schemas) > 1:
-        raise ConfigError(f"the PostgreSQL URL {redacted!r} gives 'schema' more than once")
+        raise ConfigError(
+            f"the PostgreSQL URL {redacted!r} gives 'schema' more than once"
+        )
     schema = schemas[0] if schemas else DEFAULT_SCHEMA
     if not _SCHEMA_NAME.fullmatch(schema):
         raise ConfigError(
@@ -80,7 +84,9 @@ def parse_postgres_url(url: str) -> PostgresLocation:
             "starting with a digit)"
         )
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
+    conninfo = urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, rest, parts.fragment)
+    )
     return PostgresLocation(conninfo=conninfo, schema=schema, redacted=redacted)
 
 

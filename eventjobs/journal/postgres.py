@@ -68,7 +68,9 @@ class PostgresJournal(PostgresJournalBase):
         self._uncertain = False
 
     @classmethod
-    def open(cls, url: str | PostgresLocation, *, pool_size: int = 4) -> PostgresJournal:
+    def open(
+        cls, url: str | PostgresLocation, *, pool_size: int = 4
+    ) -> PostgresJournal:
         """Open (creating its tables if needed) the journal *url* names, and
         hold its lock until :meth:`aclose`.
 
@@ -112,7 +114,9 @@ class PostgresJournal(PostgresJournalBase):
             await trio.lowlevel.checkpoint()
             return []
         rows, new_hash = encode_rows(records, self._last_hash)
-        write = partial(self._write, rows, self._head, self._last_hash, records[-1].seq, new_hash)
+        write = partial(
+            self._write, rows, self._head, self._last_hash, records[-1].seq, new_hash
+        )
         try:
             await self._run(write, "appending to")
         except JournalUnavailable:
@@ -122,7 +126,12 @@ class PostgresJournal(PostgresJournalBase):
         return [record.seq for record in records]
 
     def _write(
-        self, rows: list[tuple[Any, ...]], head: int, head_hash: str, new_head: int, new_hash: str,
+        self,
+        rows: list[tuple[Any, ...]],
+        head: int,
+        head_hash: str,
+        new_head: int,
+        new_hash: str,
         conn: psycopg.Connection,
     ) -> None:
         schema = self._schema

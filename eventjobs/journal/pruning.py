@@ -97,7 +97,9 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
         try:
             archive.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise ConfigError(f"cannot create the archive {archive}: {error.strerror}") from None
+            raise ConfigError(
+                f"cannot create the archive {archive}: {error.strerror}"
+            ) from None
     for segment_path, _, _ in chosen:
         if archive is not None:
             shutil.move(segment_path, archive / segment_path.name)
@@ -113,4 +115,3 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
     if archive is not None:
         fsync_directory(archive)
     return Pruned(tuple(p for p, _, _ in chosen), through_seq)
-

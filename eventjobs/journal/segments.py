@@ -65,7 +65,9 @@ def list_segments(directory: Path) -> list[Segment]:
     for path in directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"):
         number = path.name[len(SEGMENT_PREFIX) : -len(SEGMENT_SUFFIX)]
         if not (number.isascii() and number.isdigit() and int(number) >= 1):
-            raise JournalCorrupt(f"{path}: not a segment name eventjobs writes. {REPAIR_HINT}")
+            raise JournalCorrupt(
+                f"{path}: not a segment name eventjobs writes. {REPAIR_HINT}"
+            )
         segments.append(Segment(path, int(number)))
     return sorted(segments, key=lambda segment: segment.first_seq)
 
@@ -95,10 +97,14 @@ def chain_anchor(directory: Path, first: Segment) -> str:
     digest = sealed_hash(line)
     data = json.loads(line) if digest is not None else None
     if not isinstance(data, dict) or data.get("seq") != first.first_seq - 1:
-        raise JournalCorrupt(f"{path}: the checkpoint does not match its hash. {REPAIR_HINT}")
+        raise JournalCorrupt(
+            f"{path}: the checkpoint does not match its hash. {REPAIR_HINT}"
+        )
     record_hash = data.get("record_hash")
     if not isinstance(record_hash, str):
-        raise JournalCorrupt(f"{path}: the checkpoint has no record_hash. {REPAIR_HINT}")
+        raise JournalCorrupt(
+            f"{path}: the checkpoint has no record_hash. {REPAIR_HINT}"
+        )
     return record_hash
 
 
@@ -126,7 +132,9 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
             f"{directory}: records 1 to {first.first_seq - 1} were pruned; the journal "
             f"can only be read from sequence number {first.first_seq} on"
         )
-    start = max(i for i, segment in enumerate(segments) if segment.first_seq <= after + 1)
+    start = max(
+        i for i, segment in enumerate(segments) if segment.first_seq <= after + 1
+    )
     prev = _hash_before(directory, segments, start)
     expected_seq = segments[start].first_seq
     for segment in segments[start:]:
@@ -199,7 +207,9 @@ def read_at(directory: Path, packed: int) -> Recorded:
     try:
         seq = json.loads(line)["seq"]
     except (ValueError, KeyError, TypeError):
-        raise JournalCorrupt(f"{where}: no journal record starts here. {REPAIR_HINT}") from None
+        raise JournalCorrupt(
+            f"{where}: no journal record starts here. {REPAIR_HINT}"
+        ) from None
     record, _digest = parse_record(line.rstrip(b"\n"), where, seq, None)
     return attrs.evolve(record, location=packed)
 

@@ -77,14 +77,22 @@ def snapshot_paths(directory: Path) -> list[Path]:
 
 
 def snapshot_lines(
-    position: int, record_hash: str, header: dict[str, Any], jobs: Iterable[dict[str, Any]]
+    position: int,
+    record_hash: str,
+    header: dict[str, Any],
+    jobs: Iterable[dict[str, Any]],
 ) -> Iterator[bytes]:
     """The sealed lines (newline included) of the snapshot at *position*,
     consuming *jobs* one at a time: the format above, for any storage."""
     digest = hashlib.sha256()
     count = 0
     line, line_hash = _seal(
-        {"snapshot": FORMAT, "position": position, "record_hash": record_hash, "header": header}
+        {
+            "snapshot": FORMAT,
+            "position": position,
+            "record_hash": record_hash,
+            "header": header,
+        }
     )
     yield line
     digest.update(line_hash)
@@ -132,7 +140,9 @@ def _seal(value: dict[str, Any]) -> tuple[bytes, bytes]:
     the GIL while it encodes.
     """
     if "hash" in value:
-        raise ValueError("a snapshot line may not have a member named 'hash' (its seal)")
+        raise ValueError(
+            "a snapshot line may not have a member named 'hash' (its seal)"
+        )
     data = None
     if _orjson is not None:
         try:
@@ -230,7 +240,9 @@ class SnapshotFile:
         closing = held[0]
         if set(closing) != {"end", "digest"} or type(closing["end"]) is not int:
             raise _damage(
-                self.path, number, "the last line is not a closing line (the file was cut short)"
+                self.path,
+                number,
+                "the last line is not a closing line (the file was cut short)",
             )
         if closing["end"] != count or closing["digest"] != digest.hexdigest():
             raise _damage(
@@ -268,7 +280,11 @@ def open_snapshot(
     """
     path = where
     value, line_hash = _parse_line(path, first_line, 1)
-    position, record_hash, header = value.get("position"), value.get("record_hash"), value.get("header")
+    position, record_hash, header = (
+        value.get("position"),
+        value.get("record_hash"),
+        value.get("header"),
+    )
     if (
         value.get("snapshot") != FORMAT
         or type(position) is not int
@@ -276,7 +292,9 @@ def open_snapshot(
         or not isinstance(header, dict)
     ):
         raise _damage(path, 1, f"not the first line of a version {FORMAT} snapshot")
-    return SnapshotFile(path, position, record_hash, header, header_hash=line_hash, lines=lines)
+    return SnapshotFile(
+        path, position, record_hash, header, header_hash=line_hash, lines=lines
+    )
 
 
 def _read_old(path: Path) -> SnapshotFile:
@@ -292,14 +310,20 @@ def _read_old(path: Path) -> SnapshotFile:
         raise _damage(path, 1, f"not valid JSON ({error})") from None
     if not isinstance(data, dict):
         raise _damage(path, 1, "not a JSON object")
-    position, record_hash, table = data.get("position"), data.get("record_hash"), data.get("table")
+    position, record_hash, table = (
+        data.get("position"),
+        data.get("record_hash"),
+        data.get("table"),
+    )
     if (
         type(position) is not int
         or not isinstance(record_hash, str)
         or not isinstance(table, dict)
         or not isinstance(table.get("jobs"), list)
     ):
-        raise JournalCorrupt(f"{path}: not a snapshot eventjobs writes. {SNAPSHOT_HINT}")
+        raise JournalCorrupt(
+            f"{path}: not a snapshot eventjobs writes. {SNAPSHOT_HINT}"
+        )
     jobs = table.pop("jobs")
     return SnapshotFile(path, position, record_hash, table, old_jobs=jobs)
 
@@ -308,7 +332,9 @@ def _open_binary(path: Path | str) -> BinaryIO:
     return Path(path).open("rb")
 
 
-def _parse_line(path: Path | str, raw: bytes, number: int) -> tuple[dict[str, Any], bytes]:
+def _parse_line(
+    path: Path | str, raw: bytes, number: int
+) -> tuple[dict[str, Any], bytes]:
     """Line *number* of *path* (as read, newline included), checked against
     its seal and without it, and its hash."""
     if not raw.endswith(b"\n"):
@@ -316,7 +342,9 @@ def _parse_line(path: Path | str, raw: bytes, number: int) -> tuple[dict[str, An
     line = raw[:-1]
     claimed = sealed_hash(line)
     if claimed is None:
-        raise _damage(path, number, "the line does not match its hash (it was edited or damaged)")
+        raise _damage(
+            path, number, "the line does not match its hash (it was edited or damaged)"
+        )
     try:
         value = _loads(line)
     except ValueError as error:

@@ -41,7 +41,9 @@ def decode_hash(text: Any) -> bytes:
     except (binascii.Error, ValueError):
         raise ValueError(f"{text!r} is not base64") from None
     if len(hashed) != HASH_SIZE:
-        raise ValueError(f"{text!r} is {len(hashed)} bytes, not a {HASH_SIZE}-byte hash")
+        raise ValueError(
+            f"{text!r} is {len(hashed)} bytes, not a {HASH_SIZE}-byte hash"
+        )
     return hashed
 
 

@@ -78,7 +78,9 @@ def _check_hashes(proof: Sequence[bytes], *named: tuple[str, bytes]) -> None:
             raise InvalidProof(f"the {name} has {len(hashed)} bytes, not {HASH_SIZE}")
     for position, hashed in enumerate(proof):
         if len(hashed) != HASH_SIZE:
-            raise InvalidProof(f"proof hash {position} has {len(hashed)} bytes, not {HASH_SIZE}")
+            raise InvalidProof(
+                f"proof hash {position} has {len(hashed)} bytes, not {HASH_SIZE}"
+            )
 
 
 def root_from_inclusion_proof(
@@ -97,7 +99,9 @@ def root_from_inclusion_proof(
     root = hashed
     for sibling in proof:
         if sn == 0:
-            raise InvalidProof(f"the proof is longer than a tree of {size} leaves needs")
+            raise InvalidProof(
+                f"the proof is longer than a tree of {size} leaves needs"
+            )
         if fn & 1 or fn == sn:
             root = node_hash(sibling, root)
             while fn and not fn & 1:
@@ -165,7 +169,9 @@ def verify_consistency(
     first = second = path[0]
     for hashed in path[1:]:
         if sn == 0:
-            raise InvalidProof(f"the consistency proof is longer than {old} to {new} needs")
+            raise InvalidProof(
+                f"the consistency proof is longer than {old} to {new} needs"
+            )
         if fn & 1 or fn == sn:
             first = node_hash(hashed, first)
             second = node_hash(hashed, second)
@@ -177,7 +183,9 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise InvalidProof(f"the consistency proof is shorter than {old} to {new} needs")
+        raise InvalidProof(
+            f"the consistency proof is shorter than {old} to {new} needs"
+        )
     if first != old_root:
         raise InvalidProof(
             f"the consistency proof does not lead to the old root (tree of {old} leaves)"

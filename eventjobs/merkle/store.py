@@ -98,10 +98,14 @@ class LeafHashes:
             return bytes(row[first * HASH_SIZE : (first + 1) * HASH_SIZE])
         hashes = [
             bytes(row[at : at + HASH_SIZE])
-            for at in range(first * HASH_SIZE, (first + (1 << below)) * HASH_SIZE, HASH_SIZE)
+            for at in range(
+                first * HASH_SIZE, (first + (1 << below)) * HASH_SIZE, HASH_SIZE
+            )
         ]
         while len(hashes) > 1:
-            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+            hashes = [
+                node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)
+            ]
         return hashes[0]
 
     def frontier(self) -> Frontier:

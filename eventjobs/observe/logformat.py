@@ -97,7 +97,11 @@ def _access_value(field: str, value: object) -> object:
 
 
 def configure(
-    log_format: str, level: str = "info", *, job_log: bool = False, stream: TextIO | None = None
+    log_format: str,
+    level: str = "info",
+    *,
+    job_log: bool = False,
+    stream: TextIO | None = None,
 ) -> None:
     """Send every log record at *level* and above to *stream* (stderr) in
     *log_format*, replacing the root logger's handlers. Without *job_log*,
@@ -108,7 +112,9 @@ def configure(
             says which are.
     """
     if log_format not in FORMATS:
-        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
+        raise ValueError(
+            f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}"
+        )
     if level.lower() not in LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
@@ -120,7 +126,9 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(LEVELS[level.lower()])
-    logging.getLogger(JOB_LOGGER).setLevel(logging.NOTSET if job_log else logging.WARNING)
+    logging.getLogger(JOB_LOGGER).setLevel(
+        logging.NOTSET if job_log else logging.WARNING
+    )
 
 
 class _RootOutputOnly(logging.Logger):

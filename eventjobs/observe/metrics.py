@@ -59,11 +59,40 @@ REFUSAL_REASONS = (
 
 #: Seconds a job waits or runs: from a millisecond to an hour.
 JOB_SECONDS_BUCKETS = (
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
+    0.001,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    300,
+    900,
+    3600,
 )
 #: Seconds one group commit (write and fdatasync) takes.
 APPEND_SECONDS_BUCKETS = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
 )
 #: Records per group commit.
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -72,7 +101,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Source(Protocol):
-    """What the gauges are read from (the runtime)."""
+    """What the gauges are read from (the runtime's :class:`~eventjobs.runtime.health.Gauges`)."""
 
     @property
     def table(self) -> JobTable: ...
@@ -94,15 +123,20 @@ class Metrics:
         gauge_help: help text of each name :meth:`Source.gauges` returns.
     """
 
-    def __init__(self, source: Source, gauge_help: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, source: Source, gauge_help: dict[str, str] | None = None
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         registry = self.registry
         self.submitted = Counter(
-            "eventjobs_jobs_submitted", "Jobs accepted (queued), stored or fire-and-forget.",
+            "eventjobs_jobs_submitted",
+            "Jobs accepted (queued), stored or fire-and-forget.",
             registry=registry,
         )
         self.started = Counter(
-            "eventjobs_jobs_started", "Jobs whose handler began to run.", registry=registry
+            "eventjobs_jobs_started",
+            "Jobs whose handler began to run.",
+            registry=registry,
         )
         finished = Counter(
             "eventjobs_jobs_finished",
@@ -117,11 +151,13 @@ class Metrics:
             for name in ("1xx", "2xx", "3xx", "4xx", "5xx")
         }
         self.cancelled = Counter(
-            "eventjobs_jobs_cancelled", "Jobs stopped or dropped by a client's cancel.",
+            "eventjobs_jobs_cancelled",
+            "Jobs stopped or dropped by a client's cancel.",
             registry=registry,
         )
         self.timed_out = Counter(
-            "eventjobs_jobs_timed_out", "Jobs stopped because they ran past their timeout.",
+            "eventjobs_jobs_timed_out",
+            "Jobs stopped because they ran past their timeout.",
             registry=registry,
         )
         self.interrupted = Counter(
@@ -173,7 +209,9 @@ class Metrics:
             registry=registry,
         )
         self._refused = refused
-        self._refused_by_reason = {reason: refused.labels(reason=reason) for reason in REFUSAL_REASONS}
+        self._refused_by_reason = {
+            reason: refused.labels(reason=reason) for reason in REFUSAL_REASONS
+        }
         registry.register(_Gauges(source, gauge_help or {}))
         self._source = source
         #: job id -> started time, for the jobs running now (their run time
@@ -216,7 +254,9 @@ class Metrics:
         """Count one request answered 503 for *reason* (see REFUSAL_REASONS)."""
         child = self._refused_by_reason.get(reason)
         if child is None:
-            child = self._refused_by_reason[reason] = self._refused.labels(reason=reason)
+            child = self._refused_by_reason[reason] = self._refused.labels(
+                reason=reason
+            )
         child.inc()
 
     def exposition(self) -> bytes:
@@ -238,7 +278,9 @@ class Metrics:
         name = _status_class(event.response.status)
         child = self._finished_by_class.get(name)
         if child is None:
-            child = self._finished_by_class[name] = self._finished.labels(status_class=name)
+            child = self._finished_by_class[name] = self._finished.labels(
+                status_class=name
+            )
         child.inc()
         started = self._started_at.pop(event.job_id, None)
         if started is not None:
@@ -261,11 +303,17 @@ class _Gauges(Collector):
         for name, help_text, value in (
             ("eventjobs_jobs_queued", "Jobs waiting for a run slot.", queued),
             ("eventjobs_jobs_running", "Jobs whose handler is running.", running),
-            ("eventjobs_results_stored", "Finished jobs whose result waits to be fetched.", stored),
+            (
+                "eventjobs_results_stored",
+                "Finished jobs whose result waits to be fetched.",
+                stored,
+            ),
         ):
             yield GaugeMetricFamily(name, help_text, value=value)
         for name, reading in self._source.gauges().items():
             if name.endswith("_total"):
-                yield CounterMetricFamily(name[: -len("_total")], self._help.get(name, name), value=reading)
+                yield CounterMetricFamily(
+                    name[: -len("_total")], self._help.get(name, name), value=reading
+                )
             else:
                 yield GaugeMetricFamily(name, self._help.get(name, name), value=reading)

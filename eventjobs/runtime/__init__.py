@@ -3,7 +3,8 @@
 from .health import Readiness
 from .housekeeping import RETENTION_INTERVAL, SNAPSHOT_CHECK_INTERVAL
 from .modes import node_name
-from .service import NOT_RETRIED, Runtime, RuntimeStatistics, longest_shutdown
+from .health import NOT_RETRIED
+from .service import Runtime, RuntimeStatistics, longest_shutdown
 from .startup import REPLAY_PROGRESS_EVERY
 
 __all__ = [

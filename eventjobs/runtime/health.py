@@ -16,9 +16,17 @@ import attrs
 import trio
 
 from ..actors.writing import Writer
+from ..errors import JournalConflict, JournalCorrupt, JournalInUse, NodeFenced
+from ..journal import Journal, NodeJournal
+from ..projection import JobTable
 from .startup import StartupProgress
 
 log = logging.getLogger("eventjobs.runtime")
+
+#: Append errors that end the writer for good (a retry would meet them
+#: again): another server took the journal, or wrote to it; this node lost
+#: its lease; records another node reads back do not verify.
+NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced, JournalCorrupt)
 
 #: Help texts of the gauges the runtime gives the metrics.
 GAUGE_HELP = {
@@ -74,6 +82,23 @@ class Health:
         for react in self.on_stop_for_good:
             react(error)
 
+    async def run_writer(self, writer: Writer, scope: trio.CancelScope) -> None:
+        """Run *writer* inside *scope* until it ends; an append error no
+        retry can cure (:data:`NOT_RETRIED`) stops the runtime for good
+        instead of crashing the task tree.
+
+        Started with ``start_soon``, not ``start``: a task may not move to
+        its nursery from inside a cancel scope it opened itself.
+        """
+        with scope:
+            try:
+                await writer.run()
+            except NOT_RETRIED as error:
+                # Not a bug to crash on: kept for the probes and for whoever
+                # runs the server (eventjobs serve stops on wait_fatal).
+                # Raised by Runtime.run() once the server has shut down.
+                self.stop_for_good(error)
+
     async def wait_fatal(self) -> BaseException:
         """Return the fatal error once there is one (never returns otherwise)."""
         await self._event.wait()
@@ -99,3 +124,27 @@ class Health:
         if failure is not None:
             return Readiness(False, f"the journal cannot be written: {failure}")
         return Readiness(True)
+
+
+@attrs.frozen
+class Gauges:
+    """What the metrics read at each scrape (:data:`GAUGE_HELP` names them),
+    from the runtime's parts as they are at that moment."""
+
+    table: JobTable
+    readiness: Callable[[], Readiness]
+    startup: StartupProgress
+    journal: Callable[[], Journal | NodeJournal | None]
+    writer: Callable[[], Writer | None]
+
+    def gauges(self) -> dict[str, float]:
+        journal, writer = self.journal(), self.writer()
+        return {
+            "eventjobs_ready": 1.0 if self.readiness().ready else 0.0,
+            "eventjobs_replay_records_read": self.startup.read,
+            "eventjobs_replay_records_to_read": self.startup.total or 0,
+            "eventjobs_journal_head": journal.head if journal is not None else 0,
+            "eventjobs_journal_append_failures_total": (
+                writer.statistics().failed_appends if writer is not None else 0
+            ),
+        }

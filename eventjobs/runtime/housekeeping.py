@@ -22,7 +22,7 @@ from ..events import JobDeleted
 from ..projection import JobTable
 from ..retention import expired_results
 from ..settings import Settings
-from ..snapshot import encode_snapshot
+from ..snapshot_codec import encode_snapshot
 from .modes import Mode
 
 log = logging.getLogger("eventjobs.runtime")
@@ -44,7 +44,10 @@ class Housekeeping:
 
     @property
     def retention_on(self) -> bool:
-        return self._settings.result_ttl is not None or self._settings.max_results is not None
+        return (
+            self._settings.result_ttl is not None
+            or self._settings.max_results is not None
+        )
 
     async def enforce_retention(self, writer: Writer) -> None:
         """Every ``RETENTION_INTERVAL`` seconds, record ``deleted`` for each
@@ -59,7 +62,9 @@ class Housekeeping:
             try:
                 for job_id, reason in victims:
                     writer.record_nowait(
-                        JobDeleted(job_id=job_id, time=self._clock(), by=None, reason=reason)
+                        JobDeleted(
+                            job_id=job_id, time=self._clock(), by=None, reason=reason
+                        )
                     )
             except JournalUnavailable:
                 pass  # the journal is failing; try again next round
@@ -71,7 +76,9 @@ class Housekeeping:
         until cancelled."""
         while True:
             await trio.sleep(SNAPSHOT_CHECK_INTERVAL)
-            if writer.table.position - self.snapshot_position >= self._snapshot_due(writer.table):
+            if writer.table.position - self.snapshot_position >= self._snapshot_due(
+                writer.table
+            ):
                 await self.snapshot(writer, mode)
 
     def _snapshot_due(self, table: JobTable) -> int:
@@ -106,7 +113,9 @@ class Housekeeping:
         except JournalUnavailable as error:
             # A snapshot only saves replay work at the next start: go on
             # without it, and try again when the next one is due.
-            log.warning("snapshot at sequence number %d not written: %s", position, error)
+            log.warning(
+                "snapshot at sequence number %d not written: %s", position, error
+            )
             return
         self.snapshot_position = position
         if stored:

@@ -16,7 +16,13 @@ import trio
 from ..actors.supervisor import Supervisor
 from ..actors.writing import Writer
 from ..errors import NotRunning, QueueFull, QuotaExceeded, ShuttingDown
-from ..events import JobDeleted, JobFetched, JobQueued, RecordedRequest, RecordedResponse
+from ..events import (
+    JobDeleted,
+    JobFetched,
+    JobQueued,
+    RecordedRequest,
+    RecordedResponse,
+)
 from ..identity import Caller
 from ..records import Recorded
 from ..projection import JobTable, View
@@ -56,7 +62,9 @@ class Jobs:
 
     # -- commands -------------------------------------------------------------
 
-    async def submit(self, request: RecordedRequest, caller: Caller, *, store: bool) -> int:
+    async def submit(
+        self, request: RecordedRequest, caller: Caller, *, store: bool
+    ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
         Raises:
@@ -120,7 +128,9 @@ class Jobs:
                 return None  # a finished job never becomes pending again
             job = attrs.evolve(found, result=response)
         try:
-            await writer.record(JobFetched(job_id=job_id, time=self.clock(), by=caller.name))
+            await writer.record(
+                JobFetched(job_id=job_id, time=self.clock(), by=caller.name)
+            )
         except Rejected:
             return None  # fetched or deleted on another node first
         return job
@@ -159,7 +169,9 @@ class Jobs:
 
     async def delete_all(self, caller: Caller) -> None:
         """Remove every job of the caller's, pending ones included."""
-        await self._delete([job.job_id for job in self.table.visible_to(caller)], caller, "all")
+        await self._delete(
+            [job.job_id for job in self.table.visible_to(caller)], caller, "all"
+        )
 
     async def delete_expired(self, caller: Caller, stamp: float) -> None:
         """Remove the caller's jobs whose stamp is strictly below *stamp*."""
@@ -170,7 +182,9 @@ class Jobs:
         writer, _, _ = self._parts()
         now = self.clock()
         for job_id in job_ids:
-            writer.record_nowait(JobDeleted(job_id=job_id, time=now, by=caller.name, reason=reason))
+            writer.record_nowait(
+                JobDeleted(job_id=job_id, time=now, by=caller.name, reason=reason)
+            )
         await writer.flush()
 
     # -- queries ----------------------------------------------------------------
@@ -180,7 +194,11 @@ class Jobs:
 
         Owned, not visible: a superuser's quota counts only their own jobs.
         """
-        return sum(1 for job in self.table.jobs.values() if job.visible and job.owner == caller.name)
+        return sum(
+            1
+            for job in self.table.jobs.values()
+            if job.visible and job.owner == caller.name
+        )
 
     def status(self, job_id: int, caller: Caller) -> View | None:
         """The caller's job, or None when it is unknown to them."""
@@ -193,7 +211,9 @@ class Jobs:
     def owned_ids(self, caller: Caller) -> set[int]:
         """Ids of every job of the caller's in the table (pending, or with a
         stored result; fire-and-forget ones included)."""
-        return {job.job_id for job in self.table.jobs.values() if job.owner == caller.name}
+        return {
+            job.job_id for job in self.table.jobs.values() if job.owner == caller.name
+        }
 
     @property
     def position(self) -> int:

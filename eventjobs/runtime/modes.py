@@ -57,7 +57,9 @@ class Mode(Protocol):
     def journal(self) -> Journal | NodeJournal:
         """The journal the mode was chosen for."""
 
-    async def start_writer(self, table: JobTable, fanout: Fanout, rebuild: Rebuild) -> Writer:
+    async def start_writer(
+        self, table: JobTable, fanout: Fanout, rebuild: Rebuild
+    ) -> Writer:
         """The writer, its observers attached (a node joins the journal first)."""
 
     def recover(
@@ -86,7 +88,12 @@ class Mode(Protocol):
         """Record the caller's job deleted; False when another node was first."""
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]], *, min_gap: int
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int,
     ) -> bool:
         """Store a snapshot of the views at *position*; False when none was
         needed (a node: another node stored one within *min_gap* records)."""
@@ -95,7 +102,9 @@ class Mode(Protocol):
         """At a clean stop: give up what the journal holds for this server."""
 
 
-def choose_mode(journal: Journal | NodeJournal, settings: Settings, clock: Clock) -> Mode:
+def choose_mode(
+    journal: Journal | NodeJournal, settings: Settings, clock: Clock
+) -> Mode:
     """The mode *journal* runs in: the one place that asks what it is."""
     if isinstance(journal, NodeJournal):
         return Node(journal, settings, clock)
@@ -110,7 +119,9 @@ class SingleServer:
         self._clock = clock
         self._writer: JournalWriter | None = None
 
-    async def start_writer(self, table: JobTable, fanout: Fanout, rebuild: Rebuild) -> Writer:
+    async def start_writer(
+        self, table: JobTable, fanout: Fanout, rebuild: Rebuild
+    ) -> Writer:
         writer = self._writer = JournalWriter(self.journal, table, rebuild=rebuild)
         # Before recovery, so that the jobs it interrupts are counted and logged.
         writer.observers.append(fanout.observe_own)
@@ -134,7 +145,9 @@ class SingleServer:
             found = Unfinished(job.job_id, running=True, rerun_safe=rerun_safe(job))
             recovery = recover(found, now=self._clock(), reason=RESTART_REASON)
             outcome = "runs again" if recovery.run else "interrupted"
-            log.warning("job %d was running when the server stopped: %s", job.job_id, outcome)
+            log.warning(
+                "job %d was running when the server stopped: %s", job.job_id, outcome
+            )
             assert recovery.event is not None
             writer.record_nowait(recovery.event, retry=True)
         # Requeued ones included: the writer has applied them already.
@@ -161,7 +174,9 @@ class SingleServer:
         if job.phase is Phase.QUEUED:
             await writer.record(
                 JobCancelled(
-                    job_id=job.job_id, time=self._clock(), by=caller.name,
+                    job_id=job.job_id,
+                    time=self._clock(),
+                    by=caller.name,
                     response=cancelled_result(),
                 )
             )
@@ -171,11 +186,18 @@ class SingleServer:
     async def delete(self, job_id: int, caller: Caller) -> bool:
         writer = self._writer
         assert writer is not None
-        await writer.record(JobDeleted(job_id=job_id, time=self._clock(), by=caller.name, reason="id"))
+        await writer.record(
+            JobDeleted(job_id=job_id, time=self._clock(), by=caller.name, reason="id")
+        )
         return True
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]], *, min_gap: int
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int,
     ) -> bool:
         await self.journal.save_snapshot(position, header, jobs)
         return True
@@ -193,9 +215,13 @@ class Node:
         self._clock = clock
         self._writer: NodeWriter | None = None
 
-    async def start_writer(self, table: JobTable, fanout: Fanout, rebuild: Rebuild) -> Writer:
+    async def start_writer(
+        self, table: JobTable, fanout: Fanout, rebuild: Rebuild
+    ) -> Writer:
         node = await self.journal.join(node_name(), self._settings.node_lease)
-        log.info("joined the PostgreSQL journal %s as node %d", self.journal.location, node)
+        log.info(
+            "joined the PostgreSQL journal %s as node %d", self.journal.location, node
+        )
         writer = self._writer = NodeWriter(self.journal, table)
         writer.observers.append(fanout.observe_own)
         writer.applied_observers.append(fanout.observe_applied)
@@ -266,7 +292,9 @@ class Node:
             try:
                 await writer.record(
                     JobCancelled(
-                        job_id=job.job_id, time=self._clock(), by=caller.name,
+                        job_id=job.job_id,
+                        time=self._clock(),
+                        by=caller.name,
                         response=cancelled_result(),
                     )
                 )
@@ -280,7 +308,12 @@ class Node:
                 pass  # it started meanwhile (or ended): ask it to stop instead
         try:
             await writer.record(
-                JobCancelling(job_id=job.job_id, time=self._clock(), by=caller.name, reason="cancel")
+                JobCancelling(
+                    job_id=job.job_id,
+                    time=self._clock(),
+                    by=caller.name,
+                    reason="cancel",
+                )
             )
             return
         except Rejected:
@@ -297,14 +330,21 @@ class Node:
         assert writer is not None
         try:
             await writer.record(
-                JobDeleted(job_id=job_id, time=self._clock(), by=caller.name, reason="id")
+                JobDeleted(
+                    job_id=job_id, time=self._clock(), by=caller.name, reason="id"
+                )
             )
         except Rejected:
             return False  # fetched or deleted on another node first
         return True
 
     async def save_snapshot(
-        self, position: int, header: dict[str, Any], jobs: Iterable[dict[str, Any]], *, min_gap: int
+        self,
+        position: int,
+        header: dict[str, Any],
+        jobs: Iterable[dict[str, Any]],
+        *,
+        min_gap: int,
     ) -> bool:
         # One snapshot per interval between all the nodes.
         return await self.journal.save_snapshot(position, header, jobs, min_gap=min_gap)

@@ -43,7 +43,9 @@ class JournalReader:
             try:
                 return list(itertools.islice(records, limit))
             finally:
-                close = getattr(records, "close", None)  # a generator holds an open file
+                close = getattr(
+                    records, "close", None
+                )  # a generator holds an open file
                 if close is not None:
                     close()
 
@@ -57,9 +59,13 @@ class JournalReader:
 
         def of_job() -> list[Recorded]:
             read_job = getattr(journal, "read_job", None)
-            if read_job is not None:  # a journal that can find a job's records (PostgreSQL)
+            if (
+                read_job is not None
+            ):  # a journal that can find a job's records (PostgreSQL)
                 return read_job(job_id)
-            return [record for record in journal.read() if record.event.job_id == job_id]
+            return [
+                record for record in journal.read() if record.event.job_id == job_id
+            ]
 
         if journal.reads_block:
             return await trio.to_thread.run_sync(of_job)

@@ -32,17 +32,13 @@ from collections.abc import Callable
 import attrs
 import trio
 
-from ..actors.pool import ProcessPool
+from ..actors.process_pool import ProcessPool
 from ..actors.supervisor import Executor, Supervisor, SupervisorStatistics
 from ..actors.writer import FINAL_FLUSH_SECONDS
 from ..actors.writing import Writer, WriterStatistics
 from ..actors.handle import CURRENT_POOL
 from ..errors import (
-    JournalConflict,
-    JournalCorrupt,
-    JournalInUse,
     JournalUnavailable,
-    NodeFenced,
     NotRunning,
 )
 from ..journal import Journal, NodeJournal
@@ -50,7 +46,7 @@ from ..observe.metrics import Metrics
 from ..projection import JobTable, JobView
 from ..settings import Settings
 from .fanout import Fanout
-from .health import GAUGE_HELP, Health, Readiness
+from .health import GAUGE_HELP, Gauges, Health, Readiness
 from .housekeeping import Housekeeping
 from .jobs import Jobs
 from .reading import JournalReader
@@ -63,11 +59,6 @@ from .startup import (
 )
 
 log = logging.getLogger("eventjobs.runtime")
-
-#: Append errors that end the writer for good (a retry would meet them
-#: again): another server took the journal, or wrote to it; this node lost
-#: its lease; records another node reads back do not verify.
-NOT_RETRIED = (JournalInUse, JournalConflict, NodeFenced, JournalCorrupt)
 
 
 def longest_shutdown(settings: Settings) -> float:
@@ -124,7 +115,14 @@ class Runtime:
         self.startup = StartupProgress()
         self.health = Health()
         self.housekeeping = Housekeeping(settings, clock)
-        self.metrics = Metrics(self, GAUGE_HELP)
+        gauges = Gauges(
+            self.table,
+            self.readiness,
+            self.startup,
+            lambda: self._journal,
+            lambda: self._writer,
+        )
+        self.metrics = Metrics(gauges, GAUGE_HELP)
         self.fanout = Fanout(self.metrics)
         #: Commands and queries on jobs (what the job API calls).
         self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
@@ -189,7 +187,9 @@ class Runtime:
         """The table as the journal durably holds it (after a failed append)."""
         return (await replay_off_the_loop(self.journal)).table
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Recover, then run the writer and supervisor until :meth:`shutdown`.
 
         Reports started once recovery is durable and jobs are accepted; if
@@ -201,7 +201,7 @@ class Runtime:
         serving (jobs found queued stay queued); one during recovery drains
         as usual. When the journal cannot be opened or replayed the error is
         kept (:meth:`readiness`, :meth:`wait_fatal`) and raised. So is an
-        append error that no retry can cure (:data:`NOT_RETRIED`: another
+        append error that no retry can cure (:data:`.health.NOT_RETRIED`: another
         server took the journal): the writer stops, every later command is
         refused, and once :meth:`shutdown` has run the error is raised.
 
@@ -238,7 +238,7 @@ class Runtime:
         writer_scope = trio.CancelScope(shield=True)
         try:
             async with trio.open_nursery() as journal_nursery:
-                journal_nursery.start_soon(self._run_writer, writer, writer_scope)
+                journal_nursery.start_soon(self.health.run_writer, writer, writer_scope)
                 try:
                     # The pool outlives the jobs (an interrupted job's worker
                     # is killed as the job unwinds) and stops after them.
@@ -288,7 +288,9 @@ class Runtime:
         # Its jobs can record nothing once the journal is lost for good (a
         # node's are another's by now): stop them, and start none.
         self.health.on_stop_for_good.append(lambda error: supervisor.abandon())
-        mode.recover(job_nursery, supervisor, self._rerun_safe, self.health.stop_for_good)
+        mode.recover(
+            job_nursery, supervisor, self._rerun_safe, self.health.stop_for_good
+        )
         try:
             await writer.flush()
         except JournalUnavailable as error:
@@ -308,25 +310,15 @@ class Runtime:
             with trio.CancelScope(shield=True):
                 await self.journal.aclose()
 
-    async def _run_writer(self, writer: Writer, scope: trio.CancelScope) -> None:
-        # Started with start_soon, not start: a task may not move to its
-        # nursery from inside a cancel scope it opened itself.
-        with scope:
-            try:
-                await writer.run()
-            except NOT_RETRIED as error:
-                # Not a bug to crash on: kept for the probes and for whoever
-                # runs the server (eventjobs serve stops on wait_fatal).
-                # Raised by run() once the server has shut down.
-                self.health.stop_for_good(error)
-
     async def shutdown(self) -> None:
         """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
         interrupt the rest, flush the journal and let :meth:`run` return
         (during the start-up replay: stop replaying)."""
         self.startup.shutdown_asked = True
         if self._writer is None and self.health.fatal is None:
-            log.info("shutdown while starting (%s): no job was served", self.startup.step)
+            log.info(
+                "shutdown while starting (%s): no job was served", self.startup.step
+            )
         if self._supervisor is not None:
             await self._supervisor.shutdown(self.settings.shutdown_timeout)
         if self._writer is not None:
@@ -380,29 +372,6 @@ class Runtime:
     def fatal(self) -> BaseException | None:
         """The error that keeps the runtime from ever serving, if any."""
         return self.health.fatal
-
-    @property
-    def fatal_reason(self) -> str | None:
-        """:attr:`fatal` as a sentence for the probes (None without one)."""
-        return self.health.fatal_reason
-
-    async def wait_fatal(self) -> BaseException:
-        """Return the error once :meth:`run` has failed to open or replay
-        the journal, or its journal was taken (never returns otherwise)."""
-        return await self.health.wait_fatal()
-
-    def gauges(self) -> dict[str, float]:
-        """Values read at each metrics scrape (see ``GAUGE_HELP``)."""
-        writer = self._writer
-        return {
-            "eventjobs_ready": 1.0 if self.readiness().ready else 0.0,
-            "eventjobs_replay_records_read": self.startup.read,
-            "eventjobs_replay_records_to_read": self.startup.total or 0,
-            "eventjobs_journal_head": self._journal.head if self._journal is not None else 0,
-            "eventjobs_journal_append_failures_total": (
-                writer.statistics().failed_appends if writer is not None else 0
-            ),
-        }
 
     @property
     def stopping(self) -> bool:

@@ -18,7 +18,7 @@ from ..errors import CodecError, IllegalTransition, JournalCorrupt
 from ..journal import Journal, NodeJournal, open_journal
 from ..projection import JobTable, fold
 from ..settings import MEMORY_JOURNAL, Settings
-from ..snapshot import decode_table
+from ..snapshot_codec import decode_table
 
 #: Replay progress is published (and a shutdown noticed) every this many records.
 REPLAY_PROGRESS_EVERY = 1024
@@ -69,14 +69,19 @@ async def open_configured_journal(settings: Settings) -> Journal | NodeJournal:
         JournalCorrupt: the journal's last record does not read.
     """
     opening = partial(
-        open_journal, settings.journal, shared=True, segment_bytes=settings.segment_bytes
+        open_journal,
+        settings.journal,
+        shared=True,
+        segment_bytes=settings.segment_bytes,
     )
     if settings.journal == MEMORY_JOURNAL:
         return opening()  # nothing blocks: no worker thread (start-up stays one step)
     return await trio.to_thread.run_sync(opening)
 
 
-def replay(journal: Journal | NodeJournal, progress: StartupProgress | None = None) -> Replayed:
+def replay(
+    journal: Journal | NodeJournal, progress: StartupProgress | None = None
+) -> Replayed:
     """The table from the journal's newest snapshot plus the records after it.
 
     With *progress* (at start-up), progress is published there and a
@@ -122,7 +127,9 @@ def replay(journal: Journal | NodeJournal, progress: StartupProgress | None = No
     return Replayed(table, snapshot_position)
 
 
-def _replay_progressively(journal: Journal | NodeJournal, table: JobTable, progress: StartupProgress) -> None:
+def _replay_progressively(
+    journal: Journal | NodeJournal, table: JobTable, progress: StartupProgress
+) -> None:
     """``fold`` that publishes its progress and stops at a shutdown."""
     progress.step = "replaying the journal"
     progress.total = max(0, journal.head - table.position)
@@ -138,7 +145,9 @@ def _replay_progressively(journal: Journal | NodeJournal, table: JobTable, progr
     progress.read = read
 
 
-async def replay_off_the_loop(journal: Journal | NodeJournal, progress: StartupProgress | None = None) -> Replayed:
+async def replay_off_the_loop(
+    journal: Journal | NodeJournal, progress: StartupProgress | None = None
+) -> Replayed:
     """:func:`replay` in a worker thread when the journal's reads block.
 
     Cancellation: a replay in a worker thread goes on to its end (its result

@@ -26,7 +26,9 @@ def report_progress(fraction: float, message: str = "") -> None:
     handle = CURRENT_JOB.get()
     check_fraction(fraction)
     if not isinstance(message, str):
-        raise TypeError(f"a progress message must be a str, not {type(message).__name__}")
+        raise TypeError(
+            f"a progress message must be a str, not {type(message).__name__}"
+        )
     if handle is None:
         return
     if trio.lowlevel.in_trio_run():

@@ -82,16 +82,34 @@ def test_log_follow_prints_events_of_a_running_server(tmp_path):
     directory = tmp_path / "journal"
     with server_process("--journal", str(directory)) as server:
         follow = subprocess.Popen(
-            [sys.executable, "-m", "eventjobs", "journal", "log", str(directory), "--follow", "--interval", "0.1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+            [
+                sys.executable,
+                "-m",
+                "eventjobs",
+                "journal",
+                "log",
+                str(directory),
+                "--follow",
+                "--interval",
+                "0.1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
         )
         try:
             lines = _lines_of(follow)
             _wait_for(lines, "SEQ")  # the (empty) table's header: following now
-            response = httpx.get(f"{server.url}/_api/version", headers={"x-arango-async": "store"})
+            response = httpx.get(
+                f"{server.url}/_api/version", headers={"x-arango-async": "store"}
+            )
             job = response.headers["x-arango-async-id"]
             seen = _wait_for(lines, "done")
-            assert any(f"  {job}  queued" in line and "GET /_api/version" in line for line in seen)
+            assert any(
+                f"  {job}  queued" in line and "GET /_api/version" in line
+                for line in seen
+            )
         finally:
             follow.send_signal(signal.SIGINT)
             status = follow.wait(timeout=TIMEOUT)
@@ -103,10 +121,14 @@ def test_http_follow_streams_new_records(tmp_path):
     """GET /_eventjobs/journal?follow=true delivers records appended after it began."""
     with server_process("--journal", str(tmp_path / "journal")) as server:
         with httpx.Client(timeout=TIMEOUT) as client:
-            with client.stream("GET", f"{server.url}/_eventjobs/journal?follow=true") as stream:
+            with client.stream(
+                "GET", f"{server.url}/_eventjobs/journal?follow=true"
+            ) as stream:
                 assert stream.status_code == 200
                 lines = stream.iter_lines()
-                response = httpx.get(f"{server.url}/_api/version", headers={"x-arango-async": "store"})
+                response = httpx.get(
+                    f"{server.url}/_api/version", headers={"x-arango-async": "store"}
+                )
                 job = int(response.headers["x-arango-async-id"])
                 types = []
                 for line in lines:

@@ -30,7 +30,14 @@ CASES = {
     "log-user-bob.txt": ["log", "{dir}", "--user", "bob"],
     "log-type-deleted.txt": ["log", "{dir}", "--type", "deleted"],
     "log-path-admin.txt": ["log", "{dir}", "--path", "/_admin/*"],
-    "log-since-until.txt": ["log", "{dir}", "--since", "2025-11-29T12:00:05Z", "--until", "1764417612"],
+    "log-since-until.txt": [
+        "log",
+        "{dir}",
+        "--since",
+        "2025-11-29T12:00:05Z",
+        "--until",
+        "1764417612",
+    ],
     "stats.txt": ["stats", "{dir}"],
     "export.csv": ["export", "{dir}", "--format", "csv"],
     "export.jsonl": ["export", "{dir}", "--format", "jsonl"],
@@ -61,7 +68,9 @@ def test_output_matches_golden_file(name, journal, capsys):
 def test_export_to_file_equals_stdout(journal, tmp_path, capsys):
     """--output writes the same rows as stdout and says how many."""
     target = tmp_path / "events.csv"
-    result = run(capsys, "export", str(journal), "--format", "csv", "--output", str(target))
+    result = run(
+        capsys, "export", str(journal), "--format", "csv", "--output", str(target)
+    )
     assert result.status == 0
     assert target.read_text() == (GOLDEN / "export.csv").read_text()
     assert result.err == f"22 events written to {target}\n"

@@ -21,11 +21,16 @@ def test_verify_passes_on_a_journal_a_server_is_writing(tmp_path):
     directory = tmp_path / "journal"
     with server_process("--journal", str(directory)) as server:
         for _ in range(3):
-            response = httpx.get(f"{server.url}/_api/version", headers={"x-arango-async": "store"})
+            response = httpx.get(
+                f"{server.url}/_api/version", headers={"x-arango-async": "store"}
+            )
             assert response.status_code == 202
         result = subprocess.run(
             [sys.executable, "-m", "eventjobs", "journal", "verify", str(directory)],
-            capture_output=True, check=False, text=True, timeout=30,
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=30,
         )
         assert result.returncode == 0, result
         assert result.stdout.startswith("ok: ")

@@ -25,7 +25,9 @@ async def timed_out_journal(directory):
         JobCancelling(job_id=1, time=4.0, by=None, reason="timeout"),
         JobTimedOut(job_id=1, time=5.0, timeout=3.0, response=timed_out_result(3.0)),
     ]
-    await journal.append([Recorded(seq, event) for seq, event in enumerate(events, start=1)])
+    await journal.append(
+        [Recorded(seq, event) for seq, event in enumerate(events, start=1)]
+    )
     await journal.aclose()
 
 

@@ -32,47 +32,77 @@ from eventjobs.merkle import (
 # tested with. In verify_test.go the inclusion vectors count leaves from 1;
 # here they are given as 0-based leaf indexes.
 
-LEAVES = [bytes.fromhex(h) for h in (
-    "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-)]
+LEAVES = [
+    bytes.fromhex(h)
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
 
 #: NODE_HASHES[level][index]: every complete subtree of the 8-leaf tree.
-NODE_HASHES = [[bytes.fromhex(h) for h in row] for row in (
-    ("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-     "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-     "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
-     "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
-     "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-     "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
-     "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-     "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1"),
-    ("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-     "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-     "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-     "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
-    ("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-     "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
-    ("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",),
-)]
+NODE_HASHES = [
+    [bytes.fromhex(h) for h in row]
+    for row in (
+        (
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
+            "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
+            "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+            "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1",
+        ),
+        (
+            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        ),
+        (
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ),
+        ("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",),
+    )
+]
 
 #: ROOTS[size] for the trees of the first 0..8 leaves.
-ROOTS = [bytes.fromhex(h) for h in (
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-)]
+ROOTS = [
+    bytes.fromhex(h)
+    for h in (
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    )
+]
 
 N = NODE_HASHES
 #: The frontier (CompactTrees) after each size.
-COMPACT = [[], [N[0][0]], [N[1][0]], [N[1][0], N[0][2]], [N[2][0]], [N[2][0], N[0][4]],
-           [N[2][0], N[1][2]], [N[2][0], N[1][2], N[0][6]], [N[3][0]]]
+COMPACT = [
+    [],
+    [N[0][0]],
+    [N[1][0]],
+    [N[1][0], N[0][2]],
+    [N[2][0]],
+    [N[2][0], N[0][4]],
+    [N[2][0], N[1][2]],
+    [N[2][0], N[1][2], N[0][6]],
+    [N[3][0]],
+]
 
 #: (leaf index, tree size, proof)
 INCLUSION = [
@@ -133,7 +163,9 @@ def test_consistency_proofs_match_the_vectors(old, new, proof):
     verify_consistency(old, new, proof, ROOTS[old], ROOTS[new])
 
 
-SOME_HASH = bytes.fromhex("abacaba000000000000000000000000000000000000000000060061e00123456")
+SOME_HASH = bytes.fromhex(
+    "abacaba000000000000000000000000000000000000000000060061e00123456"
+)
 
 
 @pytest.mark.parametrize(("index", "size", "proof"), [v for v in INCLUSION if v[2]])
@@ -141,13 +173,18 @@ def test_corrupted_inclusion_proofs_fail(index, size, proof):
     """The probes of verify_test.go's corruptInclusionProof."""
     hashed, root = leaf_hash(LEAVES[index]), ROOTS[size]
     probes = [
-        (index - 1, size, hashed, proof, root), (index + 1, size, hashed, proof, root),
-        (index ^ 2, size, hashed, proof, root), (index, size * 2, hashed, proof, root),
+        (index - 1, size, hashed, proof, root),
+        (index + 1, size, hashed, proof, root),
+        (index ^ 2, size, hashed, proof, root),
+        (index, size * 2, hashed, proof, root),
         (index, size // 2, hashed, proof, root),
         (index, size, leaf_hash(b"WrongLeaf"), proof, root),
-        (index, size, hashed, proof, EMPTY_ROOT), (index, size, hashed, proof, SOME_HASH),
-        (index, size, hashed, [*proof, b""], root), (index, size, hashed, [*proof, root], root),
-        (index, size, hashed, [b"", *proof], root), (index, size, hashed, [root, *proof], root),
+        (index, size, hashed, proof, EMPTY_ROOT),
+        (index, size, hashed, proof, SOME_HASH),
+        (index, size, hashed, [*proof, b""], root),
+        (index, size, hashed, [*proof, root], root),
+        (index, size, hashed, [b"", *proof], root),
+        (index, size, hashed, [root, *proof], root),
         (index, size, hashed, proof[:-1], root),
     ]
     if len(proof) > 1:
@@ -167,13 +204,23 @@ def test_corrupted_consistency_proofs_fail(old, new, proof):
     r1, r2 = ROOTS[old], ROOTS[new]
     wrong = sha256(b"WrongRoot").digest()
     probes = [
-        (old - 1, new, r1, r2, proof), (old + 1, new, r1, r2, proof), (old ^ 2, new, r1, r2, proof),
-        (old, new * 2, r1, r2, proof), (old, new // 2, r1, r2, proof),
-        (old, new, wrong, r2, proof), (old, new, r1, wrong, proof), (old, new, r2, r1, proof),
-        (old, new, r1, r2, []), (old, new, r1, r2, [*proof, b""]), (old, new, r1, r2, [*proof, r1]),
-        (old, new, r1, r2, [*proof, r2]), (old, new, r1, r2, [b"", *proof]),
-        (old, new, r1, r2, [r1, *proof]), (old, new, r1, r2, [r2, *proof]),
-        (old, new, r1, r2, [proof[0], *proof]), (old, new, r1, r2, proof[:-1]),
+        (old - 1, new, r1, r2, proof),
+        (old + 1, new, r1, r2, proof),
+        (old ^ 2, new, r1, r2, proof),
+        (old, new * 2, r1, r2, proof),
+        (old, new // 2, r1, r2, proof),
+        (old, new, wrong, r2, proof),
+        (old, new, r1, wrong, proof),
+        (old, new, r2, r1, proof),
+        (old, new, r1, r2, []),
+        (old, new, r1, r2, [*proof, b""]),
+        (old, new, r1, r2, [*proof, r1]),
+        (old, new, r1, r2, [*proof, r2]),
+        (old, new, r1, r2, [b"", *proof]),
+        (old, new, r1, r2, [r1, *proof]),
+        (old, new, r1, r2, [r2, *proof]),
+        (old, new, r1, r2, [proof[0], *proof]),
+        (old, new, r1, r2, proof[:-1]),
     ]
     for position in range(len(proof)):
         changed = list(proof)
@@ -190,11 +237,15 @@ def test_trivial_consistency():
     verify_consistency(0, 0, [], EMPTY_ROOT, EMPTY_ROOT)
     verify_consistency(0, 1, [], EMPTY_ROOT, ROOTS[1])
     verify_consistency(1, 1, [], ROOTS[1], ROOTS[1])
-    for probe in [(1, 1, ROOTS[1], ROOTS[2], []), (1, 0, ROOTS[1], ROOTS[0], []),
-                  (2, 1, ROOTS[2], ROOTS[1], []), (1, 2, ROOTS[1], ROOTS[2], []),
-                  (0, 0, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
-                  (0, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
-                  (1, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT])]:
+    for probe in [
+        (1, 1, ROOTS[1], ROOTS[2], []),
+        (1, 0, ROOTS[1], ROOTS[0], []),
+        (2, 1, ROOTS[2], ROOTS[1], []),
+        (1, 2, ROOTS[1], ROOTS[2], []),
+        (0, 0, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
+        (0, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
+        (1, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
+    ]:
         old, new, root1, root2, proof = probe
         with pytest.raises(InvalidProof):
             verify_consistency(old, new, proof, root1, root2)
@@ -257,7 +308,9 @@ BIG_LEAVES = [f"record {i}".encode() for i in range(BIG)]
 BIG_TREE = LeafHashes(leaf_hash(leaf) for leaf in BIG_LEAVES)
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 15, 16, 17, 255, 256, 257, 300, 511, 512, 513, BIG])
+@pytest.mark.parametrize(
+    "size", [1, 2, 3, 15, 16, 17, 255, 256, 257, 300, 511, 512, 513, BIG]
+)
 def test_roots_follow_the_rfc_definition(size):
     frontier = Frontier()
     for leaf in BIG_LEAVES[:size]:
@@ -320,15 +373,21 @@ def test_a_restored_frontier_extends_the_same_tree():
     assert frontier.size == 300
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([], '"size" and "hashes"'),
-    ({"size": 3, "hashes": "x"}, "list of base64"),
-    ({"size": -1, "hashes": []}, "a tree size is a whole number"),
-    ({"size": True, "hashes": []}, "a tree size is a whole number"),
-    ({"size": 3, "hashes": [base64.b64encode(ROOTS[1]).decode()]}, "frontier of 2 hashes, not 1"),
-    ({"size": 1, "hashes": ["!!"]}, "not base64"),
-    ({"size": 1, "hashes": ["AAAA"]}, "3 bytes, not a 32-byte hash"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], '"size" and "hashes"'),
+        ({"size": 3, "hashes": "x"}, "list of base64"),
+        ({"size": -1, "hashes": []}, "a tree size is a whole number"),
+        ({"size": True, "hashes": []}, "a tree size is a whole number"),
+        (
+            {"size": 3, "hashes": [base64.b64encode(ROOTS[1]).decode()]},
+            "frontier of 2 hashes, not 1",
+        ),
+        ({"size": 1, "hashes": ["!!"]}, "not base64"),
+        ({"size": 1, "hashes": ["AAAA"]}, "3 bytes, not a 32-byte hash"),
+    ],
+)
 def test_a_damaged_frontier_is_refused_with_a_reason(data, message):
     with pytest.raises(ValueError, match=message):
         Frontier.from_json(data)

@@ -21,7 +21,7 @@ from eventjobs.audit import commands
 from eventjobs.cli import build_parser
 from eventjobs.journal import FileJournal, Recorded
 from eventjobs.projection import JobTable
-from eventjobs.snapshot import encode_table
+from eventjobs.snapshot_codec import encode_table
 from tests.audit.support import views
 from tests.test_properties import programs, run
 
@@ -40,12 +40,18 @@ def _write(directory: Path, records: list[Recorded]) -> None:
 
 def _replay_json(directory: Path, until: int) -> dict:
     out = io.StringIO()
-    args = build_parser().parse_args(["journal", "replay", str(directory), "--until", str(until), "--json"])
+    args = build_parser().parse_args(
+        ["journal", "replay", str(directory), "--until", str(until), "--json"]
+    )
     assert commands.run(args, out) == 0
     return json.loads(out.getvalue())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(programs)
 def test_replay_until_equals_live_table_on_random_sessions(program):
     """At every quiet moment of a random session, replay --until head is the live table."""
@@ -54,6 +60,10 @@ def test_replay_until_equals_live_table_on_random_sessions(program):
         directory = Path(temporary) / "journal"
         _write(directory, trace.records)
         for snapshot in trace.snapshots:
-            live = JobTable(jobs=snapshot.jobs, last_job_id=snapshot.last_job_id, position=snapshot.position)
+            live = JobTable(
+                jobs=snapshot.jobs,
+                last_job_id=snapshot.last_job_id,
+                position=snapshot.position,
+            )
             expected = views(encode_table(live))
             assert views(_replay_json(directory, snapshot.head)) == expected

@@ -25,7 +25,9 @@ def test_intact_journal_verifies_with_summary(journal, capsys):
     """An untouched journal exits 0 with records, jobs and first/last time."""
     result = run(capsys, "verify", str(journal))
     assert result.status == 0, result
-    assert result.out.startswith(f"ok: {len(EVENTS)} records (sequence numbers 1 to {len(EVENTS)}), 7 jobs, ")
+    assert result.out.startswith(
+        f"ok: {len(EVENTS)} records (sequence numbers 1 to {len(EVENTS)}), 7 jobs, "
+    )
     assert "2025-11-29T12:00:00.000Z to 2025-11-29T12:00:21.500Z" in result.out
 
 
@@ -37,7 +39,10 @@ def test_edited_byte_is_caught_at_that_record(journal, capsys):
     path.write_bytes(b"".join(lines))
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
-    assert f"{path}, line 5, sequence number 5: the record does not match its hash" in result.out
+    assert (
+        f"{path}, line 5, sequence number 5: the record does not match its hash"
+        in result.out
+    )
 
 
 def test_edited_last_record_is_caught(journal, capsys):
@@ -47,7 +52,10 @@ def test_edited_last_record_is_caught(journal, capsys):
     path.write_bytes(b"".join(lines))
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
-    assert f"line {len(EVENTS)}, sequence number {len(EVENTS)}: the record does not match" in result.out
+    assert (
+        f"line {len(EVENTS)}, sequence number {len(EVENTS)}: the record does not match"
+        in result.out
+    )
 
 
 def test_deleted_line_is_caught_where_it_was(journal, capsys):
@@ -92,7 +100,9 @@ def write_journal_without(directory: Path, skip: int) -> Path:
     async def write() -> None:
         journal = FileJournal.open(directory)
         try:
-            await journal.append([Recorded(seq, e) for seq, e in enumerate(events, start=1)])
+            await journal.append(
+                [Recorded(seq, e) for seq, e in enumerate(events, start=1)]
+            )
         finally:
             await journal.aclose()
 
@@ -110,7 +120,10 @@ def test_truncated_middle_segment_is_caught_at_the_next(tmp_path, capsys):
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
     first = int(paths[2].name.removeprefix("segment-").removesuffix(".jsonl"))
-    assert f"{paths[2]}, line 1: the segment begins at sequence number {first} where {first - 1} was expected" in result.out
+    assert (
+        f"{paths[2]}, line 1: the segment begins at sequence number {first} where {first - 1} was expected"
+        in result.out
+    )
 
 
 def test_truncated_middle_of_a_line_is_caught(tmp_path, capsys):
@@ -122,7 +135,10 @@ def test_truncated_middle_of_a_line_is_caught(tmp_path, capsys):
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
     seq = first + len(lines) - 1
-    assert f"{path}, line {len(lines)} (expected sequence number {seq}): the record is incomplete" in result.out
+    assert (
+        f"{path}, line {len(lines)} (expected sequence number {seq}): the record is incomplete"
+        in result.out
+    )
 
 
 def test_illegal_transition_is_caught(tmp_path, capsys):
@@ -132,14 +148,23 @@ def test_illegal_transition_is_caught(tmp_path, capsys):
     async def append_bad() -> None:
         opened = FileJournal.open(journal)
         try:  # job 7 is running: it cannot be fetched
-            await opened.append([Recorded(len(EVENTS) + 1, JobFetched(job_id=7, time=T0 + 30, by="carol"))])
+            await opened.append(
+                [
+                    Recorded(
+                        len(EVENTS) + 1, JobFetched(job_id=7, time=T0 + 30, by="carol")
+                    )
+                ]
+            )
         finally:
             await opened.aclose()
 
     trio.run(append_bad)
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
-    assert f"line {len(EVENTS) + 1}, sequence number {len(EVENTS) + 1}: illegal transition" in result.out
+    assert (
+        f"line {len(EVENTS) + 1}, sequence number {len(EVENTS) + 1}: illegal transition"
+        in result.out
+    )
     assert "'fetched' cannot follow phase 'running'" in result.out
 
 
@@ -150,7 +175,10 @@ def test_torn_last_line_is_reported_but_passes(journal, capsys):
     result = run(capsys, "verify", str(journal))
     assert result.status == 0, result
     assert f"ok: {len(EVENTS)} records" in result.out
-    assert f"{path}, line {len(EVENTS) + 1}: incomplete last record (being written?)" in result.out
+    assert (
+        f"{path}, line {len(EVENTS) + 1}: incomplete last record (being written?)"
+        in result.out
+    )
 
 
 def test_pruned_journal_verifies_from_its_checkpoint(tmp_path, capsys):
@@ -168,7 +196,9 @@ def test_pruned_journal_with_edited_checkpoint_fails(tmp_path, capsys):
     journal = tmp_path / "journal"
     write_pruned_journal(journal)
     (checkpoint,) = journal.glob("checkpoint-*.json")
-    checkpoint.write_bytes(checkpoint.read_bytes().replace(b'"record_hash":"', b'"record_hash":"0', 1))
+    checkpoint.write_bytes(
+        checkpoint.read_bytes().replace(b'"record_hash":"', b'"record_hash":"0', 1)
+    )
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
     assert f"{checkpoint}: the checkpoint does not match its hash" in result.out
@@ -182,7 +212,10 @@ def test_pruned_journal_without_checkpoint_fails(tmp_path, capsys):
     checkpoint.unlink()
     result = run(capsys, "verify", str(journal))
     assert result.status == 1
-    assert f"the journal starts at sequence number {through + 1}, but there is no checkpoint" in result.out
+    assert (
+        f"the journal starts at sequence number {through + 1}, but there is no checkpoint"
+        in result.out
+    )
 
 
 def test_missing_directory_is_one_sentence(tmp_path, capsys):

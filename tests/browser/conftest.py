@@ -43,7 +43,9 @@ def browser() -> Iterator[Browser]:
             "or EVENTJOBS_CHROMIUM naming another Chromium binary"
         )
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
         try:
             yield launched
         finally:

@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, Tab
-from tests.support import TEST_USERS, ServerProcess, basic, server_process, write_users_file
+from tests.support import (
+    TEST_USERS,
+    ServerProcess,
+    basic,
+    server_process,
+    write_users_file,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -28,11 +34,15 @@ def server() -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     users = write_users_file(tmp_path_factory.mktemp("dashboard") / "users.json")
-    with server_process("--journal", ":memory:", "--shutdown-timeout", "0", "--users", users) as server:
+    with server_process(
+        "--journal", ":memory:", "--shutdown-timeout", "0", "--users", users
+    ) as server:
         yield server
 
 
-def submit(server: ServerProcess, method: str, path: str, user: str | None = None, **kwargs) -> str:
+def submit(
+    server: ServerProcess, method: str, path: str, user: str | None = None, **kwargs
+) -> str:
     headers = {**STORE, **(basic(user) if user else {}), **kwargs.pop("headers", {})}
     response = httpx.request(method, server.url + path, headers=headers, **kwargs)
     assert response.status_code == 202, response.text
@@ -63,7 +73,9 @@ def sign_in(page: Page, user: str, password: str | None = None) -> None:
 # -- loading and live updates ---------------------------------------------------------
 
 
-def test_page_loads_clean_and_shows_a_job_submitted_through_the_api_within_a_second(open_tab, server, artifacts):
+def test_page_loads_clean_and_shows_a_job_submitted_through_the_api_within_a_second(
+    open_tab, server, artifacts
+):
     tab = open_tab()
     page = open_dashboard(tab, server)
     wait_live(page)
@@ -107,7 +119,10 @@ def test_cancel_from_the_job_page_stops_the_job_and_its_result_is_410(open_tab, 
     expect(page.locator(".timeline .event-cancelled")).to_be_visible()
     response = httpx.put(f"{server.url}/_api/job/{job}")
     assert response.status_code == 410
-    assert (response.json()["errorNum"], response.headers["x-arango-async-id"]) == (21, job)
+    assert (response.json()["errorNum"], response.headers["x-arango-async-id"]) == (
+        21,
+        job,
+    )
     # Fetched now: the page shows it, live.
     expect(page.locator("#job-gone")).to_have_text("fetched")
     expect(page.locator("#job-state")).to_have_text("cancelled")
@@ -134,21 +149,30 @@ def test_delete_from_the_job_page_asks_twice_then_removes_the_job(open_tab, serv
     assert tab.console.errors == [], tab.console.messages
 
 
-def test_job_page_shows_timeline_previews_and_hostile_text_as_text(open_tab, server, artifacts):
+def test_job_page_shows_timeline_previews_and_hostile_text_as_text(
+    open_tab, server, artifacts
+):
     """What clients sent is shown, never run: markup in a body stays text."""
     tab = open_tab()
     hostile = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
     job = submit(
-        server, "POST", "/_admin/echo?note=%3Cb%3E",
-        content=json.dumps({"html": hostile}), headers={**STORE, "x-note": "<b>bold</b>" + hostile},
+        server,
+        "POST",
+        "/_admin/echo?note=%3Cb%3E",
+        content=json.dumps({"html": hostile}),
+        headers={**STORE, "x-note": "<b>bold</b>" + hostile},
     )
     page = open_dashboard(tab, server, f"#/jobs/{job}")
     wait_live(page)
     expect(page.locator("#job-state")).to_have_text("done")
-    expect(page.locator(".timeline .event-type")).to_have_text(["queued", "started", "done"])
+    expect(page.locator(".timeline .event-type")).to_have_text(
+        ["queued", "started", "done"]
+    )
     # The query string as it was sent; markup in a header shown as the text it is.
     expect(page.locator(".job-target .path")).to_have_text("/_admin/echo?note=%3Cb%3E")
-    expect(page.locator("table.headers tr", has_text="x-note").locator("td")).to_have_text("<b>bold</b>" + hostile)
+    expect(
+        page.locator("table.headers tr", has_text="x-note").locator("td")
+    ).to_have_text("<b>bold</b>" + hostile)
     request_body = page.locator(".previews section").nth(0).locator("pre.body")
     expect(request_body).to_contain_text(json.dumps(hostile))  # pretty-printed JSON
     response_body = page.locator(".previews section").nth(1).locator("pre.body")
@@ -156,7 +180,10 @@ def test_job_page_shows_timeline_previews_and_hostile_text_as_text(open_tab, ser
     facts = page.locator(".facts")
     expect(facts).to_contain_text("Queue wait")
     expect(facts).to_contain_text("Run time")
-    assert page.locator("#job-content img, #job-content script, #job-content b").count() == 0
+    assert (
+        page.locator("#job-content img, #job-content script, #job-content b").count()
+        == 0
+    )
     assert page.title() == f"Job {job} · eventjobs"
     screenshot(page, artifacts / "dashboard-job.png")
     assert tab.console.errors == [], tab.console.messages
@@ -166,20 +193,30 @@ def test_job_page_shows_timeline_previews_and_hostile_text_as_text(open_tab, ser
 def progress_server() -> Iterator[ServerProcess]:
     """A server whose mounted app has a job that reports progress."""
     with server_process(
-        "--journal", ":memory:", "--shutdown-timeout", "0", "--progress-interval", "0",
-        "--app", "tests.browser.progress_app:app",
+        "--journal",
+        ":memory:",
+        "--shutdown-timeout",
+        "0",
+        "--progress-interval",
+        "0",
+        "--app",
+        "tests.browser.progress_app:app",
     ) as server:
         yield server
 
 
-def test_progress_shows_as_a_bar_in_the_table_and_folded_in_the_timeline(open_tab, progress_server):
+def test_progress_shows_as_a_bar_in_the_table_and_folded_in_the_timeline(
+    open_tab, progress_server
+):
     tab = open_tab()
     page = open_dashboard(tab, progress_server)
     wait_live(page)
     job = submit(progress_server, "POST", "/steps/9")
     progress = row(page, "pending", job).locator(".col-progress")
     expect(progress).to_have_text("90% · step 9 <i>of</i> 9")
-    expect(progress.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "90")
+    expect(progress.locator("[role=progressbar]")).to_have_attribute(
+        "aria-valuenow", "90"
+    )
     page.click(f"#pending-table tr[data-job='{job}'] a")
     # Nine reports: the first, "6 more", the last two; all nine when asked.
     expect(page.locator(".timeline .event-progress")).to_have_count(3)
@@ -211,7 +248,10 @@ def test_tables_sort_by_a_column_and_filter_by_path(open_tab, server):
     page.fill("#filter-path", "version")
     expect(row(page, "done", second)).to_have_count(0)
     expect(row(page, "done", first)).to_be_visible()
-    assert all(path == "/_api/version" for path in page.locator("#done-table tbody .col-path").all_text_contents())
+    assert all(
+        path == "/_api/version"
+        for path in page.locator("#done-table tbody .col-path").all_text_contents()
+    )
     page.click("#filter-clear")
     expect(row(page, "done", second)).to_be_visible()
     assert tab.console.errors == [], tab.console.messages
@@ -240,10 +280,17 @@ def test_login_form_signs_in_and_a_user_sees_only_their_own_jobs(open_tab, auth_
     alice_later = submit(auth_server, "POST", "/_admin/echo", user="alice")
     expect(row(page, "done", alice_later)).to_be_visible()
     expect(row(page, "done", bob_later)).to_have_count(0)
-    assert page.locator("#pending-table .col-owner, #done-table .col-owner").all_text_contents() == ["alice"] * 2
+    assert (
+        page.locator(
+            "#pending-table .col-owner, #done-table .col-owner"
+        ).all_text_contents()
+        == ["alice"] * 2
+    )
     # Bob's job page is as unknown to her as a job that never existed.
     page.goto(f"{auth_server.url}/_eventjobs/ui#/jobs/{bob_job}")
-    expect(page.locator("#job-content")).to_contain_text("No such job is visible to you")
+    expect(page.locator("#job-content")).to_contain_text(
+        "No such job is visible to you"
+    )
     # The token lives in this tab's session storage, and signing out drops it.
     assert page.evaluate("sessionStorage.getItem('eventjobs.jwt')")
     page.goto(f"{auth_server.url}/_eventjobs/ui")
@@ -302,4 +349,3 @@ def test_on_a_phone_the_tables_and_job_page_fit_the_screen(open_tab, server, art
     assert not page_overflows(page)
     screenshot(page, artifacts / "dashboard-phone-job.png")
     assert tab.console.errors == [], tab.console.messages
-

@@ -14,9 +14,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """``eventjobs serve`` with the gated progress route of progress_app."""
     journal = tmp_path_factory.mktemp("journal")
     with server_process(
-        "--journal", str(journal),
-        "--app", "tests.client.progress_app:app",
-        "--shutdown-timeout", "0",
-        "--progress-interval", "0.05",
+        "--journal",
+        str(journal),
+        "--app",
+        "tests.client.progress_app:app",
+        "--shutdown-timeout",
+        "0",
+        "--progress-interval",
+        "0.05",
     ) as running:
         yield running

@@ -22,7 +22,9 @@ CLIENT_VARIABLES = ("EVENTJOBS_URL", "EVENTJOBS_USER", "EVENTJOBS_PASSWORD")
 
 
 def client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in CLIENT_VARIABLES}
+    env = {
+        key: value for key, value in os.environ.items() if key not in CLIENT_VARIABLES
+    }
     env.update(extra or {})
     return env
 
@@ -100,7 +102,9 @@ class Terminal:
         deadline = time.monotonic() + timeout
         while text not in self.text():
             if time.monotonic() > deadline or not self._read(0.1):
-                raise AssertionError(f"{text!r} did not appear; the terminal shows:\n{self.text()}")
+                raise AssertionError(
+                    f"{text!r} did not appear; the terminal shows:\n{self.text()}"
+                )
         return self.text()
 
     def write(self, text: str) -> None:

@@ -36,7 +36,10 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     else:
         status, body = 404, b"no such page"
     await send(
-        {"type": "http.response.start", "status": status,
-         "headers": [(b"content-type", b"text/plain")]}
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain")],
+        }
     )
     await send({"type": "http.response.body", "body": body})

@@ -28,25 +28,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     secret = where / "jwt-secret"
     secret.write_bytes(TEST_JWT_SECRET)
     with server_process(
-        "--journal", str(where / "journal"),
-        "--users", write_users_file(where / "users.json"),
-        "--jwt-secret-file", str(secret),
-        "--shutdown-timeout", "0",
+        "--journal",
+        str(where / "journal"),
+        "--users",
+        write_users_file(where / "users.json"),
+        "--jwt-secret-file",
+        str(secret),
+        "--shutdown-timeout",
+        "0",
     ) as running:
         yield running
 
 
 def test_password_from_the_environment(server: ServerProcess):
-    submitted = job("--user", "alice", "submit", "GET", "/_admin/echo", url=server.url, env=ALICE)
+    submitted = job(
+        "--user", "alice", "submit", "GET", "/_admin/echo", url=server.url, env=ALICE
+    )
     assert (submitted.returncode, submitted.stderr) == (0, ""), submitted
     job_id = submitted.stdout.strip()
-    fetched = job("fetch", job_id, "--wait", "--user", "alice", url=server.url, env=ALICE)
+    fetched = job(
+        "fetch", job_id, "--wait", "--user", "alice", url=server.url, env=ALICE
+    )
     assert fetched.returncode == 0, fetched
     assert '"user":"alice"' in fetched.stdout  # the job ran as alice
 
 
 def test_user_from_the_environment_too(server: ServerProcess):
-    result = job("list", "done", url=server.url, env={"EVENTJOBS_USER": "alice", **ALICE})
+    result = job(
+        "list", "done", url=server.url, env={"EVENTJOBS_USER": "alice", **ALICE}
+    )
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -61,8 +71,13 @@ def test_no_credentials_exits_5_saying_what_to_pass(server: ServerProcess):
 
 def test_a_wrong_password_exits_5(server: ServerProcess):
     result = job(
-        "--user", "alice", "submit", "GET", "/_admin/time",
-        url=server.url, env={"EVENTJOBS_PASSWORD": "not-it"},
+        "--user",
+        "alice",
+        "submit",
+        "GET",
+        "/_admin/time",
+        url=server.url,
+        env={"EVENTJOBS_PASSWORD": "not-it"},
     )
     assert (result.returncode, result.stdout) == (5, "")
     assert result.stderr == (
@@ -72,8 +87,15 @@ def test_a_wrong_password_exits_5(server: ServerProcess):
 
 
 def test_another_users_job_is_not_found(server: ServerProcess):
-    submitted = job("--user", "alice", "submit", "POST", "/_admin/sleep?duration=0",
-                    url=server.url, env=ALICE)
+    submitted = job(
+        "--user",
+        "alice",
+        "submit",
+        "POST",
+        "/_admin/sleep?duration=0",
+        url=server.url,
+        env=ALICE,
+    )
     job_id = submitted.stdout.strip()
     bob = {"EVENTJOBS_PASSWORD": TEST_USERS["bob"][0]}
     for action in ("status", "fetch", "cancel", "delete"):
@@ -86,7 +108,9 @@ def test_another_users_job_is_not_found(server: ServerProcess):
 def test_no_password_and_no_terminal_exits_2(server: ServerProcess):
     """Without $EVENTJOBS_PASSWORD and without a terminal to prompt on, the
     client refuses (it never reads a password from stdin, which may be --data)."""
-    result = job("--user", "alice", "list", "done", url=server.url, input=b"alice-pw-4f1d\n")
+    result = job(
+        "--user", "alice", "list", "done", url=server.url, input=b"alice-pw-4f1d\n"
+    )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.endswith(
         "error: no password for 'alice': set EVENTJOBS_PASSWORD, or run where a terminal "

@@ -41,11 +41,17 @@ def test_submit_prints_the_id_and_fetch_prints_the_body(server: ServerProcess):
     result = job("fetch", str(job_id), "--wait", url=server.url)
     assert (result.returncode, result.stderr) == (0, "")
     echoed = json.loads(result.stdout)
-    assert (echoed["method"], echoed["body"], echoed["query"]) == ("PUT", "hello", {"x": ["1"]})
+    assert (echoed["method"], echoed["body"], echoed["query"]) == (
+        "PUT",
+        "hello",
+        {"x": ["1"]},
+    )
     assert result.stdout == result.stdout.rstrip("\n")  # the body exactly
 
 
-def test_status_says_pending_then_done_and_never_removes(server: ServerProcess, tmp_path: Path):
+def test_status_says_pending_then_done_and_never_removes(
+    server: ServerProcess, tmp_path: Path
+):
     gate = tmp_path / "gate"
     job_id = submitted(server, "POST", f"/gated?gate={gate}")
     result = job("status", str(job_id), url=server.url)
@@ -54,7 +60,10 @@ def test_status_says_pending_then_done_and_never_removes(server: ServerProcess, 
     # before that report is recorded.
     assert result.stdout in ("pending\n", "pending 50% halfway there\n")
     gate.touch()
-    assert job("fetch", str(job_id), "--wait", "--timeout", "30", url=server.url).stdout == "all done"
+    assert (
+        job("fetch", str(job_id), "--wait", "--timeout", "30", url=server.url).stdout
+        == "all done"
+    )
     # Fetched: it is gone.
     gone = job("status", str(job_id), url=server.url)
     assert (gone.returncode, gone.stdout) == (3, "")
@@ -85,7 +94,9 @@ def test_status_shows_progress(server: ServerProcess, tmp_path: Path):
 def test_submit_wait_prints_only_the_body(server: ServerProcess):
     """--wait: the result body on stdout, nothing on stderr (not a terminal:
     no spinner)."""
-    result = job("submit", "POST", "/_admin/sleep?duration=0.2", "--wait", url=server.url)
+    result = job(
+        "submit", "POST", "/_admin/sleep?duration=0.2", "--wait", url=server.url
+    )
     assert (result.returncode, result.stderr) == (0, "")
     assert json.loads(result.stdout) == {"code": 200, "duration": 0.2, "error": False}
 
@@ -96,9 +107,17 @@ def test_data_from_a_file_and_headers(server: ServerProcess, tmp_path: Path):
     body = tmp_path / "body.json"
     body.write_text('{"größe": 1}\n', encoding="utf-8")
     result = job(
-        "submit", "POST", "/_admin/echo", "--data", f"@{body}",
-        "--header", "content-type: application/json", "-H", "X-Trace:abc:def",
-        "--wait", url=server.url,
+        "submit",
+        "POST",
+        "/_admin/echo",
+        "--data",
+        f"@{body}",
+        "--header",
+        "content-type: application/json",
+        "-H",
+        "X-Trace:abc:def",
+        "--wait",
+        url=server.url,
     )
     assert result.returncode == 0, result
     echoed = json.loads(result.stdout)
@@ -109,8 +128,14 @@ def test_data_from_a_file_and_headers(server: ServerProcess, tmp_path: Path):
 
 def test_data_from_stdin(server: ServerProcess):
     result = job(
-        "submit", "PUT", "/_admin/echo", "--data", "@-", "--wait",
-        url=server.url, input=b"from a pipe\n",
+        "submit",
+        "PUT",
+        "/_admin/echo",
+        "--data",
+        "@-",
+        "--wait",
+        url=server.url,
+        input=b"from a pipe\n",
     )
     assert result.returncode == 0, result
     assert json.loads(result.stdout)["body"] == "from a pipe\n"
@@ -118,7 +143,9 @@ def test_data_from_stdin(server: ServerProcess):
 
 def test_an_error_result_exits_1_and_says_so(server: ServerProcess):
     """A job whose result is not 2xx: the body on stdout, exit 1, one line on stderr."""
-    result = job("submit", "POST", "/_admin/sleep?duration=soon", "--wait", url=server.url)
+    result = job(
+        "submit", "POST", "/_admin/sleep?duration=soon", "--wait", url=server.url
+    )
     assert result.returncode == 1
     assert json.loads(result.stdout)["errorMessage"] == "bad parameter"
     assert result.stderr.endswith("answered 400 Bad Request\n")
@@ -128,7 +155,10 @@ def test_an_error_result_exits_1_and_says_so(server: ServerProcess):
 def test_cancel_then_fetch_gives_the_410(server: ServerProcess):
     job_id = submitted(server, "POST", "/_admin/sleep?duration=60")
     result = job("cancel", str(job_id), url=server.url)
-    assert (result.returncode, result.stdout) == (0, f"job {job_id}: cancel requested\n")
+    assert (result.returncode, result.stdout) == (
+        0,
+        f"job {job_id}: cancel requested\n",
+    )
     fetched = job("fetch", str(job_id), "--wait", url=server.url)
     assert fetched.returncode == 1
     assert json.loads(fetched.stdout)["errorMessage"] == "canceled request"
@@ -178,7 +208,12 @@ def test_a_refused_submission_exits_1_with_the_servers_reason(server: ServerProc
     """The server refuses a submission (here a malformed x-eventjobs-timeout,
     answered 400 before anything is queued): exit 1, its reason quoted."""
     result = job(
-        "submit", "GET", "/_admin/time", "-H", "x-eventjobs-timeout: soon", url=server.url
+        "submit",
+        "GET",
+        "/_admin/time",
+        "-H",
+        "x-eventjobs-timeout: soon",
+        url=server.url,
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith(
@@ -196,10 +231,16 @@ def test_a_refused_submission_exits_1_with_the_servers_reason(server: ServerProc
         (["submit", "GET", "/a b"], "percent-encode them"),
         (["submit", "G T", "/"], "is not an HTTP method"),
         (["submit", "GET", "/", "-H", "novalue"], "write NAME:VALUE"),
-        (["submit", "GET", "/", "-H", "x-arango-async: true"], "sets the x-arango-async header"),
+        (
+            ["submit", "GET", "/", "-H", "x-arango-async: true"],
+            "sets the x-arango-async header",
+        ),
         (["submit", "GET", "/", "--data", "@/no/such/file"], "cannot read --data file"),
         (["submit", "GET", "/", "--timeout", "5"], "--timeout goes with --wait"),
-        (["fetch", "1", "--wait", "--timeout", "-1"], "not a number of seconds above 0"),
+        (
+            ["fetch", "1", "--wait", "--timeout", "-1"],
+            "not a number of seconds above 0",
+        ),
         (["delete", "expired"], "delete expired needs --before TIME"),
         (["delete", "all", "--before", "0"], "--before goes with delete expired only"),
         (["delete", "expired", "--before", "yesterday"], "'yesterday' is not a time"),
@@ -208,7 +249,10 @@ def test_a_refused_submission_exits_1_with_the_servers_reason(server: ServerProc
         (["list", "done", "--count", "0"], "'0' is not a whole number of 1 or more"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["--url", "ftp://host", "list", "done"], "is not an http:// or https:// URL"),
-        (["--url", "http://alice:pw@host", "list", "done"], "must not hold credentials"),
+        (
+            ["--url", "http://alice:pw@host", "list", "done"],
+            "must not hold credentials",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_a_precise_message(
@@ -235,13 +279,18 @@ def test_a_usage_error_from_the_command_itself():
     )
 
 
-def test_options_before_or_after_the_action_and_from_the_environment(server: ServerProcess):
+def test_options_before_or_after_the_action_and_from_the_environment(
+    server: ServerProcess,
+):
     for args, env in (
         (["--url", server.url, "list", "done"], {}),
         (["list", "done", "--url", server.url], {}),
         (["list", "done"], {"EVENTJOBS_URL": server.url}),
         # The option wins over the variable.
-        (["--url", server.url, "list", "done"], {"EVENTJOBS_URL": "http://127.0.0.1:1"}),
+        (
+            ["--url", server.url, "list", "done"],
+            {"EVENTJOBS_URL": "http://127.0.0.1:1"},
+        ),
     ):
         result = job(*args, env=env)
         assert (result.returncode, result.stderr) == (0, ""), (args, result)
@@ -254,10 +303,25 @@ def test_ctrl_c_while_waiting_leaves_the_job_alone(server: ServerProcess):
     """SIGINT during --wait: exit 130, a message saying the job is left as it
     was, and the job is indeed still pending (not cancelled)."""
     client = subprocess.Popen(
-        [sys.executable, "-m", "eventjobs", "job", "--url", server.url, "-v",
-         "submit", "POST", "/_admin/sleep?duration=60", "--wait"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=client_env(), text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "job",
+            "--url",
+            server.url,
+            "-v",
+            "submit",
+            "POST",
+            "/_admin/sleep?duration=60",
+            "--wait",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=client_env(),
+        text=True,
+        start_new_session=True,
     )
     assert client.stderr is not None
     job_id = None

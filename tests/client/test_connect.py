@@ -88,10 +88,26 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "cert.pem", where / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -125,9 +141,13 @@ def https_server(certificate: tuple[Path, Path]) -> Iterator[str]:
     server.server_close()
 
 
-def test_https_with_a_trusted_certificate(https_server: str, certificate: tuple[Path, Path]):
+def test_https_with_a_trusted_certificate(
+    https_server: str, certificate: tuple[Path, Path]
+):
     """https works; the CA comes from SSL_CERT_FILE, as for any OpenSSL client."""
-    result = job("list", "done", url=https_server, env={"SSL_CERT_FILE": str(certificate[0])})
+    result = job(
+        "list", "done", url=https_server, env={"SSL_CERT_FILE": str(certificate[0])}
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, "7\n9\n", "")
 
 

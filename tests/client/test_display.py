@@ -26,7 +26,11 @@ from tests.support import ServerProcess
 
 def line(pending: Pending | None, **overrides: object) -> str:
     values: dict[str, object] = {
-        "job_id": 12, "pending": pending, "elapsed": 3.4, "frame": 0, "width": 100
+        "job_id": 12,
+        "pending": pending,
+        "elapsed": 3.4,
+        "frame": 0,
+        "width": 100,
     }
     values.update(overrides)
     return render_line(**values)  # type: ignore[arg-type]
@@ -42,7 +46,9 @@ def test_a_progress_bar_with_percent_and_message():
     assert line(Pending(progress=(0.42, "page 42 of 100"))) == (
         "⠋ job 12 [████████░░░░░░░░░░░░]  42% page 42 of 100 3s"
     )
-    assert line(Pending(progress=(1.0, ""))) == "⠋ job 12 [████████████████████] 100% 3s"
+    assert (
+        line(Pending(progress=(1.0, ""))) == "⠋ job 12 [████████████████████] 100% 3s"
+    )
     assert line(Pending(progress=(0.5, "x"), cancelling=True)).startswith(
         "⠋ job 12 cancelling [██████████░░░░░░░░░░]  50% x"
     )
@@ -73,7 +79,8 @@ def test_ascii_only_terminals():
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0s"), (59.9, "59s"), (60, "1m00s"), (125, "2m05s"), (3720, "1h02m")]
+    ("seconds", "text"),
+    [(0, "0s"), (59.9, "59s"), (60, "1m00s"), (125, "2m05s"), (3720, "1h02m")],
 )
 def test_elapsed_time(seconds: float, text: str):
     assert format_elapsed(seconds) == text
@@ -117,7 +124,9 @@ def test_progress_shows_on_a_real_terminal(server: ServerProcess, tmp_path: Path
     report, then the line is cleared and the result printed (with a newline,
     on a terminal)."""
     gate = tmp_path / "gate"
-    terminal = Terminal.run("--url", server.url, "submit", "POST", f"/gated?gate={gate}", "--wait")
+    terminal = Terminal.run(
+        "--url", server.url, "submit", "POST", f"/gated?gate={gate}", "--wait"
+    )
     try:
         terminal.read_until("50% halfway there")
     finally:

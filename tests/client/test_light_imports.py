@@ -34,7 +34,11 @@ print(json.dumps({{"status": status, "imported": [m for m in {SERVER_SIDE!r} if 
 def run_entry(*args: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", PROGRAM, json.dumps(args)],
-        capture_output=True, check=False, text=True, env=client_env(), timeout=60,
+        capture_output=True,
+        check=False,
+        text=True,
+        env=client_env(),
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
@@ -42,7 +46,10 @@ def run_entry(*args: str) -> dict:
 
 def test_job_status_imports_none_of_the_server(server: ServerProcess):
     """A real status request (job 1 does not exist: exit 3) loads no server package."""
-    assert run_entry("job", "--url", server.url, "status", "1") == {"status": 3, "imported": []}
+    assert run_entry("job", "--url", server.url, "status", "1") == {
+        "status": 3,
+        "imported": [],
+    }
 
 
 def test_the_client_help_imports_none_of_the_server():
@@ -61,7 +68,12 @@ def test_every_public_name_imports():
     exec(f"from eventjobs import {', '.join(eventjobs.__all__)}", names)  # noqa: S102
     from eventjobs import http, settings, work
 
-    homes = {"Settings": settings, "report_progress": work, "run_in_process": work, "run_in_thread": work}
+    homes = {
+        "Settings": settings,
+        "report_progress": work,
+        "run_in_process": work,
+        "run_in_thread": work,
+    }
     for name in eventjobs.__all__:
         if name != "__version__":
             assert names[name] is getattr(homes.get(name, http), name), name

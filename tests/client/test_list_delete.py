@@ -56,7 +56,10 @@ def test_list_of_nothing_prints_nothing(clean: ServerProcess):
 
 
 def test_delete_one_job(clean: ServerProcess):
-    first, second = finished(clean, "/_admin/sleep?duration=0"), finished(clean, "/_admin/sleep?duration=0")
+    first, second = (
+        finished(clean, "/_admin/sleep?duration=0"),
+        finished(clean, "/_admin/sleep?duration=0"),
+    )
     result = job("delete", str(first), url=clean.url)
     assert (result.returncode, result.stdout) == (0, f"deleted job {first}\n")
     assert listed(clean, "done") == [second]

@@ -32,18 +32,34 @@ LEASE = 1.5
 #: next look at the leases, with plenty of room for a loaded machine.
 RECOVERY_TIMEOUT = 30.0
 
-CANCELLED = {"code": 410, "error": True, "errorMessage": "canceled request", "errorNum": 21}
+CANCELLED = {
+    "code": 410,
+    "error": True,
+    "errorMessage": "canceled request",
+    "errorNum": 21,
+}
 
 
 def node_args(pg_url: str, *extra: str) -> list[str]:
-    return ["--journal", pg_url, "--node-lease", str(LEASE), "--shutdown-timeout", "0", *extra]
+    return [
+        "--journal",
+        pg_url,
+        "--node-lease",
+        str(LEASE),
+        "--shutdown-timeout",
+        "0",
+        *extra,
+    ]
 
 
 @contextlib.contextmanager
 def cluster(pg_url: str, count: int, *extra: str) -> Iterator[list[ServerProcess]]:
     """*count* nodes on *pg_url*, each ready; all stopped when the block ends."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(server_process(*node_args(pg_url, *extra))) for _ in range(count)]
+        yield [
+            stack.enter_context(server_process(*node_args(pg_url, *extra)))
+            for _ in range(count)
+        ]
 
 
 @contextlib.contextmanager
@@ -59,7 +75,11 @@ def clients(servers: list[ServerProcess]) -> Iterator[list[httpx.Client]]:
 def submit(client: httpx.Client, path: str, method: str = "PUT", **kwargs: Any) -> str:
     """Submit a stored job; its id (the 202's ``x-arango-async-id``)."""
     accepted = client.request(method, path, headers=STORE, **kwargs)
-    assert accepted.status_code == 202, (client.base_url, accepted.status_code, accepted.text)
+    assert accepted.status_code == 202, (
+        client.base_url,
+        accepted.status_code,
+        accepted.text,
+    )
     return accepted.headers["x-arango-async-id"]
 
 
@@ -78,7 +98,9 @@ def wait_done(client: httpx.Client, job: str, timeout: float = 10.0) -> None:
     wait_until(done, f"job {job} done on {client.base_url}", timeout)
 
 
-def wait_done_everywhere(clients_: list[httpx.Client], job: str, timeout: float = 10.0) -> None:
+def wait_done_everywhere(
+    clients_: list[httpx.Client], job: str, timeout: float = 10.0
+) -> None:
     """Wait until every node says *job* is done: a node answers from views
     that follow the journal, so one node's "done" does not yet mean
     another's."""
@@ -112,7 +134,12 @@ def assert_fetched_once(clients_: list[httpx.Client], job: str) -> None:
 
         def gone(client: httpx.Client = client) -> bool:
             again = client.put(f"/_api/job/{job}")
-            assert again.status_code in (204, 404), (client.base_url, job, again.status_code, again.text)
+            assert again.status_code in (204, 404), (
+                client.base_url,
+                job,
+                again.status_code,
+                again.text,
+            )
             return again.status_code == 404
 
         wait_until(gone, f"{client.base_url} to answer 404 for the fetched job {job}")
@@ -123,7 +150,9 @@ def assert_interrupted(response: httpx.Response, job: str) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["x-arango-async-id"] == job
     answer = response.json()
-    assert (answer["code"], answer["error"], answer["errorNum"]) == (503, True, 30), answer
+    assert (answer["code"], answer["error"], answer["errorNum"]) == (503, True, 30), (
+        answer
+    )
     assert answer["errorMessage"].startswith("job interrupted"), answer
 
 
@@ -134,7 +163,9 @@ def assert_cancelled(response: httpx.Response, job: str) -> None:
     assert response.json() == CANCELLED
 
 
-def lists_on_every_node(clients_: list[httpx.Client]) -> list[tuple[list[str], list[str]]]:
+def lists_on_every_node(
+    clients_: list[httpx.Client],
+) -> list[tuple[list[str], list[str]]]:
     """(pending, done) as each node lists them."""
     return [
         (client.get("/_api/job/pending").json(), client.get("/_api/job/done").json())
@@ -142,16 +173,23 @@ def lists_on_every_node(clients_: list[httpx.Client]) -> list[tuple[list[str], l
     ]
 
 
-def wait_lists(clients_: list[httpx.Client], pending: list[str], done: list[str]) -> None:
+def wait_lists(
+    clients_: list[httpx.Client], pending: list[str], done: list[str]
+) -> None:
     """Wait until every node lists exactly *pending* and *done*."""
     wanted = [(pending, done)] * len(clients_)
-    wait_until(lambda: lists_on_every_node(clients_) == wanted,
-               f"every node to list pending={pending} done={done}")
+    wait_until(
+        lambda: lists_on_every_node(clients_) == wanted,
+        f"every node to list pending={pending} done={done}",
+    )
 
 
 def nodes_table(pg_url: str) -> list[tuple[Any, ...]]:
     """(node_id, name, fenced) of every node that joined the journal."""
-    return sql(pg_url, f"SELECT node_id, name, fenced FROM {schema_of(pg_url)}.nodes ORDER BY node_id")
+    return sql(
+        pg_url,
+        f"SELECT node_id, name, fenced FROM {schema_of(pg_url)}.nodes ORDER BY node_id",
+    )
 
 
 def fenced_nodes(pg_url: str) -> list[Any]:
@@ -160,8 +198,11 @@ def fenced_nodes(pg_url: str) -> list[Any]:
 
 def node_of_job(pg_url: str, job: str) -> Any:
     """The node ``job_state`` says the job belongs to."""
-    rows = sql(pg_url, f"SELECT node_id FROM {schema_of(pg_url)}.job_state WHERE job_id = %s",
-               (int(job),))
+    rows = sql(
+        pg_url,
+        f"SELECT node_id FROM {schema_of(pg_url)}.job_state WHERE job_id = %s",
+        (int(job),),
+    )
     assert len(rows) == 1, rows
     return rows[0][0]
 
@@ -175,9 +216,16 @@ def assert_journal_verifies(pg_url: str) -> None:
     """``eventjobs journal verify`` passes on what the nodes wrote."""
     done = subprocess.run(
         [sys.executable, "-m", "eventjobs", "journal", "verify", pg_url],
-        capture_output=True, check=False, text=True, timeout=60, env=dict(os.environ),
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
     )
-    assert done.returncode == 0 and done.stdout.startswith("ok: "), (done.stdout, done.stderr)
+    assert done.returncode == 0 and done.stdout.startswith("ok: "), (
+        done.stdout,
+        done.stderr,
+    )
 
 
 def kill(server: ServerProcess) -> None:

@@ -28,7 +28,9 @@ JOBS = 50
 ROUNDS = 30
 
 
-def test_submit_on_one_node_status_and_fetch_on_another(pg_url: str, count: int) -> None:
+def test_submit_on_one_node_status_and_fetch_on_another(
+    pg_url: str, count: int
+) -> None:
     with cluster(pg_url, count) as servers, clients(servers) as nodes:
         bodies: dict[str, str] = {}
         fetched: set[str] = set()
@@ -40,9 +42,19 @@ def test_submit_on_one_node_status_and_fetch_on_another(pg_url: str, count: int)
             bodies[job] = body
             # Right after the 202, another node knows the job: never 404.
             status = other.get(f"/_api/job/{job}")
-            assert status.status_code in (200, 204), (n, job, status.status_code, status.text)
+            assert status.status_code in (200, 204), (
+                n,
+                job,
+                status.status_code,
+                status.text,
+            )
             early = other.put(f"/_api/job/{job}")
-            assert early.status_code in (200, 204), (n, job, early.status_code, early.text)
+            assert early.status_code in (200, 204), (
+                n,
+                job,
+                early.status_code,
+                early.text,
+            )
             if early.status_code == 200:
                 assert echoed_body(early) == body
                 assert early.headers["x-arango-async-id"] == job
@@ -66,17 +78,23 @@ def test_submit_on_one_node_status_and_fetch_on_another(pg_url: str, count: int)
     assert_journal_verifies(pg_url)
 
 
-def test_nodes_racing_to_fetch_one_result_only_one_gets_it(pg_url: str, count: int) -> None:
+def test_nodes_racing_to_fetch_one_result_only_one_gets_it(
+    pg_url: str, count: int
+) -> None:
     with cluster(pg_url, count) as servers, clients(servers) as nodes:
         with ThreadPoolExecutor(max_workers=count) as pool:
             for round_ in range(ROUNDS):
                 body = f"round {round_}"
-                job = submit(nodes[round_ % count], "/_admin/echo", content=body.encode())
+                job = submit(
+                    nodes[round_ % count], "/_admin/echo", content=body.encode()
+                )
                 for node in nodes:  # every node has seen it done: each really tries
                     wait_done(node, job)
                 start = threading.Barrier(count)
 
-                def fetch(node: httpx.Client, job: str = job, start: threading.Barrier = start) -> httpx.Response:
+                def fetch(
+                    node: httpx.Client, job: str = job, start: threading.Barrier = start
+                ) -> httpx.Response:
                     start.wait(timeout=10)
                     return node.put(f"/_api/job/{job}")
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.e2e
 SLEEP = 60
 
 
-def test_a_cancel_on_another_node_stops_the_running_job(pg_url: str, count: int) -> None:
+def test_a_cancel_on_another_node_stops_the_running_job(
+    pg_url: str, count: int
+) -> None:
     with cluster(pg_url, count) as servers, clients(servers) as nodes:
         runner, canceller, fetcher = nodes[0], nodes[-1], nodes[1]
         job = submit_sleep(runner, SLEEP)
@@ -50,13 +52,18 @@ def test_a_cancel_on_another_node_stops_the_running_job(pg_url: str, count: int)
 def test_a_cancel_on_another_node_of_a_queued_job(pg_url: str, count: int) -> None:
     """A job waiting for a slot on its node is cancelled from another node
     without running; the job ahead of it runs on."""
-    with cluster(pg_url, count, "--max-running", "1") as servers, clients(servers) as nodes:
+    with (
+        cluster(pg_url, count, "--max-running", "1") as servers,
+        clients(servers) as nodes,
+    ):
         runner, canceller = nodes[0], nodes[-1]
         blocker = submit_sleep(runner, SLEEP)
         wait_started(canceller, blocker)
         queued = submit(runner, "/_admin/echo", content=b"never runs")
         answer = canceller.put(f"/_api/job/{queued}/cancel")
-        assert answer.status_code == 200 and answer.json() == {"result": True}, answer.text
+        assert answer.status_code == 200 and answer.json() == {"result": True}, (
+            answer.text
+        )
         wait_done(canceller, queued)
         assert_cancelled(canceller.put(f"/_api/job/{queued}"), queued)
         assert "started" not in history(canceller, queued)

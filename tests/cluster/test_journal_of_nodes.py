@@ -39,7 +39,9 @@ def test_the_journal_three_nodes_wrote_verifies_and_replays(pg_url: str) -> None
             if n % 3 == 0:  # fetched on another node
                 assert nodes[(n + 2) % 3].put(f"/_api/job/{job}").status_code == 200
             elif n % 3 == 1:  # deleted on another node
-                assert nodes[(n + 2) % 3].delete(f"/_api/job/{job}").json() == {"result": True}
+                assert nodes[(n + 2) % 3].delete(f"/_api/job/{job}").json() == {
+                    "result": True
+                }
             else:
                 kept[job] = f"echo {n}"
         sleeper = submit_sleep(nodes[0], 60)
@@ -56,28 +58,38 @@ def test_the_journal_three_nodes_wrote_verifies_and_replays(pg_url: str) -> None
         wait_lists([node], pending=[], done=sorted([*kept, sleeper], key=int))
         for job, body in kept.items():
             result = node.put(f"/_api/job/{job}")
-            assert result.status_code == 200 and echoed_body(result) == body, result.text
+            assert result.status_code == 200 and echoed_body(result) == body, (
+                result.text
+            )
         assert_cancelled(node.put(f"/_api/job/{sleeper}"), sleeper)
     assert_clean_output(single)
     assert_journal_verifies(pg_url)
 
 
-def test_a_node_that_follows_a_damaged_record_stops_with_one_sentence(pg_url: str) -> None:
+def test_a_node_that_follows_a_damaged_record_stops_with_one_sentence(
+    pg_url: str,
+) -> None:
     """Another node's record edited in the database before this node read
     it (the node is paused meanwhile; its long lease keeps it a node): the
     follower finds the damage, and the node stops with one sentence naming
     the row, without a traceback."""
-    with server_process(*node_args(pg_url)) as writer, \
-            server_process("--journal", pg_url, "--node-lease", "60",
-                           "--shutdown-timeout", "0") as reader:
+    with (
+        server_process(*node_args(pg_url)) as writer,
+        server_process(
+            "--journal", pg_url, "--node-lease", "60", "--shutdown-timeout", "0"
+        ) as reader,
+    ):
         try:
             reader.process.send_signal(signal.SIGSTOP)
             with clients([writer]) as (node,):
                 job = submit(node, "/_admin/echo", content=b"to be edited")
                 wait_done(node, job)
-            sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = "
-                        "replace(line, 'to be edited', 'was edited!') WHERE job_id = %s",
-                (int(job),))
+            sql(
+                pg_url,
+                f"UPDATE {schema_of(pg_url)}.records SET line = "
+                "replace(line, 'to be edited', 'was edited!') WHERE job_id = %s",
+                (int(job),),
+            )
         finally:
             reader.process.send_signal(signal.SIGCONT)
         status = reader.process.wait(timeout=30)
@@ -86,4 +98,6 @@ def test_a_node_that_follows_a_damaged_record_stops_with_one_sentence(pg_url: st
     assert_clean_output(reader)
     lines = [line for line in reader.text.splitlines() if line.strip()]
     assert lines[-1].startswith("eventjobs: "), reader.text
-    assert "row seq=1" in lines[-1] and "does not match its hash" in lines[-1], lines[-1]
+    assert "row seq=1" in lines[-1] and "does not match its hash" in lines[-1], lines[
+        -1
+    ]

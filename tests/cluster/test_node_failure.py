@@ -47,13 +47,25 @@ SLEEP = 60
 def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -> None:
     with cluster(pg_url, count - 1) as survivors, clients(survivors) as live:
         # The node to kill runs two jobs at most: the echoes wait in its queue.
-        with server_process("--journal", pg_url, "--node-lease", str(LEASE),
-                            "--shutdown-timeout", "0", "--max-running", "2") as doomed:
+        with server_process(
+            "--journal",
+            pg_url,
+            "--node-lease",
+            str(LEASE),
+            "--shutdown-timeout",
+            "0",
+            "--max-running",
+            "2",
+        ) as doomed:
             with clients([doomed]) as (victim,):
                 interrupted = submit_sleep(victim, SLEEP)
                 cancelled = submit_sleep(victim, SLEEP)
-                echoes = {submit(victim, "/_admin/echo", content=f"queued {n}".encode()): f"queued {n}"
-                          for n in range(3)}
+                echoes = {
+                    submit(
+                        victim, "/_admin/echo", content=f"queued {n}".encode()
+                    ): f"queued {n}"
+                    for n in range(3)
+                }
                 for job in (interrupted, cancelled):
                     wait_started(live[0], job)
                 for job in echoes:
@@ -62,7 +74,9 @@ def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -
             kill(doomed)
             # Asked while the node is dead (its lease has not even expired).
             answer = live[-1].put(f"/_api/job/{cancelled}/cancel")
-            assert answer.status_code == 200 and answer.json() == {"result": True}, answer.text
+            assert answer.status_code == 200 and answer.json() == {"result": True}, (
+                answer.text
+            )
             for job in [interrupted, cancelled, *echoes]:
                 wait_done_everywhere(live, job, timeout=RECOVERY_TIMEOUT)
         (dead,) = fenced_nodes(pg_url)
@@ -93,20 +107,33 @@ def test_a_killed_nodes_jobs_are_recovered_by_another(pg_url: str, count: int) -
 def test_a_fenced_node_that_comes_back_exits_saying_so(pg_url: str, count: int) -> None:
     sleep = 2.0
     with cluster(pg_url, count - 1) as survivors, clients(survivors) as live:
-        with server_process(*["--journal", pg_url, "--node-lease", str(LEASE),
-                              "--shutdown-timeout", "0"]) as paused:
+        with server_process(
+            *[
+                "--journal",
+                pg_url,
+                "--node-lease",
+                str(LEASE),
+                "--shutdown-timeout",
+                "0",
+            ]
+        ) as paused:
             try:
                 with clients([paused]) as (stale,):
                     job = submit_sleep(stale, sleep)
                     submitted = time.monotonic()
                     wait_started(live[0], job)
                 paused.process.send_signal(signal.SIGSTOP)
-                wait_until(lambda: len(fenced_nodes(pg_url)) == 1, "the paused node fenced",
-                           RECOVERY_TIMEOUT)
+                wait_until(
+                    lambda: len(fenced_nodes(pg_url)) == 1,
+                    "the paused node fenced",
+                    RECOVERY_TIMEOUT,
+                )
                 wait_done_everywhere(live, job, timeout=RECOVERY_TIMEOUT)
                 # Its sleep is over by now: once resumed, the node's runner
                 # tries to record the job done at once.
-                wait_until(lambda: time.monotonic() > submitted + sleep + 0.5, "the sleep over")
+                wait_until(
+                    lambda: time.monotonic() > submitted + sleep + 0.5, "the sleep over"
+                )
             finally:
                 paused.process.send_signal(signal.SIGCONT)
             status = paused.process.wait(timeout=RECOVERY_TIMEOUT)
@@ -133,14 +160,18 @@ def test_a_fenced_node_whose_next_append_finds_out_exits_saying_so(pg_url: str) 
     lease is long, so its next renewal is seconds away): the node stops the
     same way, with one sentence and no traceback. The fence is set the way
     another node sets it, one UPDATE of ``nodes``."""
-    with server_process("--journal", pg_url, "--node-lease", "30",
-                        "--shutdown-timeout", "0") as server:
+    with server_process(
+        "--journal", pg_url, "--node-lease", "30", "--shutdown-timeout", "0"
+    ) as server:
         with clients([server]) as (client,):
             first = submit(client, "/_admin/echo", content=b"before")
             wait_done(client, first)
             (node,) = [row[0] for row in nodes_table(pg_url)]
-            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
-                (node,))
+            sql(
+                pg_url,
+                f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+                (node,),
+            )
             refused = client.put("/_admin/echo", headers=STORE, content=b"after")
             assert refused.status_code == 503, refused.text
             assert "lost its lease" in refused.text

@@ -12,7 +12,11 @@ from typing import Any, TypeVar
 import pytest
 from arango import ArangoClient
 from arango.database import StandardDatabase
-from arango.exceptions import ArangoServerError, AsyncJobResultError, AsyncJobStatusError
+from arango.exceptions import (
+    ArangoServerError,
+    AsyncJobResultError,
+    AsyncJobStatusError,
+)
 from arango.job import AsyncJob
 
 from tests.cluster.nodes import CANCELLED, assert_clean_output, cluster
@@ -35,7 +39,9 @@ def servers(pg_url: str, count: int) -> Iterator[list[ServerProcess]]:
 
 @pytest.fixture
 def db(servers: list[ServerProcess]) -> Iterator[StandardDatabase]:
-    client = ArangoClient(hosts=[server.url for server in servers], host_resolver="roundrobin")
+    client = ArangoClient(
+        hosts=[server.url for server in servers], host_resolver="roundrobin"
+    )
     try:
         yield client.db("_system", username="root", password="", verify=True)
     finally:
@@ -50,8 +56,10 @@ def on_every_node(servers: list[ServerProcess], ask: Callable[[], T]) -> list[T]
 def wait_done(servers: list[ServerProcess], job: AsyncJob[Any]) -> None:
     """Until every node says *job* is done (each answers from views that
     follow the journal: one node's "done" is not yet another's)."""
-    wait_until(lambda: on_every_node(servers, job.status) == ["done"] * len(servers),
-               f"job {job.id} done on every node")
+    wait_until(
+        lambda: on_every_node(servers, job.status) == ["done"] * len(servers),
+        f"job {job.id} done on every node",
+    )
 
 
 def test_async_jobs_across_a_round_robin_of_nodes(
@@ -73,9 +81,16 @@ def test_async_jobs_across_a_round_robin_of_nodes(
         wait_done(servers, job)
     wait_done(servers, version)
     done_ids = sorted([job.id for job, _ in echoes] + [version.id], key=int)
-    wait_until(lambda: on_every_node(servers, lambda: db.async_jobs("done")) == [done_ids] * len(servers),
-               "every node to list the done jobs")
-    assert on_every_node(servers, lambda: db.async_jobs("pending")) == [[sleeper.id]] * len(servers)
+    wait_until(
+        lambda: (
+            on_every_node(servers, lambda: db.async_jobs("done"))
+            == [done_ids] * len(servers)
+        ),
+        "every node to list the done jobs",
+    )
+    assert on_every_node(servers, lambda: db.async_jobs("pending")) == [
+        [sleeper.id]
+    ] * len(servers)
 
     # Results: each once, wherever asked.
     for job, n in echoes:
@@ -102,14 +117,23 @@ def test_async_jobs_across_a_round_robin_of_nodes(
     for job in (kept, dropped):
         wait_done(servers, job)
     assert dropped.clear() is True
-    wait_until(lambda: on_every_node(servers, lambda: db.async_jobs("done")) == [[kept.id]] * len(servers),
-               "every node to list only the kept job")
+    wait_until(
+        lambda: (
+            on_every_node(servers, lambda: db.async_jobs("done"))
+            == [[kept.id]] * len(servers)
+        ),
+        "every node to list only the kept job",
+    )
     for _ in servers:
         with pytest.raises(AsyncJobStatusError):
             dropped.status()
     assert db.clear_async_jobs() is True
-    wait_until(lambda: on_every_node(servers, lambda: db.async_jobs("done")) == [[]] * len(servers),
-               "every node to list nothing")
+    wait_until(
+        lambda: (
+            on_every_node(servers, lambda: db.async_jobs("done")) == [[]] * len(servers)
+        ),
+        "every node to list nothing",
+    )
     for _ in servers:
         with pytest.raises(AsyncJobResultError):
             kept.result()

@@ -51,7 +51,9 @@ def serve_jobs(url: str) -> None:
     jobs = {}
     for n in range(JOBS):
         with httpx.Client(base_url=url, timeout=10) as client:
-            jobs[submit(client, "/_admin/echo", content=f"job {n}".encode())] = f"job {n}"
+            jobs[submit(client, "/_admin/echo", content=f"job {n}".encode())] = (
+                f"job {n}"
+            )
     assert len(jobs) == JOBS  # ids unique across the processes
     for job, body in jobs.items():
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -63,9 +65,19 @@ def serve_jobs(url: str) -> None:
 
 
 def test_eventjobs_serve_with_two_workers_on_postgres(pg_url: str) -> None:
-    with server_process("--journal", pg_url, "--workers", str(WORKERS),
-                        "--node-lease", str(LEASE), "--shutdown-timeout", "0") as server:
-        wait_until(lambda: live_nodes(pg_url) == WORKERS, f"{WORKERS} nodes in the nodes table")
+    with server_process(
+        "--journal",
+        pg_url,
+        "--workers",
+        str(WORKERS),
+        "--node-lease",
+        str(LEASE),
+        "--shutdown-timeout",
+        "0",
+    ) as server:
+        wait_until(
+            lambda: live_nodes(pg_url) == WORKERS, f"{WORKERS} nodes in the nodes table"
+        )
         serve_jobs(server.url)
         assert live_nodes(pg_url) == WORKERS
         assert server.stop() == 0, server.text
@@ -78,11 +90,27 @@ def hypercorn_workers(pg_url: str) -> Iterator[ServerProcess]:
     """``hypercorn -w 2 -k trio 'eventjobs.asgi:create_app()'`` on *pg_url*."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "hypercorn", "-k", "trio", "-w", str(WORKERS),
-         "--bind", f"127.0.0.1:{port}", "eventjobs.asgi:create_app()"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "EVENTJOBS_JOURNAL": pg_url, "EVENTJOBS_NODE_LEASE": str(LEASE),
-             "EVENTJOBS_SHUTDOWN_TIMEOUT": "0"},
+        [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "-k",
+            "trio",
+            "-w",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "eventjobs.asgi:create_app()",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={
+            **os.environ,
+            "EVENTJOBS_JOURNAL": pg_url,
+            "EVENTJOBS_NODE_LEASE": str(LEASE),
+            "EVENTJOBS_SHUTDOWN_TIMEOUT": "0",
+        },
     )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", [])
     _drain_in_background(server)
@@ -93,8 +121,12 @@ def hypercorn_workers(pg_url: str) -> Iterator[ServerProcess]:
         server.stop()
 
 
-def test_hypercorn_with_two_workers_on_postgres(pg_url: str, hypercorn_workers: ServerProcess) -> None:
-    wait_until(lambda: live_nodes(pg_url) == WORKERS, f"{WORKERS} nodes in the nodes table")
+def test_hypercorn_with_two_workers_on_postgres(
+    pg_url: str, hypercorn_workers: ServerProcess
+) -> None:
+    wait_until(
+        lambda: live_nodes(pg_url) == WORKERS, f"{WORKERS} nodes in the nodes table"
+    )
     serve_jobs(hypercorn_workers.url)
     hypercorn_workers.stop()
     assert_clean_output(hypercorn_workers)
@@ -122,15 +154,31 @@ def test_a_stop_signal_while_the_workers_start_stops_them(pg_url: str) -> None:
     count = 8
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "eventjobs", "serve", "--journal", pg_url,
-         "--bind", f"127.0.0.1:{port}", "--workers", str(count),
-         "--node-lease", str(LEASE), "--shutdown-timeout", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "serve",
+            "--journal",
+            pg_url,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(count),
+            "--node-lease",
+            str(LEASE),
+            "--shutdown-timeout",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     workers: set[int] = set()
     try:
         while not workers_of(process.pid):
-            assert process.poll() is None, "serve --workers exited before starting a worker"
+            assert process.poll() is None, (
+                "serve --workers exited before starting a worker"
+            )
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60
         while process.poll() is None and time.monotonic() < deadline:

@@ -26,7 +26,9 @@ from tests.support import (
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:The 'auth' parameter is deprecated:DeprecationWarning"
+    ),
     # arangoasync's own use of aiohttp, not ours.
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
 ]
@@ -36,10 +38,14 @@ ALICE, ALICE_PW = "alice", TEST_USERS["alice"][0]
 
 def serve_args(tmp_path: Path, *extra: str, secret: bool = True) -> list[str]:
     args = [
-        "--journal", str(tmp_path / "journal"),
-        "--shutdown-timeout", "0",
-        "--users", write_users_file(tmp_path / "users.json"),
-        "--redact-header", "X-Api-Key",
+        "--journal",
+        str(tmp_path / "journal"),
+        "--shutdown-timeout",
+        "0",
+        "--users",
+        write_users_file(tmp_path / "users.json"),
+        "--redact-header",
+        "X-Api-Key",
     ]
     if secret:
         secret_file = tmp_path / "jwt-secret"
@@ -56,7 +62,8 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def token_for(server: ServerProcess, name: str) -> str:
     response = httpx.post(
-        f"{server.url}/_open/auth", json={"username": name, "password": TEST_USERS[name][0]}
+        f"{server.url}/_open/auth",
+        json={"username": name, "password": TEST_USERS[name][0]},
     )
     assert response.status_code == 200, response.text
     token: str = response.json()["jwt"]
@@ -79,7 +86,13 @@ def test_python_arango_runs_a_job_with_authentication(server, auth_method):
     """python-arango, Basic or JWT: connect, submit a job, take its result."""
     client = ArangoClient(hosts=server.url)
     try:
-        db = client.db("_system", username=ALICE, password=ALICE_PW, verify=True, auth_method=auth_method)
+        db = client.db(
+            "_system",
+            username=ALICE,
+            password=ALICE_PW,
+            verify=True,
+            auth_method=auth_method,
+        )
         job = db.begin_async_execution(return_result=True).version()
         assert wait_for_result(job) == db.version()
     finally:
@@ -93,7 +106,13 @@ def test_python_arango_with_a_wrong_password_cannot_connect(server, auth_method)
     try:
         expected = JWTAuthError if auth_method == "jwt" else ServerConnectionError
         with pytest.raises(expected, match="401"):
-            client.db("_system", username=ALICE, password="wrong", verify=True, auth_method=auth_method)
+            client.db(
+                "_system",
+                username=ALICE,
+                password="wrong",
+                verify=True,
+                auth_method=auth_method,
+            )
     finally:
         client.close()
 
@@ -105,7 +124,10 @@ def test_python_arango_async_runs_a_job_with_authentication(server, auth_method)
     async def main() -> None:
         async with AsyncArangoClient(hosts=server.url) as client:
             db = await client.db(
-                "_system", auth_method=auth_method, auth=Auth(username=ALICE, password=ALICE_PW), verify=True
+                "_system",
+                auth_method=auth_method,
+                auth=Auth(username=ALICE, password=ALICE_PW),
+                verify=True,
             )
             adb = db.begin_async_execution(return_result=True)
             job = await adb.version()
@@ -122,11 +144,20 @@ def test_another_users_job_is_not_found_through_a_real_server(server):
     """bob gets 404 for alice's job; alice still fetches it."""
     alice = {"Authorization": f"bearer {token_for(server, 'alice')}"}
     bob = {"Authorization": f"bearer {token_for(server, 'bob')}"}
-    submitted = httpx.get(f"{server.url}/_api/version", headers={**alice, "x-arango-async": "store"})
+    submitted = httpx.get(
+        f"{server.url}/_api/version", headers={**alice, "x-arango-async": "store"}
+    )
     job_id = submitted.headers["x-arango-async-id"]
-    assert httpx.put(f"{server.url}/_db/_system/_api/job/{job_id}", headers=bob).status_code == 404
+    assert (
+        httpx.put(
+            f"{server.url}/_db/_system/_api/job/{job_id}", headers=bob
+        ).status_code
+        == 404
+    )
     for _ in range(1000):
-        fetched = httpx.put(f"{server.url}/_db/_system/_api/job/{job_id}", headers=alice)
+        fetched = httpx.put(
+            f"{server.url}/_db/_system/_api/job/{job_id}", headers=alice
+        )
         if fetched.status_code != 204:
             break
     assert fetched.status_code == 200 and fetched.json()["server"] == "eventjobs"
@@ -159,12 +190,28 @@ def test_journal_files_hold_no_credentials_after_a_session(tmp_path):
         assert response.status_code == 202
         job_id = response.headers["x-arango-async-id"]
         for _ in range(1000):
-            if httpx.get(f"{server.url}/_api/job/{job_id}", headers={"Authorization": f"bearer {token}"}).status_code == 200:
+            if (
+                httpx.get(
+                    f"{server.url}/_api/job/{job_id}",
+                    headers={"Authorization": f"bearer {token}"},
+                ).status_code
+                == 200
+            ):
                 break
-    stored = b"".join(path.read_bytes() for path in (tmp_path / "journal").rglob("*") if path.is_file())
+    stored = b"".join(
+        path.read_bytes()
+        for path in (tmp_path / "journal").rglob("*")
+        if path.is_file()
+    )
     assert b"/_admin/echo" in stored
     basic = base64.b64encode(f"{ALICE}:{ALICE_PW}".encode())
-    for secret in (ALICE_PW.encode(), basic, token.encode(), b"cookie-secret-1", b"key-secret-2"):
+    for secret in (
+        ALICE_PW.encode(),
+        basic,
+        token.encode(),
+        b"cookie-secret-1",
+        b"key-secret-2",
+    ):
         assert secret not in stored
 
 
@@ -173,9 +220,13 @@ def test_tokens_do_not_survive_a_restart_without_a_secret_file(tmp_path):
     with server_process(*serve_args(tmp_path, secret=False)) as server:
         token = token_for(server, "alice")
         headers = {"Authorization": f"bearer {token}"}
-        assert httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 200
+        assert (
+            httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 200
+        )
     with server_process(*serve_args(tmp_path, secret=False)) as server:
-        assert httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 401
+        assert (
+            httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 401
+        )
 
 
 def test_tokens_survive_a_restart_with_a_secret_file(tmp_path):
@@ -183,4 +234,6 @@ def test_tokens_survive_a_restart_with_a_secret_file(tmp_path):
     with server_process(*serve_args(tmp_path)) as server:
         headers = {"Authorization": f"bearer {token_for(server, 'alice')}"}
     with server_process(*serve_args(tmp_path)) as server:
-        assert httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 200
+        assert (
+            httpx.get(f"{server.url}/_api/version", headers=headers).status_code == 200
+        )

@@ -40,7 +40,9 @@ class Ledger:
     lock: threading.Lock = attrs.Factory(threading.Lock)
 
 
-def client_loop(url: str, ledger: Ledger, rng: random.Random, stop: threading.Event) -> None:
+def client_loop(
+    url: str, ledger: Ledger, rng: random.Random, stop: threading.Event
+) -> None:
     with httpx.Client(base_url=url, timeout=5) as client:
         serial = 0
         while not stop.is_set():
@@ -49,7 +51,9 @@ def client_loop(url: str, ledger: Ledger, rng: random.Random, stop: threading.Ev
                 if rng.random() < 0.6:
                     body = f"{rng.random()}-{serial}"
                     response = client.put(
-                        "/_admin/echo", content=body, headers={"x-arango-async": "store"}
+                        "/_admin/echo",
+                        content=body,
+                        headers={"x-arango-async": "store"},
                     )
                 else:
                     body = None
@@ -125,9 +129,10 @@ def test_kill_9_loses_no_acknowledged_job(tmp_path):
                 thread.join()
     assert len(ledger.acked) > 20, "the load did not get going"
 
-    with server_process("--journal", journal) as server, httpx.Client(
-        base_url=server.url, timeout=10
-    ) as client:
+    with (
+        server_process("--journal", journal) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         deadline = time.monotonic() + 20
         for job_id, body in sorted(ledger.acked.items()):
             status = wait_not_pending(client, job_id, deadline)

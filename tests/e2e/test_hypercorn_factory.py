@@ -42,8 +42,13 @@ def hypercorn(
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "hypercorn", "-k", "trio",
-                "--bind", f"127.0.0.1:{port}",
+                sys.executable,
+                "-m",
+                "hypercorn",
+                "-k",
+                "trio",
+                "--bind",
+                f"127.0.0.1:{port}",
                 "eventjobs.asgi:create_app()",
             ],
             stdout=output,
@@ -67,7 +72,9 @@ def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"hypercorn exited early with status {process.returncode}")
+            raise AssertionError(
+                f"hypercorn exited early with status {process.returncode}"
+            )
         try:
             if httpx.get(url + "/_eventjobs/ready", timeout=1).status_code == 200:
                 return
@@ -87,7 +94,9 @@ def test_hypercorn_serves_jobs_and_journals_them(tmp_path: Path) -> None:
         wait_ready(process, url)
         with httpx.Client(base_url=url, timeout=10) as client:
             accepted = client.post(
-                "/_admin/echo", content=b"via hypercorn", headers={"x-arango-async": "store"}
+                "/_admin/echo",
+                content=b"via hypercorn",
+                headers={"x-arango-async": "store"},
             )
             assert accepted.status_code == 202
             job_id = accepted.headers["x-arango-async-id"]
@@ -106,7 +115,9 @@ def test_hypercorn_serves_jobs_and_journals_them(tmp_path: Path) -> None:
         try:
             status = process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            raise AssertionError("hypercorn did not exit within 15 s of SIGTERM") from None
+            raise AssertionError(
+                "hypercorn did not exit within 15 s of SIGTERM"
+            ) from None
         assert status == 0, output_of(journal)
         assert "Traceback" not in output_of(journal)
 
@@ -128,10 +139,14 @@ def failure_output(journal: Path, extra_env: dict[str, str] | None = None) -> st
     return output_of(journal)
 
 
-def test_hypercorn_factory_with_a_bad_setting_fails_with_one_sentence(tmp_path: Path) -> None:
+def test_hypercorn_factory_with_a_bad_setting_fails_with_one_sentence(
+    tmp_path: Path,
+) -> None:
     output = failure_output(tmp_path / "journal", {"EVENTJOBS_MAX_RUNNING": "0"})
     assert "Traceback" not in output
-    assert "eventjobs: max_running must be a whole number of at least 1, not 0" in output
+    assert (
+        "eventjobs: max_running must be a whole number of at least 1, not 0" in output
+    )
 
 
 def test_hypercorn_factory_with_an_unusable_journal_fails_with_one_sentence(
@@ -146,7 +161,9 @@ def test_hypercorn_factory_with_an_unusable_journal_fails_with_one_sentence(
     assert repr(str(journal)) in messages[0]
 
 
-def test_sigterm_under_plain_hypercorn_records_running_jobs_interrupted(tmp_path: Path) -> None:
+def test_sigterm_under_plain_hypercorn_records_running_jobs_interrupted(
+    tmp_path: Path,
+) -> None:
     """Under plain hypercorn too, SIGTERM drains jobs for the shutdown timeout,
     records the rest interrupted (by the shutdown, not found later by a
     start), and exits 0."""

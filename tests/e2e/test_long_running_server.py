@@ -14,7 +14,9 @@ pytestmark = pytest.mark.e2e
 
 def test_job_timeout_option_stops_a_job_with_504(tmp_path: Path):
     """--job-timeout stops a job; waiting on it returns its 504 result."""
-    with server_process("--journal", journal_dir(tmp_path), "--job-timeout", "0.2") as server:
+    with server_process(
+        "--journal", journal_dir(tmp_path), "--job-timeout", "0.2"
+    ) as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             accepted = client.post(
                 "/_admin/sleep?duration=60", headers={"x-arango-async": "store"}
@@ -27,7 +29,9 @@ def test_job_timeout_option_stops_a_job_with_504(tmp_path: Path):
 
 def test_max_wait_option_caps_a_wait(tmp_path: Path):
     """--max-wait ends a longer wait with the pending 204."""
-    with server_process("--journal", journal_dir(tmp_path), "--max-wait", "0.2") as server:
+    with server_process(
+        "--journal", journal_dir(tmp_path), "--max-wait", "0.2"
+    ) as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             accepted = client.post(
                 "/_admin/sleep?duration=60", headers={"x-arango-async": "store"}
@@ -43,9 +47,20 @@ def test_worker_processes_zero_is_refused(tmp_path: Path):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "eventjobs", "serve", "--journal", journal_dir(tmp_path),
-         "--worker-processes", "0"],
-        capture_output=True, check=False, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "eventjobs",
+            "serve",
+            "--journal",
+            journal_dir(tmp_path),
+            "--worker-processes",
+            "0",
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "worker_processes" in result.stderr

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.e2e
 #: (it runs at some 50-80 k records/s), so that probes see it happen.
 LONG_JOURNAL_RECORDS = 300_000
 
-PROGRESS = re.compile(r"^the server is starting: replaying the journal: (\d+) of (\d+) records$")
+PROGRESS = re.compile(
+    r"^the server is starting: replaying the journal: (\d+) of (\d+) records$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +70,21 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
             for refused in (pending, submitted):
                 assert refused.status_code == 503
                 body = refused.json()
-                assert (body["code"], body["errorNum"], body["error"]) == (503, 503, True)
+                assert (body["code"], body["errorNum"], body["error"]) == (
+                    503,
+                    503,
+                    True,
+                )
                 assert body["errorMessage"].startswith("the server is starting")
             assert "x-arango-async-id" not in submitted.headers
             samples = parse(get(server.url + "/_eventjobs/metrics").text)
             if value(samples, "eventjobs_ready") == 0:  # (unless the replay just ended)
-                assert value(samples, "eventjobs_requests_refused_total", reason="starting") == 2
+                assert (
+                    value(
+                        samples, "eventjobs_requests_refused_total", reason="starting"
+                    )
+                    == 2
+                )
 
         # Poll until ready; the progress seen on the way only grows.
         progress: list[tuple[int, int]] = []
@@ -100,21 +111,31 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
         samples = parse(get(server.url + "/_eventjobs/metrics").text)
         assert value(samples, "eventjobs_ready") == 1
         assert value(samples, "eventjobs_replay_records_read") == count
-        assert value(samples, "eventjobs_journal_head") >= count  # (+ the job, if accepted)
+        assert (
+            value(samples, "eventjobs_journal_head") >= count
+        )  # (+ the job, if accepted)
         assert server.stop() == 0
 
 
 def test_sigterm_during_the_replay_stops_the_server_cleanly(journal_copy) -> None:
     journal, _count = journal_copy
+
     def contents() -> dict[str, bytes]:  # (the LOCK file comes and stays empty)
-        return {path.name: path.read_bytes() for path in journal.iterdir() if path.name != "LOCK"}
+        return {
+            path.name: path.read_bytes()
+            for path in journal.iterdir()
+            if path.name != "LOCK"
+        }
 
     before = contents()
     with server_process("--journal", str(journal), wait_ready=False) as server:
         reason = get(server.url + "/_eventjobs/ready").json().get("reason", "")
         assert reason.startswith("the server is starting"), reason
         assert server.stop(signal.SIGTERM) == 0
-    assert "shutdown while starting (replaying the journal): no job was served" in server.text
+    assert (
+        "shutdown while starting (replaying the journal): no job was served"
+        in server.text
+    )
     assert "replayed:" not in server.text
     # Nothing was recorded or snapshotted: the journal is as it was.
     assert contents() == before
@@ -122,7 +143,11 @@ def test_sigterm_during_the_replay_stops_the_server_cleanly(journal_copy) -> Non
 
 def test_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:
     with server_process(
-        "--journal", str(tmp_path / "journal"), "--log-format", "json", "--access-log",
+        "--journal",
+        str(tmp_path / "journal"),
+        "--log-format",
+        "json",
+        "--access-log",
         "--job-log",
     ) as server:
         accepted = httpx.put(
@@ -133,7 +158,8 @@ def test_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:
         )
         job = int(accepted.headers["x-arango-async-id"])
         wait_until(
-            lambda: get(f"{server.url}/_api/job/{job}").status_code == 200, "the job to finish"
+            lambda: get(f"{server.url}/_api/job/{job}").status_code == 200,
+            "the job to finish",
         )
         assert httpx.put(f"{server.url}/_api/job/{job}", timeout=10).status_code == 200
         samples = parse(get(server.url + "/_eventjobs/metrics").text)
@@ -148,20 +174,33 @@ def test_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:
         if " listening on " in line and not line.startswith("{"):
             continue  # the one line printed for people (stdout), not a log line
         entries.append(json.loads(line))  # every log line is one JSON object
-    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert all(
+        {"time", "level", "logger", "message"} <= entry.keys() for entry in entries
+    )
     of_job = [entry for entry in entries if entry.get("job_id") == job]
-    assert [entry["event"] for entry in of_job] == ["queued", "started", "done", "fetched"]
+    assert [entry["event"] for entry in of_job] == [
+        "queued",
+        "started",
+        "done",
+        "fetched",
+    ]
     assert of_job[2]["status"] == 200
     assert all(entry["logger"] == "eventjobs.jobs" for entry in of_job)
     access = [entry for entry in entries if entry["logger"] == "hypercorn.access"]
-    fetch = [e for e in access if e.get("method") == "PUT" and e.get("path") == f"/_api/job/{job}"]
+    fetch = [
+        e
+        for e in access
+        if e.get("method") == "PUT" and e.get("path") == f"/_api/job/{job}"
+    ]
     # hypercorn may log a request twice, the first time without a status,
     # when the client closes as the response ends (a race of its own).
     assert any(entry.get("status") == 200 for entry in fetch), access
 
 
 def test_an_unknown_log_format_is_refused_in_one_sentence(tmp_path: Path) -> None:
-    message = one_sentence(serve("--journal", str(tmp_path / "j"), "--log-format", "xml"))
+    message = one_sentence(
+        serve("--journal", str(tmp_path / "j"), "--log-format", "xml")
+    )
     assert "log format must be one of text, json, not 'xml'" in message
     message = one_sentence(
         serve("--journal", str(tmp_path / "j"), env={"EVENTJOBS_LOG_FORMAT": "yaml"})
@@ -171,13 +210,19 @@ def test_an_unknown_log_format_is_refused_in_one_sentence(tmp_path: Path) -> Non
 
 
 def _job_lines(server_text: str) -> list[str]:
-    return [line for line in server_text.splitlines() if " eventjobs.jobs: job " in line]
+    return [
+        line for line in server_text.splitlines() if " eventjobs.jobs: job " in line
+    ]
 
 
 def _run_one_job(url: str) -> None:
-    accepted = httpx.put(url + "/_admin/echo", headers={"x-arango-async": "store"}, timeout=10)
+    accepted = httpx.put(
+        url + "/_admin/echo", headers={"x-arango-async": "store"}, timeout=10
+    )
     job = accepted.headers["x-arango-async-id"]
-    wait_until(lambda: get(f"{url}/_api/job/{job}").status_code == 200, "the job to finish")
+    wait_until(
+        lambda: get(f"{url}/_api/job/{job}").status_code == 200, "the job to finish"
+    )
 
 
 def test_the_job_log_is_off_by_default_and_on_with_its_variable(tmp_path: Path) -> None:
@@ -185,7 +230,9 @@ def test_the_job_log_is_off_by_default_and_on_with_its_variable(tmp_path: Path) 
         _run_one_job(server.url)
         assert server.stop() == 0
     assert _job_lines(server.text) == []
-    with server_process("--journal", ":memory:", env={"EVENTJOBS_JOB_LOG": "1"}) as server:
+    with server_process(
+        "--journal", ":memory:", env={"EVENTJOBS_JOB_LOG": "1"}
+    ) as server:
         _run_one_job(server.url)
         assert server.stop() == 0
     lines = _job_lines(server.text)

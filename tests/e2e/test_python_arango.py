@@ -36,10 +36,8 @@ INTERRUPT_TIMEOUT = 10.0
 # -- helpers ---------------------------------------------------------------------
 
 
-
 def wait_done(job: AsyncJob[Any], timeout: float = 10.0) -> None:
     wait_until(lambda: job.status() == "done", f"job {job.id} to be done", timeout)
-
 
 
 def wait_journal(journal: Path, kind: str, job_id: int | str) -> None:
@@ -67,7 +65,9 @@ def raw_response(request: Request) -> Callable[[Response], Any]:
 
 def submit_sleep(adb: AsyncDatabase, duration: float | str) -> AsyncJob[Any]:
     """``GET /_admin/sleep?duration=...`` as a job, through the async executor."""
-    request = Request(method="get", endpoint="/_admin/sleep", params={"duration": duration})
+    request = Request(
+        method="get", endpoint="/_admin/sleep", params={"duration": duration}
+    )
     job = adb._execute(request, raw_response(request))
     assert isinstance(job, AsyncJob)
     return job
@@ -191,7 +191,9 @@ def test_status_does_not_consume_the_result(adb: AsyncDatabase) -> None:
     assert job.result() == []
 
 
-def test_status_after_the_result_was_fetched_raises_not_found(adb: AsyncDatabase) -> None:
+def test_status_after_the_result_was_fetched_raises_not_found(
+    adb: AsyncDatabase,
+) -> None:
     job = adb.collections()
     wait_done(job)
     job.result()
@@ -258,7 +260,12 @@ def test_cancelled_running_sleep_job_results_in_canceled_request(
 
 def test_cancelled_queued_job_surfaces_as_the_methods_own_error(tmp_path: Path) -> None:
     with server_process(
-        "--journal", journal_dir(tmp_path), "--max-running", "1", "--shutdown-timeout", "0"
+        "--journal",
+        journal_dir(tmp_path),
+        "--max-running",
+        "1",
+        "--shutdown-timeout",
+        "0",
     ) as server:
         client, db = connect(server)
         try:
@@ -308,7 +315,10 @@ def test_cancel_of_a_fetched_job_raises_not_found(adb: AsyncDatabase) -> None:
         job.cancel()
     assert caught.value.http_code == 404
     assert caught.value.error_code == 404
-    assert f"could not find job ({job.id}) in AsyncJobManager" in caught.value.error_message
+    assert (
+        f"could not find job ({job.id}) in AsyncJobManager"
+        in caught.value.error_message
+    )
     assert job.cancel(ignore_missing=True) is False
 
 
@@ -362,7 +372,9 @@ def test_async_jobs_lists_pending_and_done_ids_ascending(
     assert db.async_jobs("pending") == [job.id for job in pending]
 
 
-def test_async_jobs_count_limits_the_list(db: StandardDatabase, adb: AsyncDatabase) -> None:
+def test_async_jobs_count_limits_the_list(
+    db: StandardDatabase, adb: AsyncDatabase
+) -> None:
     done = [adb.collections() for _ in range(4)]
     for job in done:
         wait_done(job)

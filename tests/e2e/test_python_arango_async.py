@@ -36,20 +36,29 @@ pytestmark = [
     pytest.mark.e2e,
     # The driver's own use of aiohttp; nothing to do with eventjobs.
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:The 'auth' parameter is deprecated:DeprecationWarning"
+    ),
 ]
 
 T = TypeVar("T")
 
 Scenario = Callable[[StandardDatabase, AsyncDatabase], Awaitable[None]]
 
-CANCELED_BODY = {"code": 410, "error": True, "errorMessage": "canceled request", "errorNum": 21}
+CANCELED_BODY = {
+    "code": 410,
+    "error": True,
+    "errorMessage": "canceled request",
+    "errorNum": 21,
+}
 
 
 # -- helpers ---------------------------------------------------------------------
 
 
-async def wait_until(predicate: Callable[[], Awaitable[T]], what: str, timeout: float = 10.0) -> T:
+async def wait_until(
+    predicate: Callable[[], Awaitable[T]], what: str, timeout: float = 10.0
+) -> T:
     """Poll the async *predicate* until it returns something truthy (bounded)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -84,7 +93,9 @@ async def submit_sleep(adb: AsyncDatabase, duration: float | str) -> AsyncJob[Re
     """``GET /_admin/sleep?duration=...`` as a job, with the driver's own
     custom-request call; its result is the raw Response."""
     job = await adb.request(
-        Request(method=Method.GET, endpoint="/_admin/sleep", params={"duration": duration})
+        Request(
+            method=Method.GET, endpoint="/_admin/sleep", params={"duration": duration}
+        )
     )
     assert isinstance(job, AsyncJob)
     return job
@@ -132,7 +143,9 @@ def test_collections_job_returns_the_collection_list(server: ServerProcess) -> N
     run(server, scenario)
 
 
-def test_version_job_result_equals_the_synchronous_answer(server: ServerProcess) -> None:
+def test_version_job_result_equals_the_synchronous_answer(
+    server: ServerProcess,
+) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         job = await adb.version()
         await wait_done(job)
@@ -152,7 +165,9 @@ def test_time_job_returns_the_time_it_ran(server: ServerProcess) -> None:
     run(server, scenario)
 
 
-def test_echo_job_sees_the_request_a_synchronous_call_sees(server: ServerProcess) -> None:
+def test_echo_job_sees_the_request_a_synchronous_call_sees(
+    server: ServerProcess,
+) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         body = {"greeting": "hello", "n": [1, 2, 3]}
         synchronous = await db.echo(body)
@@ -201,12 +216,18 @@ def test_status_is_pending_while_the_job_runs_then_done(server: ServerProcess) -
         await wait_done(job)
         response = await job.result()
         assert response.status_code == 200
-        assert json.loads(response.raw_body) == {"error": False, "code": 200, "duration": 0.5}
+        assert json.loads(response.raw_body) == {
+            "error": False,
+            "code": 200,
+            "duration": 0.5,
+        }
 
     run(server, scenario)
 
 
-def test_status_after_the_result_was_fetched_raises_not_found(server: ServerProcess) -> None:
+def test_status_after_the_result_was_fetched_raises_not_found(
+    server: ServerProcess,
+) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         job = await adb.collections()
         await wait_done(job)
@@ -384,13 +405,17 @@ def test_async_jobs_lists_pending_and_done_ids_ascending(server: ServerProcess) 
 def test_async_jobs_count_limits_the_list(server: ServerProcess) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         pending = [await submit_sleep(adb, 30) for _ in range(4)]
-        assert await db.async_jobs("pending", count=3) == [job.id for job in pending[:3]]
+        assert await db.async_jobs("pending", count=3) == [
+            job.id for job in pending[:3]
+        ]
         assert await db.async_jobs("pending", count=1) == [pending[0].id]
 
     run(server, scenario)
 
 
-def test_fire_and_forget_jobs_are_never_listed(server: ServerProcess, journal: Path) -> None:
+def test_fire_and_forget_jobs_are_never_listed(
+    server: ServerProcess, journal: Path
+) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         forget = db.begin_async_execution(return_result=False)
         assert await forget.collections() is None
@@ -420,7 +445,9 @@ def test_clear_async_jobs_removes_done_and_pending_jobs(server: ServerProcess) -
     run(server, scenario)
 
 
-def test_clear_async_jobs_with_a_past_threshold_keeps_every_job(server: ServerProcess) -> None:
+def test_clear_async_jobs_with_a_past_threshold_keeps_every_job(
+    server: ServerProcess,
+) -> None:
     async def scenario(db: StandardDatabase, adb: AsyncDatabase) -> None:
         done = await adb.collections()
         pending = await submit_sleep(adb, 30)

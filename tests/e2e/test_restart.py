@@ -32,7 +32,6 @@ VOLATILE_HEADERS = {"date", "server"}
 # -- helpers ---------------------------------------------------------------------
 
 
-
 @contextmanager
 def running(journal: Path, *args: str) -> Iterator[tuple[ServerProcess, httpx.Client]]:
     """A server on *journal* and a client for it (closed before the server
@@ -56,7 +55,6 @@ def is_done(client: httpx.Client, job_id: int) -> bool:
 
 def wait_done(client: httpx.Client, job_id: int) -> None:
     wait_until(lambda: is_done(client, job_id), f"job {job_id} to be done")
-
 
 
 def wait_started(journal: Path, job_id: int) -> None:
@@ -132,9 +130,14 @@ def test_done_results_are_served_identically_after_restart(journal: Path) -> Non
         for pair in twins.values():
             for job_id in pair:
                 wait_done(client, job_id)
-        before = {label: comparable(fetch(client, first)) for label, (first, _) in twins.items()}
+        before = {
+            label: comparable(fetch(client, first))
+            for label, (first, _) in twins.items()
+        }
         done_before = client.get("/_api/job/done").json()
-        assert done_before == sorted((str(later) for _, later in twins.values()), key=int)
+        assert done_before == sorted(
+            (str(later) for _, later in twins.values()), key=int
+        )
         assert stop(server, client) == 0
     with running(journal) as (server, client):
         assert client.get("/_api/job/done").json() == done_before
@@ -248,7 +251,9 @@ def test_job_running_at_sigkill_is_interrupted_after_restart(journal: Path) -> N
         assert_interrupted(client, job_id)
 
 
-def test_job_that_ends_within_the_shutdown_timeout_keeps_its_result(journal: Path) -> None:
+def test_job_that_ends_within_the_shutdown_timeout_keeps_its_result(
+    journal: Path,
+) -> None:
     with running(journal, "--shutdown-timeout", "10") as (server, client):
         job_id = submit(client, "GET", "/_admin/sleep?duration=0.5")
         wait_started(journal, job_id)
@@ -260,7 +265,10 @@ def test_job_that_ends_within_the_shutdown_timeout_keeps_its_result(journal: Pat
 
 
 def test_job_still_queued_at_shutdown_runs_after_restart(journal: Path) -> None:
-    with running(journal, "--max-running", "1", "--shutdown-timeout", "0") as (server, client):
+    with running(journal, "--max-running", "1", "--shutdown-timeout", "0") as (
+        server,
+        client,
+    ):
         blocker = submit(client, "GET", "/_admin/sleep?duration=30")
         wait_started(journal, blocker)
         queued = submit(client, "POST", "/_admin/echo", content=b"run me later")
@@ -276,7 +284,9 @@ def test_job_still_queued_at_shutdown_runs_after_restart(journal: Path) -> None:
 
 def test_interrupted_fire_and_forget_job_is_never_listed(journal: Path) -> None:
     with running(journal, "--shutdown-timeout", "0") as (server, client):
-        response = client.get("/_admin/sleep?duration=30", headers={"x-arango-async": "true"})
+        response = client.get(
+            "/_admin/sleep?duration=30", headers={"x-arango-async": "true"}
+        )
         assert response.status_code == 202
         assert "x-arango-async-id" not in response.headers
         wait_until(

@@ -25,18 +25,27 @@ pytestmark = pytest.mark.e2e
 
 schema = schemathesis.openapi.from_dict(document())
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     directory: Path = tmp_path_factory.mktemp("schemathesis")
     with server_process(
-        "--journal", ":memory:",
-        "--shutdown-timeout", "0",
+        "--journal",
+        ":memory:",
+        "--shutdown-timeout",
+        "0",
         # Generated durations must not make the run slow.
-        "--max-sleep", "0.01",
-        "--users", write_users_file(directory / "users.json"),
+        "--max-sleep",
+        "0.01",
+        "--users",
+        write_users_file(directory / "users.json"),
     ) as server:
         yield server
 
@@ -48,6 +57,8 @@ def test_every_operation_answers_as_documented(case, server):
     # A followed stream never ends: the journal follows when asked to, the
     # dashboard's events unless asked not to.
     follows_by_default = case.path == "/_eventjobs/events"
-    if (case.query or {}).get("follow", "true" if follows_by_default else "false") == "true":
+    if (case.query or {}).get(
+        "follow", "true" if follows_by_default else "false"
+    ) == "true":
         case.query = {**(case.query or {}), "follow": "false"}
     case.call_and_validate(base_url=server.url, headers=basic("alice"), checks=CHECKS)

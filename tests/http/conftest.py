@@ -53,7 +53,9 @@ def add_test_routes(app: Quart, gates: Gates) -> None:
 
     @app.route("/test/bytes", methods=["POST"])
     async def echo_bytes() -> Response:
-        return Response(await request.get_data(), 200, content_type="application/octet-stream")
+        return Response(
+            await request.get_data(), 200, content_type="application/octet-stream"
+        )
 
 
 @pytest.fixture
@@ -68,5 +70,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def served(settings, gates):
-    async with serve_app(settings, setup=lambda app: add_test_routes(app, gates)) as served:
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
         yield served

@@ -28,7 +28,9 @@ def add_long_routes(app: Quart, gates: Gates, threads: Threads) -> None:
 
     @app.route("/test/add", methods=["GET"])
     async def add() -> Response:
-        total = await run_in_process(functions.add, int(request.args["a"]), int(request.args["b"]))
+        total = await run_in_process(
+            functions.add, int(request.args["a"]), int(request.args["b"])
+        )
         return Response(str(total), 200)
 
     @app.route("/test/lambda", methods=["POST"])

@@ -18,7 +18,9 @@ async def json_of(response):
 
 
 def queued_ids(served):
-    return [r.event.job_id for r in served.journal.read() if isinstance(r.event, JobQueued)]
+    return [
+        r.event.job_id for r in served.journal.read() if isinstance(r.event, JobQueued)
+    ]
 
 
 async def test_store_answers_202_with_id_and_empty_text_body(served):
@@ -49,7 +51,9 @@ async def test_202_is_sent_after_the_queued_event_is_durable(served):
 
 async def test_fire_and_forget_answers_202_without_id_and_is_never_listed(served):
     """true: 202, no id; it runs but is never listed nor fetchable."""
-    response = await served.client.post("/test/bytes", data=b"x", headers={"x-arango-async": "true"})
+    response = await served.client.post(
+        "/test/bytes", data=b"x", headers={"x-arango-async": "true"}
+    )
     assert response.status_code == 202
     assert "x-arango-async-id" not in response.headers
     await settle()
@@ -64,7 +68,9 @@ async def test_fire_and_forget_answers_202_without_id_and_is_never_listed(served
 @pytest.mark.parametrize("value", ["false", "1", "TRUE", "Store", ""])
 async def test_other_header_values_are_synchronous(served, value):
     """Only exact "store" and "true" make a job; anything else is synchronous."""
-    response = await served.client.get("/_api/version", headers={"x-arango-async": value})
+    response = await served.client.get(
+        "/_api/version", headers={"x-arango-async": value}
+    )
     assert response.status_code == 200
     assert (await json_of(response))["server"] == "eventjobs"
     assert queued_ids(served) == []
@@ -143,15 +149,21 @@ async def test_credentials_are_not_recorded(served):
         "/_api/version",
         headers={"authorization": "Basic c2VjcmV0", "cookie": "session=s3cr3t"},
     )
-    (queued,) = [r.event for r in served.journal.read() if isinstance(r.event, JobQueued)]
+    (queued,) = [
+        r.event for r in served.journal.read() if isinstance(r.event, JobQueued)
+    ]
     names = {name for name, _ in queued.request.headers}
     assert "authorization" not in names and "cookie" not in names
 
 
 async def test_queue_full_is_503_21003_and_creates_nothing(gates):
     """Beyond max_queued: 503 queue is full, no id, no job, no event."""
-    settings = Settings(journal=":memory:", max_running=1, max_queued=1, shutdown_timeout=0)
-    async with serve_app(settings, setup=lambda app: add_test_routes(app, gates)) as served:
+    settings = Settings(
+        journal=":memory:", max_running=1, max_queued=1, shutdown_timeout=0
+    )
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
         await submit(served.client, "POST", "/test/wait/a")  # running
         await settle()
         await submit(served.client, "POST", "/test/wait/b")  # queued: the one slot
@@ -172,12 +184,18 @@ async def test_queue_full_is_503_21003_and_creates_nothing(gates):
 async def test_body_over_the_limit_is_413_and_not_queued(gates):
     """An async request body beyond max_body_bytes is refused before queueing."""
     settings = Settings(journal=":memory:", max_body_bytes=10, shutdown_timeout=0)
-    async with serve_app(settings, setup=lambda app: add_test_routes(app, gates)) as served:
-        response = await served.client.post("/test/bytes", data=b"x" * 11, headers=ASYNC_STORE)
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
+        response = await served.client.post(
+            "/test/bytes", data=b"x" * 11, headers=ASYNC_STORE
+        )
         assert response.status_code == 413
         assert (await json_of(response))["code"] == 413
         assert queued_ids(served) == []
-        ok = await served.client.post("/test/bytes", data=b"x" * 10, headers=ASYNC_STORE)
+        ok = await served.client.post(
+            "/test/bytes", data=b"x" * 10, headers=ASYNC_STORE
+        )
         assert ok.status_code == 202
         sync = await served.client.post("/test/bytes", data=b"x" * 11)
         assert sync.status_code == 413  # the same limit for synchronous requests
@@ -187,7 +205,9 @@ async def test_async_request_during_shutdown_is_503_shutdown_in_progress():
     """Once shutdown has begun, new jobs get 503 errorNum 30."""
     gates = Gates()
     settings = Settings(journal=":memory:", shutdown_timeout=100, max_running=1)
-    async with serve_app(settings, setup=lambda app: add_test_routes(app, gates)) as served:
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
         await submit(served.client, "POST", "/test/wait/a")
         await settle()
         async with trio.open_nursery() as nursery:

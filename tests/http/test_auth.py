@@ -41,7 +41,9 @@ def add_whoami(app: Quart) -> None:
     async def whoami() -> Response:
         caller = current_caller()
         return Response(
-            json.dumps([caller.name, caller.superuser]), 200, content_type="application/json"
+            json.dumps([caller.name, caller.superuser]),
+            200,
+            content_type="application/json",
         )
 
 
@@ -52,7 +54,11 @@ async def served(tmp_path):
 
 
 def queued_events(served) -> list[JobQueued]:
-    return [record.event for record in served.journal.read() if isinstance(record.event, JobQueued)]
+    return [
+        record.event
+        for record in served.journal.read()
+        if isinstance(record.event, JobQueued)
+    ]
 
 
 async def test_login_returns_a_token_with_the_claims_arango_clients_check(served):
@@ -81,7 +87,9 @@ async def test_login_for_an_unknown_user_is_401(served):
     assert (response.status_code, await response.get_json()) == (401, UNAUTHORIZED)
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b'{"username": 1, "password": "x"}'])
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[]", b'{"username": 1, "password": "x"}']
+)
 async def test_login_with_a_malformed_body_is_400_saying_what_is_expected(served, body):
     """A login body that is not {"username": str, "password": str} gets 400."""
     response = await served.client.post("/_open/auth", data=body)
@@ -104,9 +112,13 @@ async def test_login_is_never_queued_even_with_async_store(served):
 
 @pytest.mark.parametrize("mode", ["store", "true"])
 @pytest.mark.parametrize(
-    "headers", [{}, basic("alice", "wrong"), bearer("not.a.token")], ids=["none", "wrong", "garbage"]
+    "headers",
+    [{}, basic("alice", "wrong"), bearer("not.a.token")],
+    ids=["none", "wrong", "garbage"],
 )
-async def test_async_request_without_valid_credentials_is_401_and_not_queued(served, mode, headers):
+async def test_async_request_without_valid_credentials_is_401_and_not_queued(
+    served, mode, headers
+):
     """Authentication fails before anything is queued (spec 1.1)."""
     response = await served.client.get(
         "/_api/version", headers={**headers, "x-arango-async": mode}
@@ -130,7 +142,10 @@ async def test_401_names_basic_in_www_authenticate(served):
 async def test_two_authorization_headers_are_refused(served):
     """Duplicated credentials are ambiguous: 401."""
     token = await login(served.client, "alice")
-    headers = [("Authorization", basic("alice")["Authorization"]), ("Authorization", f"bearer {token}")]
+    headers = [
+        ("Authorization", basic("alice")["Authorization"]),
+        ("Authorization", f"bearer {token}"),
+    ]
     response = await served.client.get("/_api/version", headers=headers)
     assert response.status_code == 401
 
@@ -146,14 +161,18 @@ async def test_bearer_scheme_is_case_insensitive(served, scheme):
 @pytest.mark.parametrize("scheme", ["basic", "Basic", "BASIC"])
 async def test_basic_scheme_is_case_insensitive(served, scheme):
     """Any spelling of the basic scheme works."""
-    response = await served.client.get("/test/whoami", headers=basic("root", scheme=scheme))
+    response = await served.client.get(
+        "/test/whoami", headers=basic("root", scheme=scheme)
+    )
     assert await response.get_json() == ["root", True]
 
 
 async def test_basic_credentials_without_a_colon_are_refused(served):
     """Basic credentials must be user:password."""
     encoded = base64.b64encode(b"alice").decode()
-    response = await served.client.get("/_api/version", headers={"Authorization": f"Basic {encoded}"})
+    response = await served.client.get(
+        "/_api/version", headers={"Authorization": f"Basic {encoded}"}
+    )
     assert response.status_code == 401
 
 
@@ -179,9 +198,13 @@ async def test_a_user_added_while_serving_can_log_in(served):
     """The users file is read again when it changes: no restart needed."""
     path = served.runtime.settings.users
     known = users.load(path)
-    known["carol"] = users.User("carol", users.hash_password("carol-pw", cost=TEST_HASH_COST))
+    known["carol"] = users.User(
+        "carol", users.hash_password("carol-pw", cost=TEST_HASH_COST)
+    )
     users.save(path, known)
-    response = await served.client.get("/test/whoami", headers=basic("carol", "carol-pw"))
+    response = await served.client.get(
+        "/test/whoami", headers=basic("carol", "carol-pw")
+    )
     assert await response.get_json() == ["carol", False]
 
 
@@ -199,7 +222,11 @@ async def test_job_runs_as_its_owner_like_a_synchronous_request(served, name):
     job_id = await submit(served.client, "GET", "/test/whoami", headers=basic(name))
     await settle()
     fetched = await served.client.put(f"/_api/job/{job_id}", headers=basic(name))
-    assert await fetched.get_json() == await synchronous.get_json() == [name, name == "root"]
+    assert (
+        await fetched.get_json()
+        == await synchronous.get_json()
+        == [name, name == "root"]
+    )
 
 
 async def test_job_sees_the_owners_superuser_flag_as_it_is_when_the_job_runs(tmp_path):
@@ -212,10 +239,14 @@ async def test_job_sees_the_owners_superuser_flag_as_it_is_when_the_job_runs(tmp
 
     async with serve_app(auth_settings(tmp_path, max_running=1), setup=setup) as served:
         await submit(served.client, "GET", "/test/wait/slot", headers=basic("alice"))
-        job_id = await submit(served.client, "GET", "/test/whoami", headers=basic("alice"))
+        job_id = await submit(
+            served.client, "GET", "/test/whoami", headers=basic("alice")
+        )
         path = served.runtime.settings.users
         known = users.load(path)
-        known["alice"] = users.User("alice", known["alice"].password_hash, superuser=True)
+        known["alice"] = users.User(
+            "alice", known["alice"].password_hash, superuser=True
+        )
         users.save(path, known)
         gates.open("slot")
         await settle()
@@ -237,10 +268,16 @@ async def test_a_user_lists_their_own_jobs_and_not_others(served):
     bobs = await submit(served.client, "GET", "/_api/version", headers=basic("bob"))
     await settle()
     lists = {
-        name: await (await served.client.get("/_api/job/done", headers=basic(name))).get_json()
+        name: await (
+            await served.client.get("/_api/job/done", headers=basic(name))
+        ).get_json()
         for name in ("alice", "bob", "root")
     }
-    assert lists == {"alice": [str(alices)], "bob": [str(bobs)], "root": [str(alices), str(bobs)]}
+    assert lists == {
+        "alice": [str(alices)],
+        "bob": [str(bobs)],
+        "root": [str(alices), str(bobs)],
+    }
 
 
 async def test_superuser_delete_all_removes_every_users_jobs(served):
@@ -267,21 +304,35 @@ async def test_journal_files_hold_no_password_token_or_redacted_value(tmp_path):
     async with serve_app(settings, journal=journal) as served:
         token = await login(served.client, "alice")
         await served.client.post(
-            "/_open/auth", json={"username": "alice", "password": password}, headers=ASYNC_STORE
+            "/_open/auth",
+            json={"username": "alice", "password": password},
+            headers=ASYNC_STORE,
         )
         await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
         await submit(
             served.client,
             "POST",
             "/_admin/echo",
-            headers={**bearer(token), "Cookie": "session=cookie-secret-1", "X-Api-Key": "key-secret-2"},
+            headers={
+                **bearer(token),
+                "Cookie": "session=cookie-secret-1",
+                "X-Api-Key": "key-secret-2",
+            },
         )
         await settle()
     await journal.aclose()
-    stored = b"".join(path.read_bytes() for path in directory.rglob("*") if path.is_file())
+    stored = b"".join(
+        path.read_bytes() for path in directory.rglob("*") if path.is_file()
+    )
     assert b"/_admin/echo" in stored  # the jobs are there...
     encoded = base64.b64encode(f"alice:{password}".encode())
-    for secret in (password.encode(), encoded, token.encode(), b"cookie-secret-1", b"key-secret-2"):
+    for secret in (
+        password.encode(),
+        encoded,
+        token.encode(),
+        b"cookie-secret-1",
+        b"key-secret-2",
+    ):
         assert secret not in stored  # ...their credentials are not
 
 
@@ -290,7 +341,10 @@ async def test_redacted_header_does_not_reach_the_job(tmp_path):
     settings = auth_settings(tmp_path, redact_headers=("X-Api-Key",))
     async with serve_app(settings) as served:
         job_id = await submit(
-            served.client, "GET", "/_admin/echo", headers={**basic("alice"), "x-api-key": "k", "x-other": "o"}
+            served.client,
+            "GET",
+            "/_admin/echo",
+            headers={**basic("alice"), "x-api-key": "k", "x-other": "o"},
         )
         await settle()
         fetched = await served.client.put(f"/_api/job/{job_id}", headers=basic("alice"))
@@ -327,7 +381,9 @@ async def test_the_quota_is_per_user(tmp_path):
 async def test_fetching_a_result_frees_quota(tmp_path):
     """Results taken or deleted no longer count against the quota."""
     async with serve_app(auth_settings(tmp_path, max_results_per_user=1)) as served:
-        job_id = await submit(served.client, "GET", "/_api/version", headers=basic("alice"))
+        job_id = await submit(
+            served.client, "GET", "/_api/version", headers=basic("alice")
+        )
         await settle()
         await served.client.put(f"/_api/job/{job_id}", headers=basic("alice"))
         await submit(served.client, "GET", "/_api/version", headers=basic("alice"))
@@ -346,7 +402,9 @@ async def test_fire_and_forget_jobs_do_not_count_against_the_quota(tmp_path):
 async def test_too_many_headers_get_431_and_nothing_is_queued(tmp_path):
     """More headers than --max-header-count: 431 before anything else."""
     async with serve_app(auth_settings(tmp_path, max_header_count=8)) as served:
-        headers = [(f"x-h{i}", "v") for i in range(9)] + list({**basic("alice"), **ASYNC_STORE}.items())
+        headers = [(f"x-h{i}", "v") for i in range(9)] + list(
+            {**basic("alice"), **ASYNC_STORE}.items()
+        )
         response = await served.client.get("/_api/version", headers=headers)
         body = await response.get_json()
         assert (response.status_code, body["errorNum"]) == (431, 431)
@@ -370,6 +428,9 @@ async def test_login_with_authentication_off_still_answers_a_token():
             "/_open/auth", json={"username": "anyone", "password": ""}
         )
         token = (await response.get_json())["jwt"]
-        assert jwt.decode(token, options={"verify_signature": False})["preferred_username"] == "anyone"
+        assert (
+            jwt.decode(token, options={"verify_signature": False})["preferred_username"]
+            == "anyone"
+        )
         version = await served.client.get("/_api/version", headers=bearer("anything"))
         assert version.status_code == 200

@@ -17,7 +17,11 @@ async def json_of(response):
 async def test_version(served):
     """GET /_api/version names the server, its version and licence."""
     body = await json_of(await served.client.get("/_api/version"))
-    assert body == {"server": "eventjobs", "version": __version__, "license": "Apache-2.0"}
+    assert body == {
+        "server": "eventjobs",
+        "version": __version__,
+        "license": "Apache-2.0",
+    }
 
 
 async def test_time_comes_from_the_clock(served):
@@ -60,10 +64,14 @@ async def test_sleep_answers_duration(autojump_clock):
         assert await json_of(response) == {"error": False, "code": 200, "duration": 1.5}
 
 
-@pytest.mark.parametrize("query", ["", "?duration=abc", "?duration=-1", "?duration=nan", "?duration=11"])
+@pytest.mark.parametrize(
+    "query", ["", "?duration=abc", "?duration=-1", "?duration=nan", "?duration=11"]
+)
 async def test_sleep_with_bad_duration_is_bad_parameter(query):
     """Missing, non-numeric, negative or too long durations are 400."""
-    async with serve_app(Settings(journal=":memory:", max_sleep=10, shutdown_timeout=0)) as served:
+    async with serve_app(
+        Settings(journal=":memory:", max_sleep=10, shutdown_timeout=0)
+    ) as served:
         response = await served.client.post(f"/_admin/sleep{query}")
         assert response.status_code == 400
         assert (await json_of(response))["errorMessage"] == "bad parameter"

@@ -72,7 +72,9 @@ async def test_progress_lines_carry_fraction_and_message():
         await submit(served.client, "POST", "/test/halfway")
         await settle()
         progress = [line for line in drain(subscription) if line["type"] == "progress"]
-        assert [(line["fraction"], line["message"]) for line in progress] == [(0.5, "half <b>done</b>")]
+        assert [(line["fraction"], line["message"]) for line in progress] == [
+            (0.5, "half <b>done</b>")
+        ]
         gates.open("halfway")
 
 
@@ -81,18 +83,38 @@ async def test_a_user_gets_only_their_own_jobs_events_removals_included(tmp_path
     queued before she subscribed (gone from the table by the time it is
     offered), and nothing of bob's; a superuser's carries everyone's."""
     async with serve_app(auth_settings(tmp_path)) as served:
-        before = await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
-        other_before = await submit(served.client, "POST", "/_admin/echo", headers=basic("bob"))
+        before = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("alice")
+        )
+        other_before = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("bob")
+        )
         await settle()
         feed = live.feed_of(served.app)
-        alice, root = feed.subscribe(ALICE), feed.subscribe(Caller("root", superuser=True))
-        theirs = await submit(served.client, "POST", "/_admin/echo", headers=basic("bob"))
-        mine = await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
+        alice, root = (
+            feed.subscribe(ALICE),
+            feed.subscribe(Caller("root", superuser=True)),
+        )
+        theirs = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("bob")
+        )
+        mine = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("alice")
+        )
         await settle()
-        assert (await served.client.put(f"/_api/job/{before}", headers=basic("alice"))).status_code == 200
-        assert (await served.client.delete(f"/_api/job/{other_before}", headers=basic("bob"))).status_code == 200
+        assert (
+            await served.client.put(f"/_api/job/{before}", headers=basic("alice"))
+        ).status_code == 200
+        assert (
+            await served.client.delete(
+                f"/_api/job/{other_before}", headers=basic("bob")
+            )
+        ).status_code == 200
         assert job_events(drain(alice)) == [
-            (mine, "queued"), (mine, "started"), (mine, "done"), (before, "fetched")
+            (mine, "queued"),
+            (mine, "started"),
+            (mine, "done"),
+            (before, "fetched"),
         ]
         everyone = job_events(drain(root))
         assert {job for job, _ in everyone} == {theirs, mine, before, other_before}
@@ -104,12 +126,18 @@ async def test_a_job_id_queued_again_for_someone_else_is_no_longer_theirs(tmp_pa
     bob's, got N again: nothing of bob's job N may reach alice."""
     async with serve_app(auth_settings(tmp_path)) as served:
         feed = live.feed_of(served.app)
-        job = await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
+        job = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("alice")
+        )
         await settle()
         alice = feed.subscribe(ALICE)
         assert job in alice.mine
         reused = JobQueued(
-            job_id=job, time=1.0, owner="bob", store=True, request=RecordedRequest(method="POST", path="/x")
+            job_id=job,
+            time=1.0,
+            owner="bob",
+            store=True,
+            request=RecordedRequest(method="POST", path="/x"),
         )
         alice.offer(job + 10, reused)
         alice.offer(job + 11, JobStarted(job_id=job, time=2.0))
@@ -156,7 +184,11 @@ async def http_server(
     config.accesslog = None
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: serve(app, config, shutdown_trigger=stop.wait, task_status=task_status))
+        await nursery.start(
+            lambda task_status: serve(
+                app, config, shutdown_trigger=stop.wait, task_status=task_status
+            )
+        )
         try:
             yield f"http://127.0.0.1:{port}", app
         finally:
@@ -178,10 +210,16 @@ async def test_stream_says_hello_then_lines_as_jobs_change_until_the_client_leav
             lines = response.aiter_lines()
             hello = await read_line(lines)
             assert hello["type"] == "hello"
-            submitted = await client.post("/_admin/echo", headers={"x-arango-async": "store"})
+            submitted = await client.post(
+                "/_admin/echo", headers={"x-arango-async": "store"}
+            )
             job = int(submitted.headers["x-arango-async-id"])
             seen = [await read_line(lines) for _ in range(3)]
-            assert job_events(seen) == [(job, "queued"), (job, "started"), (job, "done")]
+            assert job_events(seen) == [
+                (job, "queued"),
+                (job, "started"),
+                (job, "done"),
+            ]
             assert seen[0]["seq"] == hello["seq"] + 1
             assert live.feed_of(app).open_streams == 1
         # The client went away: the server's side of the stream ends too.
@@ -190,11 +228,16 @@ async def test_stream_says_hello_then_lines_as_jobs_change_until_the_client_leav
                 await trio.sleep(0.01)
 
 
-async def test_a_quiet_stream_sends_heartbeats_and_outlives_the_response_timeout(monkeypatch):
+async def test_a_quiet_stream_sends_heartbeats_and_outlives_the_response_timeout(
+    monkeypatch,
+):
     """Quart cuts responses after RESPONSE_TIMEOUT (60 s by default); the feed
     opts out, and says it is alive while nothing happens."""
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.1)
-    async with http_server(RESPONSE_TIMEOUT=0.3) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+    async with (
+        http_server(RESPONSE_TIMEOUT=0.3) as (url, _app),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         async with client.stream("GET", "/_eventjobs/events") as response:
             lines = response.aiter_lines()
             assert (await read_line(lines))["type"] == "hello"
@@ -203,18 +246,30 @@ async def test_a_quiet_stream_sends_heartbeats_and_outlives_the_response_timeout
                 assert await read_line(lines) == {"type": "heartbeat", "seq": 0}
 
 
-async def test_a_user_stream_over_http_needs_credentials_and_shows_only_theirs(tmp_path):
-    async with http_server(auth_settings(tmp_path)) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+async def test_a_user_stream_over_http_needs_credentials_and_shows_only_theirs(
+    tmp_path,
+):
+    async with (
+        http_server(auth_settings(tmp_path)) as (url, _app),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         refused = await client.get("/_eventjobs/events?follow=false")
         assert refused.status_code == 401
-        async with client.stream("GET", "/_eventjobs/events", headers=basic("alice")) as response:
+        async with client.stream(
+            "GET", "/_eventjobs/events", headers=basic("alice")
+        ) as response:
             lines = response.aiter_lines()
             assert (await read_line(lines))["type"] == "hello"
             store = {"x-arango-async": "store"}
             await client.post("/_admin/echo", headers={**store, **basic("bob")})
-            mine = await client.post("/_admin/echo", headers={**store, **basic("alice")})
+            mine = await client.post(
+                "/_admin/echo", headers={**store, **basic("alice")}
+            )
             first = await read_line(lines)
-            assert (first["job"], first["type"]) == (int(mine.headers["x-arango-async-id"]), "queued")
+            assert (first["job"], first["type"]) == (
+                int(mine.headers["x-arango-async-id"]),
+                "queued",
+            )
 
 
 async def test_follow_false_answers_the_position_and_ends():
@@ -239,12 +294,21 @@ async def test_a_stream_ends_when_its_credentials_stop_holding(tmp_path, monkeyp
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
     monkeypatch.setattr(reauth, "RECHECK_SECONDS", 0)
     settings = auth_settings(tmp_path)
-    async with http_server(settings) as (url, _app), httpx.AsyncClient(base_url=url) as client:
-        async with client.stream("GET", "/_eventjobs/events", headers=basic("alice")) as response:
+    async with (
+        http_server(settings) as (url, _app),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        async with client.stream(
+            "GET", "/_eventjobs/events", headers=basic("alice")
+        ) as response:
             lines = response.aiter_lines()
             assert (await read_line(lines))["type"] == "hello"
-            assert (await read_line(lines))["type"] == "heartbeat"  # checked, still hers
-            without_alice = {name: user for name, user in TEST_USERS.items() if name != "alice"}
+            assert (await read_line(lines))[
+                "type"
+            ] == "heartbeat"  # checked, still hers
+            without_alice = {
+                name: user for name, user in TEST_USERS.items() if name != "alice"
+            }
             write_users_file(tmp_path / "users.json", without_alice)
             with trio.fail_after(10):
                 line = await read_line(lines)
@@ -255,10 +319,15 @@ async def test_a_stream_ends_when_its_credentials_stop_holding(tmp_path, monkeyp
                 assert [rest async for rest in lines] == []
 
 
-async def test_the_journal_stream_ends_when_its_superuser_is_demoted(tmp_path, monkeypatch):
+async def test_the_journal_stream_ends_when_its_superuser_is_demoted(
+    tmp_path, monkeypatch
+):
     monkeypatch.setattr(reauth, "RECHECK_SECONDS", 0)
     settings = auth_settings(tmp_path)
-    async with http_server(settings) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+    async with (
+        http_server(settings) as (url, _app),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         store = {"x-arango-async": "store", **basic("root")}
         await client.post("/_admin/echo", headers=store)
         path = "/_eventjobs/journal?follow=true"
@@ -266,7 +335,10 @@ async def test_the_journal_stream_ends_when_its_superuser_is_demoted(tmp_path, m
             assert response.status_code == 200
             lines = response.aiter_lines()
             assert json.loads(await lines.__anext__())["seq"] == 1
-            write_users_file(tmp_path / "users.json", {**TEST_USERS, "root": (TEST_USERS["root"][0], False)})
+            write_users_file(
+                tmp_path / "users.json",
+                {**TEST_USERS, "root": (TEST_USERS["root"][0], False)},
+            )
             with trio.fail_after(10):
                 async for _line in lines:  # whatever was durable before: then the end
                     pass

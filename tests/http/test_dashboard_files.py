@@ -40,21 +40,33 @@ async def test_the_page_is_index_html():
         assert (await response.get_data()).decode() == text_of("index.html")
 
 
-@pytest.mark.parametrize("name", ["other.js", "..", "%2e%2e%2fopenapi.yaml", "index.html%00"])
+@pytest.mark.parametrize(
+    "name", ["other.js", "..", "%2e%2e%2fopenapi.yaml", "index.html%00"]
+)
 async def test_nothing_else_is_served(name):
     async with serve_app() as served:
         response = await served.client.get(f"/_eventjobs/ui/static/{name}")
         assert response.status_code == 404
 
 
-async def test_with_authentication_on_the_files_need_no_credentials_and_data_does(tmp_path):
+async def test_with_authentication_on_the_files_need_no_credentials_and_data_does(
+    tmp_path,
+):
     """The files hold no data; the page logs in and reads the API with a token."""
     async with serve_app(auth_settings(tmp_path)) as served:
-        for path in ["/_eventjobs/ui", "/_eventjobs/ui/static/app.js", "/_db/_system/_eventjobs/ui"]:
+        for path in [
+            "/_eventjobs/ui",
+            "/_eventjobs/ui/static/app.js",
+            "/_db/_system/_eventjobs/ui",
+        ]:
             assert (await served.client.get(path)).status_code == 200, path
         config = await served.client.get("/_eventjobs/ui/config.json")
         assert await config.get_json() == {"auth": True}
-        for path in ["/_eventjobs/jobs", "/_eventjobs/events?follow=false", "/_eventjobs/uix"]:
+        for path in [
+            "/_eventjobs/jobs",
+            "/_eventjobs/events?follow=false",
+            "/_eventjobs/uix",
+        ]:
             assert (await served.client.get(path)).status_code == 401, path
 
 
@@ -65,7 +77,9 @@ async def test_config_says_when_authentication_is_off():
 
 
 def test_policy_allows_only_this_origin_and_no_inline_code():
-    directives = dict(part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; "))
+    directives = dict(
+        part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; ")
+    )
     assert directives["default-src"] == "'none'"
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
@@ -77,7 +91,11 @@ def test_policy_allows_only_this_origin_and_no_inline_code():
 def test_the_page_fetches_nothing_from_elsewhere():
     """No URL of another origin in any file (the SVG namespace names, not fetches)."""
     for name in FILES:
-        urls = set(re.findall(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s\"')]*", text_of(name)))
+        urls = set(
+            re.findall(
+                r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s\"')]*", text_of(name)
+            )
+        )
         assert urls <= {"http://www.w3.org/2000/svg"}, (name, urls)
 
 
@@ -92,5 +110,13 @@ def test_the_html_has_no_inline_script_style_or_handler():
 def test_the_script_never_parses_html_or_evaluates_code():
     """The DOM is built from text: no sink that would interpret a job's data."""
     script = text_of("app.js")
-    for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'"]:
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+    ]:
         assert sink not in script, sink

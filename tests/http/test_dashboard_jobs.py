@@ -33,7 +33,9 @@ async def rows(client, headers=None, state: str = "pending", **query: str) -> di
     answers = []
     for asked in (state, "all"):
         response = await client.get(
-            "/_eventjobs/jobs", query_string={"state": asked, **query}, headers=headers or {}
+            "/_eventjobs/jobs",
+            query_string={"state": asked, **query},
+            headers=headers or {},
         )
         assert response.status_code == 200, await response.get_data()
         answers.append(await response.get_json())
@@ -65,18 +67,37 @@ async def test_pending_rows_describe_queued_and_running_jobs():
         answer = await rows(served.client, state="pending")
         assert answer["caller"] == {"name": None, "superuser": True}
         assert answer["now"] == served.clock.now
-        assert answer["counts"] == {"queued": 1, "running": 1, "cancelling": 0, "done": 0, "failed": 0}
+        assert answer["counts"] == {
+            "queued": 1,
+            "running": 1,
+            "cancelling": 0,
+            "done": 0,
+            "failed": 0,
+        }
         assert answer["matched"] == 2
         assert answer["jobs"] == [
             {
-                "id": str(queued), "owner": None, "method": "GET", "path": "/test/wait/b",
-                "state": "queued", "created": served.clock.now, "started": None,
-                "finished": None, "status": None, "progress": None,
+                "id": str(queued),
+                "owner": None,
+                "method": "GET",
+                "path": "/test/wait/b",
+                "state": "queued",
+                "created": served.clock.now,
+                "started": None,
+                "finished": None,
+                "status": None,
+                "progress": None,
             },
             {
-                "id": str(running), "owner": None, "method": "POST", "path": "/test/wait/a",
-                "state": "running", "created": served.clock.now - 5,
-                "started": served.clock.now - 5, "finished": None, "status": None,
+                "id": str(running),
+                "owner": None,
+                "method": "POST",
+                "path": "/test/wait/a",
+                "state": "running",
+                "created": served.clock.now - 5,
+                "started": served.clock.now - 5,
+                "finished": None,
+                "status": None,
                 "progress": None,
             },
         ]
@@ -93,7 +114,13 @@ async def test_done_rows_carry_status_and_count_failures_apart():
         failed = await submit(served.client, "POST", "/test/fail")
         await settle()
         answer = await rows(served.client, state="done")
-        assert answer["counts"] == {"queued": 0, "running": 0, "cancelling": 0, "done": 1, "failed": 1}
+        assert answer["counts"] == {
+            "queued": 0,
+            "running": 0,
+            "cancelling": 0,
+            "done": 1,
+            "failed": 1,
+        }
         assert [(row["id"], row["status"], row["state"]) for row in answer["jobs"]] == [
             (str(failed), 500, "done"),
             (str(ok), 201, "done"),
@@ -151,13 +178,20 @@ async def test_filters_select_by_owner_and_path_substring(tmp_path):
     gates = Gates()
     async with serve_app(auth_settings(tmp_path), setup=setup_routes(gates)) as served:
         gates.open("a")
-        alice = await submit(served.client, "POST", "/test/wait/a", headers=basic("alice"))
+        alice = await submit(
+            served.client, "POST", "/test/wait/a", headers=basic("alice")
+        )
         bob = await submit(served.client, "POST", "/_admin/echo", headers=basic("bob"))
         await settle()
         root = basic("root")
 
         async def ids(**query: str) -> list[str]:
-            return [row["id"] for row in (await rows(served.client, root, state="done", **query))["jobs"]]
+            return [
+                row["id"]
+                for row in (await rows(served.client, root, state="done", **query))[
+                    "jobs"
+                ]
+            ]
 
         assert await ids() == [str(bob), str(alice)]
         assert await ids(owner="alice") == [str(alice)]
@@ -185,7 +219,9 @@ async def test_limit_keeps_the_newest_rows_and_says_how_many_matched():
         assert [row["id"] for row in answer["jobs"]] == [str(jobs[2]), str(jobs[1])]
         assert answer["matched"] == 3
         assert (await rows(served.client, state="done", limit="0"))["jobs"] == []
-        assert len((await rows(served.client, state="done", limit="9" * 40))["jobs"]) == 3
+        assert (
+            len((await rows(served.client, state="done", limit="9" * 40))["jobs"]) == 3
+        )
 
 
 async def test_the_limit_applies_to_each_list():
@@ -207,12 +243,20 @@ async def test_each_user_sees_only_their_own_rows_and_a_superuser_all(tmp_path):
     """Ownership as in the job API: rows and counts are the caller's jobs only."""
     gates = Gates()
     async with serve_app(auth_settings(tmp_path), setup=setup_routes(gates)) as served:
-        alice = await submit(served.client, "POST", "/test/wait/a", headers=basic("alice"))
+        alice = await submit(
+            served.client, "POST", "/test/wait/a", headers=basic("alice")
+        )
         bob = await submit(served.client, "POST", "/test/wait/b", headers=basic("bob"))
         await settle()
-        for who, expected in (("alice", [alice]), ("bob", [bob]), ("root", [bob, alice])):
+        for who, expected in (
+            ("alice", [alice]),
+            ("bob", [bob]),
+            ("root", [bob, alice]),
+        ):
             answer = await rows(served.client, basic(who))
-            assert [row["id"] for row in answer["jobs"]] == [str(job) for job in expected], who
+            assert [row["id"] for row in answer["jobs"]] == [
+                str(job) for job in expected
+            ], who
             assert answer["counts"]["running"] == len(expected)
             assert answer["caller"] == {"name": who, "superuser": who == "root"}
         # Filtering by another user's name shows nothing of theirs either.
@@ -229,7 +273,15 @@ async def test_rows_need_credentials_when_authentication_is_on(tmp_path):
 
 @pytest.mark.parametrize(
     "query",
-    ["state=running", "state=", "limit=-1", "limit=abc", "limit=%C2%B2", "owner=" + "x" * 2000, "path=" + "x" * 2000],
+    [
+        "state=running",
+        "state=",
+        "limit=-1",
+        "limit=abc",
+        "limit=%C2%B2",
+        "owner=" + "x" * 2000,
+        "path=" + "x" * 2000,
+    ],
 )
 async def test_bad_parameters_are_a_400(query):
     async with serve_app() as served:
@@ -241,8 +293,14 @@ async def test_bad_parameters_are_a_400(query):
 async def test_rows_are_never_queued_as_a_job():
     """x-arango-async on the dashboard's endpoints is answered synchronously."""
     async with serve_app() as served:
-        for path in ("/_eventjobs/jobs", "/_eventjobs/events?follow=false", "/_eventjobs/ui"):
-            response = await served.client.get(path, headers={"x-arango-async": "store"})
+        for path in (
+            "/_eventjobs/jobs",
+            "/_eventjobs/events?follow=false",
+            "/_eventjobs/ui",
+        ):
+            response = await served.client.get(
+                path, headers={"x-arango-async": "store"}
+            )
             assert response.status_code == 200, path
             assert "x-arango-async-id" not in response.headers
         assert served.runtime.table.last_job_id == 0

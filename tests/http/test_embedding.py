@@ -23,7 +23,9 @@ def examples_on_path(monkeypatch):
     monkeypatch.syspath_prepend(str(EXAMPLES))
 
 
-async def test_library_example_route_runs_as_a_job(examples_on_path, monkeypatch, tmp_path):
+async def test_library_example_route_runs_as_a_job(
+    examples_on_path, monkeypatch, tmp_path
+):
     """A route registered on create_app()'s app accepts x-arango-async."""
     monkeypatch.setenv("EVENTJOBS_JOURNAL", str(tmp_path / "journal"))
     module = importlib.import_module("library_app")

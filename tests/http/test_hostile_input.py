@@ -37,6 +37,7 @@ from tests.support import (
     settle,
 )
 
+
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
     """Draw from one of *choices*, each as often as its weight says."""
     pool = [strategy for weight, strategy in choices for _ in range(weight)]
@@ -54,11 +55,47 @@ VALID_AUTH = basic("alice")["Authorization"].encode()
 SEGMENTS = st.one_of(
     st.sampled_from(
         [
-            "_api", "job", "_admin", "_db", "_system", "..", ".", "", "all", "expired", "done",
-            "pending", "cancel", "echo", "sleep", "version", "time", "collection", "_open",
-            "auth", "_eventjobs", "openapi.json", "1", "0", "2", "18446744073709551616",
-            "9" * 400, "%2F", "%00", "%", "%zz", "%C3%A9", "\u00e9", "\u2603", "\udcff",
-            "\x00", " ", "?", "#", ";", "a" * 5000,
+            "_api",
+            "job",
+            "_admin",
+            "_db",
+            "_system",
+            "..",
+            ".",
+            "",
+            "all",
+            "expired",
+            "done",
+            "pending",
+            "cancel",
+            "echo",
+            "sleep",
+            "version",
+            "time",
+            "collection",
+            "_open",
+            "auth",
+            "_eventjobs",
+            "openapi.json",
+            "1",
+            "0",
+            "2",
+            "18446744073709551616",
+            "9" * 400,
+            "%2F",
+            "%00",
+            "%",
+            "%zz",
+            "%C3%A9",
+            "\u00e9",
+            "\u2603",
+            "\udcff",
+            "\x00",
+            " ",
+            "?",
+            "#",
+            ";",
+            "a" * 5000,
         ]
     ),
     st.text(max_size=12),
@@ -71,30 +108,76 @@ DATABASE_PREFIXES = st.one_of(
 )
 ROUTES = st.sampled_from(
     [
-        "/_api/job", "/_admin/job", "/_api/version", "/_admin/time", "/_api/collection",
-        "/_admin/echo", "/_admin/sleep", "/_open/auth", "/_eventjobs/openapi.json",
+        "/_api/job",
+        "/_admin/job",
+        "/_api/version",
+        "/_admin/time",
+        "/_api/collection",
+        "/_admin/echo",
+        "/_admin/sleep",
+        "/_open/auth",
+        "/_eventjobs/openapi.json",
     ]
 )
-TAILS = st.lists(SEGMENTS, max_size=3).map(lambda parts: "".join("/" + part for part in parts))
+TAILS = st.lists(SEGMENTS, max_size=3).map(
+    lambda parts: "".join("/" + part for part in parts)
+)
 JOB_TAILS = st.sampled_from(
-    ["", "/", "/done", "/pending", "/all", "/expired", "/1", "/1/cancel", "/1/x", "/a/b/c",
-     "/0", "/abc", "/18446744073709551616", "/done/", "/\u0661", "/done", "/pending",
-     "/expired"]
+    [
+        "",
+        "/",
+        "/done",
+        "/pending",
+        "/all",
+        "/expired",
+        "/1",
+        "/1/cancel",
+        "/1/x",
+        "/a/b/c",
+        "/0",
+        "/abc",
+        "/18446744073709551616",
+        "/done/",
+        "/\u0661",
+        "/done",
+        "/pending",
+        "/expired",
+    ]
 )
 NUMBERS = st.one_of(
     st.sampled_from(
-        ["", "-1", "1e9", "1e400", "nan", "inf", "-inf", "-0", "0x10", "\u0663", "1_000", " 1",
-         "99999999999999999999999", "1" * 5000, "%00", "3601", "0.000001", "1.5"]
+        [
+            "",
+            "-1",
+            "1e9",
+            "1e400",
+            "nan",
+            "inf",
+            "-inf",
+            "-0",
+            "0x10",
+            "\u0663",
+            "1_000",
+            " 1",
+            "99999999999999999999999",
+            "1" * 5000,
+            "%00",
+            "3601",
+            "0.000001",
+            "1.5",
+        ]
     ),
     st.integers().map(str),
     st.floats().map(str),
     st.text(max_size=8),
 )
-NUMBER_QUERIES = st.tuples(st.sampled_from(["count", "stamp", "duration"]), NUMBERS).map(
-    lambda pair: f"{pair[0]}={quote(pair[1], errors='surrogateescape')}"
-)
+NUMBER_QUERIES = st.tuples(
+    st.sampled_from(["count", "stamp", "duration"]), NUMBERS
+).map(lambda pair: f"{pair[0]}={quote(pair[1], errors='surrogateescape')}")
 OTHER_QUERIES = st.one_of(
-    st.sampled_from(["", "count=1&count=2", "stamp=1&stamp=x", "count", "=", "&&", "%zz=%zz"]),
+    st.sampled_from(
+        ["", "count=1&count=2", "stamp=1&stamp=x", "count", "=", "&&", "%zz=%zz"]
+    ),
     st.text(max_size=30),
 )
 # count, stamp and duration are the numbers handlers read (3 draws in 4);
@@ -120,23 +203,51 @@ METHODS = weighted(
 
 # Header values as HTTP can carry them: any byte but CR, LF and NUL.
 HEADER_VALUES = st.one_of(
-    st.binary(max_size=40).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"").replace(b"\0", b"")),
-    st.sampled_from([b"store", b"true", b"Store", b"TRUE", b"", b"false", b"store ", b"x" * 70000]),
+    st.binary(max_size=40).map(
+        lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"").replace(b"\0", b"")
+    ),
+    st.sampled_from(
+        [b"store", b"true", b"Store", b"TRUE", b"", b"false", b"store ", b"x" * 70000]
+    ),
 )
 HEADER_NAMES = st.one_of(
     st.sampled_from(
-        [b"x-arango-async", b"authorization", b"cookie", b"content-type", b"x-arango-async-id", b"host", b"accept"]
+        [
+            b"x-arango-async",
+            b"authorization",
+            b"cookie",
+            b"content-type",
+            b"x-arango-async-id",
+            b"host",
+            b"accept",
+        ]
     ),
-    st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=20).map(str.encode),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=20).map(
+        str.encode
+    ),
 )
 # Half the requests carry valid credentials, so that with authentication on
 # the handlers behind the 401 are reached too.
-AUTHORIZATIONS = weighted((1, st.just(VALID_AUTH)), (1, st.sampled_from(
-    [
-        None, b"Basic", b"Basic !!!!", b"basic Og==", b"Bearer", b"bearer a.b.c",
-        b"Bearer eyJhbGciOiJub25lIn0.eyJ9.", b"Digest x", b"\xff\xfe", b"Basic " + b"A" * 10000,
-    ]
-)))
+AUTHORIZATIONS = weighted(
+    (1, st.just(VALID_AUTH)),
+    (
+        1,
+        st.sampled_from(
+            [
+                None,
+                b"Basic",
+                b"Basic !!!!",
+                b"basic Og==",
+                b"Bearer",
+                b"bearer a.b.c",
+                b"Bearer eyJhbGciOiJub25lIn0.eyJ9.",
+                b"Digest x",
+                b"\xff\xfe",
+                b"Basic " + b"A" * 10000,
+            ]
+        ),
+    ),
+)
 
 
 @attrs.frozen
@@ -164,11 +275,23 @@ def hostile_requests(draw: Any) -> Hostile:
         headers.append((b"authorization", authorization))
     if draw(st.booleans()):
         headers.append((b"x-arango-async", draw(st.sampled_from([b"store", b"true"]))))
-    body = draw(st.one_of(st.binary(max_size=300), st.sampled_from([b"{}", b'{"username":"alice"}', b"null"])))
+    body = draw(
+        st.one_of(
+            st.binary(max_size=300),
+            st.sampled_from([b"{}", b'{"username":"alice"}', b"null"]),
+        )
+    )
     headers.append((b"content-length", str(len(body)).encode()))
     if draw(st.booleans()):
         headers = headers + headers  # every header duplicated
-    return Hostile(draw(METHODS), path, raw, draw(QUERIES).encode("utf-8", "surrogateescape"), tuple(headers), body)
+    return Hostile(
+        draw(METHODS),
+        path,
+        raw,
+        draw(QUERIES).encode("utf-8", "surrogateescape"),
+        tuple(headers),
+        body,
+    )
 
 
 async def call(app: Any, request: Hostile) -> tuple[int, bytes]:
@@ -232,7 +355,14 @@ def errors_logged() -> Iterator[ErrorLog]:
         root.removeHandler(handler)
 
 
-VERSION = Hostile("GET", "/_api/version", b"/_api/version", b"", ((b"authorization", VALID_AUTH),), b"")
+VERSION = Hostile(
+    "GET",
+    "/_api/version",
+    b"/_api/version",
+    b"",
+    ((b"authorization", VALID_AUTH),),
+    b"",
+)
 
 
 def campaign(settings_: Settings, requests: list[Hostile]) -> None:
@@ -246,7 +376,11 @@ def campaign(settings_: Settings, requests: list[Hostile]) -> None:
                     assert json.loads(body)["errorNum"] in (21003, 30), body
                 await settle()
                 status, body = await call(app, VERSION)
-                assert status == 200 and json.loads(body)["server"] == "eventjobs", (request, status, body)
+                assert status == 200 and json.loads(body)["server"] == "eventjobs", (
+                    request,
+                    status,
+                    body,
+                )
             # and the job machinery still works after it all
             submitted = attrs.evolve(
                 VERSION, headers=(*VERSION.headers, (b"x-arango-async", b"store"))

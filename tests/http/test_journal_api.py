@@ -32,7 +32,12 @@ async def test_journal_streams_every_record_as_ndjson(tmp_path):
         assert response.headers["content-type"] == "application/x-ndjson"
         lines = (await response.get_data()).decode().splitlines()
         assert [json.loads(line) for line in lines] == await _records_as_json(served)
-        assert [json.loads(line)["type"] for line in lines] == ["queued", "started", "done", "fetched"]
+        assert [json.loads(line)["type"] for line in lines] == [
+            "queued",
+            "started",
+            "done",
+            "fetched",
+        ]
 
 
 async def test_journal_after_skips_earlier_records():
@@ -41,7 +46,10 @@ async def test_journal_after_skips_earlier_records():
         await submit(served.client, "GET", "/_api/version")
         await settle()
         response = await served.client.get("/_eventjobs/journal?after=2")
-        seqs = [json.loads(line)["seq"] for line in (await response.get_data()).decode().splitlines()]
+        seqs = [
+            json.loads(line)["seq"]
+            for line in (await response.get_data()).decode().splitlines()
+        ]
         assert seqs == [3]
 
 
@@ -57,7 +65,9 @@ async def test_journal_rejects_a_bad_after(after):
 async def test_journal_endpoint_is_never_queued():
     """x-arango-async on the journal endpoint is answered synchronously."""
     async with serve_app() as served:
-        response = await served.client.get("/_eventjobs/journal", headers={"x-arango-async": "store"})
+        response = await served.client.get(
+            "/_eventjobs/journal", headers={"x-arango-async": "store"}
+        )
         assert response.status_code == 200
         assert "x-arango-async-id" not in response.headers
         assert served.journal.head == 0  # nothing was recorded
@@ -74,7 +84,12 @@ async def test_history_lists_one_jobs_events():
         assert response.status_code == 200
         body = await response.get_json()
         assert body["job"] == second and body["owner"] is None
-        assert [e["type"] for e in body["events"]] == ["queued", "started", "done", "deleted"]
+        assert [e["type"] for e in body["events"]] == [
+            "queued",
+            "started",
+            "done",
+            "deleted",
+        ]
         assert {e["job"] for e in body["events"]} == {second} != {first}
 
 
@@ -105,7 +120,9 @@ def _as_caller_from_header(app) -> None:
 async def test_journal_is_forbidden_to_a_non_superuser():
     """A named caller who is not a superuser gets 403 errorNum 11."""
     async with serve_app(setup=_as_caller_from_header) as served:
-        response = await served.client.get("/_eventjobs/journal", headers={"x-test-caller": "alice"})
+        response = await served.client.get(
+            "/_eventjobs/journal", headers={"x-test-caller": "alice"}
+        )
         assert response.status_code == 403
         assert (await response.get_json())["errorNum"] == 11
 
@@ -113,7 +130,9 @@ async def test_journal_is_forbidden_to_a_non_superuser():
 async def test_journal_needs_authentication():
     """An unauthenticated caller who is not a superuser gets 401."""
     async with serve_app(setup=_as_caller_from_header) as served:
-        response = await served.client.get("/_eventjobs/journal", headers={"x-test-caller": "-"})
+        response = await served.client.get(
+            "/_eventjobs/journal", headers={"x-test-caller": "-"}
+        )
         assert response.status_code == 401
 
 
@@ -121,9 +140,13 @@ async def test_history_is_hidden_from_other_users():
     """Someone who does not own the job gets 404; its owner sees it."""
     async with serve_app(setup=_as_caller_from_header) as served:
         job = await submit(served.client, "GET", "/_api/version")  # owner null
-        other = await served.client.get(f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "alice"})
+        other = await served.client.get(
+            f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "alice"}
+        )
         assert other.status_code == 404
-        owner = await served.client.get(f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "-"})
+        owner = await served.client.get(
+            f"/_eventjobs/jobs/{job}/history", headers={"x-test-caller": "-"}
+        )
         assert owner.status_code == 200
 
 
@@ -134,12 +157,17 @@ async def test_a_following_stream_outlives_the_response_timeout():
 
     from tests.http.test_dashboard_feed import http_server, read_line
 
-    async with http_server(RESPONSE_TIMEOUT=0.3) as (url, _app), httpx.AsyncClient(base_url=url) as client:
+    async with (
+        http_server(RESPONSE_TIMEOUT=0.3) as (url, _app),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         async with client.stream("GET", "/_eventjobs/journal?follow=true") as response:
             assert response.status_code == 200
             lines = response.aiter_lines()
             await trio.sleep(0.6)  # twice the response timeout, with nothing to send
-            submitted = await client.post("/_admin/echo", headers={"x-arango-async": "store"})
+            submitted = await client.post(
+                "/_admin/echo", headers={"x-arango-async": "store"}
+            )
             job = int(submitted.headers["x-arango-async-id"])
             first = await read_line(lines)
             assert (first["seq"], first["type"], first["job"]) == (1, "queued", job)

@@ -51,7 +51,8 @@ def events_of(served, job_id: int, kind: type | None = None) -> list:
     return [
         record.event
         for record in served.journal.read()
-        if record.event.job_id == job_id and (kind is None or isinstance(record.event, kind))
+        if record.event.job_id == job_id
+        and (kind is None or isinstance(record.event, kind))
     ]
 
 
@@ -96,7 +97,9 @@ async def test_synchronous_request_can_use_the_process_pool(gates, threads):
         assert await response.get_data() == b"42"
 
 
-async def test_cancelled_process_job_is_410_and_its_process_is_gone(gates, threads, tmp_path):
+async def test_cancelled_process_job_is_410_and_its_process_is_gone(
+    gates, threads, tmp_path
+):
     """Cancelling a CPU-bound job kills its worker within a second; result 410."""
     marker = tmp_path / "started"
     async with serve(gates, threads) as served:
@@ -109,7 +112,9 @@ async def test_cancelled_process_job_is_410_and_its_process_is_gone(gates, threa
         assert (status, body["errorNum"]) == (410, 21)
 
 
-async def test_process_pool_keeps_working_after_a_cancelled_job(gates, threads, tmp_path):
+async def test_process_pool_keeps_working_after_a_cancelled_job(
+    gates, threads, tmp_path
+):
     """After a job's worker is killed, the next job gets a fresh one."""
     marker = tmp_path / "started"
     async with serve(gates, threads) as served:
@@ -175,11 +180,16 @@ async def test_thread_job_that_is_not_cancelled_stores_its_answer(gates, threads
 # -- timeouts ----------------------------------------------------------------------
 
 
-async def test_timeout_header_stops_an_async_job_with_504(gates, threads, autojump_clock):
+async def test_timeout_header_stops_an_async_job_with_504(
+    gates, threads, autojump_clock
+):
     """x-eventjobs-timeout: an async job past it stores 504, errorNum 21."""
     async with serve(gates, threads) as served:
         job = await submit(
-            served.client, "POST", "/test/wait/never", headers={"x-eventjobs-timeout": "2.5"}
+            served.client,
+            "POST",
+            "/test/wait/never",
+            headers={"x-eventjobs-timeout": "2.5"},
         )
         status, body = await fetch_json(served.client, job, WAIT_LONG)
         assert (status, body["errorNum"], body["code"]) == (504, 21, 504)
@@ -190,7 +200,10 @@ async def test_timed_out_job_is_recorded_timed_out(gates, threads, autojump_cloc
     """The journal records a timed-out job as timed_out with its limit."""
     async with serve(gates, threads) as served:
         job = await submit(
-            served.client, "POST", "/test/wait/never", headers={"x-eventjobs-timeout": "3"}
+            served.client,
+            "POST",
+            "/test/wait/never",
+            headers={"x-eventjobs-timeout": "3"},
         )
         await served.client.get(f"/_api/job/{job}", headers=WAIT_LONG)
         assert [e.timeout for e in events_of(served, job, JobTimedOut)] == [3.0]
@@ -201,13 +214,18 @@ async def test_timeout_counts_from_the_start_of_the_job(gates, threads, autojump
     """A job within its timeout finishes normally."""
     async with serve(gates, threads) as served:
         job = await submit(
-            served.client, "POST", "/_admin/sleep?duration=4", headers={"x-eventjobs-timeout": "5"}
+            served.client,
+            "POST",
+            "/_admin/sleep?duration=4",
+            headers={"x-eventjobs-timeout": "5"},
         )
         response = await served.client.put(f"/_api/job/{job}", headers=WAIT_LONG)
         assert response.status_code == 200
 
 
-async def test_server_default_timeout_stops_an_async_job(gates, threads, autojump_clock):
+async def test_server_default_timeout_stops_an_async_job(
+    gates, threads, autojump_clock
+):
     """--job-timeout applies to jobs without the header."""
     async with serve(gates, threads, job_timeout=1.0) as served:
         job = await submit(served.client, "POST", "/test/wait/never")
@@ -215,11 +233,16 @@ async def test_server_default_timeout_stops_an_async_job(gates, threads, autojum
         assert status == 504
 
 
-async def test_header_overrides_the_server_default_timeout(gates, threads, autojump_clock):
+async def test_header_overrides_the_server_default_timeout(
+    gates, threads, autojump_clock
+):
     """A request's own timeout wins over --job-timeout."""
     async with serve(gates, threads, job_timeout=1.0) as served:
         job = await submit(
-            served.client, "POST", "/_admin/sleep?duration=2", headers={"x-eventjobs-timeout": "3"}
+            served.client,
+            "POST",
+            "/_admin/sleep?duration=2",
+            headers={"x-eventjobs-timeout": "3"},
         )
         response = await served.client.put(f"/_api/job/{job}", headers=WAIT_LONG)
         assert response.status_code == 200
@@ -237,7 +260,9 @@ async def test_timeout_header_kills_a_process_job(gates, threads, tmp_path):
         )
         status, _body = await fetch_json(served.client, job, WAIT_LONG)
         assert status == 504
-        assert await poll(lambda: not process_exists(int(marker.read_text())), seconds=1.0)
+        assert await poll(
+            lambda: not process_exists(int(marker.read_text())), seconds=1.0
+        )
 
 
 async def test_server_default_timeout_kills_a_process_job(gates, threads, tmp_path):
@@ -253,7 +278,10 @@ async def test_timed_out_thread_job_reports_cancelling_for_timeout(gates, thread
     """A thread job past its timeout says cancelling, reason timeout."""
     async with serve(gates, threads) as served:
         job = await submit(
-            served.client, "POST", "/test/thread/t", headers={"x-eventjobs-timeout": "0.05"}
+            served.client,
+            "POST",
+            "/test/thread/t",
+            headers={"x-eventjobs-timeout": "0.05"},
         )
         await trio.to_thread.run_sync(threads.started["t"].wait, 10)
         assert await poll(lambda: bool(events_of(served, job, JobCancelling)))
@@ -314,7 +342,9 @@ async def test_progress_is_shown_on_a_pending_fetch(gates, threads, autojump_clo
         gates.open("progress")
 
 
-async def test_chatty_progress_is_throttled_to_first_and_last(gates, threads, autojump_clock):
+async def test_chatty_progress_is_throttled_to_first_and_last(
+    gates, threads, autojump_clock
+):
     """100 reports in one instant journal only the first and, later, the last."""
     async with serve(gates, threads, progress_interval=1.0) as served:
         job = await submit(served.client, "POST", "/test/progress/100")
@@ -329,14 +359,19 @@ async def test_chatty_progress_is_throttled_to_first_and_last(gates, threads, au
         gates.open("progress")
 
 
-async def test_held_back_progress_is_recorded_before_the_job_ends(gates, threads, autojump_clock):
+async def test_held_back_progress_is_recorded_before_the_job_ends(
+    gates, threads, autojump_clock
+):
     """A report still held by the throttle is journaled before `done`."""
     async with serve(gates, threads, progress_interval=60.0) as served:
         job = await submit(served.client, "POST", "/test/progress/3")
         await settle()
         gates.open("progress")
         await served.client.get(f"/_api/job/{job}", headers=WAIT_LONG)
-        kinds = [(type(e).__name__, getattr(e, "message", None)) for e in events_of(served, job)]
+        kinds = [
+            (type(e).__name__, getattr(e, "message", None))
+            for e in events_of(served, job)
+        ]
         assert kinds[-3:] == [
             ("JobProgressed", "step 1"),
             ("JobProgressed", "step 3"),
@@ -354,7 +389,9 @@ async def test_progress_from_a_thread_is_recorded(gates, threads):
         gates.open("thread-progress")
 
 
-async def test_finished_job_status_has_no_progress_header(gates, threads, autojump_clock):
+async def test_finished_job_status_has_no_progress_header(
+    gates, threads, autojump_clock
+):
     """Once done, the status answer is the spec's plain 200."""
     async with serve(gates, threads) as served:
         job = await submit(served.client, "POST", "/test/progress/2")
@@ -368,7 +405,9 @@ async def test_finished_job_status_has_no_progress_header(gates, threads, autoju
 # -- waiting -----------------------------------------------------------------------
 
 
-async def test_wait_on_status_returns_as_soon_as_the_job_finishes(gates, threads, autojump_clock):
+async def test_wait_on_status_returns_as_soon_as_the_job_finishes(
+    gates, threads, autojump_clock
+):
     """GET with x-eventjobs-wait answers 200 the moment the job is done."""
     async with serve(gates, threads) as served:
         job = await submit(served.client, "POST", "/test/wait/w")
@@ -402,7 +441,9 @@ async def test_wait_that_runs_out_answers_204(gates, threads, autojump_clock):
     async with serve(gates, threads) as served:
         job = await submit(served.client, "POST", "/test/wait/never")
         start = trio.current_time()
-        response = await served.client.get(f"/_api/job/{job}", headers={"x-eventjobs-wait": "4"})
+        response = await served.client.get(
+            f"/_api/job/{job}", headers={"x-eventjobs-wait": "4"}
+        )
         assert response.status_code == 204
         assert trio.current_time() - start == pytest.approx(4)
 
@@ -412,7 +453,9 @@ async def test_wait_is_capped_by_max_wait(gates, threads, autojump_clock):
     async with serve(gates, threads, max_wait=2.0) as served:
         job = await submit(served.client, "POST", "/test/wait/never")
         start = trio.current_time()
-        response = await served.client.put(f"/_api/job/{job}", headers={"x-eventjobs-wait": "100"})
+        response = await served.client.put(
+            f"/_api/job/{job}", headers={"x-eventjobs-wait": "100"}
+        )
         assert response.status_code == 204
         assert trio.current_time() - start == pytest.approx(2)
 
@@ -470,7 +513,9 @@ async def test_bad_wait_header_is_400(gates, threads, method, value):
 # -- shutdown ----------------------------------------------------------------------
 
 
-async def test_shutdown_interrupts_a_process_job_and_kills_its_worker(gates, threads, tmp_path):
+async def test_shutdown_interrupts_a_process_job_and_kills_its_worker(
+    gates, threads, tmp_path
+):
     """At shutdown a worker-process job is recorded interrupted; its process is gone."""
     from eventjobs.events import JobInterrupted
 

@@ -66,7 +66,9 @@ async def test_async_example_shows_progress(client):
 
 async def test_async_example_times_out(client):
     """The async crawl past x-eventjobs-timeout stores 504."""
-    job = await submit(client, "POST", "/crawl?pages=1000", headers={"x-eventjobs-timeout": "0.1"})
+    job = await submit(
+        client, "POST", "/crawl?pages=1000", headers={"x-eventjobs-timeout": "0.1"}
+    )
     assert (await result(client, job))[0] == 504
 
 
@@ -97,7 +99,10 @@ async def test_process_example_shows_progress(client):
 async def test_process_example_times_out(client):
     """A primes job past its timeout stores 504."""
     job = await submit(
-        client, "POST", "/primes?limit=200000000&chunks=1", headers={"x-eventjobs-timeout": "0.3"}
+        client,
+        "POST",
+        "/primes?limit=200000000&chunks=1",
+        headers={"x-eventjobs-timeout": "0.3"},
     )
     assert (await result(client, job))[0] == 504
 
@@ -128,7 +133,9 @@ async def test_thread_example_shows_progress_from_its_thread(client):
 
 async def test_thread_example_times_out_after_its_thread_returns(client):
     """A conversion past its timeout says cancelling, then stores 504."""
-    job = await submit(client, "POST", "/convert?seconds=0.5", headers={"x-eventjobs-timeout": "0.1"})
+    job = await submit(
+        client, "POST", "/convert?seconds=0.5", headers={"x-eventjobs-timeout": "0.1"}
+    )
     assert (await result(client, job))[0] == 504
 
 

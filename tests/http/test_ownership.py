@@ -23,7 +23,12 @@ from tests.support import (
     submit,
 )
 
-PREFIXES = ["/_api/job", "/_admin/job", "/_db/_system/_api/job", "/_db/other/_admin/job"]
+PREFIXES = [
+    "/_api/job",
+    "/_admin/job",
+    "/_db/_system/_api/job",
+    "/_db/other/_admin/job",
+]
 ROUTES = [
     "status",
     "fetch",
@@ -69,7 +74,14 @@ class World:
                 return basic("alice", "not-alices-password")
             case "expired_token":
                 lifetime = self.served.runtime.settings.jwt_lifetime
-                return bearer(tokens.issue(TEST_JWT_SECRET, "alice", now=now - 2 * lifetime, lifetime=lifetime))
+                return bearer(
+                    tokens.issue(
+                        TEST_JWT_SECRET,
+                        "alice",
+                        now=now - 2 * lifetime,
+                        lifetime=lifetime,
+                    )
+                )
             case "foreign_token":
                 other = b"another-secret-0123456789abcdef0123456789ab"
                 return bearer(tokens.issue(other, "alice", now=now, lifetime=3600))
@@ -102,8 +114,12 @@ async def world(tmp_path):
     async with serve_app(
         auth_settings(tmp_path), setup=lambda app: add_test_routes(app, gates)
     ) as served:
-        done_id = await submit(served.client, "POST", "/_admin/echo", headers=basic("alice"))
-        pending_id = await submit(served.client, "GET", "/test/wait/gate", headers=basic("alice"))
+        done_id = await submit(
+            served.client, "POST", "/_admin/echo", headers=basic("alice")
+        )
+        pending_id = await submit(
+            served.client, "GET", "/test/wait/gate", headers=basic("alice")
+        )
         await settle()
         yield World(served, gates, done_id, pending_id)
 
@@ -154,7 +170,9 @@ async def test_another_user_sees_nothing_of_the_job(world, who, route, prefix):
     body = json.loads(await response.get_data())
     if route in ("status", "fetch", "delete"):
         assert (response.status_code, body["errorNum"], body["errorMessage"]) == (
-            404, 404, "not found"
+            404,
+            404,
+            "not found",
         )
         assert "x-arango-async-id" not in response.headers
     elif route == "cancel":

@@ -66,7 +66,9 @@ SAMPLE_EVENTS: tuple[Event, ...] = (
         job_id=1,
         time=1_700_000_002.5,
         response=RecordedResponse(
-            status=200, headers=(("content-type", "text/plain"),), body="☃ snow".encode()
+            status=200,
+            headers=(("content-type", "text/plain"),),
+            body="☃ snow".encode(),
         ),
     ),
     JobFetched(job_id=1, time=1_700_000_003.0, by=None),
@@ -75,7 +77,9 @@ SAMPLE_EVENTS: tuple[Event, ...] = (
         time=1_700_000_004.0,
         owner="alice",
         store=False,
-        request=RecordedRequest(method="GET", path="/_admin/sleep", query_string="duration=1"),
+        request=RecordedRequest(
+            method="GET", path="/_admin/sleep", query_string="duration=1"
+        ),
     ),
     JobCancelled(
         job_id=2,
@@ -139,7 +143,9 @@ class JournalContract:
         """Appended events read back equal, in order, numbered 1..n."""
         await journal.append(numbered(SAMPLE_EVENTS))
         records = list(journal.read())
-        assert [record.seq for record in records] == list(range(1, len(SAMPLE_EVENTS) + 1))
+        assert [record.seq for record in records] == list(
+            range(1, len(SAMPLE_EVENTS) + 1)
+        )
         assert [record.event for record in records] == list(SAMPLE_EVENTS)
 
     async def test_append_moves_head_to_last_seq(self, journal):
@@ -180,7 +186,9 @@ class JournalContract:
 
     async def test_non_utf8_bodies_round_trip_exactly(self, journal):
         """Request and response bodies that are not UTF-8 come back byte for byte."""
-        request = RecordedRequest(method="PUT", path="/x", body=NOT_UTF8 + bytes(range(256)))
+        request = RecordedRequest(
+            method="PUT", path="/x", body=NOT_UTF8 + bytes(range(256))
+        )
         response = RecordedResponse(status=500, body=bytes(range(255, -1, -1)))
         events = [
             JobQueued(job_id=9, time=1.0, owner=None, store=True, request=request),
@@ -195,7 +203,11 @@ class JournalContract:
 
     @pytest.mark.parametrize(
         "first_seq",
-        [pytest.param(0, id="zero"), pytest.param(2, id="repeats-head"), pytest.param(4, id="gap")],
+        [
+            pytest.param(0, id="zero"),
+            pytest.param(2, id="repeats-head"),
+            pytest.param(4, id="gap"),
+        ],
     )
     async def test_append_not_continuing_head_raises_conflict(self, journal, first_seq):
         """A batch not numbered head+1.. raises JournalConflict."""

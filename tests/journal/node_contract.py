@@ -47,13 +47,28 @@ LEASE = 30.0
 #: (a ``queued`` with job id 0 is given the next id by the journal).
 STORY = (
     JobQueued(
-        job_id=0, time=1.0, owner="ann", store=True,
-        request=RecordedRequest(method="PUT", path="/x", body=NOT_UTF8, headers=(("x-ü", "ß"),)),
+        job_id=0,
+        time=1.0,
+        owner="ann",
+        store=True,
+        request=RecordedRequest(
+            method="PUT", path="/x", body=NOT_UTF8, headers=(("x-ü", "ß"),)
+        ),
     ),
     JobStarted(job_id=1, time=2.0),
-    JobDone(job_id=1, time=3.0, response=RecordedResponse(status=200, body=bytes(range(256)))),
+    JobDone(
+        job_id=1,
+        time=3.0,
+        response=RecordedResponse(status=200, body=bytes(range(256))),
+    ),
     JobFetched(job_id=1, time=4.0, by="ann"),
-    JobQueued(job_id=0, time=5.0, owner=None, store=True, request=RecordedRequest(method="GET", path="/y")),
+    JobQueued(
+        job_id=0,
+        time=5.0,
+        owner=None,
+        store=True,
+        request=RecordedRequest(method="GET", path="/y"),
+    ),
 )
 
 
@@ -74,7 +89,9 @@ class NodeJournalContract:
         raise NotImplementedError
 
     @contextlib.asynccontextmanager
-    async def joined(self, location: Any, name: str = "a") -> AsyncIterator[NodeJournal]:
+    async def joined(
+        self, location: Any, name: str = "a"
+    ) -> AsyncIterator[NodeJournal]:
         journal = await self.open_node(location)
         try:
             await journal.join(name, LEASE)
@@ -155,7 +172,9 @@ class NodeJournalContract:
     async def test_a_rejected_event_is_not_written(self, node):
         """Only the admitted events of a batch are written; the rest say why."""
         await node.append_judged(list(STORY[:2]))
-        gone = JobCancelled(job_id=7, time=9.0, by=None, response=RecordedResponse(status=410))
+        gone = JobCancelled(
+            job_id=7, time=9.0, by=None, response=RecordedResponse(status=410)
+        )
         judged = await node.append_judged([JobStarted(job_id=1, time=9.0), gone])
         assert all(isinstance(outcome, Rejected) for outcome in judged.outcomes)
         assert node.head == judged.head == 2
@@ -173,7 +192,8 @@ class NodeJournalContract:
                 assert await node.wait_for_head(1) == 2
             followed = node.read_followed(0, 2)
             assert [(record.seq, writer) for record, writer in followed] == [
-                (1, node.node), (2, other.node)
+                (1, node.node),
+                (2, other.node),
             ]
             assert all(record.location == record.seq for record, _writer in followed)
             node.advance_to(2)
@@ -191,13 +211,21 @@ class NodeJournalContract:
 
     async def test_a_snapshot_loads_back_as_saved(self, node):
         await node.append_judged(list(STORY))
-        assert await node.save_snapshot(3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
+        assert await node.save_snapshot(
+            3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}]
+        )
         loaded = await trio.to_thread.run_sync(node.load_snapshot)
         assert loaded is not None
         position, header, jobs = loaded
-        assert (position, header, list(jobs)) == (3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
+        assert (position, header, list(jobs)) == (
+            3,
+            {"views": "as of 3"},
+            [{"job": 1}, {"job": 2}],
+        )
 
-    async def test_a_snapshot_too_close_to_the_newest_is_not_stored(self, location, node):
+    async def test_a_snapshot_too_close_to_the_newest_is_not_stored(
+        self, location, node
+    ):
         """With min_gap, the nodes write one snapshot per interval between them."""
         await node.append_judged(list(STORY))
         async with self.joined(location, "b") as other:

@@ -202,7 +202,9 @@ async def test_replaced_middle_record_breaks_the_chain(directory):
     content = read_lines(segment)
     # A well-formed record 3 (correct seq and own hash) chained to the wrong
     # predecessor: what a forger without the previous hash would write.
-    forged, _ = lines.seal({"seq": 3, "prev": "f" * 64, **encode_event(SAMPLE_EVENTS[2])})
+    forged, _ = lines.seal(
+        {"seq": 3, "prev": "f" * 64, **encode_event(SAMPLE_EVENTS[2])}
+    )
     content[2] = forged + b"\n"
     write_lines(segment, content)
     message = await read_error(directory)
@@ -411,7 +413,9 @@ async def test_closing_twice_is_harmless_and_append_after_close_fails(directory)
 
 def _reference_line(seq: int, prev: str, data: dict) -> bytes:
     """The line as docs/journal-format.md defines it, with the stdlib."""
-    unsealed = json.dumps({"seq": seq, "prev": prev, **data}, separators=(",", ":")).encode()
+    unsealed = json.dumps(
+        {"seq": seq, "prev": prev, **data}, separators=(",", ":")
+    ).encode()
     digest = hashlib.sha256(unsealed).hexdigest()
     return unsealed[:-1] + b',"hash":"' + digest.encode() + b'"}'
 
@@ -424,7 +428,9 @@ def test_encoded_line_is_byte_for_byte_the_documented_json(event, seq):
     assert line == _reference_line(seq, lines.GENESIS_HASH, data)
 
 
-@pytest.mark.parametrize("time", [0.0, -0.0, 1e-5, 1e-4, 1764412345.25, 1e16, 1.5e300, -2e20])
+@pytest.mark.parametrize(
+    "time", [0.0, -0.0, 1e-5, 1e-4, 1764412345.25, 1e16, 1.5e300, -2e20]
+)
 @pytest.mark.parametrize("text", ["ascii", "\x7f", "caf\u00e9", "\ud800", "\U0001f600"])
 def test_encoded_line_matches_json_at_float_and_text_edges(time, text):
     """At float and text edges the line still equals json.dumps'."""

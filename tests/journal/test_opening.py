@@ -56,9 +56,12 @@ async def test_a_path_opens_a_file_journal_there(tmp_path, shared):
 
 
 @pytest.mark.parametrize(
-    "location", ["mysql://ann:secret@db.example/jobs", "s3://bucket/journal", "File://x"]
+    "location",
+    ["mysql://ann:secret@db.example/jobs", "s3://bucket/journal", "File://x"],
 )
-def test_an_unknown_scheme_is_refused_with_what_there_is(tmp_path, monkeypatch, location):
+def test_an_unknown_scheme_is_refused_with_what_there_is(
+    tmp_path, monkeypatch, location
+):
     """Not taken for a directory of that odd name: a message naming the
     scheme (never the password) and the locations there are."""
     monkeypatch.chdir(tmp_path)
@@ -67,7 +70,9 @@ def test_an_unknown_scheme_is_refused_with_what_there_is(tmp_path, monkeypatch, 
         open_journal(location)
     message = str(raised.value)
     assert f"the scheme {scheme!r}" in message
-    assert "postgresql://" in message and ":memory:" in message and "directory" in message
+    assert (
+        "postgresql://" in message and ":memory:" in message and "directory" in message
+    )
     assert "secret" not in message
     assert list(tmp_path.iterdir()) == []  # nothing was created
 
@@ -77,14 +82,19 @@ def test_locations_parse_without_io(tmp_path):
     assert parse_location(str(tmp_path)) == tmp_path
     assert parse_location("journal") == Path("journal")
     postgres = parse_location("postgresql://ann:secret@db.example/jobs?schema=one")
-    assert (postgres.schema, str(postgres)) == ("one", "postgresql://ann:***@db.example/jobs?schema=one")
+    assert (postgres.schema, str(postgres)) == (
+        "one",
+        "postgresql://ann:***@db.example/jobs?schema=one",
+    )
     assert parse_location(postgres) is postgres
     assert not tmp_path.joinpath("journal").exists()
 
 
 def test_locations_are_described_without_secrets(tmp_path):
     assert describe_location(":memory:") == "in memory (nothing survives a restart)"
-    assert describe_location("postgresql://ann:secret@h/db") == "postgresql://ann:***@h/db"
+    assert (
+        describe_location("postgresql://ann:secret@h/db") == "postgresql://ann:***@h/db"
+    )
     assert describe_location(tmp_path) == repr(str(tmp_path))
 
 

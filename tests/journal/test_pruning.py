@@ -13,7 +13,7 @@ from eventjobs.journal import FileJournal
 from eventjobs.journal.pruning import prune
 from eventjobs.journal.segments import list_segments, read_records
 from eventjobs.projection import fold
-from eventjobs.snapshot import encode_snapshot
+from eventjobs.snapshot_codec import encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 
 #: SAMPLE_EVENTS[:3] is queued, started, done of job 1 at about this time.
@@ -42,7 +42,9 @@ async def test_prune_archives_covered_segments_and_checkpoints_the_rest(tmp_path
     result = prune(journal_dir, before=SAMPLE_TIME + 10**6, archive=archive)
     assert [p.name for p in result.segments] == [s.path.name for s in before[:-1]]
     kept = list_segments(journal_dir)
-    assert kept == [type(kept[0])(journal_dir / before[-1].path.name, before[-1].first_seq)]
+    assert kept == [
+        type(kept[0])(journal_dir / before[-1].path.name, before[-1].first_seq)
+    ]
     assert result.through_seq == before[-1].first_seq - 1
     tail = list(read_records(journal_dir, after=result.through_seq))
     assert [r.event for r in tail] == [r.event for r in records[result.through_seq :]]
@@ -85,7 +87,10 @@ def prune_command(*args: str) -> subprocess.CompletedProcess[str]:
     """``eventjobs journal prune ARGS`` in a child process (blocks: run it in a thread)."""
     return subprocess.run(
         [sys.executable, "-m", "eventjobs", "journal", "prune", *args],
-        capture_output=True, check=False, text=True, timeout=60,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
     )
 
 
@@ -93,10 +98,17 @@ async def test_prune_command_reports_what_it_did(tmp_path):
     """The CLI prints the segments it moved and exits 0."""
     await journal_with_snapshot(tmp_path / "j")
     done = await trio.to_thread.run_sync(
-        prune_command, str(tmp_path / "j"), "--before", "2100-01-01", "--archive", str(tmp_path / "a")
+        prune_command,
+        str(tmp_path / "j"),
+        "--before",
+        "2100-01-01",
+        "--archive",
+        str(tmp_path / "a"),
     )
     assert done.returncode == 0, done.stderr
     assert "moved to" in done.stdout and "checkpointed" in done.stdout
-    bad = await trio.to_thread.run_sync(prune_command, str(tmp_path / "j"), "--before", "soon")
+    bad = await trio.to_thread.run_sync(
+        prune_command, str(tmp_path / "j"), "--before", "soon"
+    )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and "is not a time" in bad.stderr

@@ -11,7 +11,7 @@ from eventjobs.journal import FileJournal, MemoryJournal
 from eventjobs.journal.segments import list_segments
 from eventjobs.journal.snapshots import snapshot_paths
 from eventjobs.projection import JobTable, fold
-from eventjobs.snapshot import encode_header, encode_jobs, encode_snapshot
+from eventjobs.snapshot_codec import encode_header, encode_jobs, encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 from tests.support import serve_app, settle, submit
 
@@ -65,7 +65,11 @@ async def test_snapshot_round_trips(tmp_path, backend):
     table = fold(journal.read())
     await journal.save_snapshot(3, *encode_snapshot(table))
     position, header, jobs = journal.load_snapshot()
-    assert (position, header, list(jobs)) == (3, encode_header(table), list(encode_jobs(table.jobs.values())))
+    assert (position, header, list(jobs)) == (
+        3,
+        encode_header(table),
+        list(encode_jobs(table.jobs.values())),
+    )
     with pytest.raises(ValueError, match="ahead of the head"):
         await journal.save_snapshot(4, *encode_snapshot(table))
     await journal.aclose()
@@ -77,7 +81,9 @@ async def test_edited_snapshot_is_refused(tmp_path):
     await journal.append(batches(3))
     await journal.save_snapshot(3, *encode_snapshot(fold(journal.read())))
     (path,) = snapshot_paths(tmp_path)
-    path.write_bytes(path.read_bytes().replace(b'"last_job_id":', b'"last_job_id":9', 1))
+    path.write_bytes(
+        path.read_bytes().replace(b'"last_job_id":', b'"last_job_id":9', 1)
+    )
     with pytest.raises(JournalCorrupt, match="does not match its hash"):
         journal.load_snapshot()
     await journal.aclose()
@@ -105,7 +111,9 @@ async def test_restart_from_a_snapshot_equals_a_full_replay(tmp_path):
     journal = FileJournal.open(tmp_path, segment_bytes=2000)
     async with serve_app(settings, journal=journal) as served:
         for n in range(30):
-            job_id = await submit(served.client, "PUT", "/_admin/echo", data=f"body {n}")
+            job_id = await submit(
+                served.client, "PUT", "/_admin/echo", data=f"body {n}"
+            )
             if n % 3 == 0:
                 await wait_done(served, job_id)
                 await served.client.put(f"/_api/job/{job_id}")

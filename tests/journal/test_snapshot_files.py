@@ -27,11 +27,15 @@ from eventjobs.journal.snapshots import (
 )
 from eventjobs.projection import fold
 from eventjobs.runtime import Runtime
-from eventjobs.snapshot import decode_table, encode_snapshot, encode_table
+from eventjobs.snapshot_codec import decode_table, encode_snapshot, encode_table
 from tests.journal.contract import numbered
 
 HEADER = {"v": 2, "position": 7, "last_job_id": 3}
-JOBS = [{"job": 1, "a": [1, 2.5, None]}, {"job": 2, "text": "caf\u00e9 \udc80"}, {"job": 3, "end": 9}]
+JOBS = [
+    {"job": 1, "a": [1, 2.5, None]},
+    {"job": 2, "text": "caf\u00e9 \udc80"},
+    {"job": 3, "end": 9},
+]
 
 
 def write(directory: Path, jobs=JOBS, position=7) -> Path:
@@ -52,7 +56,11 @@ def test_round_trip(tmp_path):
     path = write(tmp_path)
     assert path.name == "snapshot-00000000000000000007.jsonl"
     snapshot = read_snapshot(path)
-    assert (snapshot.position, snapshot.record_hash, snapshot.header) == (7, "ab" * 32, HEADER)
+    assert (snapshot.position, snapshot.record_hash, snapshot.header) == (
+        7,
+        "ab" * 32,
+        HEADER,
+    )
     assert list(snapshot.jobs()) == JOBS
     assert len(lines(path)) == len(JOBS) + 2
 
@@ -70,7 +78,9 @@ def test_entries_are_read_lazily(tmp_path):
     path.write_bytes(b"".join(data[:3]) + data[3].replace(b'"end"', b'"END"') + data[4])
     jobs = read_snapshot(path).jobs()
     assert next(jobs) == JOBS[0]
-    with pytest.raises(JournalCorrupt, match=r"line 4: the line does not match its hash"):
+    with pytest.raises(
+        JournalCorrupt, match=r"line 4: the line does not match its hash"
+    ):
         next(jobs)
 
 
@@ -89,7 +99,9 @@ def test_an_edited_line_is_named(tmp_path):
 def test_an_edited_first_line_is_named(tmp_path):
     path = write(tmp_path)
     path.write_bytes(path.read_bytes().replace(b'"position":7', b'"position":8', 1))
-    with pytest.raises(JournalCorrupt, match=r"line 1: the line does not match its hash"):
+    with pytest.raises(
+        JournalCorrupt, match=r"line 1: the line does not match its hash"
+    ):
         read_snapshot(path)
 
 
@@ -98,7 +110,9 @@ def test_a_line_that_is_not_json_is_named(tmp_path):
     data = lines(path)
     data[2] = b"not json at all\n"
     path.write_bytes(b"".join(data))
-    with pytest.raises(JournalCorrupt, match=r"line 3: the line does not match its hash"):
+    with pytest.raises(
+        JournalCorrupt, match=r"line 3: the line does not match its hash"
+    ):
         read_all(path)
 
 
@@ -120,7 +134,9 @@ def test_moved_or_foreign_lines_break_the_closing_digest(tmp_path, change):
         other = lines(write(tmp_path / "b", jobs=[{"job": 1, "a": "other"}] + JOBS[1:]))
         data[1] = other[1]
     path.write_bytes(b"".join(data))
-    with pytest.raises(JournalCorrupt, match=rf"line {len(data)}: the closing line does not match"):
+    with pytest.raises(
+        JournalCorrupt, match=rf"line {len(data)}: the closing line does not match"
+    ):
         read_all(path)
 
 
@@ -128,7 +144,10 @@ def test_a_file_cut_at_a_line_boundary_is_reported(tmp_path):
     path = write(tmp_path)
     data = lines(path)
     path.write_bytes(b"".join(data[:-1]))
-    with pytest.raises(JournalCorrupt, match=r"line 4: the last line is not a closing line \(the file was cut short\)"):
+    with pytest.raises(
+        JournalCorrupt,
+        match=r"line 4: the last line is not a closing line \(the file was cut short\)",
+    ):
         read_all(path)
 
 
@@ -136,14 +155,19 @@ def test_a_file_cut_mid_line_is_reported(tmp_path):
     path = write(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 20])
-    with pytest.raises(JournalCorrupt, match=r"line 5: the line is incomplete \(the file was cut short\)"):
+    with pytest.raises(
+        JournalCorrupt,
+        match=r"line 5: the line is incomplete \(the file was cut short\)",
+    ):
         read_all(path)
 
 
 def test_a_file_with_only_its_first_line_is_reported(tmp_path):
     path = write(tmp_path)
     path.write_bytes(lines(path)[0])
-    with pytest.raises(JournalCorrupt, match="ends after its first line, without its closing line"):
+    with pytest.raises(
+        JournalCorrupt, match="ends after its first line, without its closing line"
+    ):
         read_all(path)
 
 
@@ -151,7 +175,9 @@ def test_anything_after_the_closing_line_is_reported(tmp_path):
     path = write(tmp_path)
     data = lines(path)
     path.write_bytes(b"".join(data) + data[1])
-    with pytest.raises(JournalCorrupt, match=r"line 6: the last line is not a closing line"):
+    with pytest.raises(
+        JournalCorrupt, match=r"line 6: the last line is not a closing line"
+    ):
         read_all(path)
 
 
@@ -192,7 +218,9 @@ HISTORY = [
 ]
 
 
-def write_version_1(directory: Path, position: int, record_hash: str, table: dict) -> Path:
+def write_version_1(
+    directory: Path, position: int, record_hash: str, table: dict
+) -> Path:
     """A snapshot exactly as eventjobs wrote them before version 2."""
     line, _ = seal({"position": position, "record_hash": record_hash, "table": table})
     path = directory / f"snapshot-{position:020d}.json"
@@ -205,7 +233,10 @@ async def journal_of(directory: Path) -> tuple[FileJournal, list[Recorded]]:
     journal = FileJournal.open(directory)
     records = numbered(HISTORY)
     locations = await journal.append(records)
-    return journal, [Recorded(r.seq, r.event, where) for r, where in zip(records, locations, strict=True)]
+    return journal, [
+        Recorded(r.seq, r.event, where)
+        for r, where in zip(records, locations, strict=True)
+    ]
 
 
 def results(table) -> dict:
@@ -224,12 +255,17 @@ async def test_a_version_1_snapshot_still_starts_a_server(tmp_path):
     gives the same views as replaying the records."""
     journal, records = await journal_of(tmp_path)
     table = fold(records[:5])
-    assert {type(job).__name__ for job in table.jobs.values()} == {"FinishedJob", "JobView"}
+    assert {type(job).__name__ for job in table.jobs.values()} == {
+        "FinishedJob",
+        "JobView",
+    }
     record_hash = journal._hash_of(5)
     await journal.aclose()
     write_version_1(tmp_path, 5, record_hash, {**encode_table(table), "v": 1})
     runtime = await start(tmp_path)
-    assert runtime.housekeeping.snapshot_position == 5, "the start began from the snapshot"
+    assert runtime.housekeeping.snapshot_position == 5, (
+        "the start began from the snapshot"
+    )
     assert runtime.table == fold(records)
     assert results(runtime.table) == results(fold(records))
     await runtime.journal.aclose()
@@ -254,7 +290,9 @@ async def test_a_damaged_snapshot_stops_the_start_naming_the_line(tmp_path):
     data = lines(path)
     data[1] = data[1].replace(b'"alice"', b'"mallory"')
     path.write_bytes(b"".join(data))
-    with pytest.raises(JournalCorrupt, match=rf"{path}, line 2: the line does not match its hash"):
+    with pytest.raises(
+        JournalCorrupt, match=rf"{path}, line 2: the line does not match its hash"
+    ):
         await start(tmp_path)
     # Moved aside, the start replays the segments instead.
     path.rename(tmp_path / "aside")
@@ -284,13 +322,20 @@ def test_decode_table_refuses_out_of_order_entries():
     jobs = list(jobs)
     with pytest.raises(CodecError, match="job entry 2: job 1 is out of order"):
         decode_table(header, [jobs[1], jobs[0]])
-    with pytest.raises(CodecError, match="job entry 2: job 1 is out of order, duplicated"):
+    with pytest.raises(
+        CodecError, match="job entry 2: job 1 is out of order, duplicated"
+    ):
         decode_table(header, [jobs[0], jobs[0]])
-    with pytest.raises(CodecError, match="job entry 2: job 2 is out of order, duplicated or above last_job_id 1"):
+    with pytest.raises(
+        CodecError,
+        match="job entry 2: job 2 is out of order, duplicated or above last_job_id 1",
+    ):
         decode_table({**header, "last_job_id": 1}, jobs)
 
 
-async def test_a_snapshot_that_cannot_be_written_is_skipped(tmp_path, monkeypatch, caplog):
+async def test_a_snapshot_that_cannot_be_written_is_skipped(
+    tmp_path, monkeypatch, caplog
+):
     """Disk full while writing a snapshot: the server goes on (a warning says
     why), leaves no partial file, and the next snapshot is written once the
     disk takes writes again."""
@@ -312,7 +357,10 @@ async def test_a_snapshot_that_cannot_be_written_is_skipped(tmp_path, monkeypatc
                 await served.runtime.snapshot()
         assert "not written" in caplog.text and "No space left on device" in caplog.text
         assert list(tmp_path.glob("snapshot-*")) == []
-        assert (await served.client.get(f"/_api/job/{job_id}")).status_code in (200, 204)
+        assert (await served.client.get(f"/_api/job/{job_id}")).status_code in (
+            200,
+            204,
+        )
         await settle()
     # The clean shutdown's snapshot, with the disk writable again.
     assert [p.suffix for p in snapshot_paths(tmp_path)] == [".jsonl"]
@@ -338,7 +386,9 @@ def test_prune_and_audit_replay_read_a_version_1_snapshot(tmp_path, capsys):
         finally:
             await journal.aclose()
 
-    write_version_1(directory, len(EVENTS), trio.run(hash_of_head), {**encode_table(table), "v": 1})
+    write_version_1(
+        directory, len(EVENTS), trio.run(hash_of_head), {**encode_table(table), "v": 1}
+    )
     assert prune(directory, before=T0 + 1000).through_seq > 0
     expected = json_module.loads(run(capsys, "replay", str(whole), "--json").out)
     result = run(capsys, "replay", str(directory), "--json")
@@ -347,8 +397,12 @@ def test_prune_and_audit_replay_read_a_version_1_snapshot(tmp_path, capsys):
 
 
 def test_an_edited_version_1_snapshot_is_refused(tmp_path):
-    path = write_version_1(tmp_path, 3, "ab" * 32, {"v": 1, "position": 3, "last_job_id": 0, "jobs": []})
+    path = write_version_1(
+        tmp_path, 3, "ab" * 32, {"v": 1, "position": 3, "last_job_id": 0, "jobs": []}
+    )
     assert read_snapshot(path).header == {"v": 1, "position": 3, "last_job_id": 0}
     path.write_bytes(path.read_bytes().replace(b'"last_job_id":0', b'"last_job_id":9'))
-    with pytest.raises(JournalCorrupt, match=rf"{path}, line 1: the snapshot does not match its hash"):
+    with pytest.raises(
+        JournalCorrupt, match=rf"{path}, line 1: the snapshot does not match its hash"
+    ):
         read_snapshot(path)

@@ -40,7 +40,9 @@ async def test_lost_and_retried_events_are_observed_as_the_journal_holds_them(
         await served.runtime.flush()  # its `started` is durable
 
         monkeypatch.setattr("eventjobs.journal.file.os.fdatasync", disk_full)
-        refused = await served.client.put("/_admin/echo", data=b"lost", headers=ASYNC_STORE)
+        refused = await served.client.put(
+            "/_admin/echo", data=b"lost", headers=ASYNC_STORE
+        )
         assert refused.status_code == 503
         failures = served.runtime.statistics().writer.failed_appends
         gates.open("g")
@@ -57,7 +59,9 @@ async def test_lost_and_retried_events_are_observed_as_the_journal_holds_them(
                     break
                 except JournalUnavailable:
                     await trio.sleep(0.01)
-            while (await served.client.get(f"/_api/job/{running_id}")).status_code != 200:
+            while (
+                await served.client.get(f"/_api/job/{running_id}")
+            ).status_code != 200:
                 await trio.sleep(0.01)
             await served.runtime.flush()
 
@@ -83,4 +87,3 @@ async def test_lost_and_retried_events_are_observed_as_the_journal_holds_them(
         (running_id, "done"),
     ]
     await journal.aclose()
-

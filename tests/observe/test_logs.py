@@ -55,7 +55,9 @@ async def test_each_transition_is_one_line_with_the_job_id(caplog):
         for record in caplog.records
         if record.name == "eventjobs.jobs"
     }
-    assert lines[(done, "queued")].getMessage() == f"job {done} queued: PUT /_admin/echo"
+    assert (
+        lines[(done, "queued")].getMessage() == f"job {done} queued: PUT /_admin/echo"
+    )
     assert lines[(done, "done")].status == 200  # type: ignore[attr-defined]
     assert lines[(cancelled, "cancelled")].status == 410  # type: ignore[attr-defined]
     assert lines[(interrupted, "interrupted")].status == 503  # type: ignore[attr-defined]
@@ -86,7 +88,7 @@ def test_json_lines_parse_and_carry_the_structured_fields():
                 time=1.0,
                 owner="alice",
                 store=True,
-                request=RecordedRequest(method="POST", path="/reports/\"q\"\n"),
+                request=RecordedRequest(method="POST", path='/reports/"q"\n'),
             )
         )
         try:
@@ -109,5 +111,7 @@ def test_json_lines_parse_and_carry_the_structured_fields():
 
 
 def test_an_unknown_log_format_is_refused():
-    with pytest.raises(ValueError, match="log format must be one of text, json, not 'xml'"):
+    with pytest.raises(
+        ValueError, match="log format must be one of text, json, not 'xml'"
+    ):
         logformat.configure("xml")

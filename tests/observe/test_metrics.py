@@ -27,7 +27,9 @@ def gates() -> Gates:
 
 
 def serve(gates: Gates, **overrides: object):
-    return serve_app(settings(**overrides), setup=lambda app: add_test_routes(app, gates))
+    return serve_app(
+        settings(**overrides), setup=lambda app: add_test_routes(app, gates)
+    )
 
 
 async def test_a_job_moves_submitted_finished_stored_and_fetched(gates):
@@ -85,9 +87,9 @@ async def test_run_time_and_queue_wait_are_the_journal_times(gates):
         served.clock.advance(3.0)  # the second job waits 3 s for the slot
         gates.open("first")
         await settle()
-        assert [r.event for r in served.journal.read() if isinstance(r.event, JobStarted)][
-            -1
-        ].job_id == second
+        assert [
+            r.event for r in served.journal.read() if isinstance(r.event, JobStarted)
+        ][-1].job_id == second
         served.clock.advance(7.0)  # ... and runs 7 s
         gates.open("second")
         await settle()
@@ -107,7 +109,9 @@ async def test_cancelled_jobs_count_as_cancelled_and_4xx(gates):
         queued = await submit(served.client, "POST", "/test/wait/never")
         await settle()
         for job in (queued, running):  # the queued one first: else it would start
-            assert (await served.client.put(f"/_api/job/{job}/cancel")).status_code == 200
+            assert (
+                await served.client.put(f"/_api/job/{job}/cancel")
+            ).status_code == 200
         await settle()
         samples = await scrape(served.client)
         assert value(samples, "eventjobs_jobs_cancelled_total") == 2
@@ -120,9 +124,14 @@ async def test_cancelled_jobs_count_as_cancelled_and_4xx(gates):
 async def test_timed_out_jobs_count_as_timed_out_and_5xx(gates, autojump_clock):
     async with serve(gates) as served:
         job = await submit(
-            served.client, "POST", "/test/wait/never", headers={"x-eventjobs-timeout": "2"}
+            served.client,
+            "POST",
+            "/test/wait/never",
+            headers={"x-eventjobs-timeout": "2"},
         )
-        assert (await served.client.put(f"/_api/job/{job}", headers=WAIT)).status_code == 504
+        assert (
+            await served.client.put(f"/_api/job/{job}", headers=WAIT)
+        ).status_code == 504
         samples = await scrape(served.client)
         assert value(samples, "eventjobs_jobs_timed_out_total") == 1
         assert value(samples, "eventjobs_jobs_finished_total", status_class="5xx") == 1
@@ -166,7 +175,9 @@ async def test_journal_appends_are_timed_and_their_records_counted(gates):
         await settle()
         await served.runtime.flush()
         samples = await scrape(served.client)
-        assert value(samples, "eventjobs_journal_batch_records_sum") == served.journal.head
+        assert (
+            value(samples, "eventjobs_journal_batch_records_sum") == served.journal.head
+        )
         batches = value(samples, "eventjobs_journal_batch_records_count")
         assert 1 <= batches <= served.journal.head
         assert value(samples, "eventjobs_journal_append_seconds_count") == batches
@@ -181,8 +192,13 @@ async def test_refused_submissions_are_counted_by_reason(gates):
         refused = await served.client.post("/test/wait/never", headers=ASYNC_STORE)
         assert refused.status_code == 503
         samples = await scrape(served.client)
-        assert value(samples, "eventjobs_requests_refused_total", reason="queue_full") == 1
-        assert value(samples, "eventjobs_requests_refused_total", reason="shutting_down") == 0
+        assert (
+            value(samples, "eventjobs_requests_refused_total", reason="queue_full") == 1
+        )
+        assert (
+            value(samples, "eventjobs_requests_refused_total", reason="shutting_down")
+            == 0
+        )
 
 
 async def test_each_app_has_its_own_registry(gates):
@@ -220,7 +236,9 @@ async def test_metrics_need_credentials_when_authentication_is_on(tmp_path):
     async with serve_app(auth_settings(tmp_path)) as served:
         anonymous = await served.client.get("/_eventjobs/metrics")
         assert anonymous.status_code == 401
-        wrong = await served.client.get("/_eventjobs/metrics", headers=basic("alice", "nope"))
+        wrong = await served.client.get(
+            "/_eventjobs/metrics", headers=basic("alice", "nope")
+        )
         assert wrong.status_code == 401
         # Any user may read them, superuser or not.
         for user in ("alice", "root"):
@@ -233,4 +251,10 @@ async def test_metrics_are_never_queued_as_a_job(gates):
         response = await served.client.get("/_eventjobs/metrics", headers=ASYNC_STORE)
         assert response.status_code == 200
         assert "x-arango-async-id" not in response.headers
-        assert value(parse((await response.get_data()).decode()), "eventjobs_jobs_submitted_total") == 0
+        assert (
+            value(
+                parse((await response.get_data()).decode()),
+                "eventjobs_jobs_submitted_total",
+            )
+            == 0
+        )

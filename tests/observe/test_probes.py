@@ -33,7 +33,11 @@ async def test_health_and_ready_answer_200_with_small_json():
 
 async def test_probes_need_no_credentials_when_authentication_is_on(tmp_path):
     async with serve_app(auth_settings(tmp_path)) as served:
-        for path in ("/_eventjobs/health", "/_eventjobs/ready", "/_db/_system/_eventjobs/ready"):
+        for path in (
+            "/_eventjobs/health",
+            "/_eventjobs/ready",
+            "/_db/_system/_eventjobs/ready",
+        ):
             assert (await served.client.get(path)).status_code == 200, path
         # ... unlike the rest of the API.
         assert (await served.client.get("/_api/job/pending")).status_code == 401
@@ -94,7 +98,10 @@ async def test_ready_is_503_with_the_append_error_while_the_journal_fails(failin
     samples = await scrape(served.client)
     assert value(samples, "eventjobs_ready") == 0
     assert value(samples, "eventjobs_journal_append_failures_total") == 1
-    assert value(samples, "eventjobs_requests_refused_total", reason="journal_unavailable") == 1
+    assert (
+        value(samples, "eventjobs_requests_refused_total", reason="journal_unavailable")
+        == 1
+    )
 
 
 async def test_an_app_replaying_in_the_background_becomes_ready():
@@ -135,19 +142,25 @@ async def test_a_journal_that_does_not_replay_makes_health_and_ready_fail(caplog
         assert refused.status_code == 503
         assert json.loads(await refused.get_data())["errorMessage"] == reason
     assert any(
-        record.levelname == "CRITICAL" and "eventjobs cannot serve jobs" in record.getMessage()
+        record.levelname == "CRITICAL"
+        and "eventjobs cannot serve jobs" in record.getMessage()
         for record in caplog.records
     )
 
 
-
-async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_path, monkeypatch):
+async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(
+    tmp_path, monkeypatch
+):
     """The replay held at the file layer (its first read waits for the test):
     probes answer, the job API and new jobs get 503 "the server is
     starting", and all of it serves once the replay is let go."""
     directory = tmp_path / "journal"
-    async with serve_app(Settings(journal=str(directory), shutdown_timeout=0)) as served:
-        response = await served.client.put("/_admin/echo", headers=ASYNC_STORE, data=b"kept")
+    async with serve_app(
+        Settings(journal=str(directory), shutdown_timeout=0)
+    ) as served:
+        response = await served.client.put(
+            "/_admin/echo", headers=ASYNC_STORE, data=b"kept"
+        )
         job_id = response.headers["x-arango-async-id"]
         with trio.fail_after(10):
             while (await served.client.get(f"/_api/job/{job_id}")).status_code != 200:
@@ -168,7 +181,9 @@ async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_pa
         try:
             ready = await client.get("/_eventjobs/ready")
             assert ready.status_code == 503
-            assert json.loads(await ready.get_data())["reason"].startswith("the server is starting")
+            assert json.loads(await ready.get_data())["reason"].startswith(
+                "the server is starting"
+            )
             assert (await client.get("/_eventjobs/health")).status_code == 200
             for refused in (
                 await client.get(f"/_api/job/{job_id}"),
@@ -177,7 +192,10 @@ async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_pa
             ):
                 assert refused.status_code == 503
                 body = json.loads(await refused.get_data())
-                assert (body["errorNum"], body["errorMessage"][:22]) == (503, "the server is starting")
+                assert (body["errorNum"], body["errorMessage"][:22]) == (
+                    503,
+                    "the server is starting",
+                )
                 assert "x-arango-async-id" not in refused.headers
         finally:
             released.set()
@@ -189,7 +207,9 @@ async def test_while_the_replay_runs_the_job_api_says_so_and_ready_is_503(tmp_pa
         assert json.loads(await fetched.get_data())["body"] == "kept"
 
 
-async def test_a_shutdown_during_the_replay_leaves_queued_jobs_queued(tmp_path, monkeypatch):
+async def test_a_shutdown_during_the_replay_leaves_queued_jobs_queued(
+    tmp_path, monkeypatch
+):
     """SIGTERM while the journal is replayed: the runtime stops without
     serving, even when the replay ends before it looks at the request (a
     short replay never does): a job found queued is not started, so not
@@ -198,7 +218,12 @@ async def test_a_shutdown_during_the_replay_leaves_queued_jobs_queued(tmp_path, 
     journal = FileJournal.open(directory)
     request = RecordedRequest(method="POST", path="/_admin/echo")
     await journal.append(
-        [Recorded(1, JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request))]
+        [
+            Recorded(
+                1,
+                JobQueued(job_id=1, time=1.0, owner=None, store=True, request=request),
+            )
+        ]
     )
     await journal.aclose()
     entered, released = threading.Event(), threading.Event()

@@ -55,11 +55,23 @@ def find_server() -> Server:
     if os.environ.get(FORCE_VARIABLE) != "throwaway":
         if reachable(LOCAL_URL):
             return Server(LOCAL_URL, "local")
-        clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+        clusters = (
+            sorted(os.listdir("/etc/postgresql"))
+            if os.path.isdir("/etc/postgresql")
+            else []
+        )
         if clusters and shutil.which("pg_ctlcluster"):
             subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"],
-                capture_output=True, timeout=60, check=False,
+                [
+                    "pg_ctlcluster",
+                    "--skip-systemctl-redirect",
+                    clusters[-1],
+                    "main",
+                    "start",
+                ],
+                capture_output=True,
+                timeout=60,
+                check=False,
             )
             if reachable(LOCAL_URL):
                 return Server(LOCAL_URL, "local")
@@ -98,22 +110,53 @@ def start_throwaway(directory: Path) -> Server:
 
     def run(*command: str) -> None:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, check=False,
+            command,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             preexec_fn=_become(user) if user is not None else None,
             cwd=directory,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+            )
 
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-        "--no-sync", "-E", "UTF8")
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "log"), "-w",
-        "-o", f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
-        "start")
+    run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+    )
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(directory / "log"),
+        "-w",
+        "-o",
+        f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+        "start",
+    )
 
     def stop() -> None:
         try:
-            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            run(
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            )
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
@@ -128,7 +171,9 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    raise NoPostgres("running as root and there is no 'postgres' or 'nobody' user to run initdb")
+    raise NoPostgres(
+        "running as root and there is no 'postgres' or 'nobody' user to run initdb"
+    )
 
 
 def _become(user: pwd.struct_passwd) -> Callable[[], None]:

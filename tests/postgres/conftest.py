@@ -13,7 +13,9 @@ def schema_of(url: str) -> str:
     return url.rsplit("schema=", 1)[1]
 
 
-def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def sql(
+    url: str, statement: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
     """Run *statement* on the database of journal *url* (as a bystander would)."""
     database = url.split("?", 1)[0]
     with psycopg.connect(database, autocommit=True) as conn:

@@ -43,7 +43,9 @@ async def node(url: str, name: str, lease: float = LEASE) -> PostgresNodeJournal
 
 
 @pytest.fixture
-async def nodes(pg_url: str) -> AsyncIterator[tuple[PostgresNodeJournal, PostgresNodeJournal]]:
+async def nodes(
+    pg_url: str,
+) -> AsyncIterator[tuple[PostgresNodeJournal, PostgresNodeJournal]]:
     a, b = await node(pg_url, "a"), await node(pg_url, "b")
     try:
         yield a, b
@@ -78,8 +80,14 @@ async def test_of_two_nodes_racing_to_fetch_one_result_exactly_one_wins(nodes):
         )
         outcomes: list[Recorded | Rejected] = []
 
-        async def fetch(writer: PostgresNodeJournal, job_id: int, outcomes: list[Recorded | Rejected]) -> None:
-            judged = await writer.append_judged([JobFetched(job_id=job_id, time=4.0, by=None)])
+        async def fetch(
+            writer: PostgresNodeJournal,
+            job_id: int,
+            outcomes: list[Recorded | Rejected],
+        ) -> None:
+            judged = await writer.append_judged(
+                [JobFetched(job_id=job_id, time=4.0, by=None)]
+            )
             outcomes.extend(judged.outcomes)
 
         async with trio.open_nursery() as race:
@@ -97,9 +105,11 @@ async def test_only_the_node_holding_a_job_runs_it_but_any_node_asks_it_to_stop(
     (claim,) = (await b.append_judged([JobStarted(job_id=job_id, time=2.0)])).outcomes
     assert isinstance(claim, Rejected) and "holds the job" in str(claim)
     await a.append_judged([JobStarted(job_id=job_id, time=2.0)])
-    (progress,) = (await b.append_judged(
-        [JobProgressed(job_id=job_id, time=2.5, fraction=0.5, message="")]
-    )).outcomes
+    (progress,) = (
+        await b.append_judged(
+            [JobProgressed(job_id=job_id, time=2.5, fraction=0.5, message="")]
+        )
+    ).outcomes
     assert isinstance(progress, Rejected)
     stop = JobCancelling(job_id=job_id, time=3.0, by="ann", reason="cancel")
     (asked,) = (await b.append_judged([stop])).outcomes
@@ -110,21 +120,36 @@ async def test_only_the_node_holding_a_job_runs_it_but_any_node_asks_it_to_stop(
 
 async def test_a_batch_admits_what_follows_and_rejects_the_rest_in_order(nodes):
     a, _b = nodes
-    judged = await a.append_judged([
-        queued(), JobStarted(job_id=1, time=2), JobStarted(job_id=1, time=2),
-        JobDone(job_id=1, time=3, response=RecordedResponse(status=200)),
-        JobFetched(job_id=1, time=4, by=None), JobFetched(job_id=1, time=4, by=None),
-    ])
+    judged = await a.append_judged(
+        [
+            queued(),
+            JobStarted(job_id=1, time=2),
+            JobStarted(job_id=1, time=2),
+            JobDone(job_id=1, time=3, response=RecordedResponse(status=200)),
+            JobFetched(job_id=1, time=4, by=None),
+            JobFetched(job_id=1, time=4, by=None),
+        ]
+    )
     kinds = [type(outcome).__name__ for outcome in judged.outcomes]
-    assert kinds == ["Recorded", "Recorded", "Rejected", "Recorded", "Recorded", "Rejected"]
+    assert kinds == [
+        "Recorded",
+        "Recorded",
+        "Rejected",
+        "Recorded",
+        "Recorded",
+        "Rejected",
+    ]
     assert [record.seq for record in records(judged.outcomes)] == [1, 2, 3, 4]
     assert judged.head == 4
 
 
 async def test_a_fenced_node_can_append_nothing(pg_url, nodes):
     a, _b = nodes
-    sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
-        (a.node,))
+    sql(
+        pg_url,
+        f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+        (a.node,),
+    )
     with pytest.raises(NodeFenced, match="lost its lease"):
         await a.append_judged([queued()])
     assert not await a.renew_lease()
@@ -144,14 +169,17 @@ async def test_a_node_whose_lease_expired_loses_its_jobs_to_the_next_take_over(p
         assert await alive.take_over() == []  # its lease still runs
         await trio.sleep(0.6)
         taken = await alive.take_over()
-        assert [(job.job_id, job.phase, job.cancelling, job.cancelled_by) for job in taken] == [
-            (first, "running", True, "ann"), (second, "queued", False, None)]
+        assert [
+            (job.job_id, job.phase, job.cancelling, job.cancelled_by) for job in taken
+        ] == [(first, "running", True, "ann"), (second, "queued", False, None)]
         # Fenced: its late end of the job it ran is refused, whole batch.
         with pytest.raises(NodeFenced):
             await dying.append_judged(
                 [JobDone(job_id=first, time=3.0, response=RecordedResponse(status=200))]
             )
-        (claim,) = (await alive.append_judged([JobStarted(job_id=second, time=4.0)])).outcomes
+        (claim,) = (
+            await alive.append_judged([JobStarted(job_id=second, time=4.0)])
+        ).outcomes
         assert isinstance(claim, Recorded)
         assert await alive.take_over() == []
     finally:
@@ -178,7 +206,10 @@ async def test_records_written_without_the_referee_are_folded_in_and_taken_over(
     first = await node(pg_url, "first")
     try:
         taken = await first.take_over()
-        assert [(job.job_id, job.phase) for job in taken] == [(2, "running"), (3, "queued")]
+        assert [(job.job_id, job.phase) for job in taken] == [
+            (2, "running"),
+            (3, "queued"),
+        ]
         (new,) = records((await first.append_judged([queued()])).outcomes)
         assert new.event.job_id == 4
         (late,) = (await first.append_judged([JobStarted(job_id=1, time=5)])).outcomes

@@ -70,7 +70,9 @@ async def test_two_nodes_in_one_process_answer_for_each_others_jobs(pg_url):
         assert (await a.client.put(f"/_api/job/{job}")).status_code == 404
 
 
-async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job(pg_url):
+async def test_a_cancel_that_crosses_the_start_on_the_running_node_stops_the_job(
+    pg_url,
+):
     """A cancel asked of the node that runs the job, while its ``started``
     is on its way to the journal (the views still say queued), is recorded
     ``cancelled`` after ``started``: the referee admits it, since this node
@@ -107,7 +109,9 @@ async def test_a_fenced_node_stops_its_jobs_and_starts_no_more(pg_url):
 
     try:
         async with serve_app(
-            Settings(journal=pg_url, shutdown_timeout=0, node_lease=LEASE, max_running=1)
+            Settings(
+                journal=pg_url, shutdown_timeout=0, node_lease=LEASE, max_running=1
+            )
         ) as node:
             runtime = node.runtime
             await submit(node.client, "POST", "/_admin/sleep?duration=600")
@@ -132,7 +136,9 @@ async def test_a_fenced_node_stops_its_jobs_and_starts_no_more(pg_url):
             # A node that keeps re-dispatching the waiting job never idles.
             with trio.move_on_after(15) as busy:
                 await trio.testing.wait_all_tasks_blocked()
-            assert not busy.cancelled_caught, "the fenced node keeps trying to start a job"
+            assert not busy.cancelled_caught, (
+                "the fenced node keeps trying to start a job"
+            )
     except BaseExceptionGroup as group:
         # The test app raises what ended the runtime (hypercorn logs it).
         fenced_error, rest = group.split(NodeFenced)
@@ -155,7 +161,9 @@ async def test_a_fenced_node_refuses_submissions_saying_why(pg_url):
                 answer = await node.client.put(
                     "/_admin/echo", headers={"x-arango-async": "store"}, data=b"x"
                 )
-                answers.append((answer.status_code, (await answer.get_json())["errorMessage"]))
+                answers.append(
+                    (answer.status_code, (await answer.get_json())["errorMessage"])
+                )
     except BaseExceptionGroup as group:
         fenced_error, rest = group.split(NodeFenced)
         if rest is not None:
@@ -187,7 +195,9 @@ async def test_long_reads_holding_every_pooled_connection_do_not_cost_the_lease(
                 seen.add(sql(pg_url, query)[0][0])
                 return len(seen) >= 3
 
-            await wait_for(renewed_twice, "the lease renewed while the reads run", seconds=15)
+            await wait_for(
+                renewed_twice, "the lease renewed while the reads run", seconds=15
+            )
             assert node.runtime.fatal is None
         finally:
             for reader in readers:
@@ -203,17 +213,27 @@ async def test_a_jobs_history_on_postgres_is_its_own_records_found_by_id(pg_url)
         second = await submit(node.client, "PUT", "/_admin/echo", data=b"two")
 
         async def both_done() -> bool:
-            codes = [(await node.client.get(f"/_api/job/{job}")).status_code
-                     for job in (first, second)]
+            codes = [
+                (await node.client.get(f"/_api/job/{job}")).status_code
+                for job in (first, second)
+            ]
             return codes == [200, 200]
 
         await wait_for(both_done, "both jobs done")
-        sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'two', 'owt') "
-                    "WHERE job_id = %s AND type = 'queued'", (second,))
+        sql(
+            pg_url,
+            f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'two', 'owt') "
+            "WHERE job_id = %s AND type = 'queued'",
+            (second,),
+        )
         answer = await node.client.get(f"/_eventjobs/jobs/{first}/history")
         assert answer.status_code == 200
         body = await answer.get_json()
-        assert [event["type"] for event in body["events"]] == ["queued", "started", "done"]
+        assert [event["type"] for event in body["events"]] == [
+            "queued",
+            "started",
+            "done",
+        ]
         assert {event["job"] for event in body["events"]} == {first}
         seqs = [event["seq"] for event in body["events"]]
         assert seqs == sorted(seqs)

@@ -15,8 +15,13 @@ from eventjobs.journal.pg_node import PostgresNodeJournal
 from eventjobs.projection import JobTable
 from tests.postgres.conftest import schema_of, sql
 
-QUEUED = JobQueued(job_id=0, time=1.0, owner=None, store=True,
-                   request=RecordedRequest(method="GET", path="/_api/version"))
+QUEUED = JobQueued(
+    job_id=0,
+    time=1.0,
+    owner=None,
+    store=True,
+    request=RecordedRequest(method="GET", path="/_api/version"),
+)
 
 
 async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> None:
@@ -39,8 +44,11 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run)
             await writer.record(QUEUED)  # a live node appends
-            sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
-                (journal.node,))
+            sql(
+                pg_url,
+                f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+                (journal.node,),
+            )
             with pytest.raises(JournalUnavailable, match="lost its lease"):
                 await writer.record(QUEUED)
         assert len(ended) == 1
@@ -49,7 +57,9 @@ async def test_a_fenced_nodes_writer_raises_node_fenced_itself(pg_url: str) -> N
         await journal.aclose()
 
 
-async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself(pg_url: str) -> None:
+async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself(
+    pg_url: str,
+) -> None:
     """A record another node wrote that does not match its hash (edited in
     the database): the follower finds it, and run() raises JournalCorrupt
     bare, which the runtime turns into the node's one sentence."""
@@ -59,7 +69,10 @@ async def test_damage_found_while_following_ends_run_with_journal_corrupt_itself
         await a.join("a", 30.0)
         await b.join("b", 30.0)
         await b.append_judged([QUEUED])
-        sql(pg_url, f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'version', 'versioN')")
+        sql(
+            pg_url,
+            f"UPDATE {schema_of(pg_url)}.records SET line = replace(line, 'version', 'versioN')",
+        )
         writer = NodeWriter(a, JobTable())
         ended: list[BaseException] = []
 

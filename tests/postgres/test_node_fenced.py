@@ -39,16 +39,23 @@ def the_node(pg_url: str) -> int:
 
 
 def fence(pg_url: str, node: int) -> None:
-    sql(pg_url, f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s", (node,))
+    sql(
+        pg_url,
+        f"UPDATE {schema_of(pg_url)}.nodes SET fenced = true WHERE node_id = %s",
+        (node,),
+    )
 
 
 def test_a_node_whose_connections_are_cut_carries_on(pg_url: str) -> None:
     with server_process("--journal", pg_url, "--node-lease", LEASE) as server:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             a_job_done(client)
-            cut = sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE application_name LIKE %s",
-                      (f"eventjobs pid {server.process.pid} %",))
+            cut = sql(
+                pg_url,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name LIKE %s",
+                (f"eventjobs pid {server.process.pid} %",),
+            )
             assert cut, "the server had no connection to cut"
 
             def served() -> bool:
@@ -64,8 +71,9 @@ def test_a_node_whose_connections_are_cut_carries_on(pg_url: str) -> None:
 
 
 def test_eventjobs_serve_stops_with_one_sentence_when_fenced(pg_url: str) -> None:
-    with server_process("--journal", pg_url, "--node-lease", LEASE,
-                        "--shutdown-timeout", "0") as node:
+    with server_process(
+        "--journal", pg_url, "--node-lease", LEASE, "--shutdown-timeout", "0"
+    ) as node:
         with httpx.Client(base_url=node.url, timeout=10) as client:
             a_job_done(client)
         fence(pg_url, the_node(pg_url))
@@ -75,7 +83,9 @@ def test_eventjobs_serve_stops_with_one_sentence_when_fenced(pg_url: str) -> Non
     assert status == 1, node.text
     assert "Traceback" not in node.text and "ExceptionGroup" not in node.text, node.text
     assert output[-1].startswith("eventjobs: this server (node "), node.text
-    assert "lost its lease" in output[-1] and "took over its jobs" in output[-1], output[-1]
+    assert "lost its lease" in output[-1] and "took over its jobs" in output[-1], (
+        output[-1]
+    )
     # What it wrote before is whole.
     assert eventjobs("journal", "verify", pg_url).stdout.startswith("ok: ")
 
@@ -85,11 +95,25 @@ def hypercorn_server(pg_url: str) -> Iterator[ServerProcess]:
     """``hypercorn eventjobs.asgi:create_app()`` on *pg_url* (no eventjobs serve)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "hypercorn", "-k", "trio", "--bind", f"127.0.0.1:{port}",
-         "eventjobs.asgi:create_app()"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "EVENTJOBS_JOURNAL": pg_url, "EVENTJOBS_SHUTDOWN_TIMEOUT": "0",
-             "EVENTJOBS_NODE_LEASE": LEASE},
+        [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "-k",
+            "trio",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "eventjobs.asgi:create_app()",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={
+            **os.environ,
+            "EVENTJOBS_JOURNAL": pg_url,
+            "EVENTJOBS_SHUTDOWN_TIMEOUT": "0",
+            "EVENTJOBS_NODE_LEASE": LEASE,
+        },
     )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", [])
     from tests.support import _drain_in_background
@@ -108,15 +132,22 @@ def test_under_hypercorn_health_and_ready_say_the_node_was_fenced(
     with httpx.Client(base_url=hypercorn_server.url, timeout=10) as client:
         a_job_done(client)
         fence(pg_url, the_node(pg_url))
-        wait_until(lambda: client.get("/_eventjobs/health").status_code == 503,
-                   "the node to notice it was fenced", timeout=30)
+        wait_until(
+            lambda: client.get("/_eventjobs/health").status_code == 503,
+            "the node to notice it was fenced",
+            timeout=30,
+        )
         health = client.get("/_eventjobs/health")
         ready = client.get("/_eventjobs/ready")
-        refused = client.put("/_admin/echo", headers={"x-arango-async": "store"}, content=b"x")
+        refused = client.put(
+            "/_admin/echo", headers={"x-arango-async": "store"}, content=b"x"
+        )
     assert health.status_code == 503 and ready.status_code == 503
     assert refused.status_code == 503, refused.text
     for answer in (health.json(), ready.json()):
         reason = answer["reason"]
-        assert reason.startswith("the journal cannot be written any more: this server (node "), reason
+        assert reason.startswith(
+            "the journal cannot be written any more: this server (node "
+        ), reason
         assert "lost its lease" in reason
     assert "Traceback" not in hypercorn_server.text, hypercorn_server.text

@@ -11,16 +11,27 @@ import pytest
 import trio
 
 from eventjobs.audit.reading import Scan, follower, source_of
-from eventjobs.errors import ConfigError, JournalConflict, JournalCorrupt, JournalUnavailable
+from eventjobs.errors import (
+    ConfigError,
+    JournalConflict,
+    JournalCorrupt,
+    JournalUnavailable,
+)
 from eventjobs.journal.lines import GENESIS_HASH, encode_record
 from eventjobs.journal.pg_connect import application_name, explain_connect_error
 from eventjobs.journal.pg_schema import SCHEMA_VERSION
 from eventjobs.journal.pg_url import parse_postgres_url, redact
 from eventjobs.journal.postgres import PostgresJournal
-from eventjobs.events import JobDone, JobQueued, JobStarted, RecordedRequest, RecordedResponse
+from eventjobs.events import (
+    JobDone,
+    JobQueued,
+    JobStarted,
+    RecordedRequest,
+    RecordedResponse,
+)
 from eventjobs.journal import Recorded
 from eventjobs.projection import fold
-from eventjobs.snapshot import encode_header, encode_jobs, encode_snapshot
+from eventjobs.snapshot_codec import encode_header, encode_jobs, encode_snapshot
 from tests.journal.contract import SAMPLE_EVENTS, numbered
 from tests.postgres.cluster import start_throwaway
 from tests.postgres.conftest import schema_of, sql
@@ -44,7 +55,10 @@ async def written(url: str, count: int = len(SAMPLE_EVENTS)) -> None:
 async def test_rows_hold_chained_sealed_lines_and_query_columns(pg_url):
     await written(pg_url)
     schema = schema_of(pg_url)
-    rows = sql(pg_url, f"SELECT seq, job_id, type, time, line FROM {schema}.records ORDER BY seq")
+    rows = sql(
+        pg_url,
+        f"SELECT seq, job_id, type, time, line FROM {schema}.records ORDER BY seq",
+    )
     assert [row[0] for row in rows] == list(range(1, len(SAMPLE_EVENTS) + 1))
     assert rows[0][1:4] == (1, "queued", 1_700_000_000.25)
     assert rows[0][4].startswith(f'{{"seq":1,"prev":"{GENESIS_HASH}"')
@@ -69,7 +83,10 @@ async def test_read_at_a_location_from_append(pg_url):
 async def test_an_edited_row_is_found_by_reading_with_its_seq(pg_url):
     await written(pg_url)
     schema = schema_of(pg_url)
-    sql(pg_url, f"UPDATE {schema}.records SET line = replace(line, 'alice', 'mallory') WHERE seq = 5")
+    sql(
+        pg_url,
+        f"UPDATE {schema}.records SET line = replace(line, 'alice', 'mallory') WHERE seq = 5",
+    )
     journal = await opened(pg_url)
     try:
         with pytest.raises(JournalCorrupt) as caught:
@@ -89,7 +106,9 @@ async def test_a_deleted_row_breaks_the_sequence(pg_url):
     sql(pg_url, f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = 3")
     journal = await opened(pg_url)
     try:
-        with pytest.raises(JournalCorrupt, match="sequence number 4 where 3 was expected"):
+        with pytest.raises(
+            JournalCorrupt, match="sequence number 4 where 3 was expected"
+        ):
             list(journal.read())
     finally:
         await journal.aclose()
@@ -97,7 +116,10 @@ async def test_a_deleted_row_breaks_the_sequence(pg_url):
 
 async def test_head_table_out_of_step_with_records_refuses_to_open(pg_url):
     await written(pg_url)
-    sql(pg_url, f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = {len(SAMPLE_EVENTS)}")
+    sql(
+        pg_url,
+        f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = {len(SAMPLE_EVENTS)}",
+    )
     with pytest.raises(JournalCorrupt, match="the records end at 7"):
         await opened(pg_url)
 
@@ -137,7 +159,9 @@ async def test_a_snapshot_round_trips_a_row_per_line(pg_url):
         expected = (7, encode_header(table), list(encode_jobs(table.jobs.values())))
         assert loaded(journal) == expected
         rows = sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.snapshots")
-        assert rows == [(len(table.jobs) + 2,)]  # first line, a line per job, closing line
+        assert rows == [
+            (len(table.jobs) + 2,)
+        ]  # first line, a line per job, closing line
     finally:
         await journal.aclose()
 
@@ -149,14 +173,27 @@ async def test_a_damaged_snapshot_is_refused_naming_its_line(pg_url):
         await journal.save_snapshot(3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
         assert loaded(journal) == (3, {"views": "as of 3"}, [{"job": 1}, {"job": 2}])
         schema = schema_of(pg_url)
-        sql(pg_url, f"UPDATE {schema}.snapshots SET line = replace(line, '2', '7') WHERE n = 3")
-        with pytest.raises(JournalCorrupt, match=r"snapshots, position 3, line 3: .*does not match its hash"):
+        sql(
+            pg_url,
+            f"UPDATE {schema}.snapshots SET line = replace(line, '2', '7') WHERE n = 3",
+        )
+        with pytest.raises(
+            JournalCorrupt,
+            match=r"snapshots, position 3, line 3: .*does not match its hash",
+        ):
             loaded(journal)
         sql(pg_url, f"DELETE FROM {schema}.snapshots WHERE n = 3")
-        with pytest.raises(JournalCorrupt, match="closing line does not match the 1 job lines"):
+        with pytest.raises(
+            JournalCorrupt, match="closing line does not match the 1 job lines"
+        ):
             loaded(journal)
-        sql(pg_url, f"UPDATE {schema}.snapshots SET line = replace(line, '3', '4') WHERE n = 1")
-        with pytest.raises(JournalCorrupt, match="line 1: the line does not match its hash"):
+        sql(
+            pg_url,
+            f"UPDATE {schema}.snapshots SET line = replace(line, '3', '4') WHERE n = 1",
+        )
+        with pytest.raises(
+            JournalCorrupt, match="line 1: the line does not match its hash"
+        ):
             journal.load_snapshot()
     finally:
         await journal.aclose()
@@ -168,7 +205,10 @@ async def test_a_snapshot_over_an_edited_record_is_refused(pg_url):
         await journal.append(history())
         await journal.save_snapshot(3, {}, [])
         schema = schema_of(pg_url)
-        sql(pg_url, f"UPDATE {schema}.records SET line = replace(line, 'kept', 'lost') WHERE seq = 3")
+        sql(
+            pg_url,
+            f"UPDATE {schema}.records SET line = replace(line, 'kept', 'lost') WHERE seq = 3",
+        )
         with pytest.raises(JournalCorrupt, match="seq=3"):
             journal.load_snapshot()
     finally:
@@ -186,7 +226,10 @@ async def test_only_the_newest_two_snapshots_are_kept(pg_url):
         assert loaded(journal) == (8, {"at": 8}, [{"job": 8}])
     finally:
         await journal.aclose()
-    positions = sql(pg_url, f"SELECT DISTINCT position FROM {schema_of(pg_url)}.snapshots ORDER BY 1")
+    positions = sql(
+        pg_url,
+        f"SELECT DISTINCT position FROM {schema_of(pg_url)}.snapshots ORDER BY 1",
+    )
     assert positions == [(5,), (8,)]
 
 
@@ -213,7 +256,9 @@ async def test_a_schema_holding_other_tables_is_refused(pg_url):
     schema = schema_of(pg_url)
     sql(pg_url, f"CREATE SCHEMA {schema}")
     sql(pg_url, f"CREATE TABLE {schema}.customers (id int)")
-    with pytest.raises(ConfigError, match=r"already holds tables \(customers\).*\?schema=NAME"):
+    with pytest.raises(
+        ConfigError, match=r"already holds tables \(customers\).*\?schema=NAME"
+    ):
         await opened(pg_url)
 
 
@@ -253,9 +298,13 @@ async def test_a_second_writer_behind_the_lock_gets_a_conflict(pg_url):
     try:
         await journal.append(numbered(SAMPLE_EVENTS[:2]))
         sql(pg_url, f"UPDATE {schema_of(pg_url)}.head SET seq = 3")  # "another writer"
-        with pytest.raises(JournalConflict, match="expected the head at 2 but it is at 3"):
+        with pytest.raises(
+            JournalConflict, match="expected the head at 2 but it is at 3"
+        ):
             await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
-        assert sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.records") == [(2,)]
+        assert sql(pg_url, f"SELECT count(*) FROM {schema_of(pg_url)}.records") == [
+            (2,)
+        ]
     finally:
         await journal.aclose()
 
@@ -316,7 +365,9 @@ async def test_wait_for_head_returns_at_once_when_already_past(pg_url):
 
 
 def test_url_keeps_libpq_parameters_and_takes_out_the_schema():
-    location = parse_postgres_url("postgres://u:pw@h:5433/db?sslmode=disable&schema=jobs")
+    location = parse_postgres_url(
+        "postgres://u:pw@h:5433/db?sslmode=disable&schema=jobs"
+    )
     assert location.schema == "jobs"
     assert location.conninfo == "postgres://u:pw@h:5433/db?sslmode=disable"
     assert location.redacted == "postgres://u:***@h:5433/db?sslmode=disable&schema=jobs"
@@ -325,8 +376,12 @@ def test_url_keeps_libpq_parameters_and_takes_out_the_schema():
 
 @pytest.mark.parametrize(
     "url",
-    ["postgresql://h/db?schema=Jobs", "postgresql://h/db?schema=1x", "postgresql://h:x/db",
-     "postgresql://h/db?schema=a&schema=b"],
+    [
+        "postgresql://h/db?schema=Jobs",
+        "postgresql://h/db?schema=1x",
+        "postgresql://h:x/db",
+        "postgresql://h/db?schema=a&schema=b",
+    ],
 )
 def test_bad_urls_are_refused_without_the_password(url):
     with pytest.raises(ConfigError) as caught:
@@ -336,7 +391,10 @@ def test_bad_urls_are_refused_without_the_password(url):
 
 
 def test_password_in_the_query_is_redacted():
-    assert redact("postgresql://h/db?password=hunter2&x=1") == "postgresql://h/db?password=***&x=1"
+    assert (
+        redact("postgresql://h/db?password=hunter2&x=1")
+        == "postgresql://h/db?password=***&x=1"
+    )
 
 
 def test_a_wrong_password_gets_a_hint():
@@ -385,13 +443,17 @@ async def test_the_audit_follower_reads_what_is_appended_after_a_scan(pg_url):
         following = follower(source_of(pg_url), scan.last_seq, scan.last_hash)
         assert following.poll() == []
         await journal.append(numbered(SAMPLE_EVENTS[3:5], first=4))
-        assert [entry.record for entry in following.poll()] == numbered(SAMPLE_EVENTS)[3:5]
+        assert [entry.record for entry in following.poll()] == numbered(SAMPLE_EVENTS)[
+            3:5
+        ]
         assert following.poll() == []
         # One connection from poll to poll, and a new one once it is dropped.
         mine = "SELECT pid FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()"
         (pid,) = {row[0] for row in sql(pg_url, mine, ("%records WHERE seq >= %",))}
         assert following.poll() == []
-        assert {row[0] for row in sql(pg_url, mine, ("%records WHERE seq >= %",))} == {pid}
+        assert {row[0] for row in sql(pg_url, mine, ("%records WHERE seq >= %",))} == {
+            pid
+        }
         sql(pg_url, "SELECT pg_terminate_backend(%s)", (pid,))
         await journal.append(numbered(SAMPLE_EVENTS[5:6], first=6))
         assert [entry.record.seq for entry in following.poll()] == [6]
@@ -409,9 +471,15 @@ async def test_appends_fail_cleanly_while_the_connections_are_lost_then_resume(p
     try:
         await journal.append(numbered(SAMPLE_EVENTS[:2]))
         journal.read_at(1)  # a second pooled connection, idle now
-        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = %s", (application_name(),))
-        with pytest.raises(JournalUnavailable, match="appending to the PostgreSQL journal"):
+        sql(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (application_name(),),
+        )
+        with pytest.raises(
+            JournalUnavailable, match="appending to the PostgreSQL journal"
+        ):
             await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
         assert journal.head == 2
         await journal.append(numbered(SAMPLE_EVENTS[2:4], first=3))
@@ -435,9 +503,17 @@ async def test_a_failed_append_that_did_commit_is_taken_from_the_database(pg_url
         line, digest = _last_line(numbered(SAMPLE_EVENTS[:3]))
         schema = schema_of(pg_url)
         sql(pg_url, f"UPDATE {schema}.head SET seq = 3, hash = %s", (digest,))
-        sql(pg_url, f"INSERT INTO {schema}.records VALUES (3, 1, 'done', 0, %s)", (line,))
-        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = %s", (application_name(),))
+        sql(
+            pg_url,
+            f"INSERT INTO {schema}.records VALUES (3, 1, 'done', 0, %s)",
+            (line,),
+        )
+        sql(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (application_name(),),
+        )
         with pytest.raises(JournalUnavailable):
             await journal.append(numbered(SAMPLE_EVENTS[2:3], first=3))
         with pytest.raises(JournalConflict):  # the head is 3 now, not 2
@@ -462,9 +538,15 @@ async def test_wait_for_head_listens_again_after_losing_its_connection(pg_url):
     try:
         await journal.append(numbered(SAMPLE_EVENTS[:1]))
         assert await journal.wait_for_head(0) == 1  # listening now
-        sql(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = %s AND query LIKE 'LISTEN%%'", (application_name(),))
-        with pytest.raises(JournalUnavailable, match="listening to the PostgreSQL journal"):
+        sql(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND query LIKE 'LISTEN%%'",
+            (application_name(),),
+        )
+        with pytest.raises(
+            JournalUnavailable, match="listening to the PostgreSQL journal"
+        ):
             await journal.wait_for_head(1, poll_seconds=3600)
         woken: list[int] = []
         async with trio.open_nursery() as nursery:

@@ -38,7 +38,7 @@ from ..runtime import Runtime
 from .context import current_caller
 from .responses import bad_parameter, json_response
 
-blueprint = Blueprint("jobs_api", __name__)
+blueprint = Blueprint("dashboard_jobs", __name__)
 
 DEFAULT_LIMIT = 500
 #: ``owner=-`` selects jobs recorded without an owner (authentication off).
@@ -113,7 +113,9 @@ async def list_jobs() -> Response:
             cancelling += 1
         else:
             running += 1
-        if filtered and ((owner and job.owner != wanted_owner) or (path and path not in job.path)):
+        if filtered and (
+            (owner and job.owner != wanted_owner) or (path and path not in job.path)
+        ):
             continue
         if phase is Phase.FINISHED:
             done_matched += 1
@@ -121,7 +123,13 @@ async def list_jobs() -> Response:
         else:
             pending_matched += 1
             pending_rows.append(job)
-    counts = {"queued": queued, "running": running, "cancelling": cancelling, "done": done, "failed": failed}
+    counts = {
+        "queued": queued,
+        "running": running,
+        "cancelling": cancelling,
+        "done": done,
+        "failed": failed,
+    }
     rows = {"pending": pending_rows, "done": done_rows}
     matched = {"pending": pending_matched, "done": done_matched}
     answer: dict[str, Any] = {

@@ -67,7 +67,9 @@ class _Worker:
     async def _receive_exactly(self, size: int) -> bytes:
         assert self.process.stdout is not None
         while len(self.buffer) < size:
-            chunk = await self.process.stdout.receive_some(max(65536, size - len(self.buffer)))
+            chunk = await self.process.stdout.receive_some(
+                max(65536, size - len(self.buffer))
+            )
             if not chunk:
                 status = await self.process.wait()
                 raise WorkerProcessError(
@@ -105,14 +107,18 @@ class ProcessPool:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"<ProcessPool size={self.size} live={self._live} idle={len(self._idle)}>"
+        return (
+            f"<ProcessPool size={self.size} live={self._live} idle={len(self._idle)}>"
+        )
 
     def statistics(self) -> PoolStatistics:
         return PoolStatistics(
             self.size, self._live, len(self._idle), tuple(w.pid for w in self._workers)
         )
 
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Keep the pool's nursery (replacements start there) until cancelled;
         then stop every worker."""
         try:
@@ -153,7 +159,9 @@ class ProcessPool:
             return value
         if kind == "raised":
             raise value
-        raise WorkerProcessError(f"{getattr(function, '__qualname__', function)}: {value}")
+        raise WorkerProcessError(
+            f"{getattr(function, '__qualname__', function)}: {value}"
+        )
 
     async def _checkout(self) -> _Worker:
         while True:
@@ -183,7 +191,9 @@ class ProcessPool:
             self._live -= 1
             self._wake()
             if isinstance(error, OSError):
-                raise WorkerProcessError(f"cannot start a worker process: {error}") from error
+                raise WorkerProcessError(
+                    f"cannot start a worker process: {error}"
+                ) from error
             raise
         worker = _Worker(process)
         self._workers.add(worker)
@@ -233,7 +243,9 @@ class ProcessPool:
                 self._idle.remove(worker)
 
 
-def _dumps(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+def _dumps(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bytes:
     try:
         return pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:

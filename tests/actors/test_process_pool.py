@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from eventjobs.actors.pool import ProcessPool
+from eventjobs.actors.process_pool import ProcessPool
 from eventjobs.errors import NotPicklable, WorkerProcessError
 from tests import functions
 

@@ -9,7 +9,12 @@ import pytest
 from eventjobs.events import JobFetched
 from tests.support import settle, submit
 
-BAD_PARAMETER = {"code": 400, "error": True, "errorMessage": "bad parameter", "errorNum": 400}
+BAD_PARAMETER = {
+    "code": 400,
+    "error": True,
+    "errorMessage": "bad parameter",
+    "errorNum": 400,
+}
 NOT_FOUND = {"code": 404, "error": True, "errorMessage": "not found", "errorNum": 404}
 METHOD_NOT_SUPPORTED = {
     "code": 405,
@@ -17,7 +22,12 @@ METHOD_NOT_SUPPORTED = {
     "errorMessage": "method not supported",
     "errorNum": 405,
 }
-CANCELLED = {"code": 410, "error": True, "errorMessage": "canceled request", "errorNum": 21}
+CANCELLED = {
+    "code": 410,
+    "error": True,
+    "errorMessage": "canceled request",
+    "errorNum": 21,
+}
 
 
 async def json_of(response):
@@ -87,7 +97,9 @@ async def test_put_queued_job_answers_204(gates):
     from tests.support import serve_app
 
     settings = Settings(journal=":memory:", max_running=1)
-    async with serve_app(settings, setup=lambda app: add_test_routes(app, gates)) as served:
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
         await waiting_job(served, "first")
         queued = await waiting_job(served, "second")
         assert served.runtime.table.jobs[queued].phase.value == "queued"
@@ -140,7 +152,9 @@ async def test_binary_result_round_trips_exactly(served):
 
 async def test_head_result_has_empty_body_and_zero_length(served):
     """The stored result of a HEAD request comes back empty, content-length 0."""
-    response = await served.client.head("/_api/version", headers={"x-arango-async": "store"})
+    response = await served.client.head(
+        "/_api/version", headers={"x-arango-async": "store"}
+    )
     assert response.status_code == 202
     job_id = response.headers["x-arango-async-id"]
     await settle()
@@ -245,7 +259,9 @@ async def test_get_other_word_is_bad_parameter(served, part):
     assert await json_of(response) == BAD_PARAMETER
 
 
-@pytest.mark.parametrize("path", ["/_api/job", "/_api/job/", "/_api/job/done/x", "/_api/job/1/2/3"])
+@pytest.mark.parametrize(
+    "path", ["/_api/job", "/_api/job/", "/_api/job/done/x", "/_api/job/1/2/3"]
+)
 async def test_get_without_part_or_with_two_is_bad_parameter(served, path):
     """GET /_api/job with zero parts, or two or more, is 400."""
     response = await served.client.get(path)
@@ -271,7 +287,9 @@ async def test_list_count_limits_and_defaults_to_100(served):
         str(i) for i in ids[:2]
     ]
     assert len(await json_of(await served.client.get("/_api/job/done"))) == 100
-    assert len(await json_of(await served.client.get("/_api/job/done?count=1000"))) == 105
+    assert (
+        len(await json_of(await served.client.get("/_api/job/done?count=1000"))) == 105
+    )
 
 
 @pytest.mark.parametrize("count", ["abc", "-1", "1.5", ""])

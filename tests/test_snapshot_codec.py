@@ -17,13 +17,21 @@ from eventjobs.errors import IllegalTransition
 from eventjobs.journal import Recorded
 from eventjobs.journal.snapshots import read_snapshot, write_snapshot
 from eventjobs.projection import FinishedJob, JobTable, JobView, Phase, fold
-from eventjobs.snapshot import decode_job, decode_table, encode_snapshot, encode_table
+from eventjobs.snapshot_codec import (
+    decode_job,
+    decode_table,
+    encode_snapshot,
+    encode_table,
+)
 from tests.strategies import EVENTS_BY_TYPE
 
 #: Event types drawn, weighted towards the ones that move a job forward.
-KINDS = ["queued"] * 4 + ["started"] * 3 + ["done"] * 2 + [
-    kind for kind in EVENTS_BY_TYPE if kind not in ("queued", "started", "done")
-]
+KINDS = (
+    ["queued"] * 4
+    + ["started"] * 3
+    + ["done"] * 2
+    + [kind for kind in EVENTS_BY_TYPE if kind not in ("queued", "started", "done")]
+)
 
 
 @st.composite
@@ -67,7 +75,9 @@ def through_json(table: JobTable) -> JobTable:
     """As the memory journal keeps it: each entry as JSON text."""
     header, jobs = encode_snapshot(table)
     texts = [json.dumps(job) for job in jobs]
-    return decode_table(json.loads(json.dumps(header)), (json.loads(text) for text in texts))
+    return decode_table(
+        json.loads(json.dumps(header)), (json.loads(text) for text in texts)
+    )
 
 
 def through_version_1(table: JobTable) -> JobTable:
@@ -92,7 +102,10 @@ def test_a_restored_snapshot_continues_like_a_replay(restore, records, data):
     full = fold(records)
     assert restored == full
     assert results(restored) == results(full)
-    assert (restored.queued_count, restored.running_count) == (full.queued_count, full.running_count)
+    assert (restored.queued_count, restored.running_count) == (
+        full.queued_count,
+        full.running_count,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -122,13 +135,27 @@ def test_views_take_the_compact_shape_exactly_when_finished(records):
 def test_a_finished_entry_is_compact():
     """A finished job's snapshot entry has only what its view keeps."""
     view = FinishedJob.of(
-        job_id=5, owner="alice", method="PUT", path="/x", created=1.0, started=None,
-        finished=2.0, status=200, result=12345,
+        job_id=5,
+        owner="alice",
+        method="PUT",
+        path="/x",
+        created=1.0,
+        started=None,
+        finished=2.0,
+        status=200,
+        result=12345,
     )
     _, jobs = encode_snapshot(JobTable(jobs={5: view}, last_job_id=5, position=9))
     (entry,) = list(jobs)
     assert entry == {
-        "job": 5, "owner": "alice", "method": "PUT", "path": "/x", "created": 1.0,
-        "started": None, "finished": 2.0, "status": 200, "result_at": 12345,
+        "job": 5,
+        "owner": "alice",
+        "method": "PUT",
+        "path": "/x",
+        "created": 1.0,
+        "started": None,
+        "finished": 2.0,
+        "status": 200,
+        "result_at": 12345,
     }
     assert decode_job(entry) == view and decode_job(entry).result == 12345

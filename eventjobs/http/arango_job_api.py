@@ -39,7 +39,7 @@ from .responses import (
 
 DEFAULT_LIST_COUNT = 100
 
-blueprint = Blueprint("job_api", __name__)
+blueprint = Blueprint("arango_job_api", __name__)
 
 
 class JobPathConverter(BaseConverter):
@@ -55,7 +55,10 @@ def jobs() -> Jobs:
 
 
 # HEAD is routed with GET by the router; the job API rejects it below.
-_ROUTE_OPTIONS = {"methods": ["GET", "PUT", "DELETE"], "provide_automatic_options": False}
+_ROUTE_OPTIONS = {
+    "methods": ["GET", "PUT", "DELETE"],
+    "provide_automatic_options": False,
+}
 
 
 @blueprint.route("/_api/job<jobpath:tail>", **_ROUTE_OPTIONS)

@@ -97,7 +97,10 @@ def encode_table(table: JobTable) -> dict[str, Any]:
     """The whole table as one document: the header plus ``"jobs"``, every job
     with every field (the pending shape). For ``eventjobs journal replay
     --json`` and tests; snapshots are written with :func:`encode_jobs`."""
-    return {**encode_header(table), "jobs": [_encode_full(job) for job in table.jobs.values()]}
+    return {
+        **encode_header(table),
+        "jobs": [_encode_full(job) for job in table.jobs.values()],
+    }
 
 
 def _encode_full(job: View) -> dict[str, Any]:
@@ -134,8 +137,13 @@ def decode_table(header: Mapping[str, Any], jobs: Iterable[Any]) -> JobTable:
             which job entry (counting from 1) and which field.
     """
     where = "snapshot"
-    if not isinstance(header, Mapping) or require_field(header, "v", int, where) not in READS:
-        raise CodecError(f"{where}: not a snapshot of version {' or '.join(map(str, READS))}")
+    if (
+        not isinstance(header, Mapping)
+        or require_field(header, "v", int, where) not in READS
+    ):
+        raise CodecError(
+            f"{where}: not a snapshot of version {' or '.join(map(str, READS))}"
+        )
     table = JobTable(
         position=require_field(header, "position", int, where),
         last_job_id=require_field(header, "last_job_id", int, where),
@@ -180,7 +188,9 @@ def decode_job(data: Any) -> View:
         raise CodecError(f"{where}: unknown phase {data.get('phase')!r}") from None
     if phase is Phase.FINISHED:  # a version 1 snapshot: every field
         if not (data.get("visible") is True and data.get("store") is True):
-            raise CodecError(f"{where}: a finished job in a snapshot must be visible and stored")
+            raise CodecError(
+                f"{where}: a finished job in a snapshot must be visible and stored"
+            )
         return _decode_finished(data, where)
     return JobView(
         job_id=_job_id(data, where),
@@ -212,7 +222,9 @@ def _decode_finished(data: dict[str, Any], where: str) -> FinishedJob:
         path=sys.intern(require_field(data, "path", str, where)),
         created=decode_time(require_field(data, "created", (int, float), where), where),
         started=_optional_time(data, "started", where),
-        finished=decode_time(require_field(data, "finished", (int, float), where), where),
+        finished=decode_time(
+            require_field(data, "finished", (int, float), where), where
+        ),
         status=require_field(data, "status", int, where),
         result=result,
     )

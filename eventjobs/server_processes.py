@@ -68,7 +68,9 @@ def run_workers(arguments: Sequence[str], bind: str, count: int) -> int:
                 worker.send_signal(signum)
 
     workers: list[subprocess.Popen[bytes]] = []
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         for _ in range(count):
             workers.append(subprocess.Popen(command, pass_fds=(fd,)))
@@ -93,7 +95,9 @@ def run_workers(arguments: Sequence[str], bind: str, count: int) -> int:
                 worker.kill()
                 code = worker.wait()
             status = status or code
-        return 0 if stopping and status in (0, -signal.SIGTERM, -signal.SIGINT) else status
+        return (
+            0 if stopping and status in (0, -signal.SIGTERM, -signal.SIGINT) else status
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
