@@ -16,7 +16,7 @@ from eventjobs.events import JobDone, JobFetched, JobStarted
 from eventjobs.journal import Recorded
 from eventjobs.projection import FinishedJob, JobTable, fold
 from eventjobs.retention import MAX_RESULTS_REASON, TTL_REASON, expired_results
-from tests.test_snapshot import histories, through_json
+from tests.test_snapshot_codec import histories, through_json
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
