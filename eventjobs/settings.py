@@ -143,6 +143,15 @@ def _app_reference(_instance: object, _attribute: object, value: str | None) -> 
         )
 
 
+#: ``--app-isolation``: where a mounted WSGI app's requests run.
+APP_ISOLATIONS: Final = ("thread", "process")
+
+
+def _app_isolation(_instance: object, _attribute: object, value: str) -> None:
+    if value not in APP_ISOLATIONS:
+        raise ConfigError(f"app_isolation must be thread or process, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything an eventjobs server is configured with."""
@@ -212,8 +221,18 @@ class Settings:
     progress_interval: float = attrs.field(
         default=1.0, validator=_seconds("progress_interval")
     )
-    #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
+    #: ``MODULE:ATTR`` of an ASGI or WSGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
+    #: A WSGI app's requests run in a bounded pool of threads of the server
+    #: (``thread``: a cancel waits for the request to return) or of worker
+    #: processes that each import the app (``process``: a cancel kills it).
+    app_isolation: str = attrs.field(default="thread", validator=_app_isolation)
+    #: Threads for a WSGI app under ``thread`` isolation.
+    app_threads: int = attrs.field(default=16, validator=_positive_int("app_threads"))
+    #: Worker processes for a WSGI app under ``process`` isolation.
+    app_processes: int = attrs.field(
+        factory=lambda: os.cpu_count() or 1, validator=_positive_int("app_processes")
+    )
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
     #: The users file; set, it turns authentication on (off: everyone is the
     #: anonymous superuser).
