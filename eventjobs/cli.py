@@ -251,6 +251,27 @@ def build_parser() -> argparse.ArgumentParser:
         f"per core, {defaults.app_processes} here)",
     )
     serve.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="URL|/PREFIX=URL",
+        help="send the paths under PREFIX (all paths, without one) to the HTTP service "
+        "at URL; repeatable, the longest prefix wins",
+    )
+    serve.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=defaults.upstream_timeout,
+        metavar="SECONDS",
+        help="an upstream silent for this long gives 504 "
+        f"(default {defaults.upstream_timeout:g})",
+    )
+    serve.add_argument(
+        "--upstream-pass-auth",
+        action="store_true",
+        help="forward the client's Authorization header to the upstream",
+    )
+    serve.add_argument(
         "--users",
         default=None,
         metavar="FILE",
@@ -409,6 +430,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         app_isolation=args.app_isolation,
         app_threads=args.app_threads,
         app_processes=args.app_processes,
+        upstream=tuple(args.upstream),
+        upstream_timeout=args.upstream_timeout,
+        upstream_pass_auth=args.upstream_pass_auth,
         users=args.users,
         jwt_secret_file=args.jwt_secret_file,
         jwt_lifetime=args.jwt_lifetime,

@@ -14,6 +14,7 @@ from ..app_reference import import_reference
 from ..errors import ConfigError
 from ..settings import Settings
 from .asgi_call import ASGIApp, Message
+from .upstream import Upstreams
 from .wsgi_mount import WSGIMount
 
 log = logging.getLogger("eventjobs.http")
@@ -83,9 +84,11 @@ class Mount:
         app: ASGIApp,
         lifespan: MountedLifespan | None = None,
         wsgi: WSGIMount | None = None,
+        upstreams: Upstreams | None = None,
     ) -> None:
         self.app = app
         self.wsgi = wsgi
+        self.upstreams = upstreams
         self._lifespan = lifespan
         self._scope = trio.CancelScope()
         self._done = trio.Event()
@@ -109,16 +112,33 @@ class Mount:
             await self._lifespan.shutdown()
         self._scope.cancel()
         await self._done.wait()
+        if self.upstreams is not None:
+            await self.upstreams.aclose()
 
 
 def open_mount(settings: Settings) -> Mount | None:
-    """The mount *settings* ask for (``--app``), or None.
+    """The mount *settings* ask for (``--app``, ``--upstream``), or None.
+
+    With upstreams, the paths under their prefixes go to them and the
+    others to the ``--app`` (404 without one).
 
     Raises:
         ConfigError: the app does not import, is neither an ASGI nor a WSGI
             application, or ``--app-isolation process`` is asked for an
             ASGI app; one sentence naming the module, attribute and cause.
     """
+    mount = _open_app(settings)
+    if not settings.upstream:
+        return mount
+    upstreams = Upstreams(settings, None if mount is None else mount.app)
+    if mount is None:
+        return Mount(cast("ASGIApp", upstreams), upstreams=upstreams)
+    mount.app = cast("ASGIApp", upstreams)
+    mount.upstreams = upstreams
+    return mount
+
+
+def _open_app(settings: Settings) -> Mount | None:
     if settings.app is None:
         return None
     reference = settings.app

@@ -28,17 +28,13 @@ from typing import Any
 import trio
 
 from ..actors.process_pool import ProcessPool
-from ..results import (
-    ERROR_INTERNAL,
-    ERROR_REQUEST_TOO_LARGE,
-    JSON_CONTENT_TYPE,
-    error_body,
-)
+from ..results import ERROR_INTERNAL
 from ..settings import Settings
 from ..work.thread import run_in_thread
 from ..wsgi_call import WSGIAnswer, WSGIApp, call_loaded, call_wsgi, load_once
-from .asgi_call import Message, Scope
+from .asgi_call import Scope
 from .context import DATABASE_KEY, JOB_ID_KEY
+from .whole_body import ClientGone, read_body, send_error, send_too_large
 
 log = logging.getLogger("eventjobs.jobs")
 
@@ -78,16 +74,11 @@ class WSGIMount:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         try:
-            body = await _read_body(receive, self._max_body)
-        except _ClientGone:
+            body = await read_body(receive, self._max_body)
+        except ClientGone:
             return  # nobody is left to answer, and nothing ran
         if body is None:
-            await _send_error(
-                send,
-                413,
-                ERROR_REQUEST_TOO_LARGE,
-                f"request body too large: at most {self._max_body} bytes are accepted",
-            )
+            await send_too_large(send, self._max_body)
             return
         environ = environ_for(scope, len(body), multiprocess=self.pool is not None)
         try:
@@ -98,7 +89,7 @@ class WSGIMount:
                 scope.get(JOB_ID_KEY),
                 exc_info=error,
             )
-            await _send_error(
+            await send_error(
                 send,
                 500,
                 ERROR_INTERNAL,
@@ -171,39 +162,3 @@ def environ_for(scope: Scope, length: int, *, multiprocess: bool) -> dict[str, A
         environ["REMOTE_ADDR"] = str(client[0])
         environ["REMOTE_PORT"] = str(client[1])
     return environ
-
-
-class _ClientGone(Exception):
-    pass
-
-
-async def _read_body(receive: Any, limit: int) -> bytes | None:
-    """The whole request body, or None when it is larger than *limit*."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone()
-        chunk = bytes(message.get("body", b""))
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _send_error(send: Any, code: int, error_num: int, message: str) -> None:
-    body = error_body(code, error_num, message)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": code,
-            "headers": [
-                (b"content-type", JSON_CONTENT_TYPE.encode("ascii")),
-                (b"content-length", str(len(body)).encode("ascii")),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
