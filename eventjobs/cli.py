@@ -224,7 +224,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--app",
         default=None,
         metavar="MODULE:ATTR",
-        help="an ASGI app to serve behind the job layer",
+        help="an ASGI or WSGI app (FastAPI, Flask, Django, ...) to serve behind the "
+        "job layer",
+    )
+    serve.add_argument(
+        "--app-isolation",
+        default=defaults.app_isolation,
+        choices=("thread", "process"),
+        help="where a WSGI app's requests run: threads of the server (a cancel waits "
+        "for the request to return) or worker processes that a cancel kills "
+        f"(default {defaults.app_isolation})",
+    )
+    serve.add_argument(
+        "--app-threads",
+        type=int,
+        default=defaults.app_threads,
+        metavar="N",
+        help=f"threads for a WSGI app under thread isolation (default {defaults.app_threads})",
+    )
+    serve.add_argument(
+        "--app-processes",
+        type=int,
+        default=defaults.app_processes,
+        metavar="N",
+        help="worker processes for a WSGI app under process isolation (default: one "
+        f"per core, {defaults.app_processes} here)",
+    )
+    serve.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="URL|/PREFIX=URL",
+        help="send the paths under PREFIX (all paths, without one) to the HTTP service "
+        "at URL; repeatable, the longest prefix wins",
+    )
+    serve.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=defaults.upstream_timeout,
+        metavar="SECONDS",
+        help="an upstream silent for this long gives 504 "
+        f"(default {defaults.upstream_timeout:g})",
+    )
+    serve.add_argument(
+        "--upstream-pass-auth",
+        action="store_true",
+        help="forward the client's Authorization header to the upstream",
     )
     serve.add_argument(
         "--users",
@@ -382,6 +427,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_wait=args.max_wait,
         progress_interval=args.progress_interval,
         app=args.app,
+        app_isolation=args.app_isolation,
+        app_threads=args.app_threads,
+        app_processes=args.app_processes,
+        upstream=tuple(args.upstream),
+        upstream_timeout=args.upstream_timeout,
+        upstream_pass_auth=args.upstream_pass_auth,
         users=args.users,
         jwt_secret_file=args.jwt_secret_file,
         jwt_lifetime=args.jwt_lifetime,

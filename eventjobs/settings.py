@@ -143,6 +143,71 @@ def _app_reference(_instance: object, _attribute: object, value: str | None) -> 
         )
 
 
+def parse_upstream(value: str) -> tuple[str, str]:
+    """``URL`` or ``/PREFIX=URL`` (``--upstream``) as (prefix, URL); a bare
+    URL takes every path (prefix ``/``). The URL is ``http://`` or
+    ``https://``, a host, an optional port and an optional base path.
+
+    Raises:
+        ConfigError: the value is neither form; the message shows both.
+    """
+    prefix, sep, url = (
+        value.partition("=") if value.startswith("/") else ("", "", value)
+    )
+    if not sep:
+        prefix = "/"
+    scheme, _sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if (
+        scheme not in ("http", "https")
+        or not host
+        or any(c in url for c in " ?#")
+        or not prefix.startswith("/")
+    ):
+        raise ConfigError(
+            f"upstream must be URL or /PREFIX=URL, for example http://127.0.0.1:9000 "
+            f"or /reports=http://127.0.0.1:9000 (http or https, no query), not {value!r}"
+        )
+    return (prefix.rstrip("/") or "/"), url.rstrip("/")
+
+
+def _upstreams(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
+    prefixes: set[str] = set()
+    for entry in value:
+        prefix, _url = parse_upstream(entry)
+        if prefix in prefixes:
+            raise ConfigError(f"upstream: the prefix {prefix} is given twice")
+        prefixes.add(prefix)
+
+
+def _entries(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: comma-separated
+        value = value.split(",")
+    return tuple(str(part).strip() for part in value if str(part).strip())  # type: ignore[attr-defined]
+
+
+def _flag(value: object) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    word = str(value).strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(
+        f"a flag must be 1, true, yes, on or 0, false, no, off, not {value!r}"
+    )
+
+
+#: ``--app-isolation``: where a mounted WSGI app's requests run.
+APP_ISOLATIONS: Final = ("thread", "process")
+
+
+def _app_isolation(_instance: object, _attribute: object, value: str) -> None:
+    if value not in APP_ISOLATIONS:
+        raise ConfigError(f"app_isolation must be thread or process, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything an eventjobs server is configured with."""
@@ -212,8 +277,31 @@ class Settings:
     progress_interval: float = attrs.field(
         default=1.0, validator=_seconds("progress_interval")
     )
-    #: ``MODULE:ATTR`` of an ASGI app to serve behind the job layer.
+    #: ``MODULE:ATTR`` of an ASGI or WSGI app to serve behind the job layer.
     app: str | None = attrs.field(default=None, validator=_app_reference)
+    #: A WSGI app's requests run in a bounded pool of threads of the server
+    #: (``thread``: a cancel waits for the request to return) or of worker
+    #: processes that each import the app (``process``: a cancel kills it).
+    app_isolation: str = attrs.field(default="thread", validator=_app_isolation)
+    #: Threads for a WSGI app under ``thread`` isolation.
+    app_threads: int = attrs.field(default=16, validator=_positive_int("app_threads"))
+    #: Worker processes for a WSGI app under ``process`` isolation.
+    app_processes: int = attrs.field(
+        factory=lambda: os.cpu_count() or 1, validator=_positive_int("app_processes")
+    )
+    #: ``URL`` or ``/PREFIX=URL`` entries (``--upstream``): the paths under a
+    #: prefix (the longest that matches) go to that HTTP service.
+    upstream: tuple[str, ...] = attrs.field(
+        default=(), converter=_entries, validator=_upstreams
+    )
+    #: An upstream that has not answered (or sent more) for this long: 504.
+    upstream_timeout: float = attrs.field(
+        default=60.0, validator=_seconds("upstream_timeout")
+    )
+    #: Forward the client's ``Authorization`` header to the upstream.
+    upstream_pass_auth: bool = attrs.field(
+        default=False, converter=_flag, metadata={"parse": _flag}
+    )
     bind: str = attrs.field(default=DEFAULT_BIND, validator=_bind)
     #: The users file; set, it turns authentication on (off: everyone is the
     #: anonymous superuser).
@@ -283,6 +371,8 @@ def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:
         return None
     try:
         return parse(raw)
+    except ConfigError:
+        raise  # the parser said what is wrong itself
     except ValueError:
         kind = "a whole number" if parse is int else "a number"
         raise ConfigError(f"{variable} must be {kind}, not {raw!r}") from None

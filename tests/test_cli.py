@@ -180,6 +180,32 @@ def test_app_module_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     assert "does not import" in message
 
 
+def test_app_that_is_neither_asgi_nor_wsgi_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "odd_service.py").write_text("def app(request):\n    return None\n")
+    result = serve(
+        "--journal",
+        journal_dir(tmp_path),
+        "--app",
+        "odd_service:app",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    message = one_sentence(result)
+    assert "odd_service" in message
+    assert "'app'" in message
+    assert "neither an ASGI nor a WSGI application" in message
+
+
+def test_bad_upstream_is_refused(tmp_path: Path) -> None:
+    result = serve(
+        "--journal", journal_dir(tmp_path), "--upstream", "/reports=localhost:9000"
+    )
+    assert result.returncode == 1
+    message = one_sentence(result)
+    assert "/PREFIX=URL" in message
+    assert "'/reports=localhost:9000'" in message
+
+
 def test_max_running_zero_is_refused(tmp_path: Path) -> None:
     message = one_sentence(
         serve("--journal", journal_dir(tmp_path), "--max-running", "0")

@@ -40,6 +40,10 @@ LAYERS = {
     "numbers": 2,
     "tokens": 2,
     "users": 2,
+    # --app MODULE:ATTR, and calling a WSGI app with plain data: standard
+    # library only, for the worker processes that import the app.
+    "app_reference": 2,
+    "wsgi_call": 2,
     "authentication": 3,
     # What events a job admits when several nodes share a journal (the
     # PostgreSQL journal judges its appends with it).

@@ -12,6 +12,11 @@ starts a replacement in the pool's nursery and re-raises ``trio.Cancelled``.
 A worker that dies on its own during a call is replaced the same way and the
 call raises :class:`WorkerProcessError`.
 
+A pool made with ``warmup=(function, args)`` has each new worker call it
+once before its first call (``--app-isolation process`` imports the app so),
+replacements included; a warm-up that raises makes that start fail with
+:class:`WorkerProcessError`.
+
 Workers are started when first needed (a server that never calls the pool
 starts no process) and kept for later calls. Start the pool with
 ``await nursery.start(pool.serve)``; when :meth:`serve` is cancelled every
@@ -94,8 +99,15 @@ class PoolStatistics:
 class ProcessPool:
     """See the module docstring."""
 
-    def __init__(self, size: int, *, kill_grace: float = KILL_GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        kill_grace: float = KILL_GRACE_SECONDS,
+        warmup: tuple[Callable[..., Any], tuple[Any, ...]] | None = None,
+    ) -> None:
         self.size = size
+        self._warmup = None if warmup is None else _dumps(warmup[0], warmup[1], {})
         self._kill_grace = kill_grace
         self._calls = trio.Semaphore(size)
         self._idle: list[_Worker] = []
@@ -199,6 +211,13 @@ class ProcessPool:
         self._workers.add(worker)
         try:
             await worker.send(pickle.dumps(list(sys.path)))
+            if self._warmup is not None:
+                await worker.send(self._warmup)
+                kind, value = pickle.loads(await worker.receive())
+                if kind != "ok":
+                    raise WorkerProcessError(
+                        f"a new worker process failed to warm up: {value}"
+                    )
         except BaseException:
             await self._discard(worker, replace=False)
             raise

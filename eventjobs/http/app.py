@@ -25,7 +25,7 @@ from . import (
 from . import openapi, operations, ui
 from .async_layer import AsyncJobLayer
 from .asgi_call import ASGIApp
-from .mounted import MountedLifespan, load_app
+from .mounted import open_mount
 
 log = logging.getLogger("eventjobs")
 
@@ -92,7 +92,8 @@ def create_app(
         )
     app.extensions[login.AUTHENTICATOR_KEY] = authenticator
 
-    mounted = load_app(settings.app) if settings.app else None
+    mount = open_mount(settings)
+    mounted = mount.app if mount is not None else None
     # Quart types its ASGI entry with hypercorn's TypedDict scopes and events;
     # the layer hands it the very dicts the server gave, typed as mappings.
     layer = AsyncJobLayer(app, cast("ASGIApp", app.asgi_app), mounted, authenticator)
@@ -107,7 +108,6 @@ def create_app(
     # Quart's documented way to wrap its ASGI entry in middleware; mypy sees a
     # method replaced, and the layer's mapping-typed signature.
     app.asgi_app = layer  # type: ignore[method-assign, assignment]
-    mounted_lifespan = MountedLifespan(mounted) if mounted is not None else None
 
     async def run_in_background() -> None:
         try:
@@ -125,14 +125,14 @@ def create_app(
             app.nursery.start_soon(run_in_background)
         else:
             await app.nursery.start(runtime.run)
-        if mounted_lifespan is not None:
-            await app.nursery.start(mounted_lifespan.run)
+        if mount is not None:
+            await app.nursery.start(mount.run)
 
     @app.after_serving
     async def stop_runtime() -> None:
         await runtime.shutdown()
-        if mounted_lifespan is not None:
-            await mounted_lifespan.shutdown()
+        if mount is not None:
+            await mount.shutdown()
 
     return app
 

@@ -77,7 +77,7 @@ async def test_mounted_app_paths_accept_async(examples_on_path):
     [
         ("no_such_module_xyz:app", "does not import"),
         ("mounted_app:missing", "has no 'missing'"),
-        ("mounted_app:lifespan_events", "is not an ASGI application"),
+        ("mounted_app:lifespan_events", "is neither an ASGI nor a WSGI application"),
     ],
 )
 def test_bad_app_reference_is_a_config_error(examples_on_path, reference, message):
