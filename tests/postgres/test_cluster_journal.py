@@ -267,3 +267,32 @@ async def test_a_node_start_still_reports_a_record_removed_by_hand(nodes, pg_url
         JournalCorrupt, match="says the last record is 3, but the records end at 2"
     ):
         await trio.to_thread.run_sync(PostgresNodeJournal.open, pg_url)
+
+
+async def test_a_lease_that_only_ran_out_is_told_apart_from_one_taken_over(pg_url):
+    """A node whose lease ran out (a database outage longer than the lease)
+    says no other node took its jobs; once one has, it says that."""
+    late = await node(pg_url, "late", lease=0.5)
+    other = await node(pg_url, "other")
+    try:
+        await late.append_judged([queued()])
+        sql(  # as if the lease ran out while the database was down
+            pg_url,
+            f"UPDATE {schema_of(pg_url)}.nodes SET lease_expires = clock_timestamp() "
+            "- interval '1 second' WHERE node_id = %s",
+            (late.node,),
+        )
+        assert not await late.renew_lease()
+        reason = await late.lost_lease()
+        assert "ran out by the database's clock" in reason, reason
+        assert "no other node has taken over its jobs (1 unfinished" in reason, reason
+        with pytest.raises(NodeFenced, match="no other node has taken over"):
+            await late.append_judged([queued()])
+        assert [job.job_id for job in await other.take_over()] == [1]
+        reason = await late.lost_lease()
+        assert "another node found it expired, fenced it and took over its jobs" in (
+            reason
+        ), reason
+    finally:
+        await late.aclose()
+        await other.aclose()
