@@ -64,7 +64,7 @@ def _lease_seconds(_instance: object, _attribute: object, value: object) -> None
         )
 
 
-#: Bounds of a node's lease: renewed every third of it, so a shorter one
+#: Bounds of a node's lease: renewed every twentieth of it, so a shorter one
 #: would keep the database busy, and a longer one would leave a dead node's
 #: jobs waiting for more than an hour.
 MIN_NODE_LEASE = 0.5
@@ -326,7 +326,7 @@ class Settings:
         metadata={"parse": int},
     )
     #: With a PostgreSQL journal, where every server is a node: how long a
-    #: node's lease lasts (renewed every third of it). A node that has not
+    #: node's lease lasts (renewed every twentieth of it). A node that has not
     #: renewed it for this long is taken for dead: another node takes over
     #: its jobs, and it may record nothing more (docs/deployment.md).
     node_lease: float = attrs.field(default=10.0, validator=_lease_seconds)

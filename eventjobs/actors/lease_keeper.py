@@ -1,11 +1,13 @@
 """The lease keeper of a node: one of several servers on a PostgreSQL journal.
 
-Every third of the lease it:
+It:
 
-1. renews this node's lease (a node that finds itself fenced, or cannot
-   renew for a whole lease, stops for good: ``on_fenced``; so does one
-   that finds the journal damaged);
-2. fences the nodes whose lease has expired and takes over every unfinished
+1. renews this node's lease every twentieth of it, and after a failure
+   keeps trying (a short back-off) while the lease may still be live by the
+   database's clock; a node whose lease has run out, or that another node
+   fenced, stops for good (``on_fenced``, saying which); so does one that
+   finds the journal damaged;
+2. every third of the lease, fences the nodes whose lease has expired and takes over every unfinished
    job no live node holds (:meth:`NodeJournal.take_over`), then recovers
    them as a restarted single server would: a queued job runs here; a
    running one is recorded ``cancelled`` when a stop was asked for,
@@ -36,11 +38,17 @@ from ..lifecycle import Phase
 from ..referee import Rejected, phase_of
 from .node_writer import NodeWriter
 from .supervisor import Supervisor
-from .writing import Ticket
+from .writing import LONGEST_BACKOFF, Backoff, Ticket
 
 log = logging.getLogger("eventjobs.runtime")
 
-__all__ = ["NODE_LOST_REASON", "LeaseKeeper"]
+__all__ = ["NODE_LOST_REASON", "RENEWALS_PER_LEASE", "LeaseKeeper"]
+
+#: Renewals per lease while the database answers; after a failure the
+#: tries come faster (a back-off from 0.1 s capped at the same interval).
+#: Often, so that the lease left when an outage begins is nearly whole:
+#: the renewal is one UPDATE of one row.
+RENEWALS_PER_LEASE = 20
 
 
 class LeaseKeeper:
@@ -49,7 +57,7 @@ class LeaseKeeper:
     Args:
         writer: the node's writer (its journal has joined).
         supervisor: where recovered jobs run.
-        lease: seconds; renewed every third of it.
+        lease: seconds (see :data:`RENEWALS_PER_LEASE`).
         clock: wall-clock unix seconds, for event times.
         rerun_safe: whether a job found running may run again.
         on_fenced: called once with the error when this node must stop.
@@ -91,29 +99,61 @@ class LeaseKeeper:
             nursery.cancel_scope.cancel()
 
     async def _renew_forever(self) -> None:
+        """Renew every :data:`RENEWALS_PER_LEASE`-th of the lease; after a
+        failure, try again after a short back-off (capped at that interval)
+        for as long as the lease may still be live by the database's clock.
+
+        The database set the lease to run out one lease after the last
+        renewal that succeeded committed, which was before that renewal's
+        answer came back here: so once a whole lease has passed here since
+        that answer, the lease has run out there too, and the node stops.
+        Until then any try that reaches the database renews it, so an
+        outage is survived when it ends, and one more try gets through,
+        before that point (docs/deployment.md gives the figures)."""
+        interval = self._lease / RENEWALS_PER_LEASE
+        backoff = Backoff(longest=min(interval, LONGEST_BACKOFF))
         renewed_at = trio.current_time()
+        failures = 0
         while True:
             try:
                 await self._renew()
-                renewed_at = trio.current_time()
             except JournalUnavailable as error:
                 if trio.current_time() - renewed_at < self._lease:
-                    log.warning(
-                        "renewing the node's lease failed (trying again): %s", error
-                    )
-                else:
-                    self._fenced(
-                        NodeFenced(
-                            f"this server (node {self._writer.node}) could not renew its lease on "
-                            f"the PostgreSQL journal {self._journal.location} for {self._lease:g} s "
-                            f"({error}); another node may have taken over its jobs, so it stops"
+                    if not failures:  # once per outage, not once per try
+                        log.warning(
+                            "renewing the node's lease failed (trying again until "
+                            "%g s after the last renewal): %s",
+                            self._lease,
+                            error,
                         )
+                    failures += 1
+                    await backoff.wait()
+                    continue
+                self._fenced(
+                    NodeFenced(
+                        f"this server (node {self._writer.node} of the PostgreSQL journal "
+                        f"{self._journal.location}) lost its lease: it could not renew it "
+                        f"within its lease of {self._lease:g} s ({error}), so the lease has "
+                        "run out by the database's clock as well; it records nothing more "
+                        "and stops (restart it to rejoin as a new node; the jobs it held "
+                        "go to the next node that looks)"
                     )
-                    return
+                )
+                return
             except (NodeFenced, JournalCorrupt) as error:
                 self._fenced(error)
                 return
-            await trio.sleep(self._lease / 3)
+            now = trio.current_time()
+            if failures:
+                log.warning(
+                    "the node's lease is renewed again, %.1f s after the last renewal "
+                    "(%d tries failed)",
+                    now - renewed_at,
+                    failures,
+                )
+            renewed_at, failures = now, 0
+            backoff.reset()
+            await trio.sleep(interval)
 
     async def _take_over_forever(self, scope: trio.CancelScope) -> None:
         while True:
@@ -137,14 +177,18 @@ class LeaseKeeper:
             self._on_fenced(error)
 
     async def _renew(self) -> None:
-        if not await self._journal.renew_lease():
-            raise NodeFenced(
+        if await self._journal.renew_lease():
+            return
+        try:
+            reason = await self._journal.lost_lease()
+        except JournalUnavailable:
+            reason = (
                 f"this server (node {self._writer.node} of the PostgreSQL journal "
-                f"{self._journal.location}) lost its lease: it was not renewed within "
-                f"{self._lease:g} s (the process was stopped or starved?), so another node "
-                "took over its jobs; it records nothing more and stops (restart it to rejoin "
-                "as a new node)"
+                f"{self._journal.location}) lost its lease: the database refused to "
+                f"renew it (it ran out, or another node fenced it); it records nothing "
+                "more and stops (restart it to rejoin as a new node)"
             )
+        raise NodeFenced(reason)
 
     async def _take_over(self) -> None:
         taken = await self._journal.take_over()

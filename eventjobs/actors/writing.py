@@ -72,14 +72,16 @@ class Ticket:
 
 
 class Backoff:
-    """Waits that double from :data:`FIRST_BACKOFF` up to :data:`LONGEST_BACKOFF`
-    while something keeps failing; :meth:`reset` after a success."""
+    """Waits that double from :data:`FIRST_BACKOFF` up to *longest*
+    (:data:`LONGEST_BACKOFF` unless given) while something keeps failing;
+    :meth:`reset` after a success."""
 
-    def __init__(self) -> None:
-        self.seconds = FIRST_BACKOFF
+    def __init__(self, longest: float = LONGEST_BACKOFF) -> None:
+        self.longest = longest
+        self.seconds = min(FIRST_BACKOFF, longest)
 
     def reset(self) -> None:
-        self.seconds = FIRST_BACKOFF
+        self.seconds = min(FIRST_BACKOFF, self.longest)
 
     async def wait(self) -> None:
         """Sleep the current interval, then double it (up to the longest).
@@ -87,7 +89,7 @@ class Backoff:
         Cancellation: the wait stops; the interval is not doubled.
         """
         await trio.sleep(self.seconds)
-        self.seconds = min(self.seconds * 2, LONGEST_BACKOFF)
+        self.seconds = min(self.seconds * 2, self.longest)
 
 
 @attrs.frozen

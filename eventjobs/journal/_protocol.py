@@ -197,6 +197,16 @@ class NodeJournal(Protocol):
         """
         ...
 
+    async def lost_lease(self) -> str:
+        """Why this node may not act any more (after :meth:`renew_lease`
+        returned False): one sentence saying whether another node fenced it
+        and took its jobs, or its lease only ran out.
+
+        Raises:
+            JournalUnavailable: the storage failed.
+        """
+        ...
+
     async def take_over(self) -> list[TakenJob]:
         """Fence the nodes whose lease expired and move to this node every
         unfinished job no live node holds; return those jobs, by id.

@@ -48,6 +48,7 @@ __all__ = [
     "Judged",
     "TakenJob",
     "append_judged",
+    "lost_lease",
     "register_node",
     "release_node",
     "renew_lease",
@@ -209,11 +210,40 @@ def _check_live(conn: psycopg.Connection, schema: str, node: int) -> None:
         (node,),
     ).fetchone()
     if row is None or row[0] or not row[1]:
-        raise NodeFenced(
-            f"this server (node {node} of the PostgreSQL journal in schema {schema!r}) "
-            "lost its lease: it could not renew it in time, so another node took over its "
-            "jobs; it records nothing more and stops (restart it to rejoin as a new node)"
+        raise NodeFenced(lost_lease(conn, schema, node))
+
+
+def lost_lease(conn: psycopg.Connection, schema: str, node: int) -> str:
+    """The sentence a node that may not act any more stops with: what the
+    ``nodes`` table says happened (fenced by another node's take-over, or
+    only run out by the database's clock), and who holds its jobs now.
+
+    Only a take-over by another node (or the node's own clean stop) sets
+    ``fenced``, and that take-over moved every job the node held; a lease
+    that merely ran out (a database outage longer than the lease) leaves
+    the jobs with the node until some node looks."""
+    row = conn.execute(
+        f"SELECT fenced FROM {schema}.nodes WHERE node_id = %s", (node,)
+    ).fetchone()
+    start = f"this server (node {node} of the PostgreSQL journal in schema {schema!r}) lost its lease: "
+    end = "; it records nothing more and stops (restart it to rejoin as a new node)"
+    if row is None or row[0]:
+        return (
+            f"{start}it could not renew it in time (the process was stopped or starved, or "
+            "cut off from the database), so another node found it expired, fenced it and "
+            f"took over its jobs{end}"
         )
+    held = conn.execute(
+        f"SELECT count(*) FROM {schema}.job_state WHERE node_id = %s AND phase <> %s",
+        (node, FINISHED),
+    ).fetchone()
+    count = int(held[0]) if held else 0
+    return (
+        f"{start}it ran out by the database's clock before the node could renew it (the "
+        "database could not be reached for longer than the lease, or the process was "
+        "stopped or starved); no other node has taken over its jobs "
+        f"({count} unfinished still held by it: the next node to look takes them over){end}"
+    )
 
 
 def _states(

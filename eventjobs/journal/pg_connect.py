@@ -44,9 +44,13 @@ def import_psycopg() -> ModuleType:
 
 
 def connect(
-    location: PostgresLocation, *, autocommit: bool = False
+    location: PostgresLocation,
+    *,
+    autocommit: bool = False,
+    timeout: int = CONNECT_TIMEOUT_SECONDS,
 ) -> psycopg.Connection:
-    """A new connection to *location*. Blocking.
+    """A new connection to *location*, given up after *timeout* seconds
+    (unless the URL or ``PGCONNECT_TIMEOUT`` says otherwise). Blocking.
 
     Its ``application_name`` says which eventjobs process holds it, so that
     a refused second exclusive writer can name the first (``pg_stat_activity``).
@@ -63,7 +67,7 @@ def connect(
         and "PGCONNECT_TIMEOUT" not in os.environ
     ):
         # libpq's default is to wait forever.
-        options["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        options["connect_timeout"] = timeout
     try:
         return psycopg.connect(location.conninfo, autocommit=autocommit, **options)
     except psycopg.ProgrammingError as error:
@@ -136,7 +140,9 @@ class Pool:
 
     Blocking callers take one with :meth:`connection`; async callers run a
     function on one in a worker thread with :meth:`run`. A connection whose
-    use raised an error is closed rather than reused (its state is unknown).
+    use raised an error is closed rather than reused (its state is unknown);
+    one that lost its server takes the idle ones with it (they lost it too),
+    so after a database restart the pool reconnects at its next use.
     """
 
     def __init__(self, location: PostgresLocation, size: int = 4) -> None:
@@ -171,7 +177,13 @@ class Pool:
                 yield conn
             except Exception:
                 # Its state is unknown (a failed statement, a lost server).
+                lost = conn.broken
                 conn.close()
+                if lost:
+                    # The server went away (a restart, a failover): the idle
+                    # connections went with it. Dropped now, so the next uses
+                    # connect afresh instead of each failing on a dead one.
+                    self._drop_idle()
                 raise
             finally:
                 # Also on GeneratorExit: a reader stopped early (a limit
@@ -205,10 +217,14 @@ class Pool:
 
         return await trio.to_thread.run_sync(call, limiter=self.limiter)
 
+    def _drop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
     def close(self) -> None:
         """Close the idle connections; borrowed ones close when returned."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._drop_idle()

@@ -12,6 +12,7 @@ nodes' appends through :meth:`~PostgresNodeJournal.wait_for_head` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from ._protocol import Judged, Recorded, TakenJob
 from .pg_base import PostgresJournalBase
 from .pg_cluster import (
     append_judged,
+    lost_lease,
     register_node,
     release_node,
     renew_lease,
@@ -108,7 +110,12 @@ class PostgresNodeJournal(PostgresJournalBase):
 
         def renew() -> bool:
             if self._lease_conn.closed or self._lease_conn.broken:
-                self._lease_conn = connect(self.location, autocommit=True)
+                # A try that hangs must not outlast the lease (libpq's
+                # shortest timeout is 2 s).
+                timeout = max(2, math.ceil(lease / 4))
+                self._lease_conn = connect(
+                    self.location, autocommit=True, timeout=timeout
+                )
             try:
                 return renew_lease(self._lease_conn, self._schema, node, lease)
             except Exception:
@@ -117,6 +124,16 @@ class PostgresNodeJournal(PostgresJournalBase):
 
         with self._unavailable("renewing the lease in"):
             return await trio.to_thread.run_sync(renew)
+
+    async def lost_lease(self) -> str:
+        """Why this node may not act any more, once :meth:`renew_lease`
+        returned False: one sentence, from what the ``nodes`` table says
+        (fenced by another node that took its jobs, or only run out)."""
+        assert self.node is not None
+        node, schema = self.node, self._schema
+        return await self._run(
+            lambda conn: lost_lease(conn, schema, node), "reading the nodes of"
+        )
 
     async def take_over(self) -> list[TakenJob]:
         """Fence the nodes whose lease expired and take the jobs no live node

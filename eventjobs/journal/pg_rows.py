@@ -240,17 +240,26 @@ def database_head(conn: psycopg.Connection, schema: str) -> int:
 
 
 def read_head(conn: psycopg.Connection, location: PostgresLocation) -> tuple[int, str]:
-    """The head's seq and hash, checked against the last record.
+    """The head's seq and hash, checked against the last record, both read
+    in one snapshot (appends committing meanwhile do not count as damage).
 
     Raises:
         JournalCorrupt: the head table and the records disagree, or the last
             record does not match its hash.
     """
     schema = location.schema
-    head = conn.execute(f"SELECT seq, hash FROM {schema}.head").fetchone()
-    last = conn.execute(
-        f"SELECT seq, line FROM {schema}.records ORDER BY seq DESC LIMIT 1"
+    # One statement, so one snapshot: another node's append committing
+    # between two reads would make the head and the records disagree, and a
+    # healthy journal would be reported as damaged.
+    row = conn.execute(
+        f"SELECT h.seq, h.hash, r.seq, r.line FROM (SELECT 1) AS one "
+        f"LEFT JOIN {schema}.head AS h ON true LEFT JOIN LATERAL "
+        f"(SELECT seq, line FROM {schema}.records ORDER BY seq DESC LIMIT 1) AS r "
+        "ON true"
     ).fetchone()
+    assert row is not None  # the one row of (SELECT 1)
+    head = None if row[0] is None else (row[0], row[1])
+    last = None if row[2] is None else (row[2], row[3])
     if head is None:
         raise JournalCorrupt(
             f"{location}: the table {schema}.head has no row (it was emptied by hand). "

@@ -253,7 +253,12 @@ class Runtime:
                         pool_nursery.cancel_scope.cancel()
                 finally:
                     writer.close()
-                    writer_scope.deadline = trio.current_time() + FINAL_FLUSH_SECONDS
+                    # Stopped for good (fenced, the journal lost): nothing
+                    # more can be recorded, so no time is spent trying.
+                    flush = (
+                        0.0 if self.health.fatal is not None else FINAL_FLUSH_SECONDS
+                    )
+                    writer_scope.deadline = trio.current_time() + flush
         finally:
             if self._owns_journal and self.health.fatal is None:
                 with trio.CancelScope(shield=True):

@@ -143,7 +143,10 @@ def test_a_fenced_node_that_comes_back_exits_saying_so(pg_url: str, count: int) 
         lines = [line for line in paused.text.splitlines() if line.strip()]
         assert lines[-1].startswith("eventjobs: "), paused.text
         assert "lost its lease" in lines[-1], lines[-1]
-        assert "another node took over its jobs" in lines[-1], lines[-1]
+        assert (
+            "another node found it expired, fenced it and took over its jobs"
+            in lines[-1]
+        ), lines[-1]
         # The job stays as the recovering node recorded it.
         assert_interrupted(live[-1].put(f"/_api/job/{job}"), job)
         assert history(live[0], job) == ["queued", "started", "interrupted", "fetched"]

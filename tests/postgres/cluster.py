@@ -37,6 +37,10 @@ class Server:
     #: "local" or "throwaway".
     kind: str
     stop: Callable[[], None] = lambda: None
+    #: A throwaway cluster's database server can be stopped (as by a crash:
+    #: ``pg_ctl stop -m immediate``) and started again on the same port.
+    halt: Callable[[], None] | None = None
+    resume: Callable[[], None] | None = None
 
     def url(self, database: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + "/" + database
@@ -134,33 +138,37 @@ def start_throwaway(directory: Path) -> Server:
         "-E",
         "UTF8",
     )
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(directory / "log"),
-        "-w",
-        "-o",
-        f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
-        "start",
-    )
+
+    def resume() -> None:
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(directory / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+
+    def halt() -> None:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
 
     def stop() -> None:
         try:
-            run(
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            )
+            halt()
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
-    return Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", "throwaway", stop)
+    resume()
+    return Server(
+        f"postgresql://postgres@127.0.0.1:{port}/postgres",
+        "throwaway",
+        stop,
+        halt,
+        resume,
+    )
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
-from eventjobs.errors import NodeFenced
+from eventjobs.errors import JournalCorrupt, NodeFenced
 from eventjobs.events import (
     JobCancelling,
     JobDone,
@@ -229,3 +229,70 @@ async def test_nodes_write_one_snapshot_per_interval_between_them(nodes):
     assert await b.save_snapshot(12, {**header, "position": 12}, [], min_gap=4)
     position, _header, _jobs = await trio.to_thread.run_sync(a.load_snapshot)
     assert position == 12
+
+
+async def test_nodes_starting_while_others_append_never_report_damage(pg_url):
+    """The head row and the last record are read in one snapshot: another
+    node's commit between two reads would make them disagree, and the start
+    would be refused as if rows had been edited by hand."""
+    a, b = await node(pg_url, "a"), await node(pg_url, "b")
+    starts = 0
+    try:
+        async with trio.open_nursery() as appending:
+
+            async def append_forever(writer: PostgresNodeJournal) -> None:
+                while True:
+                    await writer.append_judged([queued()])
+
+            appending.start_soon(append_forever, a)
+            appending.start_soon(append_forever, b)
+            for _start in range(40):
+                started = await trio.to_thread.run_sync(
+                    PostgresNodeJournal.open, pg_url
+                )
+                await started.aclose()
+                starts += 1
+            appending.cancel_scope.cancel()
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert starts == 40
+
+
+async def test_a_node_start_still_reports_a_record_removed_by_hand(nodes, pg_url):
+    a, _b = nodes
+    await a.append_judged([queued(), queued(), queued()])
+    sql(pg_url, f"DELETE FROM {schema_of(pg_url)}.records WHERE seq = 3")
+    with pytest.raises(
+        JournalCorrupt, match="says the last record is 3, but the records end at 2"
+    ):
+        await trio.to_thread.run_sync(PostgresNodeJournal.open, pg_url)
+
+
+async def test_a_lease_that_only_ran_out_is_told_apart_from_one_taken_over(pg_url):
+    """A node whose lease ran out (a database outage longer than the lease)
+    says no other node took its jobs; once one has, it says that."""
+    late = await node(pg_url, "late", lease=0.5)
+    other = await node(pg_url, "other")
+    try:
+        await late.append_judged([queued()])
+        sql(  # as if the lease ran out while the database was down
+            pg_url,
+            f"UPDATE {schema_of(pg_url)}.nodes SET lease_expires = clock_timestamp() "
+            "- interval '1 second' WHERE node_id = %s",
+            (late.node,),
+        )
+        assert not await late.renew_lease()
+        reason = await late.lost_lease()
+        assert "ran out by the database's clock" in reason, reason
+        assert "no other node has taken over its jobs (1 unfinished" in reason, reason
+        with pytest.raises(NodeFenced, match="no other node has taken over"):
+            await late.append_judged([queued()])
+        assert [job.job_id for job in await other.take_over()] == [1]
+        reason = await late.lost_lease()
+        assert "another node found it expired, fenced it and took over its jobs" in (
+            reason
+        ), reason
+    finally:
+        await late.aclose()
+        await other.aclose()
