@@ -50,6 +50,7 @@ from .health import GAUGE_HELP, Gauges, Health, Readiness
 from .housekeeping import Housekeeping
 from .jobs import Jobs
 from .reading import JournalReader
+from .transparency import Transparency, load_signer
 from .modes import Mode, choose_mode
 from .startup import (
     ShutdownDuringReplay,
@@ -128,6 +129,10 @@ class Runtime:
         self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
         #: The journal's records for the audit endpoints.
         self.records = JournalReader(lambda: self.journal)
+        #: The journal's Merkle tree, checkpoints, receipts (docs/audit.md).
+        self.transparency = Transparency(
+            lambda: self.journal, interval=settings.checkpoint_interval
+        )
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -148,6 +153,11 @@ class Runtime:
             ConfigError: the journal location cannot be used.
             JournalCorrupt: the journal's last record does not read.
         """
+        if (
+            self.settings.checkpoint_key is not None
+            and self.transparency.signer is None
+        ):
+            self.transparency.signer = load_signer(self.settings.checkpoint_key)
         if self._journal is None:
             self._journal = await open_configured_journal(self.settings)
         if self._mode is None:
@@ -254,6 +264,10 @@ class Runtime:
                 finally:
                     writer.close()
                     writer_scope.deadline = trio.current_time() + FINAL_FLUSH_SECONDS
+            if self.health.fatal is None:
+                # Every record is durable now: the last checkpoint covers them.
+                with trio.CancelScope(shield=True):
+                    await self.transparency.final_checkpoint()
         finally:
             if self._owns_journal and self.health.fatal is None:
                 with trio.CancelScope(shield=True):
@@ -284,6 +298,8 @@ class Runtime:
         if self.housekeeping.retention_on:
             job_nursery.start_soon(self.housekeeping.enforce_retention, writer)
         job_nursery.start_soon(self.housekeeping.take_snapshots, writer, mode)
+        if self.transparency.signer is not None:
+            job_nursery.start_soon(self.transparency.run)
         self.fanout.supervisor = supervisor
         # Its jobs can record nothing once the journal is lost for good (a
         # node's are another's by now): stop them, and start none.
