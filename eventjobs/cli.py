@@ -317,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_commands(journal_commands)
     journal_copy.add_command(journal_commands)
     journal_keygen.add_command(journal_commands)
+    from .audit import trail_commands
+
+    trail_commands.add_commands(journal_commands)
     return parser
 
 
@@ -464,6 +467,10 @@ def _journal_command(args: argparse.Namespace) -> int:
         return audit_commands.run(args)
     if args.journal_command == "copy":
         return journal_copy.run(args)
+    from .audit import trail_commands
+
+    if args.journal_command in trail_commands.COMMANDS:
+        return trail_commands.run(args)
     if args.journal_command == "keygen":
         from .audit import keygen as journal_keygen
 

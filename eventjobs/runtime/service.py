@@ -231,6 +231,13 @@ class Runtime:
             # so that jobs found queued stay queued for the next start.
             await self._close_journal()
             return
+        # The journal's id (made on its first start), which names it in
+        # every checkpoint: made now, so that a copy of the journal taken
+        # before any checkpoint was signed carries it too.
+        try:
+            await self.transparency.origin()
+        except Exception as error:  # the audit trail only; jobs go on
+            log.warning("the journal's id could not be made: %s", error)
         self.startup.step = "recovering jobs found unfinished"
         mode = self._mode
         assert mode is not None

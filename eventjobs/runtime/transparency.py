@@ -102,6 +102,9 @@ class Transparency:
         self.tree = LeafHashes()
         self._store: AuditStore | None = None
         self._lock = trio.Lock()
+        # One signing at a time (the loop, shutdown, a test): each keeps its
+        # checkpoint under a name of its own size.
+        self._signing = trio.Lock()
         self._origin: str | None = None
         #: The size of the newest checkpoint kept (signed here or found).
         self.signed_size = -1
@@ -201,15 +204,16 @@ class Transparency:
         """
         if self.signer is None:
             return None
-        size = await self.catch_up()
-        if self.refusal is not None or size <= self.signed_size:
-            return None
-        checkpoint = Checkpoint(await self.origin(), size, self.tree.root(size))
-        note = sign_checkpoint(checkpoint, self.signer)
-        await self._blocking(lambda: self.store.save_checkpoint(size, note))
-        self.signed_size = size
-        log.info("checkpoint of %d records signed", size)
-        return note
+        async with self._signing:
+            size = await self.catch_up()
+            if self.refusal is not None or size <= self.signed_size:
+                return None
+            checkpoint = Checkpoint(await self.origin(), size, self.tree.root(size))
+            note = sign_checkpoint(checkpoint, self.signer)
+            await self._blocking(lambda: self.store.save_checkpoint(size, note))
+            self.signed_size = size
+            log.info("checkpoint of %d records signed", size)
+            return note
 
     async def run(self) -> None:
         """Build the tree, then sign a checkpoint every ``interval`` seconds
