@@ -51,11 +51,26 @@ def build_tree(store: AuditStore) -> LeafHashes:
 
 def sign_offline(source: Source, signer: Signer) -> str:
     """Sign a checkpoint of the journal at *source* as it is now, keep it
-    beside the journal (as the server keeps its own), and return it."""
+    beside the journal (as the server keeps its own), and return it.
+
+    Raises:
+        TrailError: the journal contradicts the newest checkpoint kept with it.
+    """
     store = _store(source)
     tree = build_tree(store)
     journal_id = store.journal_id()
     assert journal_id is not None
+    kept = store.latest_checkpoint()
+    if kept is not None:
+        # As the server: never sign a history that contradicts one signed before.
+        before = checkpoint_body(kept)
+        if before.size > tree.size or tree.root(before.size) != before.root:
+            raise TrailError(
+                f"the journal ({tree.size} records) does not extend its newest kept "
+                f"checkpoint ({before.size} records): it was cut, rolled back or "
+                "rewritten; no checkpoint signed (see 'eventjobs journal verify "
+                "--checkpoint')"
+            )
     note = sign_checkpoint(
         Checkpoint(origin_of(journal_id), tree.size, tree.root()), signer
     )

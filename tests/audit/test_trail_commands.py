@@ -167,6 +167,9 @@ async def test_verify_checkpoint_catches_a_cut_a_rollback_and_a_rewrite(
     assert status == 1 and last.startswith(
         "NOT EXTENDED: TRUNCATED: the journal has 5 records, fewer than the 8"
     )
+    # ... and no honest signer signs the shorter history.
+    status, _out, err = run(capsys, "checkpoint", str(directory), "--key", key)
+    assert status == 1 and "does not extend its newest kept checkpoint" in err
 
     # Rolled back to the backup, and written again past the checkpoint.
     shutil.rmtree(directory)
