@@ -53,10 +53,16 @@ async def test_a_signed_checkpoint_covers_the_file_journal_as_stored(tmp_path):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
         assert (await response.get_data()).decode() == note
+        # Once built, the tree grows with each durable batch, from the lines
+        # the file journal wrote (no read back, no catch-up needed).
+        await _fetched_job(served)
+        tree = served.runtime.transparency.tree
+        assert tree.size == served.journal.head == 8
+        assert tree.root() == _tree_of_file(directory).root()
     checkpoint = open_checkpoint(note, [verifier])
     tree = _tree_of_file(directory)
-    assert checkpoint.size == tree.size == 4
-    assert checkpoint.root == tree.root()
+    assert checkpoint.size == 4 and tree.size == 8
+    assert checkpoint.root == tree.root(4)
     assert checkpoint.origin == origin_of(FileAuditStore(directory).journal_id())
 
 
