@@ -179,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {defaults.node_lease:g})",
     )
     serve.add_argument(
+        "--checkpoint-key",
+        default=os.environ.get("EVENTJOBS_CHECKPOINT_KEY") or None,
+        metavar="PREFIX.key",
+        help="sign checkpoints of the journal's Merkle tree with this key "
+        "(from 'eventjobs journal keygen'; or EVENTJOBS_CHECKPOINT_KEY); docs/audit.md",
+    )
+    serve.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=defaults.checkpoint_interval,
+        metavar="SECONDS",
+        help="sign a checkpoint at most this often, when the journal grew "
+        f"(default {defaults.checkpoint_interval:g}), and at shutdown",
+    )
+    serve.add_argument(
         "--max-wait",
         type=float,
         default=defaults.max_wait,
@@ -347,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_commands(journal_commands)
     journal_copy.add_command(journal_commands)
     journal_keygen.add_command(journal_commands)
+    from .audit import trail_commands
+
+    trail_commands.add_commands(journal_commands)
     return parser
 
 
@@ -441,6 +459,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_header_count=args.max_header_count,
         max_header_bytes=args.max_header_bytes,
         node_lease=args.node_lease,
+        checkpoint_key=args.checkpoint_key,
+        checkpoint_interval=args.checkpoint_interval,
     )
 
 
@@ -498,6 +518,10 @@ def _journal_command(args: argparse.Namespace) -> int:
         return audit_commands.run(args)
     if args.journal_command == "copy":
         return journal_copy.run(args)
+    from .audit import trail_commands
+
+    if args.journal_command in trail_commands.COMMANDS:
+        return trail_commands.run(args)
     if args.journal_command == "keygen":
         from .audit import keygen as journal_keygen
 

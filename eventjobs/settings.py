@@ -337,6 +337,14 @@ class Settings:
     max_header_bytes: int = attrs.field(
         default=64 * 1024, validator=_positive_int("max_header_bytes")
     )
+    #: The audit trail (docs/audit.md): the signer key file (``PREFIX.key``
+    #: of ``eventjobs journal keygen``) the server signs checkpoints with,
+    #: at most every ``checkpoint_interval`` seconds when the journal grew,
+    #: and at shutdown. None: no checkpoints are signed.
+    checkpoint_key: str | None = None
+    checkpoint_interval: float = attrs.field(
+        default=10.0, validator=_seconds("checkpoint_interval")
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

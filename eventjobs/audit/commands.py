@@ -33,6 +33,7 @@ from .stats import stats
 from .tables import iso, render
 from .timeline import JobFacts
 from .verify import verify
+from . import trail_commands
 
 COMMANDS = ("verify", "replay", "show", "log", "stats", "export")
 DEFAULT_DIRECTORY = "journal"
@@ -54,10 +55,11 @@ def add_commands(journal_commands: Any) -> None:
         )
         return parser
 
-    command(
+    verify_parser = command(
         "verify",
         "check every record: parses, sequence, hash, hash chain, legal transition",
     )
+    trail_commands.add_verify_options(verify_parser)
     replay_parser = command(
         "replay", "rebuild the job views as they were at a point and print them"
     )
@@ -152,6 +154,11 @@ def _verify(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
             f"note: {result.torn.path}, line {result.torn.line}: incomplete last record "
             "(being written?); not counted\n"
         )
+    if getattr(args, "checkpoint", None) is not None:
+        try:
+            return trail_commands.verify_checkpoint(args, out)
+        except trail_commands.CommandError as error:
+            raise ValueError(str(error)) from None
     return 0
 
 

@@ -13,7 +13,16 @@
   "events"}``: every record of that job. Visible to the job's owner and to
   superusers; to anyone else the job does not exist (404), as in the job API.
 
-Both read through the runtime's journal; a file journal's reads block, so
+- ``GET /_eventjobs/checkpoint``: the newest signed checkpoint of the
+  journal's Merkle tree (a C2SP signed note, ``text/plain``); 404 when none
+  was signed yet.
+- ``GET /_eventjobs/jobs/{id}/receipt``: the job's receipt, its records with
+  their inclusion proofs in the newest checkpoint's tree; visible as the
+  history is.
+- ``GET /_eventjobs/consistency?from=M&to=N``: ``{"from", "to", "proof"}``,
+  the RFC 9162 consistency proof between the trees of M and N records.
+
+docs/audit.md says what they prove. All read through the runtime's journal; a file journal's reads block, so
 they run in a worker thread. Like the job API these paths are never queued
 as jobs (:func:`eventjobs.http.paths.is_job_api`).
 """
@@ -32,8 +41,9 @@ from ..codec import encode_event
 from ..errors import JournalCorrupt
 from ..events import JobQueued
 from ..journal import Recorded
-from ..results import ERROR_FORBIDDEN
+from ..results import ERROR_FORBIDDEN, ERROR_HTTP_BAD_PARAMETER
 from ..runtime import Runtime
+from ..runtime.transparency import NoCheckpoint, OutOfRange
 from .context import current_caller
 from .reauth import credential_check
 from .responses import bad_parameter, error, json_response, not_found
@@ -128,3 +138,61 @@ async def job_history(job_id: int) -> Response:
         {"seq": r.seq, **encode_event(r.event)} for r in records
     ]
     return json_response({"job": job_id, "owner": owner, "events": events})
+
+
+def _owner_sees(records: list[Recorded]) -> tuple[str | None, bool]:
+    """The job's owner, and whether the caller may see the job."""
+    queued = [r.event for r in records if isinstance(r.event, JobQueued)]
+    owner = queued[0].owner if queued else None
+    caller = current_caller()
+    # Without its queued record (pruned) the owner is unknown: superusers only.
+    return owner, bool(records) and (
+        caller.superuser or (bool(queued) and caller.owns(owner))
+    )
+
+
+@blueprint.route("/_eventjobs/checkpoint", methods=["GET"])
+async def checkpoint() -> Response:
+    try:
+        note = await _runtime().transparency.latest()
+    except NoCheckpoint as missing:
+        return not_found(str(missing))
+    return Response(note, 200, content_type="text/plain; charset=utf-8")
+
+
+@blueprint.route("/_eventjobs/jobs/<int:job_id>/receipt", methods=["GET"])
+async def job_receipt(job_id: int) -> Response:
+    runtime = _runtime()
+    records = await runtime.records.of_job(job_id)
+    _owner, visible = _owner_sees(records)
+    if not visible:
+        return not_found()
+    try:
+        receipt = await runtime.transparency.receipt(job_id, records)
+    except NoCheckpoint as missing:
+        return not_found(str(missing))
+    return json_response(receipt)
+
+
+def _size(name: str) -> int | None:
+    text = request.args.get(name)
+    if text is None or not (text.isascii() and text.isdigit() and len(text) <= 20):
+        return None
+    return int(text)
+
+
+@blueprint.route("/_eventjobs/consistency", methods=["GET"])
+async def consistency() -> Response:
+    old, new = _size("from"), _size("to")
+    if old is None or new is None:
+        return error(
+            400,
+            ERROR_HTTP_BAD_PARAMETER,
+            "from and to must be tree sizes (whole numbers, from <= to): "
+            "/_eventjobs/consistency?from=M&to=N",
+        )
+    try:
+        proof = await _runtime().transparency.consistency(old, new)
+    except OutOfRange as problem:
+        return error(400, ERROR_HTTP_BAD_PARAMETER, str(problem))
+    return json_response({"from": old, "to": new, "proof": proof})

@@ -16,6 +16,8 @@ _ALWAYS_SYNCHRONOUS_ROOTS: Final = (
     *_JOB_API_ROOTS,
     "/_eventjobs/journal",
     "/_eventjobs/jobs",
+    "/_eventjobs/checkpoint",
+    "/_eventjobs/consistency",
     "/_eventjobs/events",
     "/_eventjobs/ui",
 )

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,10 @@ class FileJournal:
             fsync_directory(directory)
         self._size = os.fstat(self._fd).st_size
         self._appending = False
+        #: Told ``(first seq, lines)`` of each batch once it is durable: the
+        #: lines exactly as written, so the audit trail's Merkle tree hashes
+        #: them without reading them back (see runtime/transparency.py).
+        self.line_observers: list[Callable[[int, list[bytes]], None]] = []
 
     def __repr__(self) -> str:
         return f"<FileJournal {str(self.directory)!r} head={self._head}>"
@@ -174,6 +178,8 @@ class FileJournal:
             self._appending = False
         self._head += len(records)
         self._last_hash = prev
+        for observer in self.line_observers:
+            observer(records[0].seq, lines)
         locations = []
         for line in lines:
             locations.append(location(segment, start))

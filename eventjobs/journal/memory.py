@@ -24,6 +24,13 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._records: list[Recorded] = []
         self._snapshot: tuple[int, str, list[str]] | None = None
+        # The audit trail's (journal/audit_store.py): the journal's id, the
+        # lines a file journal would hold (made when first asked for) and
+        # the signed checkpoints, by tree size.
+        self.journal_id: str | None = None
+        self.lines: list[bytes] = []
+        self.lines_hash = "0" * 64
+        self.checkpoints: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"<MemoryJournal head={self.head}>"

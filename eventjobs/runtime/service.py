@@ -50,6 +50,7 @@ from .health import GAUGE_HELP, Gauges, Health, Readiness
 from .housekeeping import Housekeeping
 from .jobs import Jobs
 from .reading import JournalReader
+from .transparency import Transparency, load_signer
 from .modes import Mode, choose_mode
 from .startup import (
     ShutdownDuringReplay,
@@ -128,6 +129,10 @@ class Runtime:
         self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
         #: The journal's records for the audit endpoints.
         self.records = JournalReader(lambda: self.journal)
+        #: The journal's Merkle tree, checkpoints, receipts (docs/audit.md).
+        self.transparency = Transparency(
+            lambda: self.journal, interval=settings.checkpoint_interval
+        )
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
@@ -148,6 +153,11 @@ class Runtime:
             ConfigError: the journal location cannot be used.
             JournalCorrupt: the journal's last record does not read.
         """
+        if (
+            self.settings.checkpoint_key is not None
+            and self.transparency.signer is None
+        ):
+            self.transparency.signer = load_signer(self.settings.checkpoint_key)
         if self._journal is None:
             self._journal = await open_configured_journal(self.settings)
         if self._mode is None:
@@ -221,6 +231,13 @@ class Runtime:
             # so that jobs found queued stay queued for the next start.
             await self._close_journal()
             return
+        # The journal's id (made on its first start), which names it in
+        # every checkpoint: made now, so that a copy of the journal taken
+        # before any checkpoint was signed carries it too.
+        try:
+            await self.transparency.origin()
+        except Exception as error:  # the audit trail only; jobs go on
+            log.warning("the journal's id could not be made: %s", error)
         self.startup.step = "recovering jobs found unfinished"
         mode = self._mode
         assert mode is not None
@@ -259,6 +276,10 @@ class Runtime:
                         0.0 if self.health.fatal is not None else FINAL_FLUSH_SECONDS
                     )
                     writer_scope.deadline = trio.current_time() + flush
+            if self.health.fatal is None:
+                # Every record is durable now: the last checkpoint covers them.
+                with trio.CancelScope(shield=True):
+                    await self.transparency.final_checkpoint()
         finally:
             if self._owns_journal and self.health.fatal is None:
                 with trio.CancelScope(shield=True):
@@ -289,6 +310,8 @@ class Runtime:
         if self.housekeeping.retention_on:
             job_nursery.start_soon(self.housekeeping.enforce_retention, writer)
         job_nursery.start_soon(self.housekeeping.take_snapshots, writer, mode)
+        if self.transparency.signer is not None:
+            job_nursery.start_soon(self.transparency.run)
         self.fanout.supervisor = supervisor
         # Its jobs can record nothing once the journal is lost for good (a
         # node's are another's by now): stop them, and start none.

@@ -1,0 +1,366 @@
+"""What the verifiable audit trail keeps beside a journal. Blocking.
+
+Three things, for each backend:
+
+* the journal's **id**, made once (on first use) and never changed: it names
+  the journal in every checkpoint's origin line, so a checkpoint of one
+  journal can never pass for another's (file: ``journal-id`` in the
+  directory; PostgreSQL: ``journal_id`` in the ``meta`` table; memory: the
+  journal object);
+* the **stored lines**, the leaves of the Merkle tree: each record's line
+  exactly as stored, without its newline, from sequence number 1 on. The
+  file and PostgreSQL journals store the same bytes (``journal copy`` keeps
+  them), so both give the same tree; the memory journal keeps no lines and
+  gives the ones a file journal would have written for its records;
+* the **signed checkpoints** (file: ``checkpoints/<size>.txt``; PostgreSQL:
+  the ``checkpoints`` table; memory: a list), the latest of which the server
+  shows.
+
+A store never needs the journal's lock: the audit commands use one on a
+directory a live server is writing (a checkpoint file is written to a new
+name and renamed, so a reader sees a whole one or none).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ConfigError, JournalCorrupt
+from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, encode_record
+from .memory import MemoryJournal
+from .segments import list_segments
+from .snapshots import fsync_directory
+
+if TYPE_CHECKING:
+    from .pg_url import PostgresLocation
+
+ID_FILE = "journal-id"
+CHECKPOINT_DIRECTORY = "checkpoints"
+_CHECKPOINT_SUFFIX = ".txt"
+
+
+def origin_of(journal_id: str) -> str:
+    """The checkpoint origin line of the journal *journal_id*."""
+    return f"eventjobs/journal/{journal_id}"
+
+
+def new_id() -> str:
+    """A fresh journal id: 128 random bits in hex."""
+    return secrets.token_hex(16)
+
+
+class AuditStore(Protocol):
+    """The id, stored lines and checkpoints of one journal (see the module)."""
+
+    #: Whether the methods do blocking I/O (call them from a worker thread).
+    blocking: bool
+
+    def journal_id(self, create: bool = True) -> str | None:
+        """The journal's id, made now if it has none yet (with *create*;
+        else None then)."""
+        ...
+
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+        """The stored lines of records ``after + 1`` to *upto* (None: to the
+        last whole line), in order.
+
+        Raises:
+            JournalCorrupt: a record is missing, or pruned away (the tree
+                needs every line from 1), or does not chain to the one before.
+        """
+        ...
+
+    def save_checkpoint(self, size: int, note: str) -> None:
+        """Keep the signed checkpoint *note* of the tree of *size* leaves
+        (replacing one of the same size)."""
+        ...
+
+    def latest_checkpoint(self) -> str | None:
+        """The kept checkpoint of the largest tree, or None."""
+        ...
+
+
+# -- memory ------------------------------------------------------------------------
+
+
+class MemoryAuditStore:
+    """A memory journal's: its lines are made from its records when first
+    asked for (and kept), its id and checkpoints live on the journal object,
+    so a second runtime on the same journal sees them."""
+
+    blocking = False
+
+    def __init__(self, journal: MemoryJournal) -> None:
+        self._journal = journal
+
+    def journal_id(self, create: bool = True) -> str | None:
+        if self._journal.journal_id is None and create:
+            self._journal.journal_id = new_id()
+        return self._journal.journal_id
+
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+        upto = self._journal.head if upto is None else upto
+        made = self._journal.lines
+        if len(made) < upto:
+            prev = self._journal.lines_hash
+            for record in self._journal.read(after=len(made)):
+                if record.seq > upto:
+                    break
+                line, prev = encode_record(record, prev)
+                made.append(line)
+            self._journal.lines_hash = prev
+        if len(made) < upto:
+            raise JournalCorrupt(f"the memory journal has no record {upto}")
+        return iter(made[after:upto])
+
+    def save_checkpoint(self, size: int, note: str) -> None:
+        self._journal.checkpoints[size] = note
+
+    def latest_checkpoint(self) -> str | None:
+        checkpoints = self._journal.checkpoints
+        return checkpoints[max(checkpoints)] if checkpoints else None
+
+
+# -- a directory ---------------------------------------------------------------------
+
+
+class FileAuditStore:
+    """A journal directory's (see the module docstring)."""
+
+    blocking = True
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def journal_id(self, create: bool = True) -> str | None:
+        path = self.directory / ID_FILE
+        try:
+            return _read_id(path)
+        except FileNotFoundError:
+            if not create:
+                return None
+        made = new_id()
+        try:
+            # O_EXCL: of two processes making the id at once, one wins and
+            # the other reads the winner's.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return _read_id(path)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot create the journal id file {str(path)!r}: {error.strerror}; "
+                "make the journal directory writable by this user"
+            ) from None
+        try:
+            os.write(fd, (made + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_directory(self.directory)
+        return made
+
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+        segments = list_segments(self.directory)
+        if upto == 0 or (upto is None and not segments):
+            return
+        if not segments or segments[0].first_seq != 1:
+            raise JournalCorrupt(
+                f"{self.directory}: records 1 to "
+                f"{(segments[0].first_seq - 1) if segments else upto} are not in the "
+                "journal (pruned); the Merkle tree of the audit trail needs every "
+                "record from sequence number 1"
+            )
+        expected, prev = 1, GENESIS_HASH
+        for segment in segments:
+            if segment.first_seq != expected:
+                raise JournalCorrupt(
+                    f"{segment.path}: the segment should begin at sequence number "
+                    f"{expected} (records are missing). {REPAIR_HINT}"
+                )
+            with segment.path.open("rb") as file:
+                for number, raw in enumerate(file, start=1):
+                    if not raw.endswith(b"\n"):
+                        break  # being written: not durable yet
+                    line = raw[:-1]
+                    # Every line is checked for its seal and chain (cheap: no
+                    # JSON decoding), so the tree never covers damage.
+                    digest = chained_hash(line, expected, prev)
+                    if digest is None:
+                        raise JournalCorrupt(
+                            f"{segment.path}, line {number}: record {expected} does not "
+                            f"match its hash or does not chain to the one before. "
+                            f"{REPAIR_HINT}"
+                        )
+                    prev = digest
+                    if expected > after:
+                        yield line
+                    if expected == upto:
+                        return
+                    expected += 1
+        if upto is not None:
+            raise JournalCorrupt(
+                f"{self.directory}: the journal ends at sequence number {expected - 1}, "
+                f"before {upto}"
+            )
+
+    def save_checkpoint(self, size: int, note: str) -> None:
+        folder = self.directory / CHECKPOINT_DIRECTORY
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{size:020d}{_CHECKPOINT_SUFFIX}"
+        temporary = folder / f".{path.name}.{os.getpid()}.new"
+        with temporary.open("w", encoding="utf-8") as file:
+            file.write(note)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        fsync_directory(folder)
+
+    def latest_checkpoint(self) -> str | None:
+        folder = self.directory / CHECKPOINT_DIRECTORY
+        try:
+            names = sorted(
+                name
+                for name in os.listdir(folder)
+                if name.endswith(_CHECKPOINT_SUFFIX) and not name.startswith(".")
+            )
+        except FileNotFoundError:
+            return None
+        if not names:
+            return None
+        return (folder / names[-1]).read_text(encoding="utf-8")
+
+
+def _read_id(path: Path) -> str:
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    if not text or not text.isalnum() or len(text) > 64:
+        raise JournalCorrupt(f"{path}: not a journal id (hex digits). {REPAIR_HINT}")
+    return text
+
+
+# -- PostgreSQL ----------------------------------------------------------------------
+
+
+class PostgresAuditStore:
+    """A PostgreSQL journal's: the id in ``meta``, the lines in ``records``,
+    checkpoints in a ``checkpoints`` table made on first use."""
+
+    blocking = True
+
+    def __init__(self, location: PostgresLocation) -> None:
+        self.location = location
+
+    def _connect(self) -> Any:
+        from .pg_connect import connect
+
+        return connect(self.location, autocommit=True)
+
+    def journal_id(self, create: bool = True) -> str | None:
+        schema = self.location.schema
+        with self._connect() as conn:
+            if create:
+                conn.execute(
+                    f"INSERT INTO {schema}.meta (key, value) VALUES ('journal_id', %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (new_id(),),
+                )
+            row = conn.execute(
+                f"SELECT value FROM {schema}.meta WHERE key = 'journal_id'"
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+        schema = self.location.schema
+        last = (1 << 63) - 1 if upto is None else upto
+        with self._connect() as conn:
+            expected = after + 1
+            prev: str | None = None
+            if after > 0:
+                row = conn.execute(
+                    f"SELECT line FROM {schema}.records WHERE seq = %s", (after,)
+                ).fetchone()
+                if row is None:
+                    raise JournalCorrupt(f"{self.location}: record {after} is missing")
+                from .lines import sealed_hash
+
+                prev = sealed_hash(row[0].encode())
+            else:
+                prev = GENESIS_HASH
+            with conn.transaction(), conn.cursor(name="eventjobs_tree") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(
+                    f"SELECT seq, line FROM {schema}.records "
+                    "WHERE seq > %s AND seq <= %s ORDER BY seq",
+                    (after, last),
+                )
+                for seq, text in cursor:
+                    line = text.encode("utf-8")
+                    digest = (
+                        None
+                        if seq != expected or prev is None
+                        else chained_hash(line, expected, prev)
+                    )
+                    if digest is None:
+                        raise JournalCorrupt(
+                            f"{self.location}, record {expected}: missing, or it does "
+                            "not match its hash or chain to the one before"
+                        )
+                    prev = digest
+                    yield line
+                    expected += 1
+            if upto is not None and expected != upto + 1:
+                raise JournalCorrupt(
+                    f"{self.location}: the journal ends at sequence number "
+                    f"{expected - 1}, before {upto}"
+                )
+
+    def _ensure_table(self, conn: Any) -> None:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.location.schema}.checkpoints "
+            "(size bigint PRIMARY KEY, note text NOT NULL)"
+        )
+
+    def save_checkpoint(self, size: int, note: str) -> None:
+        with self._connect() as conn:
+            self._ensure_table(conn)
+            conn.execute(
+                f"INSERT INTO {self.location.schema}.checkpoints (size, note) "
+                "VALUES (%s, %s) ON CONFLICT (size) DO UPDATE SET note = EXCLUDED.note",
+                (size, note),
+            )
+
+    def latest_checkpoint(self) -> str | None:
+        schema = self.location.schema
+        with self._connect() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'checkpoints'",
+                (schema,),
+            ).fetchone()
+            if exists is None:
+                return None
+            row = conn.execute(
+                f"SELECT note FROM {schema}.checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+
+def store_of(where: object) -> AuditStore:
+    """The store of a journal object, a directory, or a PostgreSQL location."""
+    from .pg_url import PostgresLocation
+
+    if isinstance(where, MemoryJournal):
+        return MemoryAuditStore(where)
+    if isinstance(where, Path):
+        return FileAuditStore(where)
+    if isinstance(where, PostgresLocation):
+        return PostgresAuditStore(where)
+    directory = getattr(where, "directory", None)
+    if isinstance(directory, Path):
+        return FileAuditStore(directory)
+    location = getattr(where, "location", None)
+    if isinstance(location, PostgresLocation):
+        return PostgresAuditStore(location)
+    raise TypeError(f"no audit store for {where!r}")
