@@ -20,7 +20,6 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +36,7 @@ from .errors import (
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
+    from .runtime import Runtime
     from .settings import Settings
 
 log = logging.getLogger("eventjobs")
@@ -505,6 +505,34 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+#: A second stop signal this soon after the first is taken for the same
+#: stop: a terminal's Ctrl-C reaches every process of its group, and
+#: ``serve --workers`` passes the signal on to its workers as well.
+SAME_STOP_SECONDS = 1.0
+
+
+def _on_signal(runtime: Runtime, sig: signal.Signals, first_at: float | None) -> float:
+    """Log stop signal *sig* and act on it: the first (*first_at* None)
+    stops the server; a later one interrupts the running jobs at once
+    instead of waiting ``--shutdown-timeout`` for them. Return when the
+    first came."""
+    import trio
+
+    now = trio.current_time()
+    if first_at is None:
+        log.info(
+            "%s received: shutting down (a second signal interrupts the running "
+            "jobs at once)",
+            sig.name,
+        )
+        return now
+    if now - first_at < SAME_STOP_SECONDS:
+        return first_at
+    log.info("%s received again: interrupting the running jobs now", sig.name)
+    runtime.hurry()
+    return first_at
+
+
 async def _serve(
     app: QuartTrio, settings: Settings, access_log: bool, listen_fd: int | None = None
 ) -> None:
@@ -528,16 +556,21 @@ async def _serve(
     config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        told_to_stop = trio.Event()
+
+        async def watch_signals() -> None:
+            # The first signal stops the server; one that comes later, while
+            # it waits for running jobs, ends that wait (see _on_signal).
+            first_at: float | None = None
+            async for signum in signals:
+                first_at = _on_signal(runtime, signal.Signals(signum), first_at)
+                told_to_stop.set()
 
         async def shutdown_trigger() -> None:
             async with trio.open_nursery() as race:
 
                 async def on_signal() -> None:
-                    async for signum in signals:
-                        log.info(
-                            "%s received: shutting down", signal.Signals(signum).name
-                        )
-                        break
+                    await told_to_stop.wait()
                     race.cancel_scope.cancel()
 
                 async def on_fatal() -> None:
@@ -546,11 +579,22 @@ async def _serve(
 
                 race.start_soon(on_signal)
                 race.start_soon(on_fatal)
+            # hypercorn still serves the requests of open connections for a
+            # while (its graceful timeout) before the app's shutdown runs:
+            # none of them may queue a job now.
+            runtime.stop_intake()
+
+        async def serve_until_stopped(
+            task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+        ) -> None:
+            await hypercorn_serve(
+                app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
+            )
+            nursery.cancel_scope.cancel()  # and stop watching for signals
 
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(
-                partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
-            )
+            nursery.start_soon(watch_signals)
+            binds = await nursery.start(serve_until_stopped)
             where = ", ".join(binds) if binds else settings.bind
             journal = describe_location(settings.journal)
             print(
