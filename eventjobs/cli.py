@@ -21,7 +21,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import commands as client_commands
@@ -403,7 +403,18 @@ def _run_server(args: argparse.Namespace) -> int:
         app = create_app(settings, replay_in_background=True)
         if args.listen_fd is None:
             _check_bind(settings.bind)
-        trio.run(_serve, app, settings, args.access_log, args.listen_fd)
+        previous = _note_stop_signals()
+        try:
+            trio.run(_serve, app, settings, args.access_log, args.listen_fd)
+        except BaseException:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            raise
+        # Stopped: the process only winds down now, and Python gives the
+        # signals back to the system's default as it finalizes, so that a
+        # late one would still end it with 143: ignore them from here on.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
     except (
         ConfigError,
         JournalConflict,
@@ -505,6 +516,22 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+#: Stop signals that came while the server's own receiver was not open.
+_noted_signals: list[int] = []
+
+
+def _note_stop_signals() -> dict[signal.Signals, Any]:
+    """From now on, a SIGINT or SIGTERM that comes while the server is not
+    listening for them (before it does, and once it has stopped) is noted
+    here, for the server to act on once it listens: Python's own handling
+    would raise KeyboardInterrupt (a traceback, exit 130) or end the
+    process (143). Return the handlers this replaces."""
+    return {
+        sig: signal.signal(sig, lambda signum, _frame: _noted_signals.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+
+
 #: A second stop signal this soon after the first is taken for the same
 #: stop: a terminal's Ctrl-C reaches every process of its group, and
 #: ``serve --workers`` passes the signal on to its workers as well.
@@ -562,6 +589,10 @@ async def _serve(
             # The first signal stops the server; one that comes later, while
             # it waits for running jobs, ends that wait (see _on_signal).
             first_at: float | None = None
+            for signum in _noted_signals:  # (came while it started)
+                first_at = _on_signal(runtime, signal.Signals(signum), first_at)
+                told_to_stop.set()
+            _noted_signals.clear()
             async for signum in signals:
                 first_at = _on_signal(runtime, signal.Signals(signum), first_at)
                 told_to_stop.set()
