@@ -17,8 +17,10 @@ which propagate) to stderr in that format at ``EVENTJOBS_LOG_LEVEL``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 
 import trio
 from quart_trio import QuartTrio
@@ -43,23 +45,14 @@ def create_app() -> QuartTrio:
     wrong, instead of a failed ASGI lifespan. The replay runs once hypercorn
     serves (``/_eventjobs/ready`` answers 503 until it is done); a journal
     it cannot read is logged, and health and ready then answer 503 with it.
+
+    hypercorn 0.18 calls this in its worker process and exits 0 whatever
+    the worker's status: :func:`check_before_serving`, run in hypercorn's
+    own process by ``--config python:eventjobs.hypercorn_config``, makes
+    the same checks first, so that they end hypercorn with status 1.
     """
-    try:
-        log_format = os.environ.get("EVENTJOBS_LOG_FORMAT")
-        if log_format is not None:
-            try:
-                logformat.configure(
-                    log_format,
-                    os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
-                    job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower()
-                    in TRUE_WORDS,
-                )
-                logformat.hypercorn_lines_once()
-            except ValueError as error:
-                raise ConfigError(
-                    f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)"
-                ) from None
-        settings = Settings.from_env()
+    with _one_sentence():
+        settings = _configure()
         if "EVENTJOBS_BIND" in os.environ:
             # hypercorn has bound its sockets by now, from its own --bind.
             log.warning(
@@ -69,12 +62,56 @@ def create_app() -> QuartTrio:
             )
         app = _create_app(settings, replay_in_background=True)
         trio.run(runtime_of(app).open_journal)
+    return app
+
+
+def check_before_serving() -> None:
+    """Check the settings and the journal as :func:`create_app` does, and
+    close the journal again (for the worker to open): for hypercorn's own
+    process, before it listens and starts its workers.
+
+    Raises:
+        SystemExit: with the one sentence saying what is wrong (status 1).
+    """
+    with _one_sentence():
+        runtime = runtime_of(_create_app(_configure(), replay_in_background=True))
+        trio.run(runtime.open_journal)
+        trio.run(runtime.journal.aclose)
+
+
+def _configure() -> Settings:
+    """The logging and the settings the environment asks for.
+
+    Raises:
+        ConfigError: one of them is invalid.
+    """
+    log_format = os.environ.get("EVENTJOBS_LOG_FORMAT")
+    if log_format is not None:
+        try:
+            logformat.configure(
+                log_format,
+                os.environ.get("EVENTJOBS_LOG_LEVEL", "info"),
+                job_log=os.environ.get("EVENTJOBS_JOB_LOG", "").lower() in TRUE_WORDS,
+            )
+            logformat.hypercorn_lines_once()
+        except ValueError as error:
+            raise ConfigError(
+                f"{error} (EVENTJOBS_LOG_FORMAT, EVENTJOBS_LOG_LEVEL)"
+            ) from None
+    return Settings.from_env()
+
+
+@contextlib.contextmanager
+def _one_sentence() -> Iterator[None]:
+    """Turn what keeps eventjobs from serving into SystemExit with one
+    sentence (Python prints it and exits 1)."""
+    try:
+        yield
     except JournalInUse as error:
-        # Under ``hypercorn -w N`` every worker process calls this factory.
+        # Under ``hypercorn -w N`` every worker process calls the factory.
         raise SystemExit(
             f"eventjobs: {error}. With hypercorn, run one worker (-w 1) on a journal "
             "directory, or use a PostgreSQL journal, where every worker is a node"
         ) from None
     except (ConfigError, JournalCorrupt, JournalUnavailable) as error:
         raise SystemExit(f"eventjobs: {error}") from None
-    return app

@@ -20,9 +20,8 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import commands as client_commands
@@ -37,6 +36,7 @@ from .errors import (
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
+    from .runtime import Runtime
     from .settings import Settings
 
 log = logging.getLogger("eventjobs")
@@ -474,7 +474,18 @@ def _run_server(args: argparse.Namespace) -> int:
         app = create_app(settings, replay_in_background=True)
         if args.listen_fd is None:
             _check_bind(settings.bind)
-        trio.run(_serve, app, settings, args.access_log, args.listen_fd)
+        previous = _note_stop_signals()
+        try:
+            trio.run(_serve, app, settings, args.access_log, args.listen_fd)
+        except BaseException:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            raise
+        # Stopped: the process only winds down now, and Python gives the
+        # signals back to the system's default as it finalizes, so that a
+        # late one would still end it with 143: ignore them from here on.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
     except (
         ConfigError,
         JournalConflict,
@@ -580,6 +591,50 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+#: Stop signals that came while the server's own receiver was not open.
+_noted_signals: list[int] = []
+
+
+def _note_stop_signals() -> dict[signal.Signals, Any]:
+    """From now on, a SIGINT or SIGTERM that comes while the server is not
+    listening for them (before it does, and once it has stopped) is noted
+    here, for the server to act on once it listens: Python's own handling
+    would raise KeyboardInterrupt (a traceback, exit 130) or end the
+    process (143). Return the handlers this replaces."""
+    return {
+        sig: signal.signal(sig, lambda signum, _frame: _noted_signals.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+
+
+#: A second stop signal this soon after the first is taken for the same
+#: stop: a terminal's Ctrl-C reaches every process of its group, and
+#: ``serve --workers`` passes the signal on to its workers as well.
+SAME_STOP_SECONDS = 1.0
+
+
+def _on_signal(runtime: Runtime, sig: signal.Signals, first_at: float | None) -> float:
+    """Log stop signal *sig* and act on it: the first (*first_at* None)
+    stops the server; a later one interrupts the running jobs at once
+    instead of waiting ``--shutdown-timeout`` for them. Return when the
+    first came."""
+    import trio
+
+    now = trio.current_time()
+    if first_at is None:
+        log.info(
+            "%s received: shutting down (a second signal interrupts the running "
+            "jobs at once)",
+            sig.name,
+        )
+        return now
+    if now - first_at < SAME_STOP_SECONDS:
+        return first_at
+    log.info("%s received again: interrupting the running jobs now", sig.name)
+    runtime.hurry()
+    return first_at
+
+
 async def _serve(
     app: QuartTrio, settings: Settings, access_log: bool, listen_fd: int | None = None
 ) -> None:
@@ -603,16 +658,25 @@ async def _serve(
     config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        told_to_stop = trio.Event()
+
+        async def watch_signals() -> None:
+            # The first signal stops the server; one that comes later, while
+            # it waits for running jobs, ends that wait (see _on_signal).
+            first_at: float | None = None
+            for signum in _noted_signals:  # (came while it started)
+                first_at = _on_signal(runtime, signal.Signals(signum), first_at)
+                told_to_stop.set()
+            _noted_signals.clear()
+            async for signum in signals:
+                first_at = _on_signal(runtime, signal.Signals(signum), first_at)
+                told_to_stop.set()
 
         async def shutdown_trigger() -> None:
             async with trio.open_nursery() as race:
 
                 async def on_signal() -> None:
-                    async for signum in signals:
-                        log.info(
-                            "%s received: shutting down", signal.Signals(signum).name
-                        )
-                        break
+                    await told_to_stop.wait()
                     race.cancel_scope.cancel()
 
                 async def on_fatal() -> None:
@@ -621,11 +685,22 @@ async def _serve(
 
                 race.start_soon(on_signal)
                 race.start_soon(on_fatal)
+            # hypercorn still serves the requests of open connections for a
+            # while (its graceful timeout) before the app's shutdown runs:
+            # none of them may queue a job now.
+            runtime.stop_intake()
+
+        async def serve_until_stopped(
+            task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+        ) -> None:
+            await hypercorn_serve(
+                app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
+            )
+            nursery.cancel_scope.cancel()  # and stop watching for signals
 
         async with trio.open_nursery() as nursery:
-            binds = await nursery.start(
-                partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
-            )
+            nursery.start_soon(watch_signals)
+            binds = await nursery.start(serve_until_stopped)
             where = ", ".join(binds) if binds else settings.bind
             journal = describe_location(settings.journal)
             print(

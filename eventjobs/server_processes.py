@@ -14,6 +14,7 @@ the server (systemd, a container runtime) restarts the whole of it.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -49,6 +50,27 @@ def worker_arguments(arguments: Sequence[str], fd: int) -> list[str]:
     return [*kept, "--listen-fd", str(fd)]
 
 
+#: What a worker runs: this very package (its folder is the first argument),
+#: whatever the current folder holds.
+_WORKER_MAIN = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from eventjobs.cli import main; sys.exit(main())"
+)
+
+
+def worker_command() -> list[str]:
+    """The command line that starts a worker, before its arguments.
+
+    Not ``python -m eventjobs``: that puts the current folder first on the
+    path, where a folder named ``eventjobs`` (a clone, seen from the folder
+    holding it) can shadow the package. ``-P`` leaves the current folder
+    out, and the folder this package was imported from comes first, so
+    that every worker runs the code the parent runs.
+    """
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [sys.executable, "-P", "-c", _WORKER_MAIN, package_root]
+
+
 def run_workers(arguments: Sequence[str], bind: str, count: int) -> int:
     """Serve with *count* worker processes on *bind*; return the exit status."""
     try:
@@ -57,7 +79,7 @@ def run_workers(arguments: Sequence[str], bind: str, count: int) -> int:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     fd = listener.fileno()
-    command = [sys.executable, "-m", "eventjobs", *worker_arguments(arguments, fd)]
+    command = [*worker_command(), *worker_arguments(arguments, fd)]
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:

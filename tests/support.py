@@ -140,7 +140,10 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def server_process(
-    *args: str, env: dict[str, str] | None = None, wait_ready: bool = True
+    *args: str,
+    env: dict[str, str] | None = None,
+    wait_ready: bool = True,
+    cwd: Path | None = None,
 ) -> Iterator[ServerProcess]:
     """Run ``python -m eventjobs serve ARGS`` on a free port until the block ends.
 
@@ -165,6 +168,7 @@ def server_process(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", [])
     try:

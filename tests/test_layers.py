@@ -61,6 +61,8 @@ LAYERS = {
     "work": 7,
     "http": 7,
     "asgi": 8,
+    # hypercorn's --config module: runs eventjobs.asgi's checks on import.
+    "hypercorn_config": 8,
     "cli": 8,
     # `serve --workers N`: starts N server processes (cli), imports none.
     "server_processes": 8,

@@ -102,6 +102,10 @@ class Supervisor:
         self._all_stopped = trio.Event()
         self._all_stopped.set()
         self._stopping = False
+        #: Set by :meth:`hurry`: :meth:`shutdown` does not wait for jobs.
+        self._hurried = False
+        #: :meth:`shutdown`'s wait for running jobs, while it waits.
+        self._drain: trio.CancelScope | None = None
         #: Set by :meth:`abandon`: nothing starts any more.
         self._abandoned = False
         self._nursery: trio.Nursery | None = None
@@ -217,6 +221,20 @@ class Supervisor:
         for running in list(self._running.values()):
             running.interrupt()
 
+    def stop_intake(self) -> None:
+        """Take no new job from now on, as :meth:`shutdown` does first (for
+        a server told to stop before it runs :meth:`shutdown`):
+        :meth:`enqueue` raises :class:`ShuttingDown` and nothing queued
+        starts. Queued jobs stay queued."""
+        self._stopping = True
+
+    def hurry(self) -> None:
+        """End :meth:`shutdown`'s wait for running jobs now (or skip it, if
+        it has not begun): they are interrupted at once."""
+        self._hurried = True
+        if self._drain is not None:
+            self._drain.cancel()
+
     async def shutdown(self, timeout: float) -> None:
         """Stop in layers: take no new jobs, let running ones finish for up to
         *timeout* seconds, then cancel the rest (recorded as interrupted).
@@ -224,8 +242,9 @@ class Supervisor:
         Jobs still queued stay queued in the journal and run after a restart.
         """
         self._stopping = True
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(0 if self._hurried else timeout) as self._drain:
             await self._wait_all_stopped()
+        self._drain = None
         for running in self._running.values():
             running.interrupt()
         await self._wait_all_stopped()

@@ -28,6 +28,7 @@ same prefix handling and target, as if it had arrived without the header.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from quart import Quart
@@ -341,9 +342,18 @@ class AsyncJobLayer:
     async def _refuse(
         self, send: Any, reason: str, error_num: int, message: str
     ) -> None:
-        """Answer 503 with *message*, counted under *reason* in the metrics."""
+        """Answer 503 with *message*, counted under *reason* in the metrics.
+
+        A refusal because the server stops says when to come back: once its
+        drain (``shutdown_timeout``) is over, a restarted server (or another
+        node) takes the job.
+        """
         self.runtime.metrics.refused(reason)
-        await _send_error(send, 503, error_num, message)
+        extra = None
+        if reason == "shutting_down":
+            seconds = max(1, math.ceil(self.runtime.settings.shutdown_timeout))
+            extra = [(b"retry-after", str(seconds).encode("ascii"))]
+        await _send_error(send, 503, error_num, message, extra)
 
 
 def _client_host(scope: Scope) -> str | None:

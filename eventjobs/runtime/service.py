@@ -110,6 +110,10 @@ class Runtime:
         self._writer: Writer | None = None
         self._supervisor: Supervisor | None = None
         self._stopped = trio.Event()
+        #: Set by :meth:`stop_intake` and :meth:`hurry`, for a supervisor
+        #: that does not exist yet.
+        self._intake_stopped = False
+        self._hurried = False
         #: The worker processes behind ``eventjobs.run_in_process``; they
         #: start only when first used.
         self.pool = ProcessPool(settings.worker_processes)
@@ -306,6 +310,11 @@ class Runtime:
             progress_interval=self.settings.progress_interval,
             pool=self.pool,
         )
+        # Told to stop (or to hurry) while it started: so is the supervisor.
+        if self._intake_stopped:
+            supervisor.stop_intake()
+        if self._hurried:
+            supervisor.hurry()
         await job_nursery.start(supervisor.run)
         if self.housekeeping.retention_on:
             job_nursery.start_soon(self.housekeeping.enforce_retention, writer)
@@ -338,17 +347,46 @@ class Runtime:
             with trio.CancelScope(shield=True):
                 await self.journal.aclose()
 
+    def stop_intake(self) -> None:
+        """Refuse new jobs from now on (503 ``shutdown in progress``), ahead
+        of :meth:`shutdown`: a server calls this as soon as it is told to
+        stop, because it serves the requests still arriving on open
+        connections for a while before it runs :meth:`shutdown`."""
+        self._intake_stopped = True
+        if self._supervisor is not None:
+            self._supervisor.stop_intake()
+
+    def hurry(self) -> None:
+        """Interrupt the running jobs now instead of waiting for them
+        (:meth:`shutdown`'s wait ends, or is skipped if it has not begun);
+        they are recorded as interrupted, as at the end of the wait."""
+        self._hurried = True
+        if self._supervisor is not None:
+            self._supervisor.hurry()
+
     async def shutdown(self) -> None:
-        """Stop intake, drain running jobs (up to ``shutdown_timeout``), then
-        interrupt the rest, flush the journal and let :meth:`run` return
-        (during the start-up replay: stop replaying)."""
+        """Stop intake, drain running jobs (up to ``shutdown_timeout``, or
+        until :meth:`hurry`), then interrupt the rest, flush the journal and
+        let :meth:`run` return (during the start-up replay: stop replaying)."""
         self.startup.shutdown_asked = True
         if self._writer is None and self.health.fatal is None:
             log.info(
                 "shutdown while starting (%s): no job was served", self.startup.step
             )
         if self._supervisor is not None:
-            await self._supervisor.shutdown(self.settings.shutdown_timeout)
+            running = self._supervisor.statistics().running
+            timeout = self.settings.shutdown_timeout
+            if running and timeout > 0 and not self._hurried:
+                # Say what the stop waits for: it may look like a hang.
+                log.info(
+                    "shutdown: waiting up to %g s for %d running job%s to finish; "
+                    "then %s interrupted",
+                    timeout,
+                    running,
+                    "" if running == 1 else "s",
+                    "it is" if running == 1 else "they are",
+                )
+            await self._supervisor.shutdown(timeout)
         if self._writer is not None:
             try:
                 await self._writer.flush()
@@ -403,8 +441,11 @@ class Runtime:
 
     @property
     def stopping(self) -> bool:
-        """Whether :meth:`shutdown` has begun (new jobs are refused)."""
-        return self._supervisor is not None and self._supervisor.stopping
+        """Whether :meth:`shutdown` (or :meth:`stop_intake`) has begun (new
+        jobs are refused)."""
+        return self._intake_stopped or (
+            self._supervisor is not None and self._supervisor.stopping
+        )
 
     def _parts(self) -> tuple[Writer, Supervisor, Mode]:
         if self._writer is None or self._supervisor is None or self._mode is None:

@@ -22,7 +22,7 @@ from eventjobs.actors.supervisor import SHUTDOWN_REASON
 from eventjobs.events import JobInterrupted
 from eventjobs.journal.segments import read_records
 
-from tests.support import free_port
+from tests.support import free_port, server_process
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +31,15 @@ STARTUP_TIMEOUT = 30.0
 
 @contextmanager
 def hypercorn(
-    journal: Path | str, extra_env: dict[str, str] | None = None
+    journal: Path | str,
+    extra_env: dict[str, str] | None = None,
+    *,
+    checked: bool = False,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Run the factory under hypercorn; yield the process and its base URL.
 
+    *checked*: with ``--config python:eventjobs.hypercorn_config`` (which
+    also sets the trio worker) instead of ``-k trio``.
     Output goes to a file (never a pipe nobody reads, which could fill up).
     """
     port = free_port()
@@ -45,8 +50,11 @@ def hypercorn(
                 sys.executable,
                 "-m",
                 "hypercorn",
-                "-k",
-                "trio",
+                *(
+                    ("--config", "python:eventjobs.hypercorn_config")
+                    if checked
+                    else ("-k", "trio")
+                ),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "eventjobs.asgi:create_app()",
@@ -122,21 +130,67 @@ def test_hypercorn_serves_jobs_and_journals_them(tmp_path: Path) -> None:
         assert "Traceback" not in output_of(journal)
 
 
-# Exit statuses are not checked below: hypercorn 0.18 itself exits 0 when
-# its worker process fails (run() joins the failed worker, then calls
-# _join_exited again on the emptied list and returns that 0).
+# Without the config module exit statuses are not checked: hypercorn 0.18
+# itself exits 0 when its worker process fails (run() joins the failed
+# worker, then calls _join_exited again on the emptied list and returns
+# that 0). With it, the checks run in hypercorn's own process: exit 1.
 
 
-def failure_output(journal: Path, extra_env: dict[str, str] | None = None) -> str:
-    """Run the factory with a bad setting until hypercorn gives up."""
-    with hypercorn(journal, extra_env) as (process, _url):
+def failure_output(
+    journal: Path, extra_env: dict[str, str] | None = None, *, checked: bool = False
+) -> str:
+    """Run the factory with a bad setting until hypercorn gives up (with
+    *checked*, the exit status must be 1)."""
+    with hypercorn(journal, extra_env, checked=checked) as (process, _url):
         try:
-            process.wait(timeout=STARTUP_TIMEOUT)
+            status = process.wait(timeout=STARTUP_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 "hypercorn kept running with a bad setting:\n" + output_of(journal)
             ) from None
+    if checked:
+        assert status == 1, output_of(journal)
     return output_of(journal)
+
+
+def test_the_config_module_ends_hypercorn_with_status_1_on_a_bad_setting(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "journal"
+    output = failure_output(journal, {"EVENTJOBS_MAX_RUNNING": "0"}, checked=True)
+    assert "Traceback" not in output, output
+    assert (
+        "eventjobs: max_running must be a whole number of at least 1, not 0" in output
+    )
+    assert "Running on" not in output  # it never listened
+    assert not journal.exists()
+
+
+def test_the_config_module_ends_hypercorn_with_status_1_on_a_journal_in_use(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "journal"
+    with server_process("--journal", str(journal)):
+        output = failure_output(journal, checked=True)
+    assert "Traceback" not in output, output
+    messages = [line for line in output.splitlines() if line.startswith("eventjobs: ")]
+    assert len(messages) == 1, output
+    assert "in use" in messages[0], messages[0]
+    assert "Running on" not in output  # refused before it listened
+
+
+def test_the_config_module_lets_hypercorn_serve(tmp_path: Path) -> None:
+    """The check closes the journal again: the worker opens it and serves."""
+    journal = tmp_path / "journal"
+    with hypercorn(journal, checked=True) as (process, url):
+        wait_ready(process, url)
+        accepted = httpx.put(
+            url + "/_admin/echo", headers={"x-arango-async": "store"}, timeout=10
+        )
+        assert accepted.status_code == 202, accepted.text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0, output_of(journal)
+    assert "Traceback" not in output_of(journal)
 
 
 def test_hypercorn_factory_with_a_bad_setting_fails_with_one_sentence(

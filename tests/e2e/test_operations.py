@@ -3,16 +3,21 @@ replay, a shutdown during it, metrics over HTTP, JSON logs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import signal
+import stat
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
 from eventjobs.bench.replay import build_journal
+from eventjobs.journal.segments import segment_name
 from tests.e2e.helpers import wait_until
 from tests.observe.support import parse, value
 from tests.support import server_process
@@ -117,21 +122,59 @@ def test_ready_is_503_during_a_long_replay_and_200_after(journal_copy) -> None:
         assert server.stop() == 0
 
 
+def held_at_its_first_segment(journal: Path) -> tuple[Path, bytes]:
+    """Split *journal*'s one segment in two and make the first a named pipe:
+    the server opens the journal (which reads only its last segment) and
+    listens, and its replay then waits, reading the pipe, until the test
+    writes the first segment's lines into it. Return the pipe and those
+    lines."""
+    (segment,) = journal.glob("segment-*.jsonl")
+    lines = segment.read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    segment.unlink()
+    (journal / segment_name(half + 1)).write_bytes(b"".join(lines[half:]))
+    pipe = journal / segment_name(1)
+    os.mkfifo(pipe)
+    return pipe, b"".join(lines[:half])
+
+
+def feed(pipe: Path, data: bytes) -> threading.Thread:
+    """Write *data* into *pipe* in a thread (the reader may stop early)."""
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), pipe.open("wb") as writer:
+            writer.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_sigterm_during_the_replay_stops_the_server_cleanly(journal_copy) -> None:
+    """The replay is held (its first segment is a pipe the test writes
+    only after the signal), so it is surely running when SIGTERM comes."""
     journal, _count = journal_copy
+    pipe, first_segment = held_at_its_first_segment(journal)
 
     def contents() -> dict[str, bytes]:  # (the LOCK file comes and stays empty)
         return {
             path.name: path.read_bytes()
             for path in journal.iterdir()
-            if path.name != "LOCK"
+            if path.name != "LOCK" and path != pipe
         }
 
     before = contents()
     with server_process("--journal", str(journal), wait_ready=False) as server:
         reason = get(server.url + "/_eventjobs/ready").json().get("reason", "")
         assert reason.startswith("the server is starting"), reason
-        assert server.stop(signal.SIGTERM) == 0
+        server.process.send_signal(signal.SIGTERM)
+        wait_until(
+            lambda: "shutdown while starting (replaying the journal)" in server.text,
+            "the server to take the signal",
+        )
+        feeder = feed(pipe, first_segment)
+        assert server.stop(signal.SIGTERM) == 0, server.text
+        feeder.join(timeout=10)
     assert (
         "shutdown while starting (replaying the journal): no job was served"
         in server.text
@@ -139,6 +182,7 @@ def test_sigterm_during_the_replay_stops_the_server_cleanly(journal_copy) -> Non
     assert "replayed:" not in server.text
     # Nothing was recorded or snapshotted: the journal is as it was.
     assert contents() == before
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
 def test_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:

@@ -221,12 +221,39 @@ async def test_async_request_during_shutdown_is_503_shutdown_in_progress():
                 "errorMessage": "shutdown in progress",
                 "errorNum": 30,
             }
+            assert response.headers["retry-after"] == "100"
             # reads keep working while draining
             assert (await served.client.get("/_api/job/1")).status_code == 204
             gates.open("a")
         # job a finished within the drain: done, not interrupted
         ended = [type(r.event).__name__ for r in served.journal.read()][-1]
         assert ended == "JobDone"
+
+
+async def test_stop_intake_refuses_jobs_before_the_shutdown_and_hurry_ends_its_wait():
+    """A server told to stop refuses jobs at once, before its shutdown runs
+    (503 errorNum 30, Retry-After); hurry() ends the shutdown's wait for a
+    running job: it is interrupted, and nothing of the refused job is kept."""
+    gates = Gates()
+    settings = Settings(journal=":memory:", shutdown_timeout=100, max_running=1)
+    async with serve_app(
+        settings, setup=lambda app: add_test_routes(app, gates)
+    ) as served:
+        job_id = await submit(served.client, "POST", "/test/wait/a")
+        await settle()
+        served.runtime.stop_intake()
+        refused = await served.client.post("/test/bytes", headers=ASYNC_STORE)
+        assert refused.status_code == 503
+        assert (await json_of(refused))["errorNum"] == 30
+        assert refused.headers["retry-after"] == "100"
+        with trio.fail_after(10):  # not the 100 s of the shutdown timeout
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(served.runtime.shutdown)
+                await settle()
+                served.runtime.hurry()
+        events = [r.event for r in served.journal.read()]
+        assert [type(e).__name__ for e in events][-1] == "JobInterrupted"
+        assert {e.job_id for e in events} == {job_id}
 
 
 async def test_database_prefix_reaches_user_routes(served):
