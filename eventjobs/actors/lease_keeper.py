@@ -2,7 +2,8 @@
 
 It:
 
-1. renews this node's lease every twentieth of it, and after a failure
+1. renews this node's lease every twentieth of it (setting the node's
+   clock by the database's as it does, :mod:`.node_clock`), and after a failure
    keeps trying (a short back-off) while the lease may still be live by the
    database's clock; a node whose lease has run out, or that another node
    fenced, stops for good (``on_fenced``, saying which); so does one that
@@ -36,6 +37,7 @@ from ..projection import JobView
 from ..recovery import NODE_LOST_REASON, StopAsked, Unfinished, recover
 from ..lifecycle import Phase
 from ..referee import Rejected, phase_of
+from .node_clock import NodeClock
 from .node_writer import NodeWriter
 from .supervisor import Supervisor
 from .writing import LONGEST_BACKOFF, Backoff, Ticket
@@ -58,7 +60,8 @@ class LeaseKeeper:
         writer: the node's writer (its journal has joined).
         supervisor: where recovered jobs run.
         lease: seconds (see :data:`RENEWALS_PER_LEASE`).
-        clock: wall-clock unix seconds, for event times.
+        clock: the node's clock (event times); each renewal sets it by the
+            database's clock.
         rerun_safe: whether a job found running may run again.
         on_fenced: called once with the error when this node must stop.
     """
@@ -69,7 +72,7 @@ class LeaseKeeper:
         supervisor: Supervisor,
         *,
         lease: float,
-        clock: Callable[[], float],
+        clock: NodeClock,
         rerun_safe: Callable[[JobView], bool],
         on_fenced: Callable[[BaseException], None],
     ) -> None:
@@ -177,7 +180,7 @@ class LeaseKeeper:
             self._on_fenced(error)
 
     async def _renew(self) -> None:
-        if await self._journal.renew_lease():
+        if await self._clock.read(self._journal.renew_lease) is not None:
             return
         try:
             reason = await self._journal.lost_lease()

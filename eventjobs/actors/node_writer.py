@@ -29,7 +29,8 @@ asked to cancel). They must not raise or yield.
 When an append fails (the database is down): tickets recorded with
 ``retry=True`` (how a job ended) are kept and sent again (an event that did
 commit before its reply was lost is then rejected, not written twice), the
-others are told :class:`JournalUnavailable`, and for a back-off interval new
+others are told :class:`JournalUnavailable` at once (those queued while the
+failing append was in flight included), and for a back-off interval new
 events are refused. A node that lost its lease (:class:`NodeFenced`) stops:
 :meth:`run` raises it.
 """
@@ -345,12 +346,15 @@ class NodeWriter:
         self._failure = error
         self._healthy = trio.Event()
         kept = []
-        for ticket in tickets:
+        # The events queued while the append was in flight too: they would
+        # be refused had they come a moment later, so their callers are
+        # told now rather than after the back-off and another failed try.
+        for ticket in [*tickets, *self._queued]:
             if ticket.retry:
                 kept.append(ticket)
             else:
                 ticket.finish(error)
-        self._queued = kept + self._queued
+        self._queued = kept
         await self._backoff.wait()
         self._failure = None
         self._healthy.set()

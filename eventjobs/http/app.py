@@ -33,7 +33,7 @@ log = logging.getLogger("eventjobs")
 def create_app(
     settings: Settings | None = None,
     *,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
     journal: Journal | None = None,
     replay_in_background: bool = False,
 ) -> QuartTrio:
@@ -47,7 +47,8 @@ def create_app(
     Args:
         settings: limits, journal location and ``app`` to mount; defaults to
             ``Settings()`` (file journal in ``./journal``).
-        clock: wall-clock time for event stamps (tests inject their own).
+        clock: the server's own clock, for event stamps (tests inject their
+            own; see ``Runtime``: a node's events carry the database's time).
         journal: an already open journal to use instead of ``settings.journal``.
         replay_in_background: let the server listen before the journal is
             replayed, so that ``/_eventjobs/health``, ``/ready`` and
@@ -88,7 +89,7 @@ def create_app(
             settings.users,
             secret=secret,
             token_lifetime=settings.jwt_lifetime,
-            clock=clock,
+            clock=clock or time.time,
         )
     app.extensions[login.AUTHENTICATOR_KEY] = authenticator
 

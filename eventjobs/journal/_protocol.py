@@ -188,9 +188,11 @@ class NodeJournal(Protocol):
         """
         ...
 
-    async def renew_lease(self) -> bool:
-        """Extend this node's lease; False once it was fenced (another node
-        found it expired and took its jobs: it must stop recording).
+    async def renew_lease(self) -> float | None:
+        """Extend this node's lease; return the journal's clock then (unix
+        seconds: the one clock of every node, docs/multi-node.md), or None
+        once it was fenced (another node found it expired and took its
+        jobs: it must stop recording).
 
         Raises:
             JournalUnavailable: the storage failed; the lease runs on.
@@ -199,7 +201,7 @@ class NodeJournal(Protocol):
 
     async def lost_lease(self) -> str:
         """Why this node may not act any more (after :meth:`renew_lease`
-        returned False): one sentence saying whether another node fenced it
+        returned None): one sentence saying whether another node fenced it
         and took its jobs, or its lease only ran out.
 
         Raises:

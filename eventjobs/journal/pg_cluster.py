@@ -70,16 +70,21 @@ def register_node(
     return int(row[0])
 
 
-def renew_lease(conn: psycopg.Connection, schema: str, node: int, lease: float) -> bool:
-    """Extend the node's lease; False when it was fenced (or removed). Commits."""
+def renew_lease(
+    conn: psycopg.Connection, schema: str, node: int, lease: float
+) -> float | None:
+    """Extend the node's lease; return the database's clock then (unix
+    seconds: the nodes' one clock, :mod:`eventjobs.actors.node_clock`), or
+    None when it was fenced (or removed). Commits."""
     with conn.transaction():
-        renewed = conn.execute(
+        row = conn.execute(
             f"UPDATE {schema}.nodes SET lease_expires = clock_timestamp() "
             "+ make_interval(secs => %s) WHERE node_id = %s AND NOT fenced "
-            "AND lease_expires > clock_timestamp()",
+            "AND lease_expires > clock_timestamp() "
+            "RETURNING extract(epoch FROM clock_timestamp())::float8",
             (lease, node),
-        )
-        return renewed.rowcount == 1
+        ).fetchone()
+    return None if row is None else float(row[0])
 
 
 def release_node(conn: psycopg.Connection, schema: str, node: int) -> None:

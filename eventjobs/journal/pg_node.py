@@ -96,8 +96,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         self.node, self._lease = node, lease
         return node
 
-    async def renew_lease(self) -> bool:
-        """Extend this node's lease; False once it was fenced.
+    async def renew_lease(self) -> float | None:
+        """Extend this node's lease; return the database's clock then (unix
+        seconds), or None once it was fenced.
 
         On the journal's own connection, not a pooled one: reads that hold
         every pooled connection for long (whole journal histories, on a long
@@ -108,7 +109,7 @@ class PostgresNodeJournal(PostgresJournalBase):
             raise JournalUnavailable(f"the journal {self.location} is closed")
         node, lease = self.node, self._lease
 
-        def renew() -> bool:
+        def renew() -> float | None:
             if self._lease_conn.closed or self._lease_conn.broken:
                 # A try that hangs must not outlast the lease (libpq's
                 # shortest timeout is 2 s).
@@ -127,7 +128,7 @@ class PostgresNodeJournal(PostgresJournalBase):
 
     async def lost_lease(self) -> str:
         """Why this node may not act any more, once :meth:`renew_lease`
-        returned False: one sentence, from what the ``nodes`` table says
+        returned None: one sentence, from what the ``nodes`` table says
         (fenced by another node that took its jobs, or only run out)."""
         assert self.node is not None
         node, schema = self.node, self._schema

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ import attrs
 import trio
 
 from ..actors.lease_keeper import LeaseKeeper
+from ..actors.node_clock import NodeClock
 from ..actors.node_writer import NodeWriter
 from ..actors.supervisor import Supervisor
 from ..actors.writer import FINAL_FLUSH_SECONDS, JournalWriter, Rebuild
@@ -56,6 +58,11 @@ class Mode(Protocol):
     @property
     def journal(self) -> Journal | NodeJournal:
         """The journal the mode was chosen for."""
+
+    @property
+    def clock(self) -> Clock:
+        """Unix seconds now: the times stamped on events and the "now" of
+        retention (a node's is the database's clock, :mod:`..actors.node_clock`)."""
 
     async def start_writer(
         self, table: JobTable, fanout: Fanout, rebuild: Rebuild
@@ -103,12 +110,20 @@ class Mode(Protocol):
 
 
 def choose_mode(
-    journal: Journal | NodeJournal, settings: Settings, clock: Clock
+    journal: Journal | NodeJournal, settings: Settings, clock: Clock | None = None
 ) -> Mode:
-    """The mode *journal* runs in: the one place that asks what it is."""
+    """The mode *journal* runs in: the one place that asks what it is.
+
+    *clock* is the server's own (injected by tests): a single server stamps
+    its events with it (default ``time.time``); a node counts on it only
+    the seconds between two readings of the database's clock (default
+    ``time.monotonic``, which no one sets), so that every node tells the
+    same time however wrong its own clock is.
+    """
     if isinstance(journal, NodeJournal):
-        return Node(journal, settings, clock)
-    return SingleServer(journal, settings, clock)
+        node_clock = NodeClock(local=clock or time.monotonic, wall=clock or time.time)
+        return Node(journal, settings, node_clock)
+    return SingleServer(journal, settings, clock or time.time)
 
 
 class SingleServer:
@@ -118,6 +133,11 @@ class SingleServer:
         self.journal = journal
         self._clock = clock
         self._writer: JournalWriter | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The server's own clock."""
+        return self._clock
 
     async def start_writer(
         self, table: JobTable, fanout: Fanout, rebuild: Rebuild
@@ -209,16 +229,26 @@ class SingleServer:
 class Node:
     """One of several servers on a PostgreSQL journal; see the module docstring."""
 
-    def __init__(self, journal: NodeJournal, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, journal: NodeJournal, settings: Settings, clock: NodeClock
+    ) -> None:
         self.journal = journal
         self._settings = settings
         self._clock = clock
         self._writer: NodeWriter | None = None
 
+    @property
+    def clock(self) -> Clock:
+        """The database's clock, set at every renewal of the lease."""
+        return self._clock
+
     async def start_writer(
         self, table: JobTable, fanout: Fanout, rebuild: Rebuild
     ) -> Writer:
         node = await self.journal.join(node_name(), self._settings.node_lease)
+        # Read the database's clock before any event is stamped (recovery's
+        # come next); the lease keeper reads it again at every renewal.
+        await self._clock.read(self.journal.renew_lease)
         log.info(
             "joined the PostgreSQL journal %s as node %d", self.journal.location, node
         )

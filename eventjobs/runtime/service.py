@@ -82,7 +82,10 @@ class Runtime:
     Args:
         settings: limits and the journal location.
         execute: runs a job's request (the HTTP layer provides it).
-        clock: wall-clock unix seconds, for event times; injected for tests.
+        clock: the server's own clock, unix seconds; injected for tests. A
+            single server stamps events with it (default ``time.time``); a
+            node only counts the time between readings of the database's
+            clock on it (:func:`.modes.choose_mode`): see :meth:`clock`.
         journal: use this journal instead of the one *settings* names (it is
             then the caller's to close).
         rerun_safe: whether a job found running at start-up may run again
@@ -94,12 +97,14 @@ class Runtime:
         settings: Settings,
         execute: Executor,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         journal: Journal | NodeJournal | None = None,
         rerun_safe: Callable[[JobView], bool] = lambda job: False,
     ) -> None:
         self.settings = settings
-        self.clock = clock
+        self._own_clock = clock
+        #: What :meth:`clock` tells: the mode's clock once it is chosen.
+        self._now: Callable[[], float] = clock or time.time
         self._execute = execute
         self._rerun_safe = rerun_safe
         self._journal = journal
@@ -119,7 +124,7 @@ class Runtime:
         self.pool = ProcessPool(settings.worker_processes)
         self.startup = StartupProgress()
         self.health = Health()
-        self.housekeeping = Housekeeping(settings, clock)
+        self.housekeeping = Housekeeping(settings, self.clock)
         gauges = Gauges(
             self.table,
             self.readiness,
@@ -130,7 +135,7 @@ class Runtime:
         self.metrics = Metrics(gauges, GAUGE_HELP)
         self.fanout = Fanout(self.metrics)
         #: Commands and queries on jobs (what the job API calls).
-        self.jobs = Jobs(settings, clock, self.table, self._parts, self.fanout)
+        self.jobs = Jobs(settings, self.clock, self.table, self._parts, self.fanout)
         #: The journal's records for the audit endpoints.
         self.records = JournalReader(lambda: self.journal)
         #: The journal's Merkle tree, checkpoints, receipts (docs/audit.md).
@@ -140,6 +145,11 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
+
+    def clock(self) -> float:
+        """Unix seconds now, as stamped on events and used by retention: the
+        server's own clock, or on a node the database's (docs/multi-node.md)."""
+        return self._now()
 
     @property
     def journal(self) -> Journal | NodeJournal:
@@ -165,7 +175,8 @@ class Runtime:
         if self._journal is None:
             self._journal = await open_configured_journal(self.settings)
         if self._mode is None:
-            self._mode = choose_mode(self._journal, self.settings, self.clock)
+            self._mode = choose_mode(self._journal, self.settings, self._own_clock)
+            self._now = self._mode.clock
 
     async def open(self) -> None:
         """Open the journal and rebuild the table from it. Idempotent.
