@@ -689,6 +689,10 @@ async def _serve(
             # while (its graceful timeout) before the app's shutdown runs:
             # none of them may queue a job now.
             runtime.stop_intake()
+            if runtime.fatal is not None:
+                # Stopped for good (fenced, journal taken): nothing those
+                # requests do can be recorded, so do not wait for them.
+                config.graceful_timeout = 0
 
         async def serve_until_stopped(
             task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,

@@ -398,7 +398,9 @@ class Runtime:
                     "it is" if running == 1 else "they are",
                 )
             await self._supervisor.shutdown(timeout)
-        if self._writer is not None:
+        if self._writer is not None and self.health.fatal is None:
+            # (Stopped for good, the journal takes nothing more: no flush,
+            # no snapshot; the recovery rules settle the rest.)
             try:
                 await self._writer.flush()
             except JournalUnavailable:
