@@ -214,21 +214,43 @@ def read_at(directory: Path, packed: int) -> Recorded:
     return attrs.evolve(record, location=packed)
 
 
+#: How much :func:`last_line` reads per step backwards.
+_STEP = 1 << 16
+
+
 def last_line(path: Path) -> bytes | None:
     """The last complete line of *path* (without newline), read backwards;
-    None when it has none. A torn final fragment is not a complete line."""
+    None when it has none. A torn final fragment is not a complete line.
+
+    Linear in the length of the line (and of a torn fragment after it): the
+    steps backwards look for newlines in each new block only and keep no
+    block, then the line is read once, so a line of many MiB (a big body)
+    costs two reads of it and one copy in memory, not a rescan per step.
+    """
     with path.open("rb") as file:
         position = file.seek(0, os.SEEK_END)
-        data = b""
-        while True:
-            step = min(1 << 16, position)
+        end: int | None = None  # where the newline ending the last line is
+        start = 0
+        block = b""
+        while position > 0:
+            step = min(_STEP, position)
             position -= step
             file.seek(position)
-            data = file.read(step) + data
-            end = data.rfind(b"\n")
-            if end >= 0:
-                start = data.rfind(b"\n", 0, end) + 1
-                if start > 0 or position == 0:
-                    return data[start:end]
-            elif position == 0:
-                return None
+            block = file.read(step)
+            if end is None:
+                found = block.rfind(b"\n")
+                if found < 0:
+                    continue  # still in the torn fragment
+                end = position + found
+                before = block.rfind(b"\n", 0, found)
+            else:
+                before = block.rfind(b"\n")
+            if before >= 0:
+                start = position + before + 1
+                break
+        if end is None:
+            return None
+        if start >= position and end < position + len(block):
+            return block[start - position : end - position]  # a short line
+        file.seek(start)
+        return file.read(end - start)
