@@ -162,7 +162,7 @@ class FileJournal:
         for record in records:
             line, prev = encode_record(record, prev)
             lines.append(line)
-        data = b"\n".join(lines) + b"\n"
+        data = _buffers(lines)
         self._appending = True
         try:
             # Not abandoned on cancel: the thread always finishes (or undoes)
@@ -180,16 +180,14 @@ class FileJournal:
             start += len(line) + 1
         return locations
 
-    def _write(self, data: bytes, first_seq: int) -> tuple[int, int]:
-        """Write and sync *data*; return (segment first seq, byte offset) of it."""
+    def _write(self, data: list[bytes | bytearray], first_seq: int) -> tuple[int, int]:
+        """Write (in order) and sync the buffers *data*; return (segment
+        first seq, byte offset) of the first."""
         if self._size >= self._segment_bytes:
             self._roll(first_seq)
         start = self._size
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            _write_all(self._fd, data)
             os.fdatasync(self._fd)
         except OSError as error:
             # Undo the partial batch so the file ends on a whole record.
@@ -201,7 +199,7 @@ class FileJournal:
                 f"appending to {str(self._segment)!r} failed: "
                 f"{error.strerror or errno.errorcode.get(error.errno or 0, error)}"
             ) from error
-        self._size = start + len(data)
+        self._size = start + sum(len(buffer) for buffer in data)
         return self._segment_first, start
 
     def _roll(self, first_seq: int) -> None:
@@ -299,6 +297,45 @@ class FileJournal:
             # whatever file reuses the descriptor number.
             self._fd = self._lock_fd = -1
         await trio.lowlevel.checkpoint()
+
+
+#: A line this long is written from its own buffer (not copied into the
+#: batch's): a big body's line is not held twice while it is written.
+_OWN_BUFFER_BYTES = 1 << 16
+
+#: At most this many buffers per ``writev`` (the system's limit).
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
+
+
+def _buffers(lines: list[bytes | bytearray]) -> list[bytes | bytearray]:
+    """The batch *lines* (each followed by a newline) as few buffers: short
+    lines joined, long ones kept as they are."""
+    buffers: list[bytes | bytearray] = []
+    short: list[bytes | bytearray] = []
+    for line in lines:
+        if len(line) < _OWN_BUFFER_BYTES:
+            short += (line, b"\n")
+            continue
+        if short:
+            buffers.append(b"".join(short))
+            short = []
+        buffers += (line, b"\n")
+    if short:
+        buffers.append(b"".join(short))
+    return buffers
+
+
+def _write_all(fd: int, buffers: list[bytes | bytearray]) -> None:
+    """Write every byte of *buffers*, in order (``writev`` may write less)."""
+    views = [memoryview(buffer) for buffer in buffers]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0] = views[0][written:]
+                written = 0
 
 
 def _lock(directory: Path) -> int:

@@ -19,7 +19,14 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; json still works
     _orjson = None
 
-from ..codec import decode_event, encode_event
+from ..codec import (
+    base64_json,
+    body_encoding,
+    decode_event,
+    encode_body,
+    encode_event,
+    text_json,
+)
 from ..errors import CodecError, JournalCorrupt
 from ._protocol import Recorded
 
@@ -111,13 +118,71 @@ def sealed_hash(line: bytes) -> str | None:
     if not tail.startswith(_HASH_OPEN):
         return None
     claimed = tail[len(_HASH_OPEN) : -2].decode("ascii", "replace")
-    actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
+    # Hashed in place (a view, not a copy: lines may hold big bodies).
+    with memoryview(line) as view:
+        hasher = hashlib.sha256(view[:-_SEAL_LENGTH])
+    hasher.update(b"}")
+    actual = hasher.hexdigest()
     return claimed if claimed == actual else None
 
 
-def encode_record(record: Recorded, prev: str) -> tuple[bytes, str]:
-    """The journal line for *record* chained after *prev*, and its hash."""
-    return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
+#: A body this long or longer is put into its line as bytes, not as a str
+#: in the dict to serialise (:func:`encode_record`).
+SPLICED_BODY_BYTES = 1 << 16
+
+#: What a big body's data is while the rest of its record is serialised: a
+#: string no JSON serialiser escapes, found again by its quotes.
+_BODY_MARK = "eventjobs:body-spliced-here"
+_QUOTED_MARK = b'"' + _BODY_MARK.encode("ascii") + b'"'
+
+
+def encode_record(record: Recorded, prev: str) -> tuple[bytes | bytearray, str]:
+    """The journal line for *record* chained after *prev*, and its hash.
+
+    Byte for byte ``seal({"seq", "prev", **encode_event(event)})``. A big
+    body (at least :data:`SPLICED_BODY_BYTES`) is not turned into a str and
+    serialised with the record: the rest of the record is, around a mark,
+    and the body's JSON spelling is written block by block into the line's
+    one buffer, so encoding holds the body, that line and one block; the
+    line (a ``bytearray``) is hashed in place.
+    """
+    spliced: list[tuple[str, int, bytes]] = []
+
+    def mark_big_body(body: bytes) -> dict[str, str]:
+        if len(body) < SPLICED_BODY_BYTES:
+            return encode_body(body)
+        encoding, length = body_encoding(body)
+        spliced.append((encoding, length, body))
+        return {"encoding": encoding, "data": _BODY_MARK}
+
+    value = {
+        "seq": record.seq,
+        "prev": prev,
+        **encode_event(record.event, mark_big_body),
+    }
+    if not spliced:
+        return seal(value)
+    unsealed = _dumps(value)
+    if unsealed.count(_QUOTED_MARK) != 1:  # the mark's text elsewhere: no splicing
+        return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
+    ((encoding, length, body),) = spliced
+    head, tail = unsealed.split(_QUOTED_MARK)
+    line = bytearray(len(head) + length + len(tail) + 1 + _SEAL_LENGTH)
+    view = memoryview(line)
+    view[: len(head) + 1] = head + b'"'
+    at = len(head) + 1
+    for block in text_json(body) if encoding == "utf-8" else base64_json(body):
+        view[at : at + len(block)] = block
+        at += len(block)
+    assert at == len(head) + 1 + length, "the body's spelling changed length"
+    view[at : at + len(tail) + 1] = b'"' + tail
+    at += len(tail)  # over the closing brace, which the seal replaces
+    hasher = hashlib.sha256(view[:at])
+    hasher.update(b"}")
+    digest = hasher.hexdigest()
+    view[at:] = _HASH_OPEN + digest.encode("ascii") + b'"}'
+    view.release()
+    return line, digest  # a bytearray: bytes-like, and nothing resizes it
 
 
 def chained_hash(line: bytes, expected_seq: int, prev: str) -> str | None:
