@@ -17,7 +17,16 @@ import attrs
 
 from ..errors import JournalCorrupt
 from ._protocol import Recorded
-from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, parse_record, sealed_hash
+from .lines import (
+    GENESIS_HASH,
+    REPAIR_HINT,
+    chained_hash,
+    decode_record,
+    load_record,
+    parse_record,
+    record_seq,
+    sealed_hash,
+)
 
 SEGMENT_PREFIX = "segment-"
 SEGMENT_SUFFIX = ".jsonl"
@@ -190,28 +199,50 @@ def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
 def read_at(directory: Path, packed: int) -> Recorded:
     """The record at *packed* (a :func:`location`), checked against its hash.
 
+    A stored result may be big: its line is let go once checked, before the
+    body is decoded, so the fetch holds the line or the body, not both twice.
+
     Raises:
         JournalCorrupt: the segment or the line is not there, or is damaged.
     """
     first_seq, offset = unpack_location(packed)
     path = directory / segment_name(first_seq)
+    where = f"{path}, byte {offset}"
+    line = _line_at(path, offset)
+    seq = record_seq(line)
+    if seq is None:  # not as eventjobs writes it: let JSON say where seq is
+        try:
+            seq = json.loads(line)["seq"]
+        except (ValueError, KeyError, TypeError):
+            raise JournalCorrupt(
+                f"{where}: no journal record starts here. {REPAIR_HINT}"
+            ) from None
+    # A view without the newline: a copy of a big line would be one more.
+    view = memoryview(line)[: -1 if line.endswith(b"\n") else None]
+    data, _digest, fast = load_record(view, where, seq, None)
+    del line, view
+    try:
+        record = decode_record(data, where, seq)
+    except JournalCorrupt:
+        if not fast:
+            raise
+        # What orjson read does not decode: json's reading has the verdict.
+        record, _digest = parse_record(
+            _line_at(path, offset).rstrip(b"\n"), where, seq, None
+        )
+    return attrs.evolve(record, location=packed)
+
+
+def _line_at(path: Path, offset: int) -> bytes:
+    """The line of *path* at byte *offset* (with its newline)."""
     try:
         with path.open("rb") as file:
             file.seek(offset)
-            line = file.readline()
+            return file.readline()
     except FileNotFoundError:
         raise JournalCorrupt(
             f"{path}: the segment holding a stored result is missing. {REPAIR_HINT}"
         ) from None
-    where = f"{path}, byte {offset}"
-    try:
-        seq = json.loads(line)["seq"]
-    except (ValueError, KeyError, TypeError):
-        raise JournalCorrupt(
-            f"{where}: no journal record starts here. {REPAIR_HINT}"
-        ) from None
-    record, _digest = parse_record(line.rstrip(b"\n"), where, seq, None)
-    return attrs.evolve(record, location=packed)
 
 
 #: How much :func:`last_line` reads per step backwards.
