@@ -113,18 +113,27 @@ def _same_spelling(number: float) -> bool:
 
 def sealed_hash(line: bytes | memoryview) -> str | None:
     """The hash a sealed line claims, if its content has it; else None."""
-    if len(line) < _SEAL_LENGTH or line[-2:] != b'"}':
-        return None
     tail = bytes(line[-_SEAL_LENGTH:])
-    if not tail.startswith(_HASH_OPEN):
+    if (
+        len(tail) < _SEAL_LENGTH
+        or not tail.startswith(_HASH_OPEN)
+        or not tail.endswith(b'"}')
+    ):
         return None
+    if len(line) < _VIEW_BYTES and not isinstance(line, memoryview):
+        # The usual record: a copy is cheaper than a view.
+        actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
+    else:  # hashed in place: a line may hold a big body
+        with memoryview(line) as view:
+            hasher = hashlib.sha256(view[:-_SEAL_LENGTH])
+        hasher.update(b"}")
+        actual = hasher.hexdigest()
     claimed = tail[len(_HASH_OPEN) : -2].decode("ascii", "replace")
-    # Hashed in place (a view, not a copy: lines may hold big bodies).
-    with memoryview(line) as view:
-        hasher = hashlib.sha256(view[:-_SEAL_LENGTH])
-    hasher.update(b"}")
-    actual = hasher.hexdigest()
     return claimed if claimed == actual else None
+
+
+#: From this length on, :func:`sealed_hash` hashes a line through a view.
+_VIEW_BYTES = 1 << 16
 
 
 #: A body this long or longer is put into its line as bytes, not as a str

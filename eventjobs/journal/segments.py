@@ -152,6 +152,8 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                 f"{segment.path}: the segment should begin at sequence number "
                 f"{expected_seq} (records are missing). {REPAIR_HINT}"
             )
+        # Per segment, not per record: the names in messages cost per event.
+        place = f"{segment.path}, line "
         for number, offset, line in _lines(segment.path):
             if expected_seq <= after:
                 # Only checked, not decoded: seal and chain, which is what
@@ -161,11 +163,13 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                     prev = checked
                     expected_seq += 1
                     continue
-            where = f"{segment.path}, line {number}"
-            record, prev = parse_record(line, where, expected_seq, prev)
+            record, prev = parse_record(line, place + str(number), expected_seq, prev)
             expected_seq += 1
             if record.seq > after:
-                yield attrs.evolve(record, location=location(segment.first_seq, offset))
+                # Built, not attrs.evolve'd: this runs for every event replayed.
+                yield Recorded(
+                    record.seq, record.event, location(segment.first_seq, offset)
+                )
 
 
 def _hash_before(directory: Path, segments: list[Segment], index: int) -> str:
