@@ -36,7 +36,7 @@ import trio
 
 from ..errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from ._protocol import Recorded
-from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
+from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record, record_seq
 from .memory import check_continues
 from .segments import (
     chain_anchor,
@@ -407,7 +407,11 @@ def _read_head(directory: Path) -> tuple[int, str]:
         if line is None:
             continue  # created just before a crash, nothing written yet
         try:
-            seq = json.loads(line)["seq"]
+            # From the prefix when it is as eventjobs writes it: the last
+            # line may hold a big body, and parse_record reads it anyway.
+            seq = record_seq(line)
+            if seq is None:
+                seq = json.loads(line)["seq"]
         except (ValueError, KeyError, TypeError):
             raise JournalCorrupt(
                 f"{segment.path}, last line: the last record does not read as a journal "
