@@ -6,8 +6,9 @@ A record's event part looks like::
      "response": {"status": 200, "headers": [["content-type", "text/plain"]],
                   "body": {"encoding": "utf-8", "data": "hello"}}}
 
-Bodies are stored as UTF-8 text when they decode as such and as base64
-otherwise; ``encoding`` says which. ``v`` is the shape version of that event
+Bodies are stored as UTF-8 text when they decode as such and their JSON
+spelling is not much longer than base64 would be, and as base64 otherwise
+(:func:`body_encoding`); ``encoding`` says which, so a reader needs no rule. ``v`` is the shape version of that event
 type: when a shape changes, bump it and add an upgrade step to ``_UPCASTERS``
 so old journals keep reading. Decoding never trusts its input: anything
 missing or of the wrong type raises :class:`~eventjobs.errors.CodecError`
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .errors import CodecError
@@ -53,38 +56,135 @@ _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = 
 # -- encoding -------------------------------------------------------------
 
 
-def encode_body(body: bytes) -> dict[str, str]:
+#: Text may be this many bytes longer than its base64 would be and still be
+#: stored as text: short bodies (a JSON answer, a message with accents) stay
+#: readable in the journal; long ones cost at most 4/3 of their size.
+TEXT_SLACK = 64
+
+#: Bodies are looked at in blocks of this many bytes (a multiple of 3, so
+#: base64 blocks join without padding): no whole-body text is ever built.
+BODY_BLOCK = 3 << 16
+
+#: The bytes JSON spells as themselves: printable ASCII but ``"`` and ``\\``.
+_PLAIN = bytes(byte for byte in range(0x20, 0x7F) if byte not in b'"\\')
+
+
+def base64_length(size: int) -> int:
+    """The length of the base64 of *size* bytes."""
+    return 4 * ((size + 2) // 3)
+
+
+def text_json(body: bytes) -> Iterator[bytes | memoryview]:
+    """The JSON spelling (``ensure_ascii``, without the quotes) of *body*
+    read as UTF-8, block by block: exactly what ``json.dumps`` writes for
+    ``body.decode("utf-8")``. Blocks of plain printable ASCII are views of
+    *body*, not copies.
+
+    Raises:
+        UnicodeDecodeError: *body* is not UTF-8 (when the iteration gets there).
+    """
+    view = memoryview(body)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(body), BODY_BLOCK):
+        block = body[start : start + BODY_BLOCK]
+        if block.isascii() and not block.translate(None, _PLAIN):
+            if decoder.getstate()[0]:  # a character cut at the block before
+                decoder.decode(b"", final=True)  # raises
+            yield view[start : start + len(block)]
+        else:
+            yield encode_basestring_ascii(decoder.decode(block))[1:-1].encode("ascii")
+    decoder.decode(b"", final=True)  # a character cut off at the end raises
+
+
+def base64_json(body: bytes) -> Iterator[bytes]:
+    """The base64 of *body* (its JSON spelling, without the quotes), block
+    by block; the blocks join to ``base64.b64encode(body)``."""
+    view = memoryview(body)
+    for start in range(0, len(body), BODY_BLOCK):
+        yield binascii.b2a_base64(view[start : start + BODY_BLOCK], newline=False)
+
+
+def text_json_length(body: bytes, limit: int) -> int | None:
+    """The length of :func:`text_json` of *body*; None when *body* is not
+    UTF-8 or the length is over *limit* (looking no further then)."""
+    total = 0
     try:
-        return {"encoding": "utf-8", "data": body.decode("utf-8")}
+        for block in text_json(body):
+            total += len(block)
+            if total > limit:
+                return None
     except UnicodeDecodeError:
-        return {"encoding": "base64", "data": base64.b64encode(body).decode("ascii")}
+        return None
+    return total
+
+
+def body_encoding(body: bytes) -> tuple[str, int]:
+    """How *body* is stored, ``"utf-8"`` or ``"base64"``, and the length of
+    its JSON spelling without the quotes.
+
+    Text when *body* is UTF-8 and its spelling (non-ASCII and control
+    characters are ``\\u`` escapes) is at most :data:`TEXT_SLACK` bytes
+    longer than base64: the journal holds any body in at most 4/3 of its
+    size plus that slack (a 16 MiB body of zero bytes spelled as text took
+    6 times its size).
+    """
+    limit = base64_length(len(body)) + TEXT_SLACK
+    if len(body) <= BODY_BLOCK:  # the usual body: one look, no blocks
+        try:
+            length: int | None = len(encode_basestring_ascii(body.decode("utf-8"))) - 2
+        except UnicodeDecodeError:
+            length = None
+        if length is not None and length > limit:
+            length = None
+    else:
+        length = text_json_length(body, limit)
+    if length is not None:
+        return "utf-8", length
+    return "base64", base64_length(len(body))
+
+
+def encode_body(body: bytes) -> dict[str, str]:
+    """The JSON-ready ``{"encoding", "data"}`` of *body* (:func:`body_encoding`)."""
+    if body_encoding(body)[0] == "utf-8":
+        return {"encoding": "utf-8", "data": body.decode("utf-8")}
+    return {"encoding": "base64", "data": base64.b64encode(body).decode("ascii")}
+
+
+#: How an event's body becomes its JSON-ready value (:func:`encode_event`).
+BodyEncoder = Callable[[bytes], dict[str, str]]
 
 
 def _encode_headers(headers: Headers) -> list[list[str]]:
     return [[name, value] for name, value in headers]
 
 
-def encode_request(request: RecordedRequest) -> dict[str, Any]:
+def encode_request(
+    request: RecordedRequest, body: BodyEncoder = encode_body
+) -> dict[str, Any]:
     return {
         "method": request.method,
         "path": request.path,
         "query": request.query_string,
         "headers": _encode_headers(request.headers),
-        "body": encode_body(request.body),
+        "body": body(request.body),
         "client": request.client,
     }
 
 
-def encode_response(response: RecordedResponse) -> dict[str, Any]:
+def encode_response(
+    response: RecordedResponse, body: BodyEncoder = encode_body
+) -> dict[str, Any]:
     return {
         "status": response.status,
         "headers": _encode_headers(response.headers),
-        "body": encode_body(response.body),
+        "body": body(response.body),
     }
 
 
-def encode_event(event: Event) -> dict[str, Any]:
-    """The JSON-ready dict for *event* (type name and version included)."""
+def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any]:
+    """The JSON-ready dict for *event* (type name and version included);
+    its body, if it has one, encoded by *body* (the journal's line writer
+    puts a big body's bytes in place itself)."""
     data: dict[str, Any] = {
         "type": type_name(event),
         "v": VERSION,
@@ -95,17 +195,17 @@ def encode_event(event: Event) -> dict[str, Any]:
         case JobQueued():
             data["owner"] = event.owner
             data["store"] = event.store
-            data["request"] = encode_request(event.request)
+            data["request"] = encode_request(event.request, body)
         case JobStarted():
             pass
         case JobDone():
-            data["response"] = encode_response(event.response)
+            data["response"] = encode_response(event.response, body)
         case JobCancelled():
             data["by"] = event.by
-            data["response"] = encode_response(event.response)
+            data["response"] = encode_response(event.response, body)
         case JobInterrupted():
             data["reason"] = event.reason
-            data["response"] = encode_response(event.response)
+            data["response"] = encode_response(event.response, body)
         case JobRequeued():
             data["reason"] = event.reason
         case JobFetched():
@@ -121,7 +221,7 @@ def encode_event(event: Event) -> dict[str, Any]:
             data["reason"] = event.reason
         case JobTimedOut():
             data["timeout"] = event.timeout
-            data["response"] = encode_response(event.response)
+            data["response"] = encode_response(event.response, body)
     return data
 
 
@@ -166,8 +266,10 @@ def decode_body(data: Mapping[str, Any], where: str) -> bytes:
             raise CodecError(f"{where}: utf-8 body holds a lone surrogate") from None
     if encoding == "base64":
         try:
-            return base64.b64decode(text.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError) as error:
+            # Straight from the str (no ASCII copy of a big body first);
+            # strict: only the alphabet, padding only at the end.
+            return binascii.a2b_base64(text, strict_mode=True)
+        except (binascii.Error, ValueError) as error:
             raise CodecError(f"{where}: body is not valid base64 ({error})") from None
     raise CodecError(f"{where}: unknown body encoding {encoding!r}")
 

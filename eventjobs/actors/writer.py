@@ -243,6 +243,10 @@ class JournalWriter:
                 applied(record, True)
         for ticket, record in zip(batch.tickets, batch.records, strict=True):
             ticket.finish(record)
+        if self._last is batch.tickets[-1]:
+            # All durable: flush has nothing to wait for, and the last
+            # event (a big body, maybe) need not stay in memory.
+            self._last = None
 
     async def _recover(self, lost: _Batch, error: JournalUnavailable) -> None:
         """After a failed append: see the module docstring."""

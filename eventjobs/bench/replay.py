@@ -26,7 +26,7 @@ def build_journal(directory: Path, events: int) -> int:
     prev = GENESIS_HASH
     seq = 0
     with (directory / segment_name(1)).open("wb") as file:
-        lines: list[bytes] = []
+        lines: list[bytes | bytearray] = []
         for job_id in range(1, events // EVENTS_PER_JOB + 1):
             for event in job_life(job_id, 1_764_400_000.0 + job_id):
                 seq += 1

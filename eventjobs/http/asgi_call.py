@@ -99,7 +99,8 @@ async def call_app(
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
             if max_result_bytes is None or size <= max_result_bytes:
-                chunks.append(chunk)
+                if chunk:  # a body sent whole is then kept, not copied by the join
+                    chunks.append(chunk)
             else:
                 chunks.clear()  # over the limit: keep counting, store nothing
             complete = not message.get("more_body", False)

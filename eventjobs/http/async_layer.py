@@ -28,6 +28,7 @@ same prefix handling and target, as if it had arrived without the header.
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
@@ -391,19 +392,25 @@ async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
                     raise _BodyTooLarge()
             except ValueError:
                 pass  # the server has already rejected a malformed length
-    chunks: list[bytes] = []
+    # Gathered in a BytesIO, not as chunks to join: each chunk goes as it
+    # is written, and getvalue() hands over the buffer itself (CPython
+    # does not copy it when nothing else holds it), so a big body is held
+    # about once while it arrives, not twice.
+    gathered = io.BytesIO()
     size = 0
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
             raise _ClientGone()
-        chunk = bytes(message.get("body", b""))
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _BodyTooLarge()
-        chunks.append(chunk)
+        gathered.write(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            body = gathered.getvalue()
+            gathered.close()
+            return body
 
 
 def _headers_too_large(scope: Scope, max_count: int, max_bytes: int) -> bool:

@@ -36,7 +36,7 @@ import trio
 
 from ..errors import ConfigError, JournalCorrupt, JournalInUse, JournalUnavailable
 from ._protocol import Recorded
-from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record
+from .lines import GENESIS_HASH, REPAIR_HINT, encode_record, parse_record, record_seq
 from .memory import check_continues
 from .segments import (
     chain_anchor,
@@ -166,7 +166,7 @@ class FileJournal:
         for record in records:
             line, prev = encode_record(record, prev)
             lines.append(line)
-        data = b"\n".join(lines) + b"\n"
+        data = _buffers(lines)
         self._appending = True
         try:
             # Not abandoned on cancel: the thread always finishes (or undoes)
@@ -186,16 +186,14 @@ class FileJournal:
             start += len(line) + 1
         return locations
 
-    def _write(self, data: bytes, first_seq: int) -> tuple[int, int]:
-        """Write and sync *data*; return (segment first seq, byte offset) of it."""
+    def _write(self, data: list[bytes | bytearray], first_seq: int) -> tuple[int, int]:
+        """Write (in order) and sync the buffers *data*; return (segment
+        first seq, byte offset) of the first."""
         if self._size >= self._segment_bytes:
             self._roll(first_seq)
         start = self._size
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            _write_all(self._fd, data)
             os.fdatasync(self._fd)
         except OSError as error:
             # Undo the partial batch so the file ends on a whole record.
@@ -207,7 +205,7 @@ class FileJournal:
                 f"appending to {str(self._segment)!r} failed: "
                 f"{error.strerror or errno.errorcode.get(error.errno or 0, error)}"
             ) from error
-        self._size = start + len(data)
+        self._size = start + sum(len(buffer) for buffer in data)
         return self._segment_first, start
 
     def _roll(self, first_seq: int) -> None:
@@ -307,6 +305,45 @@ class FileJournal:
         await trio.lowlevel.checkpoint()
 
 
+#: A line this long is written from its own buffer (not copied into the
+#: batch's): a big body's line is not held twice while it is written.
+_OWN_BUFFER_BYTES = 1 << 16
+
+#: At most this many buffers per ``writev`` (the system's limit).
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
+
+
+def _buffers(lines: list[bytes | bytearray]) -> list[bytes | bytearray]:
+    """The batch *lines* (each followed by a newline) as few buffers: short
+    lines joined, long ones kept as they are."""
+    buffers: list[bytes | bytearray] = []
+    short: list[bytes | bytearray] = []
+    for line in lines:
+        if len(line) < _OWN_BUFFER_BYTES:
+            short += (line, b"\n")
+            continue
+        if short:
+            buffers.append(b"".join(short))
+            short = []
+        buffers += (line, b"\n")
+    if short:
+        buffers.append(b"".join(short))
+    return buffers
+
+
+def _write_all(fd: int, buffers: list[bytes | bytearray]) -> None:
+    """Write every byte of *buffers*, in order (``writev`` may write less)."""
+    views = [memoryview(buffer) for buffer in buffers]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0] = views[0][written:]
+                written = 0
+
+
 def _lock(directory: Path) -> int:
     lock_path = directory / LOCK_NAME
     try:
@@ -376,7 +413,11 @@ def _read_head(directory: Path) -> tuple[int, str]:
         if line is None:
             continue  # created just before a crash, nothing written yet
         try:
-            seq = json.loads(line)["seq"]
+            # From the prefix when it is as eventjobs writes it: the last
+            # line may hold a big body, and parse_record reads it anyway.
+            seq = record_seq(line)
+            if seq is None:
+                seq = json.loads(line)["seq"]
         except (ValueError, KeyError, TypeError):
             raise JournalCorrupt(
                 f"{segment.path}, last line: the last record does not read as a journal "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +20,14 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; json still works
     _orjson = None
 
-from ..codec import decode_event, encode_event
+from ..codec import (
+    base64_json,
+    body_encoding,
+    decode_event,
+    encode_body,
+    encode_event,
+    text_json,
+)
 from ..errors import CodecError, JournalCorrupt
 from ._protocol import Recorded
 
@@ -103,21 +111,88 @@ def _same_spelling(number: float) -> bool:
     return number == 0 or 1e-4 <= abs(number) < 1e16
 
 
-def sealed_hash(line: bytes) -> str | None:
+def sealed_hash(line: bytes | memoryview) -> str | None:
     """The hash a sealed line claims, if its content has it; else None."""
-    if len(line) < _SEAL_LENGTH or not line.endswith(b'"}'):
+    tail = bytes(line[-_SEAL_LENGTH:])
+    if (
+        len(tail) < _SEAL_LENGTH
+        or not tail.startswith(_HASH_OPEN)
+        or not tail.endswith(b'"}')
+    ):
         return None
-    tail = line[-_SEAL_LENGTH:]
-    if not tail.startswith(_HASH_OPEN):
-        return None
+    if len(line) < _VIEW_BYTES and not isinstance(line, memoryview):
+        # The usual record: a copy is cheaper than a view.
+        actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
+    else:  # hashed in place: a line may hold a big body
+        with memoryview(line) as view:
+            hasher = hashlib.sha256(view[:-_SEAL_LENGTH])
+        hasher.update(b"}")
+        actual = hasher.hexdigest()
     claimed = tail[len(_HASH_OPEN) : -2].decode("ascii", "replace")
-    actual = hashlib.sha256(line[:-_SEAL_LENGTH] + b"}").hexdigest()
     return claimed if claimed == actual else None
 
 
-def encode_record(record: Recorded, prev: str) -> tuple[bytes, str]:
-    """The journal line for *record* chained after *prev*, and its hash."""
-    return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
+#: From this length on, :func:`sealed_hash` hashes a line through a view.
+_VIEW_BYTES = 1 << 16
+
+
+#: A body this long or longer is put into its line as bytes, not as a str
+#: in the dict to serialise (:func:`encode_record`).
+SPLICED_BODY_BYTES = 1 << 16
+
+#: What a big body's data is while the rest of its record is serialised: a
+#: string no JSON serialiser escapes, found again by its quotes.
+_BODY_MARK = "eventjobs:body-spliced-here"
+_QUOTED_MARK = b'"' + _BODY_MARK.encode("ascii") + b'"'
+
+
+def encode_record(record: Recorded, prev: str) -> tuple[bytes | bytearray, str]:
+    """The journal line for *record* chained after *prev*, and its hash.
+
+    Byte for byte ``seal({"seq", "prev", **encode_event(event)})``. A big
+    body (at least :data:`SPLICED_BODY_BYTES`) is not turned into a str and
+    serialised with the record: the rest of the record is, around a mark,
+    and the body's JSON spelling is written block by block into the line's
+    one buffer, so encoding holds the body, that line and one block; the
+    line (a ``bytearray``) is hashed in place.
+    """
+    spliced: list[tuple[str, int, bytes]] = []
+
+    def mark_big_body(body: bytes) -> dict[str, str]:
+        if len(body) < SPLICED_BODY_BYTES:
+            return encode_body(body)
+        encoding, length = body_encoding(body)
+        spliced.append((encoding, length, body))
+        return {"encoding": encoding, "data": _BODY_MARK}
+
+    value = {
+        "seq": record.seq,
+        "prev": prev,
+        **encode_event(record.event, mark_big_body),
+    }
+    if not spliced:
+        return seal(value)
+    unsealed = _dumps(value)
+    if unsealed.count(_QUOTED_MARK) != 1:  # the mark's text elsewhere: no splicing
+        return seal({"seq": record.seq, "prev": prev, **encode_event(record.event)})
+    ((encoding, length, body),) = spliced
+    head, tail = unsealed.split(_QUOTED_MARK)
+    line = bytearray(len(head) + length + len(tail) + 1 + _SEAL_LENGTH)
+    view = memoryview(line)
+    view[: len(head) + 1] = head + b'"'
+    at = len(head) + 1
+    for block in text_json(body) if encoding == "utf-8" else base64_json(body):
+        view[at : at + len(block)] = block
+        at += len(block)
+    assert at == len(head) + 1 + length, "the body's spelling changed length"
+    view[at : at + len(tail) + 1] = b'"' + tail
+    at += len(tail)  # over the closing brace, which the seal replaces
+    hasher = hashlib.sha256(view[:at])
+    hasher.update(b"}")
+    digest = hasher.hexdigest()
+    view[at:] = _HASH_OPEN + digest.encode("ascii") + b'"}'
+    view.release()
+    return line, digest  # a bytearray: bytes-like, and nothing resizes it
 
 
 def chained_hash(line: bytes, expected_seq: int, prev: str) -> str | None:
@@ -148,13 +223,86 @@ def parse_record(
     Raises:
         JournalCorrupt: naming *where*, the sequence number and the damage.
     """
+    fast = _fast_loads(line)
+    if fast is not None:
+        try:
+            data, digest = _checked(fast, line, where, expected_seq, prev, hint)
+            return decode_record(data, where, expected_seq, hint), digest
+        except JournalCorrupt:
+            pass  # json's reading gives the verdict, and its message
+    data, digest = _checked(
+        _json_loads(line, where, expected_seq, hint),
+        line,
+        where,
+        expected_seq,
+        prev,
+        hint,
+    )
+    return decode_record(data, where, expected_seq, hint), digest
+
+
+def load_record(
+    line: bytes | memoryview, where: str, expected_seq: int, prev: str | None
+) -> tuple[dict[str, Any], str, bool]:
+    """The first half of :func:`parse_record`: the event's fields of *line*
+    (checked: JSON, sequence number, seal, chain), its hash, and whether
+    orjson read it. Then *line* may go before :func:`decode_record`, which
+    holds a big body twice less; if that raises on what orjson read, the
+    caller must :func:`parse_record` the line instead (json's verdict).
+
+    Raises:
+        JournalCorrupt: as :func:`parse_record`.
+    """
+    fast = _fast_loads(line)
+    if fast is not None:
+        try:
+            return (*_checked(fast, line, where, expected_seq, prev, REPAIR_HINT), True)
+        except JournalCorrupt:
+            pass
+    data = _json_loads(line, where, expected_seq, REPAIR_HINT)
+    return (*_checked(data, line, where, expected_seq, prev, REPAIR_HINT), False)
+
+
+def _fast_loads(line: bytes | memoryview) -> Any:
+    """*line* read by orjson (which reads bytes without first decoding them
+    to a str: 2-3x faster than json, and a big body is not held twice);
+    None when orjson is missing or refuses the line.
+
+    What orjson accepts it reads as json does, except integers beyond 64
+    bits (it gives floats) and escaped lone surrogates (it refuses them):
+    any record it reads wrongly fails the checks or the decoding, and
+    :func:`parse_record` then reads it again with json, whose verdict counts.
+    """
+    if _orjson is None:
+        return None
     try:
-        data = json.loads(line)
+        return _orjson.loads(line)
+    except _orjson.JSONDecodeError:
+        return None
+
+
+def _json_loads(
+    line: bytes | memoryview, where: str, expected_seq: int, hint: str
+) -> Any:
+    try:
+        return json.loads(line if isinstance(line, bytes) else bytes(line))
     except ValueError as error:
         raise JournalCorrupt(
             f"{where} (expected sequence number {expected_seq}): "
             f"not valid JSON ({error}). {hint}"
         ) from None
+
+
+def _checked(
+    data: Any,
+    line: bytes | memoryview,
+    where: str,
+    expected_seq: int,
+    prev: str | None,
+    hint: str,
+) -> tuple[dict[str, Any], str]:
+    """*data* (read from *line*) without its ``seq``, ``prev`` and ``hash``,
+    and the line's hash; checked against the sequence and the chain."""
     if not isinstance(data, dict):
         raise JournalCorrupt(
             f"{where} (expected sequence number {expected_seq}): "
@@ -183,10 +331,32 @@ def parse_record(
             f"{where}, sequence number {seq}: the hash chain is broken (the record "
             f"before it was removed, replaced or reordered). {hint}"
         )
+    return data, digest
+
+
+def decode_record(
+    data: dict[str, Any], where: str, seq: int, hint: str = REPAIR_HINT
+) -> Recorded:
+    """Record *seq* of the event fields *data* (from :func:`load_record`).
+
+    Raises:
+        JournalCorrupt: the fields are not an event (naming *where*).
+    """
     try:
         event = decode_event(data)
     except CodecError as error:
         raise JournalCorrupt(
             f"{where}, sequence number {seq}: {error}. {hint}"
         ) from None
-    return Recorded(seq, event), digest
+    return Recorded(seq, event)
+
+
+#: The start of every record eventjobs writes (compact, ``seq`` first).
+_SEQ_PREFIX = re.compile(rb'\{"seq":(0|[1-9][0-9]{0,18}),')
+
+
+def record_seq(line: bytes) -> int | None:
+    """The ``seq`` *line* starts with (read without parsing the rest of a
+    possibly long line); None when it does not start as eventjobs writes."""
+    match = _SEQ_PREFIX.match(line)
+    return int(match[1]) if match else None

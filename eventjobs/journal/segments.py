@@ -17,7 +17,16 @@ import attrs
 
 from ..errors import JournalCorrupt
 from ._protocol import Recorded
-from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, parse_record, sealed_hash
+from .lines import (
+    GENESIS_HASH,
+    REPAIR_HINT,
+    chained_hash,
+    decode_record,
+    load_record,
+    parse_record,
+    record_seq,
+    sealed_hash,
+)
 
 SEGMENT_PREFIX = "segment-"
 SEGMENT_SUFFIX = ".jsonl"
@@ -143,6 +152,8 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                 f"{segment.path}: the segment should begin at sequence number "
                 f"{expected_seq} (records are missing). {REPAIR_HINT}"
             )
+        # Per segment, not per record: the names in messages cost per event.
+        place = f"{segment.path}, line "
         for number, offset, line in _lines(segment.path):
             if expected_seq <= after:
                 # Only checked, not decoded: seal and chain, which is what
@@ -152,11 +163,13 @@ def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:
                     prev = checked
                     expected_seq += 1
                     continue
-            where = f"{segment.path}, line {number}"
-            record, prev = parse_record(line, where, expected_seq, prev)
+            record, prev = parse_record(line, place + str(number), expected_seq, prev)
             expected_seq += 1
             if record.seq > after:
-                yield attrs.evolve(record, location=location(segment.first_seq, offset))
+                # Built, not attrs.evolve'd: this runs for every event replayed.
+                yield Recorded(
+                    record.seq, record.event, location(segment.first_seq, offset)
+                )
 
 
 def _hash_before(directory: Path, segments: list[Segment], index: int) -> str:
@@ -190,45 +203,89 @@ def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
 def read_at(directory: Path, packed: int) -> Recorded:
     """The record at *packed* (a :func:`location`), checked against its hash.
 
+    A stored result may be big: its line is let go once checked, before the
+    body is decoded, so the fetch holds the line or the body, not both twice.
+
     Raises:
         JournalCorrupt: the segment or the line is not there, or is damaged.
     """
     first_seq, offset = unpack_location(packed)
     path = directory / segment_name(first_seq)
+    where = f"{path}, byte {offset}"
+    line = _line_at(path, offset)
+    seq = record_seq(line)
+    if seq is None:  # not as eventjobs writes it: let JSON say where seq is
+        try:
+            seq = json.loads(line)["seq"]
+        except (ValueError, KeyError, TypeError):
+            raise JournalCorrupt(
+                f"{where}: no journal record starts here. {REPAIR_HINT}"
+            ) from None
+    # A view without the newline: a copy of a big line would be one more.
+    view = memoryview(line)[: -1 if line.endswith(b"\n") else None]
+    data, _digest, fast = load_record(view, where, seq, None)
+    del line, view
+    try:
+        record = decode_record(data, where, seq)
+    except JournalCorrupt:
+        if not fast:
+            raise
+        # What orjson read does not decode: json's reading has the verdict.
+        record, _digest = parse_record(
+            _line_at(path, offset).rstrip(b"\n"), where, seq, None
+        )
+    return attrs.evolve(record, location=packed)
+
+
+def _line_at(path: Path, offset: int) -> bytes:
+    """The line of *path* at byte *offset* (with its newline)."""
     try:
         with path.open("rb") as file:
             file.seek(offset)
-            line = file.readline()
+            return file.readline()
     except FileNotFoundError:
         raise JournalCorrupt(
             f"{path}: the segment holding a stored result is missing. {REPAIR_HINT}"
         ) from None
-    where = f"{path}, byte {offset}"
-    try:
-        seq = json.loads(line)["seq"]
-    except (ValueError, KeyError, TypeError):
-        raise JournalCorrupt(
-            f"{where}: no journal record starts here. {REPAIR_HINT}"
-        ) from None
-    record, _digest = parse_record(line.rstrip(b"\n"), where, seq, None)
-    return attrs.evolve(record, location=packed)
+
+
+#: How much :func:`last_line` reads per step backwards.
+_STEP = 1 << 16
 
 
 def last_line(path: Path) -> bytes | None:
     """The last complete line of *path* (without newline), read backwards;
-    None when it has none. A torn final fragment is not a complete line."""
+    None when it has none. A torn final fragment is not a complete line.
+
+    Linear in the length of the line (and of a torn fragment after it): the
+    steps backwards look for newlines in each new block only and keep no
+    block, then the line is read once, so a line of many MiB (a big body)
+    costs two reads of it and one copy in memory, not a rescan per step.
+    """
     with path.open("rb") as file:
         position = file.seek(0, os.SEEK_END)
-        data = b""
-        while True:
-            step = min(1 << 16, position)
+        end: int | None = None  # where the newline ending the last line is
+        start = 0
+        block = b""
+        while position > 0:
+            step = min(_STEP, position)
             position -= step
             file.seek(position)
-            data = file.read(step) + data
-            end = data.rfind(b"\n")
-            if end >= 0:
-                start = data.rfind(b"\n", 0, end) + 1
-                if start > 0 or position == 0:
-                    return data[start:end]
-            elif position == 0:
-                return None
+            block = file.read(step)
+            if end is None:
+                found = block.rfind(b"\n")
+                if found < 0:
+                    continue  # still in the torn fragment
+                end = position + found
+                before = block.rfind(b"\n", 0, found)
+            else:
+                before = block.rfind(b"\n")
+            if before >= 0:
+                start = position + before + 1
+                break
+        if end is None:
+            return None
+        if start >= position and end < position + len(block):
+            return block[start - position : end - position]  # a short line
+        file.seek(start)
+        return file.read(end - start)

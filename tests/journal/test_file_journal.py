@@ -70,7 +70,7 @@ async def read_error(directory: Path) -> str:
 class FaultyOs:
     """The ``os`` module as eventjobs.journal.file sees it, with a failing call.
 
-    ``write`` can write only part of the data and then fail with ENOSPC (a
+    ``write`` (and ``writev``) can write only part of the data and then fail with ENOSPC (a
     disk filling up mid-batch); ``fdatasync`` can fail with ENOSPC after the
     data was written.
     """
@@ -90,6 +90,11 @@ class FaultyOs:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return os.write(fd, bytes(data)[: len(data) // 2])
         return os.write(fd, data)
+
+    def writev(self, fd: int, buffers: list[bytes]) -> int:
+        if self.fail_write:
+            return self.write(fd, b"".join(buffers))
+        return os.writev(fd, buffers)
 
     def fdatasync(self, fd: int) -> None:
         if self.fail_sync:
