@@ -64,7 +64,7 @@ class AuditStore(Protocol):
         else None then)."""
         ...
 
-    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         """The stored lines of records ``after + 1`` to *upto* (None: to the
         last whole line), in order.
 
@@ -102,7 +102,7 @@ class MemoryAuditStore:
             self._journal.journal_id = new_id()
         return self._journal.journal_id
 
-    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         upto = self._journal.head if upto is None else upto
         made = self._journal.lines
         if len(made) < upto:
@@ -163,7 +163,7 @@ class FileAuditStore:
         fsync_directory(self.directory)
         return made
 
-    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         segments = list_segments(self.directory)
         if upto == 0 or (upto is None and not segments):
             return
@@ -272,7 +272,7 @@ class PostgresAuditStore:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
+    def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         schema = self.location.schema
         last = (1 << 63) - 1 if upto is None else upto
         with self._connect() as conn:

@@ -94,7 +94,7 @@ class FileJournal:
         #: Told ``(first seq, lines)`` of each batch once it is durable: the
         #: lines exactly as written, so the audit trail's Merkle tree hashes
         #: them without reading them back (see runtime/transparency.py).
-        self.line_observers: list[Callable[[int, list[bytes]], None]] = []
+        self.line_observers: list[Callable[[int, list[bytes | bytearray]], None]] = []
 
     def __repr__(self) -> str:
         return f"<FileJournal {str(self.directory)!r} head={self._head}>"

@@ -28,7 +28,7 @@ class MemoryJournal:
         # lines a file journal would hold (made when first asked for) and
         # the signed checkpoints, by tree size.
         self.journal_id: str | None = None
-        self.lines: list[bytes] = []
+        self.lines: list[bytes | bytearray] = []
         self.lines_hash = "0" * 64
         self.checkpoints: dict[int, str] = {}
 

@@ -13,9 +13,11 @@ HASH_SIZE = 32
 EMPTY_ROOT = sha256(b"").digest()
 
 
-def leaf_hash(leaf: bytes) -> bytes:
+def leaf_hash(leaf: bytes | bytearray | memoryview) -> bytes:
     """The RFC 9162 hash of one leaf: SHA-256(0x00 || leaf)."""
-    return sha256(b"\x00" + leaf).digest()
+    hashing = sha256(b"\x00")
+    hashing.update(leaf)  # not b"\x00" + leaf: a big line is not copied
+    return hashing.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -54,7 +54,7 @@ class LeafHashes:
     def size(self) -> int:
         return self._size
 
-    def append(self, leaf: bytes) -> bytes:
+    def append(self, leaf: bytes | bytearray | memoryview) -> bytes:
         """Append the leaf *leaf* (its bytes); return its leaf hash."""
         hashed = leaf_hash(leaf)
         self.append_hash(hashed)

@@ -122,7 +122,7 @@ class Transparency:
                 observers.append(self.feed)
         return self._store
 
-    def feed(self, first_seq: int, lines: Sequence[bytes]) -> None:
+    def feed(self, first_seq: int, lines: Sequence[bytes | bytearray]) -> None:
         """The lines of records *first_seq*, ... just made durable: appended
         to the tree if they follow it (else :meth:`catch_up` reads them)."""
         if first_seq != self.tree.size + 1 or self._lock.locked():
@@ -280,8 +280,8 @@ class Transparency:
         wanted = {record.seq for record in records if record.seq <= checkpoint.size}
         store = self.store
 
-        def read() -> dict[int, bytes]:
-            found: dict[int, bytes] = {}
+        def read() -> dict[int, bytes | bytearray]:
+            found: dict[int, bytes | bytearray] = {}
             if not wanted:
                 return found
             last = max(wanted)
