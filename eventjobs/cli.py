@@ -310,8 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["job"]:
         # The client's start-up is most of a short command's time: only its
         # own parser, and nothing of the server (no other option comes first).
-        return client_commands.run(build_client_parser().parse_args(arguments))
-    args = build_parser().parse_args(arguments)
+        return client_commands.run(_parse(build_client_parser(), arguments))
+    args = _parse(build_parser(), arguments)
     from .observe import logformat
 
     if args.command == "users":
@@ -337,6 +337,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers != 1 and args.listen_fd is None:
         return _run_workers(args, arguments)
     return _run_server(args)
+
+
+def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """Parse *arguments*; an unknown option is reported with the usage of the
+    command it was given to (argparse would show the top level's)."""
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        command = parser
+        while (chosen := _chosen_subcommand(command, args)) is not None:
+            command = chosen
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def _chosen_subcommand(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen: argparse.ArgumentParser | None = action.choices.get(
+                str(getattr(args, action.dest, ""))
+            )
+            return chosen
+    return None
 
 
 def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
@@ -366,6 +390,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     """
     from .settings import Settings
 
+    try:
+        return _settings_of(args, Settings)
+    except ConfigError as error:
+        # Name the option as typed, not the field it sets.
+        field = error.setting or ""
+        option = "--redact-header" if field == "redact_headers" else "--" + field
+        raise error.named(option.replace("_", "-")) from None
+
+
+def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings:
     return Settings(
         journal=args.journal,
         bind=args.bind,
