@@ -68,7 +68,7 @@ from .paths import (
     split_database,
     strip_raw_database,
 )
-from .responses import ASYNC_ID_HEADER
+from .responses import ASYNC_ID_HEADER, shown
 from .rerun import is_rerun_safe
 
 ASYNC_HEADER = b"x-arango-async"
@@ -309,7 +309,14 @@ class AsyncJobLayer:
             except BadHeader:
                 # Decided before queueing, like 413: a job that could not
                 # apply its own timeout is never accepted.
-                await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, "bad parameter")
+                await _send_error(
+                    send,
+                    400,
+                    ERROR_HTTP_BAD_PARAMETER,
+                    f"bad parameter: {TIMEOUT_HEADER} must be a plain decimal "
+                    "number of seconds above 0, not "
+                    f"{shown(timeout.decode('latin-1'))}",
+                )
                 return
         try:
             body = await _read_body(scope, receive, limit)

@@ -105,7 +105,10 @@ async def test_handler_validation_error_is_part_of_the_job(served):
     await settle()
     result = await served.client.put(f"/_api/job/{job_id}")
     assert result.status_code == 400
-    assert (await json_of(result))["errorMessage"] == "bad parameter"
+    assert (await json_of(result))["errorMessage"] == (
+        "bad parameter: duration must be a number of seconds from 0 to 3600 "
+        "(--max-sleep); not 'abc'"
+    )
     assert result.headers["x-arango-async-id"] == str(job_id)
 
 
