@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import commands as client_commands
@@ -561,6 +561,12 @@ async def _serve(
     config.worker_class = "trio"
     config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
+    served: Any = app
+    if access_log:
+        from .observe.access_log import OneLinePerRequest, mark_response_start
+
+        config.logger_class = OneLinePerRequest
+        served = mark_response_start(app)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
         async def shutdown_trigger() -> None:
@@ -583,7 +589,13 @@ async def _serve(
 
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(
-                partial(hypercorn_serve, app, config, shutdown_trigger=shutdown_trigger)
+                partial(
+                    hypercorn_serve,
+                    served,
+                    config,
+                    shutdown_trigger=shutdown_trigger,
+                    mode="asgi",
+                )
             )
             where = ", ".join(binds) if binds else settings.bind
             journal = describe_location(settings.journal)
