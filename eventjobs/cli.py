@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing across restarts",
     )
     serve.add_argument(
+        "--create",
+        action="store_true",
+        help="start the journal even in a directory that holds other files (without "
+        "it, such a directory is refused; an empty or missing one is always fine)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -373,6 +379,7 @@ def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
 
     try:
         check_workers(args.workers, args.journal)
+        _check_journal_directory(args)
         runtime = runtime_of(create_app(_settings(args)))
         trio.run(runtime.open_journal)
         trio.run(runtime.journal.aclose)
@@ -434,6 +441,8 @@ def _run_server(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
+        if args.listen_fd is None:  # a worker's parent checked already
+            _check_journal_directory(args)
         app = create_app(settings, replay_in_background=True)
         if args.listen_fd is None:
             _check_bind(settings.bind)
@@ -448,6 +457,18 @@ def _run_server(args: argparse.Namespace) -> int:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_journal_directory(args: argparse.Namespace) -> None:
+    """Unless ``--create``: no journal among someone else's files.
+
+    Raises:
+        ConfigError: the directory holds files but no journal.
+    """
+    from .journal.opening import refuse_foreign_directory
+
+    if not args.create:
+        refuse_foreign_directory(args.journal)
 
 
 def check_workers(workers: int, journal: str) -> None:
