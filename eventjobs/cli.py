@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing across restarts",
     )
     serve.add_argument(
+        "--create",
+        action="store_true",
+        help="start the journal even in a directory that holds other files (without "
+        "it, such a directory is refused; an empty or missing one is always fine)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -373,8 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["job"]:
         # The client's start-up is most of a short command's time: only its
         # own parser, and nothing of the server (no other option comes first).
-        return client_commands.run(build_client_parser().parse_args(arguments))
-    args = build_parser().parse_args(arguments)
+        return client_commands.run(_parse(build_client_parser(), arguments))
+    args = _parse(build_parser(), arguments)
     from .observe import logformat
 
     if args.command == "users":
@@ -402,6 +408,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run_server(args)
 
 
+def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """Parse *arguments*; an unknown option is reported with the usage of the
+    command it was given to (argparse would show the top level's)."""
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        command = parser
+        while (chosen := _chosen_subcommand(command, args)) is not None:
+            command = chosen
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def _chosen_subcommand(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen: argparse.ArgumentParser | None = action.choices.get(
+                str(getattr(args, action.dest, ""))
+            )
+            return chosen
+    return None
+
+
 def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
     """``serve --workers N``: check what the workers would each find wrong
     (settings, the journal) once, here, then start them."""
@@ -412,6 +442,7 @@ def _run_workers(args: argparse.Namespace, arguments: list[str]) -> int:
 
     try:
         check_workers(args.workers, args.journal)
+        _check_journal_directory(args)
         runtime = runtime_of(create_app(_settings(args)))
         trio.run(runtime.open_journal)
         trio.run(runtime.journal.aclose)
@@ -429,6 +460,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     """
     from .settings import Settings
 
+    try:
+        return _settings_of(args, Settings)
+    except ConfigError as error:
+        # Name the option as typed, not the field it sets.
+        field = error.setting or ""
+        option = "--redact-header" if field == "redact_headers" else "--" + field
+        raise error.named(option.replace("_", "-")) from None
+
+
+def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings:
     return Settings(
         journal=args.journal,
         bind=args.bind,
@@ -471,6 +512,8 @@ def _run_server(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
+        if args.listen_fd is None:  # a worker's parent checked already
+            _check_journal_directory(args)
         app = create_app(settings, replay_in_background=True)
         if args.listen_fd is None:
             _check_bind(settings.bind)
@@ -496,6 +539,18 @@ def _run_server(args: argparse.Namespace) -> int:
         print(f"eventjobs: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_journal_directory(args: argparse.Namespace) -> None:
+    """Unless ``--create``: no journal among someone else's files.
+
+    Raises:
+        ConfigError: the directory holds files but no journal.
+    """
+    from .journal.opening import refuse_foreign_directory
+
+    if not args.create:
+        refuse_foreign_directory(args.journal)
 
 
 def check_workers(workers: int, journal: str) -> None:
@@ -657,6 +712,12 @@ async def _serve(
     config.worker_class = "trio"
     config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
+    served: Any = app
+    if access_log:
+        from .observe.access_log import OneLinePerRequest, mark_response_start
+
+        config.logger_class = OneLinePerRequest
+        served = mark_response_start(app)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         told_to_stop = trio.Event()
 
@@ -698,7 +759,11 @@ async def _serve(
             task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
         ) -> None:
             await hypercorn_serve(
-                app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
+                served,
+                config,
+                shutdown_trigger=shutdown_trigger,
+                mode="asgi",
+                task_status=task_status,
             )
             nursery.cancel_scope.cancel()  # and stop watching for signals
 

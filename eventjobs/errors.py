@@ -8,7 +8,24 @@ class EventJobsError(Exception):
 
 
 class ConfigError(EventJobsError, ValueError):
-    """The configuration is invalid; the message says which setting and why."""
+    """The configuration is invalid; the message says which setting and why.
+
+    Raised by a setting's check, it knows the setting (``setting``, the
+    field's name, which starts the message), so that the command line and
+    the environment can name it as the user wrote it (:meth:`named`).
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    def named(self, name: str) -> ConfigError:
+        """The same error, the setting called *name* (``--max-running``,
+        ``EVENTJOBS_MAX_RUNNING``) instead of its field name."""
+        message = str(self)
+        if self.setting is None or not message.startswith(self.setting):
+            return self
+        return type(self)(name + message[len(self.setting) :], setting=self.setting)
 
 
 class JournalInUse(ConfigError):

@@ -30,7 +30,8 @@ def _positive_int(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if type(value) is not int or value < 1:
             raise ConfigError(
-                f"{name} must be a whole number of at least 1, not {value!r}"
+                f"{name} must be a whole number of at least 1, not {value!r}",
+                setting=name,
             )
 
     return check
@@ -45,7 +46,24 @@ def _seconds(name: str) -> Validator:
             or value < 0
         ):
             raise ConfigError(
-                f"{name} must be a number of seconds, 0 or more, not {value!r}"
+                f"{name} must be a number of seconds, 0 or more, not {value!r}",
+                setting=name,
+            )
+
+    return check
+
+
+def _positive_seconds(name: str) -> Validator:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigError(
+                f"{name} must be a number of seconds above 0, not {value!r}",
+                setting=name,
             )
 
     return check
@@ -60,7 +78,8 @@ def _lease_seconds(_instance: object, _attribute: object, value: object) -> None
     ):
         raise ConfigError(
             f"node_lease must be a number of seconds from {MIN_NODE_LEASE:g} to "
-            f"{MAX_NODE_LEASE:g}, not {value!r}"
+            f"{MAX_NODE_LEASE:g}, not {value!r}",
+            setting="node_lease",
         )
 
 
@@ -83,7 +102,8 @@ def _optional_positive_int(name: str) -> Validator:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is not None and (type(value) is not int or value < 1):
             raise ConfigError(
-                f"{name} must be a whole number of at least 1 (or unset), not {value!r}"
+                f"{name} must be a whole number of at least 1 (or unset), not {value!r}",
+                setting=name,
             )
 
     return check
@@ -96,7 +116,10 @@ def _header_names(
         if not name or not all(
             33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name
         ):
-            raise ConfigError(f"redact_headers: {name!r} is not an HTTP header name")
+            raise ConfigError(
+                f"redact_headers: {name!r} is not an HTTP header name",
+                setting="redact_headers",
+            )
 
 
 def _lower_names(value: object) -> tuple[str, ...]:
@@ -128,7 +151,8 @@ def parse_bind(value: str) -> tuple[str, int]:
             else f"{value[:40]!r}... ({len(value)} characters)"
         )
         raise ConfigError(
-            f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {shown}"
+            f"bind must be HOST:PORT, for example {DEFAULT_BIND}, not {shown}",
+            setting="bind",
         )
     return host.strip("[]"), int(port)
 
@@ -139,7 +163,8 @@ def _app_reference(_instance: object, _attribute: object, value: str | None) -> 
     module, sep, attr = value.partition(":")
     if not sep or not module or not attr:
         raise ConfigError(
-            f"app must be MODULE:ATTRIBUTE, for example myservice.web:app, not {value!r}"
+            f"app must be MODULE:ATTRIBUTE, for example myservice.web:app, not {value!r}",
+            setting="app",
         )
 
 
@@ -311,7 +336,7 @@ class Settings:
     jwt_secret_file: str | None = None
     #: How long a token from ``POST /_open/auth`` is valid.
     jwt_lifetime: float = attrs.field(
-        default=3600.0, validator=_seconds("jwt_lifetime")
+        default=3600.0, validator=_positive_seconds("jwt_lifetime")
     )
     #: Further request headers never written to the journal (lower-cased);
     #: ``authorization`` and ``cookie`` are always left out.
@@ -363,7 +388,11 @@ class Settings:
                 continue
             raw = environ[variable]
             values[field.name] = _convert(variable, raw, field)
-        return cls(**values)  # type: ignore[arg-type]
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ConfigError as error:
+            # Name the setting as the user wrote it: the variable.
+            raise error.named(f"EVENTJOBS_{(error.setting or '').upper()}") from None
 
 
 def _convert(variable: str, raw: str, field: attrs.Attribute[object]) -> object:

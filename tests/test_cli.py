@@ -210,7 +210,7 @@ def test_max_running_zero_is_refused(tmp_path: Path) -> None:
     message = one_sentence(
         serve("--journal", journal_dir(tmp_path), "--max-running", "0")
     )
-    assert "max_running" in message
+    assert "--max-running must" in message
     assert "0" in message
 
 

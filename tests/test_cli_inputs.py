@@ -60,4 +60,53 @@ def test_a_port_of_five_thousand_digits_is_a_bad_bind(
         capsys, "serve", "--journal", str(tmp_path / "j"), "--bind", f"127.0.0.1:{HUGE}"
     )
     assert status == 1
-    assert err.startswith("eventjobs: bind must be HOST:PORT"), err
+    assert err.startswith("eventjobs: --bind must be HOST:PORT"), err
+
+
+@pytest.mark.parametrize(
+    "argv, sentence",
+    [
+        (
+            ["--max-running", "0"],
+            "eventjobs: --max-running must be a whole number of at least 1, not 0",
+        ),
+        (["--max-wait", "-1"], "eventjobs: --max-wait must be a number of seconds"),
+        (["--jwt-lifetime", "0"], "eventjobs: --jwt-lifetime must be a number of"),
+        (["--redact-header", "a b"], "eventjobs: --redact-header: 'a b' is not"),
+    ],
+)
+def test_a_bad_serve_option_is_named_as_typed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], sentence: str
+) -> None:
+    status, err = run(capsys, "serve", "--journal", str(tmp_path / "j"), *argv)
+    assert status == 1
+    assert err.startswith(sentence), err
+    assert "_" not in err.split(" must ")[0], err  # no attribute names
+
+
+def test_a_bad_setting_from_the_environment_names_the_variable() -> None:
+    from eventjobs.errors import ConfigError
+    from eventjobs.settings import Settings
+
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"EVENTJOBS_MAX_RUNNING": "0"})
+    assert str(raised.value) == (
+        "EVENTJOBS_MAX_RUNNING must be a whole number of at least 1, not 0"
+    )
+
+
+def test_a_mistyped_serve_option_gets_serves_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, err = run(capsys, "serve", "--jornal", "x")
+    assert status == 2
+    assert err.startswith("usage: eventjobs serve "), err
+    assert "eventjobs serve: error: unrecognized arguments: --jornal x" in err
+
+
+def test_a_mistyped_journal_command_option_gets_its_usage(
+    capsys: pytest.CaptureFixture[str], journal: str
+) -> None:
+    status, err = run(capsys, "journal", "verify", journal, "--quiett")
+    assert status == 2
+    assert err.startswith("usage: eventjobs journal verify "), err

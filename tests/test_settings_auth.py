@@ -51,6 +51,7 @@ def test_authentication_is_off_by_default():
             "max_header_count must be a whole number of at least 1",
         ),
         ({"jwt_lifetime": -1}, "jwt_lifetime must be a number of seconds"),
+        ({"jwt_lifetime": 0}, "jwt_lifetime must be a number of seconds above 0"),
         ({"redact_headers": ("bad name",)}, "is not an HTTP header name"),
     ],
 )

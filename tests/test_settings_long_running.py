@@ -36,10 +36,10 @@ def test_long_running_settings_come_from_the_environment():
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("EVENTJOBS_WORKER_PROCESSES", "0", "worker_processes"),
+        ("EVENTJOBS_WORKER_PROCESSES", "0", "EVENTJOBS_WORKER_PROCESSES must"),
         ("EVENTJOBS_WORKER_PROCESSES", "two", "EVENTJOBS_WORKER_PROCESSES"),
-        ("EVENTJOBS_JOB_TIMEOUT", "-1", "job_timeout"),
-        ("EVENTJOBS_MAX_WAIT", "nan", "max_wait"),
+        ("EVENTJOBS_JOB_TIMEOUT", "-1", "EVENTJOBS_JOB_TIMEOUT must"),
+        ("EVENTJOBS_MAX_WAIT", "nan", "EVENTJOBS_MAX_WAIT must"),
         ("EVENTJOBS_PROGRESS_INTERVAL", "soon", "EVENTJOBS_PROGRESS_INTERVAL"),
     ],
 )

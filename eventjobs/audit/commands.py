@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -25,7 +26,7 @@ from . import export as export_module
 from .filters import EventFilter
 from .log import HEADER, log_rows
 from .progress import ProgressBar
-from .reading import NoJournal, Scan, records, source_of
+from .reading import NoJournal, Scan, check_directory, records, source_of
 from .reading import follower as reading_follower
 from .replay import CannotReplay, replay
 from .show import UnknownJob, show
@@ -266,6 +267,8 @@ def _stats(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
 
 def _export(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
     directory = source_of(args.directory)
+    if isinstance(directory, Path):
+        check_directory(directory)  # before the CSV header is written
     if args.output is None:
         export_module.export(records(directory), args.format, out)
         return 0

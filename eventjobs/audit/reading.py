@@ -21,7 +21,7 @@ import attrs
 from ..errors import JournalCorrupt
 from ..journal import Recorded
 from ..journal.lines import GENESIS_HASH, parse_record
-from ..journal.opening import InMemory, parse_location
+from ..journal.opening import InMemory, foreign_files, listed, parse_location
 from ..journal.pg_connect import connect
 from ..journal.pg_rows import parse_row, read_hashed, row_name
 from ..journal.pg_schema import check_version
@@ -30,8 +30,8 @@ from ..journal.segments import chain_anchor, list_segments
 
 
 class NoJournal(Exception):
-    """The directory does not exist or is not a directory (or the PostgreSQL
-    schema holds no journal)."""
+    """The directory does not exist, is not a directory or holds files but
+    no journal (or the PostgreSQL schema holds no journal)."""
 
 
 #: Where a journal is: a directory, or a PostgreSQL schema.
@@ -49,6 +49,22 @@ def source_of(text: str) -> Source:
     # The in-memory journal lives inside a server: read as a directory of
     # that name, it is reported missing like any other.
     return Path(text) if isinstance(location, InMemory) else location
+
+
+def check_directory(directory: Path) -> None:
+    """That *directory* is a journal, or an empty directory (an empty journal).
+
+    Raises:
+        NoJournal: it is missing, not a directory, or holds files but no
+            journal; the message says which.
+    """
+    if not directory.is_dir():
+        raise NoJournal(f"there is no journal directory at {str(directory)!r}")
+    if names := foreign_files(directory):
+        raise NoJournal(
+            f"the directory {str(directory)!r} holds no journal, only other files "
+            f"({listed(names)})"
+        )
 
 
 @attrs.frozen
@@ -96,8 +112,7 @@ class Scan:
         if isinstance(self.directory, PostgresLocation):
             yield from self._rows(self.directory)
             return
-        if not self.directory.is_dir():
-            raise NoJournal(f"there is no journal directory at {str(self.directory)!r}")
+        check_directory(self.directory)
         segments = list_segments(self.directory)
         if not segments:
             return

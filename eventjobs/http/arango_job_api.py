@@ -34,8 +34,22 @@ from .responses import (
     method_not_supported,
     not_found,
     result_true,
+    shown,
     stored_result,
 )
+
+#: What may follow /_api/job/, by method, for the 400s that name it.
+_EXPECTED = {
+    "GET": "a job id, 'done' or 'pending'",
+    "PUT": "a job id, or a job id and 'cancel'",
+    "DELETE": "a job id, 'all' or 'expired'",
+}
+
+
+def _wrong_parts(method: str, parts: list[str]) -> Response:
+    got = f"got {shown('/'.join(parts))}" if parts else "got nothing"
+    return bad_parameter(f"{method} /_api/job/ takes {_EXPECTED[method]}; {got}")
+
 
 DEFAULT_LIST_COUNT = 100
 
@@ -76,20 +90,24 @@ async def job_api(tail: str) -> Response:
 
 async def _get(parts: list[str]) -> Response:
     if len(parts) != 1:
-        return bad_parameter()
+        return _wrong_parts("GET", parts)
     (part,) = parts
     if part in ("done", "pending"):
         count = _count()
         if count is None:
-            return bad_parameter()
+            raw = request.args.get("count", "")
+            return bad_parameter(f"count must be a whole number, not {shown(raw)}")
         await jobs().sync()
         ids = jobs().job_ids(current_caller(), pending=part == "pending", count=count)
         return json_response([str(job_id) for job_id in ids])
     if part[:1] not in tuple("123456789"):
-        return bad_parameter()
+        return bad_parameter(
+            f"GET /_api/job/ takes {_EXPECTED['GET']} (an id starts with 1-9); "
+            f"got {shown(part)}"
+        )
     await jobs().sync(parse_job_id(part))
-    if not await _wait_if_asked(parse_job_id(part)):
-        return bad_parameter()
+    if (wrong := await _wait_if_asked(parse_job_id(part))) is not None:
+        return wrong
     job = jobs().status(parse_job_id(part), current_caller())
     if job is None:
         return not_found()
@@ -99,8 +117,8 @@ async def _get(parts: list[str]) -> Response:
 async def _put(parts: list[str]) -> Response:
     if len(parts) == 1:
         await jobs().sync(parse_job_id(parts[0]))
-        if not await _wait_if_asked(parse_job_id(parts[0])):
-            return bad_parameter()
+        if (wrong := await _wait_if_asked(parse_job_id(parts[0]))) is not None:
+            return wrong
         job = await jobs().fetch(parse_job_id(parts[0]), current_caller())
         if job is None:
             return not_found()
@@ -109,7 +127,9 @@ async def _put(parts: list[str]) -> Response:
         return stored_result(job)
     if len(parts) == 2:
         if parts[1] != "cancel":
-            return bad_parameter()
+            return bad_parameter(
+                f"PUT /_api/job/{{id}}/ takes only 'cancel', not {shown(parts[1])}"
+            )
         job_id = parse_job_id(parts[0])
         await jobs().sync(job_id)
         if not await jobs().cancel(job_id, current_caller()):
@@ -117,12 +137,12 @@ async def _put(parts: list[str]) -> Response:
                 f"could not find job ({job_id}) in AsyncJobManager during cancel operation"
             )
         return result_true()
-    return bad_parameter()
+    return _wrong_parts("PUT", parts)
 
 
 async def _delete(parts: list[str]) -> Response:
     if len(parts) != 1:
-        return bad_parameter()
+        return _wrong_parts("DELETE", parts)
     (part,) = parts
     caller = current_caller()
     await jobs().sync(parse_job_id(part) if part not in ("all", "expired") else None)
@@ -132,7 +152,11 @@ async def _delete(parts: list[str]) -> Response:
     if part == "expired":
         stamp = _stamp()
         if stamp is None:
-            return bad_parameter()
+            raw = request.args.get("stamp")
+            got = "it is missing" if raw is None else f"not {shown(raw)}"
+            return bad_parameter(
+                f"DELETE /_api/job/expired needs ?stamp=T, unix seconds; {got}"
+            )
         await jobs().delete_expired(caller, stamp)
         return result_true()
     if not await jobs().delete(parse_job_id(part), caller):
@@ -140,24 +164,27 @@ async def _delete(parts: list[str]) -> Response:
     return result_true()
 
 
-async def _wait_if_asked(job_id: int) -> bool:
+async def _wait_if_asked(job_id: int) -> Response | None:
     """With ``x-eventjobs-wait: SECONDS``, wait (at most ``max_wait``) until
-    the job is no longer pending; False when the value is malformed.
+    the job is no longer pending; the 400 to answer when the value is malformed.
 
     Without the header this returns at once, so the answer is the spec's.
     A client that disconnects cancels only this wait.
     """
     raw = request.headers.get(WAIT_HEADER)
     if raw is None:
-        return True
+        return None
     try:
         seconds = parse_seconds(raw, allow_zero=True)
     except BadHeader:
-        return False
+        return bad_parameter(
+            f"{WAIT_HEADER} must be a plain decimal number of seconds, 0 or more, "
+            f"not {shown(raw)}"
+        )
     seconds = min(seconds, jobs().settings.max_wait)
     if seconds > 0:
         await jobs().wait_finished(job_id, current_caller(), seconds)
-    return True
+    return None
 
 
 def _pending(job: JobView) -> Response:

@@ -29,6 +29,7 @@ same prefix handling and target, as if it had arrived without the header.
 from __future__ import annotations
 
 import io
+import logging
 import math
 from typing import Any
 
@@ -69,10 +70,16 @@ from .paths import (
     split_database,
     strip_raw_database,
 )
-from .responses import ASYNC_ID_HEADER
+from .responses import ASYNC_ID_HEADER, shown
 from .rerun import is_rerun_safe
 
 ASYNC_HEADER = b"x-arango-async"
+
+log = logging.getLogger("eventjobs.http")
+
+#: Distinct ignored ``x-arango-async`` values warned about, at most (a client
+#: sending a new value with every request must not grow the set forever).
+MAX_WARNED_VALUES = 64
 
 #: The endpoint name standing for "somewhere in the mounted app".
 MOUNTED_ENDPOINT = "<mounted app>"
@@ -112,6 +119,7 @@ class AsyncJobLayer:
         self._inner = inner
         self._mounted = mounted
         self._authenticator = authenticator
+        self._warned_values: set[bytes] = set()
 
     @property
     def runtime(self) -> Runtime:
@@ -155,6 +163,8 @@ class AsyncJobLayer:
         target, endpoint = self._route(scope)
         routable = endpoint is not None
         mode = _async_mode(scope)
+        if mode is None:
+            self._warn_if_ignored(scope)
         # The job API and /_open/ (whose bodies are credentials, never to be
         # journalled) are always synchronous (spec 1.4).
         job_api = is_job_api(scope["path"])
@@ -175,6 +185,29 @@ class AsyncJobLayer:
             return
         await self._accept(
             scope, receive, send, caller, original_path, store=mode == b"store"
+        )
+
+    def _warn_if_ignored(self, scope: Scope) -> None:
+        """Log once per distinct value an ``x-arango-async`` that is neither
+        ``store``, ``true`` nor ``false``: the request runs synchronously, as
+        in ArangoDB, which is rarely what whoever sent ``STORE`` meant."""
+        value = _header(scope, ASYNC_HEADER)
+        if value is None or value == b"false" or value in self._warned_values:
+            return
+        if len(self._warned_values) >= MAX_WARNED_VALUES:
+            return
+        self._warned_values.add(value)
+        more = (
+            "; further unknown values are not logged"
+            if len(self._warned_values) == MAX_WARNED_VALUES
+            else ""
+        )
+        log.warning(
+            "x-arango-async: %r is neither 'store' nor 'true' (the values are "
+            "case-sensitive): such requests run synchronously, as in ArangoDB, "
+            "and this is logged once per value%s",
+            value.decode("latin-1"),
+            more,
         )
 
     async def _caller(self, scope: Scope, open_path: bool) -> Caller | None:
@@ -278,7 +311,14 @@ class AsyncJobLayer:
             except BadHeader:
                 # Decided before queueing, like 413: a job that could not
                 # apply its own timeout is never accepted.
-                await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, "bad parameter")
+                await _send_error(
+                    send,
+                    400,
+                    ERROR_HTTP_BAD_PARAMETER,
+                    f"bad parameter: {TIMEOUT_HEADER} must be a plain decimal "
+                    "number of seconds above 0, not "
+                    f"{shown(timeout.decode('latin-1'))}",
+                )
                 return
         try:
             body = await _read_body(scope, receive, limit)

@@ -12,7 +12,7 @@ from quart import Blueprint, Response, current_app, request
 from .._version import __version__
 from ..runtime import Runtime
 from .context import current_caller, current_database
-from .responses import bad_parameter, json_response
+from .responses import bad_parameter, json_response, shown
 
 blueprint = Blueprint("builtins", __name__)
 
@@ -76,6 +76,10 @@ async def sleep() -> Response:
     except ValueError:
         duration = math.nan
     if not 0 <= duration <= _runtime().settings.max_sleep:  # also rejects NaN
-        return bad_parameter()
+        got = "it is missing" if raw is None else f"not {shown(raw)}"
+        return bad_parameter(
+            "duration must be a number of seconds from 0 to "
+            f"{_runtime().settings.max_sleep:g} (--max-sleep); {got}"
+        )
     await trio.sleep(duration)
     return json_response({"error": False, "code": 200, "duration": duration})

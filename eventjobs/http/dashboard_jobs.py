@@ -36,7 +36,7 @@ from quart import Blueprint, Response, current_app, request
 from ..projection import Phase, View
 from ..runtime import Runtime
 from .context import current_caller
-from .responses import bad_parameter, json_response
+from .responses import bad_parameter, json_response, shown
 
 blueprint = Blueprint("dashboard_jobs", __name__)
 
@@ -82,13 +82,14 @@ async def list_jobs() -> Response:
     owner = request.args.get("owner", "")
     path = request.args.get("path", "")
     limit_text = request.args.get("limit", str(DEFAULT_LIMIT))
-    if (
-        state not in ("pending", "done", "all")
-        or len(owner) > MAX_FILTER_CHARS
-        or len(path) > MAX_FILTER_CHARS
-        or not (limit_text.isascii() and limit_text.isdigit())
-    ):
-        return bad_parameter()
+    if state not in ("pending", "done", "all"):
+        return bad_parameter(f"state must be pending, done or all, not {shown(state)}")
+    if len(owner) > MAX_FILTER_CHARS or len(path) > MAX_FILTER_CHARS:
+        return bad_parameter(
+            f"owner and path filters are {MAX_FILTER_CHARS} characters at most"
+        )
+    if not (limit_text.isascii() and limit_text.isdigit()):
+        return bad_parameter(f"limit must be a whole number, not {shown(limit_text)}")
     limit = int(limit_text) if len(limit_text) <= 18 else sys.maxsize
     wanted_owner = None if owner == NO_OWNER else owner
     runtime: Runtime = current_app.extensions["eventjobs"]

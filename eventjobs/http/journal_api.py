@@ -46,7 +46,7 @@ from ..runtime import Runtime
 from ..runtime.transparency import NoCheckpoint, OutOfRange
 from .context import current_caller
 from .reauth import credential_check
-from .responses import bad_parameter, error, json_response, not_found
+from .responses import bad_parameter, error, json_response, not_found, shown
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ async def journal_stream() -> Response:
     # ASCII digits of a 64-bit sequence number only ("²" is a digit to
     # str.isdigit, and int() refuses thousands of digits).
     if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 20):
-        return bad_parameter()
+        return bad_parameter(
+            f"after must be a sequence number, not {shown(after_text)}"
+        )
     follow = request.args.get("follow", "false").lower() in ("true", "1", "yes")
     runtime = _runtime()
     credentials = credential_check()

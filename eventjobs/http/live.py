@@ -49,7 +49,7 @@ from ..records import Recorded
 from ..runtime import Runtime
 from .context import current_caller
 from .reauth import credential_check
-from .responses import bad_parameter
+from .responses import bad_parameter, shown
 
 blueprint = Blueprint("live", __name__)
 
@@ -157,7 +157,7 @@ def _line(value: dict[str, Any]) -> bytes:
 async def events() -> Response:
     follow_text = request.args.get("follow", "true")
     if follow_text not in ("true", "false"):
-        return bad_parameter()
+        return bad_parameter(f"follow must be true or false, not {shown(follow_text)}")
     caller = current_caller()
     credentials = credential_check()
     feed = feed_of(current_app)

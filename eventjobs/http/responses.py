@@ -41,8 +41,20 @@ def error(
     return response
 
 
-def bad_parameter() -> Response:
-    return error(400, ERROR_HTTP_BAD_PARAMETER, "bad parameter")
+def bad_parameter(reason: str | None = None) -> Response:
+    """ArangoDB's 400 (errorNum 400, what clients look at), its message
+    followed by *reason*: which parameter and why (``bad parameter: count
+    must be a whole number, not 'many'``)."""
+    message = "bad parameter" if reason is None else f"bad parameter: {reason}"
+    return error(400, ERROR_HTTP_BAD_PARAMETER, message)
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """*value* quoted for an error message, cut short when long (it comes
+    from the client, who may send anything)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def not_found(message: str = "not found") -> Response:

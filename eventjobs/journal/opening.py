@@ -35,8 +35,10 @@ __all__ = [
     "InMemory",
     "JournalLocation",
     "describe_location",
+    "foreign_files",
     "open_journal",
     "parse_location",
+    "refuse_foreign_directory",
 ]
 
 #: A URL scheme at the start of a location ("name://").
@@ -94,6 +96,51 @@ def describe_location(location: str | os.PathLike[str] | JournalLocation) -> str
     if isinstance(parsed, PostgresLocation):
         return parsed.redacted
     return repr(os.path.abspath(parsed))
+
+
+#: What a journal directory holds: the files a journal writes.
+_JOURNAL_FILES = re.compile(r"LOCK$|segment-|snapshot-|checkpoint-")
+
+
+def foreign_files(directory: Path) -> list[str]:
+    """The names of what *directory* holds when that is files but no
+    journal; ``[]`` when it is missing, empty or a journal (whatever else
+    it holds beside). A ``README.md`` and hidden files (``.gitkeep``) do
+    not count: the repository's ``journal/`` holds a README. Blocking."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    if any(_JOURNAL_FILES.match(name) for name in names):
+        return []
+    return [name for name in names if name != "README.md" and not name.startswith(".")]
+
+
+def listed(names: list[str], shown: int = 5) -> str:
+    """*names* for a message: the first few, then how many more."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def refuse_foreign_directory(
+    location: str | os.PathLike[str] | JournalLocation,
+) -> None:
+    """Refuse to start a journal among someone else's files: *location*,
+    when it is a directory, must be missing, empty or a journal. Blocking.
+
+    Raises:
+        ConfigError: it holds files but no journal; the message names a few.
+    """
+    parsed = parse_location(location)
+    if not isinstance(parsed, Path):
+        return
+    names = foreign_files(parsed)
+    if names:
+        raise ConfigError(
+            f"the directory {str(parsed)!r} holds files but no journal "
+            f"({listed(names)}); give --journal an empty or new directory or an "
+            "existing journal, or add --create to start a journal among those files"
+        )
 
 
 @overload

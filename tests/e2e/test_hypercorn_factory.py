@@ -199,7 +199,8 @@ def test_hypercorn_factory_with_a_bad_setting_fails_with_one_sentence(
     output = failure_output(tmp_path / "journal", {"EVENTJOBS_MAX_RUNNING": "0"})
     assert "Traceback" not in output
     assert (
-        "eventjobs: max_running must be a whole number of at least 1, not 0" in output
+        "eventjobs: EVENTJOBS_MAX_RUNNING must be a whole number of at least 1, not 0"
+        in output
     )
 
 

@@ -171,7 +171,8 @@ def test_result_statuses_survive_a_restart(journal: Path) -> None:
         assert error.json() == {
             "code": 400,
             "error": True,
-            "errorMessage": "bad parameter",
+            "errorMessage": "bad parameter: duration must be a number of seconds "
+            "from 0 to 3600 (--max-sleep); not '-1'",
             "errorNum": 400,
         }
 

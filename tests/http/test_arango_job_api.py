@@ -9,12 +9,18 @@ import pytest
 from eventjobs.events import JobFetched
 from tests.support import settle, submit
 
-BAD_PARAMETER = {
-    "code": 400,
-    "error": True,
-    "errorMessage": "bad parameter",
-    "errorNum": 400,
-}
+
+def assert_bad_parameter(body: dict) -> None:
+    """ArangoDB's 400 bad parameter; the message goes on to say which and why
+    (test_a_bad_parameter_says_which_and_why)."""
+    assert {key: value for key, value in body.items() if key != "errorMessage"} == {
+        "code": 400,
+        "error": True,
+        "errorNum": 400,
+    }
+    assert body["errorMessage"].startswith("bad parameter: "), body
+
+
 NOT_FOUND = {"code": 404, "error": True, "errorMessage": "not found", "errorNum": 404}
 METHOD_NOT_SUPPORTED = {
     "code": 405,
@@ -55,7 +61,7 @@ async def test_put_without_id_is_bad_parameter(served):
     """PUT /_api/job answers 400 bad parameter."""
     response = await served.client.put("/_api/job")
     assert response.status_code == 400
-    assert await json_of(response) == BAD_PARAMETER
+    assert_bad_parameter(await json_of(response))
 
 
 async def test_put_with_trailing_slash_only_is_bad_parameter(served):
@@ -68,7 +74,7 @@ async def test_put_with_three_parts_is_bad_parameter(served):
     """PUT /_api/job/a/b/c answers 400 bad parameter."""
     response = await served.client.put("/_api/job/a/b/c")
     assert response.status_code == 400
-    assert await json_of(response) == BAD_PARAMETER
+    assert_bad_parameter(await json_of(response))
 
 
 @pytest.mark.parametrize("job_id", ["999", "abc", "0"])
@@ -219,7 +225,7 @@ async def test_put_with_other_word_is_bad_parameter(served):
     job_id = await done_job(served)
     response = await served.client.put(f"/_api/job/{job_id}/stop")
     assert response.status_code == 400
-    assert await json_of(response) == BAD_PARAMETER
+    assert_bad_parameter(await json_of(response))
 
 
 # -- GET /_api/job/... -------------------------------------------------------------------------
@@ -256,7 +262,7 @@ async def test_get_other_word_is_bad_parameter(served, part):
     """GET /_api/job/{other} is 400 bad parameter."""
     response = await served.client.get(f"/_api/job/{part}")
     assert response.status_code == 400
-    assert await json_of(response) == BAD_PARAMETER
+    assert_bad_parameter(await json_of(response))
 
 
 @pytest.mark.parametrize(
@@ -329,7 +335,7 @@ async def test_delete_expired_without_stamp_is_bad_parameter(served):
     """DELETE expired needs a stamp."""
     response = await served.client.delete("/_api/job/expired")
     assert response.status_code == 400
-    assert await json_of(response) == BAD_PARAMETER
+    assert_bad_parameter(await json_of(response))
 
 
 @pytest.mark.parametrize("stamp", ["abc", "nan", "inf"])
@@ -449,3 +455,36 @@ async def test_ids_and_counts_with_thousands_of_digits_are_answered_plainly(serv
     job_id = await done_job(served)
     listed = await served.client.get(f"/_api/job/done?count={digits}")
     assert await json_of(listed) == [str(job_id)]
+
+
+@pytest.mark.parametrize(
+    "method, path, headers, naming",
+    [
+        ("PUT", "/_api/job", {}, "a job id"),
+        ("PUT", "/_api/job/a/b/c", {}, "'a/b/c'"),
+        ("PUT", "/_api/job/1/stop", {}, "'stop'"),
+        ("GET", "/_api/job", {}, "a job id, 'done' or 'pending'"),
+        ("GET", "/_api/job/abc", {}, "'abc'"),
+        ("GET", "/_api/job/done?count=many", {}, "count"),
+        ("GET", "/_api/job/1", {"x-eventjobs-wait": "soon"}, "x-eventjobs-wait"),
+        ("DELETE", "/_api/job", {}, "'all' or 'expired'"),
+        ("DELETE", "/_api/job/expired", {}, "stamp"),
+        ("DELETE", "/_api/job/expired?stamp=yesterday", {}, "'yesterday'"),
+        ("GET", "/_admin/sleep?duration=-1", {}, "duration"),
+    ],
+)
+async def test_a_bad_parameter_says_which_and_why(
+    served, method, path, headers, naming
+):
+    """ArangoDB's code and errorNum (what clients look at), and a message
+    that starts as ArangoDB's and goes on to name the parameter and why."""
+    response = await served.client.open(path, method=method, headers=headers)
+    assert response.status_code == 400
+    body = await json_of(response)
+    assert {key: body[key] for key in ("code", "error", "errorNum")} == {
+        "code": 400,
+        "error": True,
+        "errorNum": 400,
+    }
+    assert body["errorMessage"].startswith("bad parameter: "), body
+    assert naming in body["errorMessage"], body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import trio
@@ -104,7 +105,10 @@ async def test_handler_validation_error_is_part_of_the_job(served):
     await settle()
     result = await served.client.put(f"/_api/job/{job_id}")
     assert result.status_code == 400
-    assert (await json_of(result))["errorMessage"] == "bad parameter"
+    assert (await json_of(result))["errorMessage"] == (
+        "bad parameter: duration must be a number of seconds from 0 to 3600 "
+        "(--max-sleep); not 'abc'"
+    )
     assert result.headers["x-arango-async-id"] == str(job_id)
 
 
@@ -274,3 +278,18 @@ async def test_client_disconnect_does_not_cancel_the_job(served, gates):
     gates.open("g")
     await settle()
     assert (await served.client.get(f"/_api/job/{job_id}")).status_code == 200
+
+
+async def test_an_unknown_header_value_is_logged_once_per_value(served, caplog):
+    """``x-arango-async: bogus`` or ``STORE`` runs synchronously, as in
+    ArangoDB, but the server says once per distinct value that it did."""
+    caplog.set_level(logging.WARNING, logger="eventjobs.http")
+    for value in ["bogus", "STORE", "bogus", "STORE", "false", "store"]:
+        response = await served.client.get(
+            "/_api/version", headers={"x-arango-async": value}
+        )
+        assert response.status_code in (200, 202)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "eventjobs.http"]
+    assert len(warnings) == 2, warnings
+    assert "'bogus'" in warnings[0] and "'STORE'" in warnings[1]
+    assert "synchronously" in warnings[0] and "store" in warnings[0]

@@ -74,4 +74,6 @@ async def test_sleep_with_bad_duration_is_bad_parameter(query):
     ) as served:
         response = await served.client.post(f"/_admin/sleep{query}")
         assert response.status_code == 400
-        assert (await json_of(response))["errorMessage"] == "bad parameter"
+        message = (await json_of(response))["errorMessage"]
+        assert message.startswith("bad parameter: duration must be a number of seconds")
+        assert "from 0 to 10 (--max-sleep)" in message
