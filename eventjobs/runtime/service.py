@@ -279,6 +279,7 @@ class Runtime:
             job_timeout=self.settings.job_timeout,
             progress_interval=self.settings.progress_interval,
             pool=self.pool,
+            priority_aging=self.settings.priority_aging,
         )
         await job_nursery.start(supervisor.run)
         if self.housekeeping.retention_on:

@@ -77,7 +77,9 @@ async def test_the_document_is_served_as_json():
         assert await response.get_json() == document()
 
 
-@pytest.mark.parametrize("header", ["Idempotency-Key"])
+@pytest.mark.parametrize(
+    "header", ["Idempotency-Key", "x-eventjobs-delay", "x-eventjobs-not-before"]
+)
 def test_every_submission_header_is_documented(header):
     """Each header a submission may carry is a parameter of the document."""
     names = {
