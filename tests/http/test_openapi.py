@@ -78,7 +78,13 @@ async def test_the_document_is_served_as_json():
 
 
 @pytest.mark.parametrize(
-    "header", ["Idempotency-Key", "x-eventjobs-delay", "x-eventjobs-not-before"]
+    "header",
+    [
+        "Idempotency-Key",
+        "x-eventjobs-delay",
+        "x-eventjobs-not-before",
+        "x-eventjobs-priority",
+    ],
 )
 def test_every_submission_header_is_documented(header):
     """Each header a submission may carry is a parameter of the document."""
