@@ -342,6 +342,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"total size of request headers (default {defaults.max_header_bytes}; 431 beyond)",
     )
+    serve.add_argument(
+        "--idempotency-window",
+        type=float,
+        default=defaults.idempotency_window,
+        metavar="SECONDS",
+        help="how long an Idempotency-Key gives back its first job "
+        f"(default {defaults.idempotency_window:g})",
+    )
+    serve.add_argument(
+        "--max-delay",
+        type=float,
+        default=defaults.max_delay,
+        metavar="SECONDS",
+        help="furthest ahead x-eventjobs-delay or x-eventjobs-not-before may put a "
+        f"job's start (default {defaults.max_delay:g}, 30 days; 400 beyond)",
+    )
+    serve.add_argument(
+        "--priority-aging",
+        type=float,
+        default=defaults.priority_aging,
+        metavar="SECONDS",
+        help="a waiting job gains one priority level per this many seconds "
+        f"(default {defaults.priority_aging:g}; 0: off)",
+    )
     user_commands.add_parser(commands)
     client_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
@@ -502,6 +526,9 @@ def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings
         node_lease=args.node_lease,
         checkpoint_key=args.checkpoint_key,
         checkpoint_interval=args.checkpoint_interval,
+        idempotency_window=args.idempotency_window,
+        max_delay=args.max_delay,
+        priority_aging=args.priority_aging,
     )
 
 

@@ -26,6 +26,12 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .errors import CodecError
+from .headers import (
+    MAX_IDEMPOTENCY_KEY,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    is_visible_ascii,
+)
 from .events import (
     EVENT_TYPES,
     Event,
@@ -196,6 +202,13 @@ def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any
             data["owner"] = event.owner
             data["store"] = event.store
             data["request"] = encode_request(event.request, body)
+            # Only when asked for: a plain submission's line is as it ever was.
+            if event.idempotency_key is not None:
+                data["idempotency_key"] = event.idempotency_key
+            if event.not_before is not None:
+                data["not_before"] = event.not_before
+            if event.priority:
+                data["priority"] = event.priority
         case JobStarted():
             pass
         case JobDone():
@@ -360,6 +373,7 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 owner=decode_owner(data, "owner", where),
                 store=require_field(data, "store", bool, where),
                 request=decode_request(_mapping(data, "request", where)),
+                **_decode_shape(data, where),
             )
         case "started":
             return JobStarted(job_id=job_id, time=time)
@@ -428,6 +442,26 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 response=decode_response(_mapping(data, "response", where)),
             )
     raise AssertionError(f"event type {name!r} is registered but not decoded")
+
+
+def _decode_shape(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A ``queued`` event's optional shape fields (absent in old journals)."""
+    shape: dict[str, Any] = {}
+    if data.get("idempotency_key") is not None:
+        key = require_field(data, "idempotency_key", str, where)
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not is_visible_ascii(key):
+            raise CodecError(f"{where}: idempotency_key {key[:40]!r} is not valid")
+        shape["idempotency_key"] = key
+    if data.get("not_before") is not None:
+        shape["not_before"] = _number(data, "not_before", where)
+    if "priority" in data:
+        priority = require_field(data, "priority", int, where)
+        if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+            raise CodecError(
+                f"{where}: priority {priority} is not from {MIN_PRIORITY} to {MAX_PRIORITY}"
+            )
+        shape["priority"] = priority
+    return shape
 
 
 def _number(data: Mapping[str, Any], name: str, where: str) -> float:

@@ -64,6 +64,10 @@ class QuotaExceeded(EventJobsError):
     """The user already holds ``max_results_per_user`` stored results."""
 
 
+class IdempotencyConflict(EventJobsError):
+    """An ``Idempotency-Key`` the owner already used, with another request."""
+
+
 class ShuttingDown(EventJobsError):
     """The server is stopping and accepts no new jobs."""
 

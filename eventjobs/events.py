@@ -69,6 +69,15 @@ class JobQueued:
     ``store`` is true for ``x-arango-async: store`` (the result is kept) and
     false for ``x-arango-async: true`` (fire and forget: never listed, never
     fetchable, recorded only for the audit trail).
+
+    What the client asked of the job's shape (absent from journals written
+    before these existed, and from every submission that does not ask):
+
+    - ``idempotency_key``: the request's ``Idempotency-Key``; the same owner
+      sending it again within the idempotency window gets this job back.
+    - ``not_before``: the job does not start before this time (unix seconds).
+    - ``priority``: -10 to 10; among jobs waiting for a run slot, a higher
+      one starts first.
     """
 
     job_id: int
@@ -76,6 +85,9 @@ class JobQueued:
     owner: Owner
     store: bool
     request: RecordedRequest
+    idempotency_key: str | None = None
+    not_before: float | None = None
+    priority: int = 0
 
 
 @attrs.frozen(kw_only=True)

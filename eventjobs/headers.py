@@ -9,6 +9,11 @@ that sends none of these headers gets exactly the answers of the spec.
   request until the job is done or the time is up (capped by ``--max-wait``).
 - ``x-eventjobs-progress`` and ``x-eventjobs-state`` on a pending job's 204:
   its latest recorded progress and, while a stop is under way, ``cancelling``.
+- ``Idempotency-Key: KEY`` on a submission: the same owner sending the same
+  key again (within ``--idempotency-window``) gets the first job back.
+- ``x-eventjobs-delay: SECONDS`` or ``x-eventjobs-not-before: TIME`` on a
+  submission: the job does not start before then.
+- ``x-eventjobs-priority: N`` on a submission: -10 to 10, higher starts first.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Final
 from urllib.parse import quote, unquote
 
@@ -23,6 +29,24 @@ TIMEOUT_HEADER: Final = "x-eventjobs-timeout"
 WAIT_HEADER: Final = "x-eventjobs-wait"
 PROGRESS_HEADER: Final = "x-eventjobs-progress"
 STATE_HEADER: Final = "x-eventjobs-state"
+IDEMPOTENCY_HEADER: Final = "idempotency-key"
+DELAY_HEADER: Final = "x-eventjobs-delay"
+NOT_BEFORE_HEADER: Final = "x-eventjobs-not-before"
+PRIORITY_HEADER: Final = "x-eventjobs-priority"
+
+#: The range of a job's priority (``x-eventjobs-priority``).
+MIN_PRIORITY: Final = -10
+MAX_PRIORITY: Final = 10
+#: The longest ``Idempotency-Key`` accepted, in bytes.
+MAX_IDEMPOTENCY_KEY: Final = 255
+
+# RFC 3339's date-time (section 5.6), which datetime.fromisoformat then reads;
+# fromisoformat alone takes more (no offset, week dates, ...).
+_RFC3339: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_PRIORITY: Final = re.compile(r"[+-]?[0-9]{1,3}")
 
 # What progress_value writes: a fraction, then the quoted, percent-encoded message.
 _PROGRESS: Final = re.compile(r'\s*([0-9.eE+-]+)\s*;\s*message="([^"]*)"\s*')
@@ -50,6 +74,69 @@ def parse_seconds(value: str, *, allow_zero: bool) -> float:
     if not math.isfinite(seconds) or (seconds == 0 and not allow_zero):
         raise BadHeader(f"{value!r} is not a usable number of seconds")
     return seconds
+
+
+def is_visible_ascii(text: str) -> bool:
+    """Whether *text* is only visible ASCII characters (``!`` to ``~``)."""
+    return all("!" <= char <= "~" for char in text)
+
+
+def parse_idempotency_key(value: str) -> str:
+    """Read an ``Idempotency-Key`` value: 1 to 255 visible ASCII characters.
+
+    Raises:
+        BadHeader: empty, too long, or with other characters (spaces included).
+    """
+    if not value:
+        raise BadHeader(
+            "Idempotency-Key is empty: send 1 to 255 visible ASCII characters"
+        )
+    if len(value.encode("latin-1", "replace")) > MAX_IDEMPOTENCY_KEY:
+        raise BadHeader(
+            f"Idempotency-Key is {len(value)} bytes long: at most "
+            f"{MAX_IDEMPOTENCY_KEY} are accepted"
+        )
+    if not is_visible_ascii(value):
+        raise BadHeader(
+            "Idempotency-Key holds characters outside visible ASCII (! to ~, no spaces)"
+        )
+    return value
+
+
+def parse_not_before(value: str) -> float:
+    """Read an ``x-eventjobs-not-before`` value: unix seconds, or an RFC 3339
+    date-time with its offset (``2026-12-06T20:00:00Z``); unix seconds back.
+
+    Raises:
+        BadHeader: neither.
+    """
+    text = value.strip()
+    if _SECONDS.fullmatch(text):
+        return parse_seconds(text, allow_zero=True)
+    if _RFC3339.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text.upper()).timestamp()
+        except ValueError:
+            pass  # a date or time out of range: said below
+    raise BadHeader(
+        f"{NOT_BEFORE_HEADER}: {value[:60]!r} is neither unix seconds nor an RFC 3339 "
+        "time such as 2026-12-06T20:00:00Z"
+    )
+
+
+def parse_priority(value: str) -> int:
+    """Read an ``x-eventjobs-priority`` value: an integer from -10 to 10.
+
+    Raises:
+        BadHeader: not an integer, or outside the range.
+    """
+    text = value.strip()
+    if not _PRIORITY.fullmatch(text) or not (MIN_PRIORITY <= int(text) <= MAX_PRIORITY):
+        raise BadHeader(
+            f"{PRIORITY_HEADER}: {value[:40]!r} is not an integer from "
+            f"{MIN_PRIORITY} to {MAX_PRIORITY}"
+        )
+    return int(text)
 
 
 def last_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:

@@ -24,10 +24,16 @@ attributes, so readers need not tell them apart.
 
 A job leaves the table once the lifecycle forgets it (finished and
 invisible).
+
+Besides the jobs, the table indexes the ``Idempotency-Key`` of every
+submission that sent one (:class:`KeyUse`, by owner and key): the key
+outlives its job (a fetched or deleted job does not free it), until the
+runtime forgets the keys older than its window (:meth:`JobTable.forget_keys_before`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import struct
 import sys
@@ -88,6 +94,10 @@ class JobView:
     progress: tuple[float, str] | None = None
     #: A stop was asked for and the job's work has not returned yet.
     cancelling: bool = False
+    #: -10 to 10: among jobs waiting for a slot, higher ones start first.
+    priority: int = 0
+    #: It does not start before this time (unix seconds); None: at once.
+    not_before: float | None = None
 
     # What only a finished job has (see FinishedJob), for readers of either.
     pending: ClassVar[Literal[True]] = True
@@ -148,6 +158,8 @@ class FinishedJob:
     request = None
     progress = None
     cancelling = False
+    priority = 0
+    not_before = None
 
     @classmethod
     def of(
@@ -220,6 +232,31 @@ class FinishedJob:
 View = JobView | FinishedJob
 
 
+@attrs.frozen(weakref_slot=False)
+class KeyUse:
+    """The first submission an owner sent with one ``Idempotency-Key``:
+    its job, when it was queued, whether its result is stored, and the
+    digest of its request (:func:`request_digest`), so that the same key
+    with another request can be told from a repeat."""
+
+    job_id: int
+    time: float
+    store: bool
+    digest: bytes
+
+
+def request_digest(request: RecordedRequest) -> bytes:
+    """What makes two submissions "the same request" for an
+    ``Idempotency-Key``: method, path, query and body (headers are not
+    part of it: a retry may well carry another date or trace id)."""
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string):
+        encoded = part.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "little") + encoded)
+    digest.update(request.body)
+    return digest.digest()
+
+
 @attrs.define
 class JobTable:
     """The live views: every job not yet forgotten, keyed by id.
@@ -245,6 +282,13 @@ class JobTable:
     #: they outnumber the rest (then the deque is compacted): 8 bytes an id,
     #: where a dict would take some 40.
     _finish_order: deque[int] = attrs.field(factory=deque, eq=False, repr=False)
+    #: (owner, key) -> the first submission with that ``Idempotency-Key``,
+    #: in the order they were queued. Not part of the table's identity: the
+    #: runtime forgets old keys by its clock (:meth:`forget_keys_before`),
+    #: so a live table may hold fewer than a replay of the same records.
+    keys: dict[tuple[Owner, str], KeyUse] = attrs.field(
+        factory=dict, eq=False, repr=False
+    )
 
     def apply(self, record: Recorded) -> None:
         """Fold one record into the table.
@@ -287,6 +331,17 @@ class JobTable:
                 )
             step = transition(None, event)
             self.last_job_id = event.job_id
+            if event.idempotency_key is not None:
+                # The first use holds (a repeat is never recorded as a job).
+                self.keys.setdefault(
+                    (event.owner, event.idempotency_key),
+                    KeyUse(
+                        event.job_id,
+                        event.time,
+                        event.store,
+                        request_digest(event.request),
+                    ),
+                )
             self.jobs[event.job_id] = JobView(
                 job_id=event.job_id,
                 # Interned: a million stored results share a few owners and routes.
@@ -298,6 +353,8 @@ class JobTable:
                 phase=QUEUED,
                 visible=step.visible,
                 request=event.request,
+                priority=event.priority,
+                not_before=event.not_before,
             )
             self.queued_count += 1
             return
@@ -393,6 +450,23 @@ class JobTable:
         self.running_count = other.running_count
         self.finished_count = other.finished_count
         self._finish_order = other._finish_order
+        self.keys = other.keys
+
+    def forget_keys_before(self, time: float) -> None:
+        """Forget the ``Idempotency-Key`` uses queued before *time* (their
+        window has passed). Cheap when there are none: the oldest come first."""
+        keys = self.keys
+        while keys:
+            oldest = next(iter(keys))
+            if keys[oldest].time >= time:
+                break
+            del keys[oldest]
+
+    def key_use(self, owner: Owner, key: str, since: float) -> KeyUse | None:
+        """The first submission of *owner* with *key* queued at *since* or
+        later, or None."""
+        use = self.keys.get((owner, key))
+        return use if use is not None and use.time >= since else None
 
     def index_finished(self) -> None:
         """Order the finished jobs by completion time (then table order, which

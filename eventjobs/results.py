@@ -29,6 +29,8 @@ ERROR_QUEUE_FULL = 21003
 ERROR_HTTP_SERVICE_UNAVAILABLE = 503
 ERROR_REQUEST_TOO_LARGE = 413
 ERROR_HTTP_HEADERS_TOO_LARGE = 431
+#: ArangoDB's "conflict": an Idempotency-Key reused for another request (422).
+ERROR_ARANGO_CONFLICT = 1200
 
 #: A timed-out job's status: the HTTP status for "the upstream (here the job)
 #: did not answer in time", distinct from a client's cancel (410).

@@ -370,6 +370,21 @@ class Settings:
     checkpoint_interval: float = attrs.field(
         default=10.0, validator=_seconds("checkpoint_interval")
     )
+    #: How long an ``Idempotency-Key`` holds: the same owner sending it again
+    #: within this many seconds of the first submission gets that job back.
+    idempotency_window: float = attrs.field(
+        default=86400.0, validator=_seconds("idempotency_window")
+    )
+    #: The furthest ahead ``x-eventjobs-delay`` / ``-not-before`` may put a
+    #: job's start (400 beyond).
+    max_delay: float = attrs.field(
+        default=30 * 86400.0, validator=_seconds("max_delay")
+    )
+    #: A job waiting for a run slot gains one priority level per this many
+    #: seconds of waiting (so low priorities never starve); 0 turns it off.
+    priority_aging: float = attrs.field(
+        default=60.0, validator=_seconds("priority_aging")
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

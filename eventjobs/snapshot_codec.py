@@ -9,11 +9,14 @@ It is a *header* and a stream of *jobs*, one JSON-ready dict each, so that
 a journal can write it and a start can read it a job at a time: a snapshot
 of a million stored results never has to be one document in memory.
 
-- header: ``{"v": 2, "position": P, "last_job_id": N}``;
+- header: ``{"v": 2, "position": P, "last_job_id": N}``, plus, when any
+  submission sent an ``Idempotency-Key``, ``"keys"``: one
+  ``[owner, key, job, time, store, digest]`` per key (digest in hex);
 - a pending job: every field of :class:`~eventjobs.projection.JobView`
   (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
   ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
-  ``response``, ``result_at``, ``progress``, ``cancelling``);
+  ``response``, ``result_at``, ``progress``, ``cancelling``, and, when not
+  the defaults, ``priority`` and ``not_before``);
 - a finished job, compact: ``job``, ``owner``, ``method``, ``path``,
   ``created``, ``started``, ``finished``, ``status``, and either
   ``result_at`` (where the journal keeps the result) or ``response`` (the
@@ -41,7 +44,7 @@ from .codec import (
 from .errors import CodecError
 from .events import RecordedResponse
 from .lifecycle import Phase
-from .projection import FinishedJob, JobTable, JobView, View
+from .projection import FinishedJob, JobTable, JobView, KeyUse, View
 
 #: Shape version of the snapshot header; bump it (and read the old one) on change.
 VERSION = 2
@@ -61,7 +64,17 @@ def encode_snapshot(table: JobTable) -> tuple[dict[str, Any], Iterator[dict[str,
 
 def encode_header(table: JobTable) -> dict[str, Any]:
     """The snapshot header of *table*: what it holds besides its jobs."""
-    return {"v": VERSION, "position": table.position, "last_job_id": table.last_job_id}
+    header: dict[str, Any] = {
+        "v": VERSION,
+        "position": table.position,
+        "last_job_id": table.last_job_id,
+    }
+    if table.keys:
+        header["keys"] = [
+            [owner, key, use.job_id, use.time, use.store, use.digest.hex()]
+            for (owner, key), use in table.keys.items()
+        ]
+    return header
 
 
 def encode_jobs(jobs: Iterable[View]) -> Iterator[dict[str, Any]]:
@@ -122,6 +135,9 @@ def _encode_full(job: View) -> dict[str, Any]:
         "result_at": job.result_at,
         "progress": list(job.progress) if job.progress is not None else None,
         "cancelling": job.cancelling,
+        # Only when asked for, as in the journal's lines.
+        **({"priority": job.priority} if job.priority else {}),
+        **({"not_before": job.not_before} if job.not_before is not None else {}),
     }
 
 
@@ -147,6 +163,7 @@ def decode_table(header: Mapping[str, Any], jobs: Iterable[Any]) -> JobTable:
     table = JobTable(
         position=require_field(header, "position", int, where),
         last_job_id=require_field(header, "last_job_id", int, where),
+        keys=_decode_keys(header, where),
     )
     held = table.jobs
     previous = 0
@@ -206,6 +223,12 @@ def decode_job(data: Any) -> View:
         started=_optional_time(data, "started", where),
         progress=_progress(data, where),
         cancelling=require_field(data, "cancelling", bool, where),
+        priority=require_field(data, "priority", int, where)
+        if "priority" in data
+        else 0,
+        not_before=_optional_time(data, "not_before", where)
+        if "not_before" in data
+        else None,
     )
 
 
@@ -255,6 +278,38 @@ def _progress(data: Mapping[str, Any], where: str) -> tuple[float, str] | None:
     ):
         raise CodecError(f"{where}: progress is not [fraction, message]")
     return float(value[0]), value[1]
+
+
+def _decode_keys(
+    header: Mapping[str, Any], where: str
+) -> dict[tuple[str | None, str], KeyUse]:
+    """The header's ``keys`` (absent in snapshots without any)."""
+    keys: dict[tuple[str | None, str], KeyUse] = {}
+    for entry in header.get("keys", ()):
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 6
+            and isinstance(entry[0], (str, type(None)))
+            and isinstance(entry[1], str)
+            and type(entry[2]) is int
+            and isinstance(entry[3], (int, float))
+            and isinstance(entry[4], bool)
+            and isinstance(entry[5], str)
+        ):
+            raise CodecError(
+                f"{where}: an idempotency key entry is not "
+                "[owner, key, job, time, store, digest]"
+            )
+        try:
+            digest = bytes.fromhex(entry[5])
+        except ValueError:
+            raise CodecError(
+                f"{where}: an idempotency key's digest is not hex"
+            ) from None
+        keys[entry[0], entry[1]] = KeyUse(
+            entry[2], decode_time(entry[3], where), entry[4], digest
+        )
+    return keys
 
 
 def _optional_time(data: Mapping[str, Any], name: str, where: str) -> float | None:

@@ -65,6 +65,13 @@ queued_events = st.builds(
     owner=owners,
     store=st.booleans(),
     request=requests,
+    # What a client may ask of its job (absent from most submissions).
+    idempotency_key=st.none()
+    | st.text(
+        st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=255
+    ),
+    not_before=st.none() | times,
+    priority=st.just(0) | st.integers(min_value=-10, max_value=10),
 )
 started_events = st.builds(JobStarted, job_id=job_ids, time=times)
 done_events = st.builds(JobDone, job_id=job_ids, time=times, response=responses)

@@ -2,7 +2,12 @@
 
 The supervisor owns the job nursery, which outlives every HTTP request (a
 client that disconnects cancels its request, never a job). It starts queued
-jobs first in, first out, at most ``max_running`` at a time. Each job runs
+jobs at most ``max_running`` at a time: the highest priority first (a job's
+``x-eventjobs-priority``, plus one level per ``priority_aging`` seconds it
+has waited, so that low priorities never starve), first in, first out
+among equals. A job with a start time (``x-eventjobs-delay`` or
+``-not-before``) waits, queued, until then: a timer of the dispatcher, in
+trio's clock, for as long as the wall clock says is left. Each job runs
 as an actor: one task that records ``started``, runs the request in its own
 :class:`trio.CancelScope`, and records how it ended:
 
@@ -24,7 +29,10 @@ the supervisor, after the job is recorded as interrupted.
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -58,6 +66,9 @@ Clock = Callable[[], float]
 
 SHUTDOWN_REASON = "the server shut down while the job ran"
 
+#: How long after a delayed job's start time its timer fires (seconds).
+TIMER_SLACK = 0.001
+
 
 @attrs.frozen
 class SupervisorStatistics:
@@ -83,6 +94,7 @@ class Supervisor:
         job_timeout: float = 0.0,
         progress_interval: float = 1.0,
         pool: ProcessPool | None = None,
+        priority_aging: float = 0.0,
     ) -> None:
         self._writer = writer
         self._table = writer.table
@@ -90,9 +102,16 @@ class Supervisor:
         self._clock = clock
         self._max_running = max_running
         self._slots = trio.Semaphore(max_running)
-        self._ready_send, self._ready_receive = trio.open_memory_channel[int](
-            float("inf")
-        )
+        #: Jobs ready to start, by their own priority, each level first in,
+        #: first out (the oldest of a level has aged most: only the heads
+        #: are compared).
+        self._levels: dict[int, deque[int]] = {}
+        self._ready_count = 0
+        #: (start time, id) of jobs that may not start yet, soonest first.
+        self._delayed: list[tuple[float, int]] = []
+        #: Set when a job is enqueued: wakes a dispatcher waiting for one.
+        self._enqueued = trio.Event()
+        self._priority_aging = priority_aging
         self._job_timeout = job_timeout
         self._progress_interval = progress_interval
         self._pool = pool
@@ -120,7 +139,7 @@ class Supervisor:
     def statistics(self) -> SupervisorStatistics:
         return SupervisorStatistics(
             running=len(self._running),
-            waiting_for_slot=self._ready_receive.statistics().current_buffer_used,
+            waiting_for_slot=self._ready_count,
             max_running=self._max_running,
         )
 
@@ -129,7 +148,8 @@ class Supervisor:
         return self._stopping
 
     def enqueue(self, job_id: int) -> None:
-        """Schedule a queued job to run once a slot is free (FIFO).
+        """Schedule a queued job to run once a slot is free and its start
+        time (if any) has come, in priority order (module docstring).
 
         Raises:
             ShuttingDown: :meth:`shutdown` has begun.
@@ -137,7 +157,69 @@ class Supervisor:
         if self._stopping:
             raise ShuttingDown("shutdown in progress")
         self._waiting.add(job_id)
-        self._ready_send.send_nowait(job_id)
+        self._push(job_id)
+
+    def _push(self, job_id: int) -> None:
+        job = self._table.jobs.get(job_id)
+        start = None if job is None else job.not_before
+        if start is not None and start > self._clock():
+            heapq.heappush(self._delayed, (start, job_id))
+            self._enqueued.set()
+            return
+        self._ready(job_id, 0 if job is None else job.priority)
+
+    def _ready(self, job_id: int, priority: int) -> None:
+        level = self._levels.get(priority)
+        if level is None:
+            level = self._levels[priority] = deque()
+        level.append(job_id)
+        self._ready_count += 1
+        self._enqueued.set()
+
+    def _pop_ready(self) -> int | None:
+        """The job to start now, taken off the queue, or None (none is ready)."""
+        now = self._clock()
+        delayed = self._delayed
+        while delayed and delayed[0][0] <= now:
+            _start, job_id = heapq.heappop(delayed)
+            job = self._table.jobs.get(job_id)
+            self._ready(job_id, 0 if job is None else job.priority)
+        best: tuple[float, int] | None = None
+        best_level: deque[int] | None = None
+        for priority, level in self._levels.items():
+            if not level:
+                continue
+            rank = (self._effective(level[0], priority, now), -level[0])
+            if best is None or rank > best:
+                best, best_level = rank, level
+        if best_level is None:
+            return None
+        self._ready_count -= 1
+        return best_level.popleft()
+
+    def _effective(self, job_id: int, priority: int, now: float) -> float:
+        """*priority* plus one level per ``priority_aging`` seconds waited
+        (since the job was queued, or since its start time)."""
+        aging = self._priority_aging
+        job = self._table.jobs.get(job_id)
+        if aging <= 0 or job is None:
+            return priority
+        since = max(job.created, job.not_before or job.created)
+        return priority + max(0, math.floor((now - since) / aging))
+
+    async def _next_ready(self) -> int:
+        """Wait for a job that may start (module docstring), and take it."""
+        while True:
+            self._enqueued = trio.Event()
+            job_id = self._pop_ready()
+            if job_id is not None:
+                return job_id
+            # Nothing ready: wait for an enqueue, or the soonest start time
+            # (a little after it: the two clocks round differently, and a
+            # timer that woke a hair early would only set itself again).
+            wait = self._delayed[0][0] - self._clock() if self._delayed else math.inf
+            with trio.move_on_after(max(wait, 0.0) + TIMER_SLACK):
+                await self._enqueued.wait()
 
     def enqueue_when_durable(self, ticket: Ticket) -> None:
         """Enqueue the job a ``queued`` *ticket* records once it is in the
@@ -186,7 +268,7 @@ class Supervisor:
             while True:
                 await self._writer.wait_healthy()  # no starts while appends fail
                 await self._slots.acquire()
-                self._dispatch(nursery, await self._ready_receive.receive())
+                self._dispatch(nursery, await self._next_ready())
                 # Then start every job that is ready now, without yielding in
                 # between: one job per pass of the scheduler left jobs queued
                 # behind free slots while clients polled (docs/performance.md).
@@ -195,9 +277,8 @@ class Supervisor:
                         self._slots.acquire_nowait()
                     except trio.WouldBlock:
                         break
-                    try:
-                        job_id = self._ready_receive.receive_nowait()
-                    except trio.WouldBlock:
+                    job_id = self._pop_ready()
+                    if job_id is None:
                         self._slots.release()
                         break
                     self._dispatch(nursery, job_id)
@@ -336,7 +417,7 @@ class Supervisor:
                 and not (self._stopping or self._abandoned)
             ):
                 self._waiting.add(job_id)
-                self._ready_send.send_nowait(job_id)
+                self._push(job_id)
         finally:
             if not ended:
                 # Torn down from outside (the server's nursery was cancelled).

@@ -123,6 +123,13 @@ def detail(event: Event, job: JobInfo) -> str:
     match event:
         case JobQueued():
             mode = "store" if event.store else "fire-and-forget"
+            # What the client asked of the job's shape, when it asked.
+            if event.idempotency_key is not None:
+                mode += f", Idempotency-Key {event.idempotency_key}"
+            if event.not_before is not None:
+                mode += f", not before +{event.not_before - event.time:.3f}s"
+            if event.priority:
+                mode += f", priority {event.priority:+d}"
             return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
         case JobStarted():
             return (

@@ -38,6 +38,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..authentication import Authenticator
 from ..errors import (
+    IdempotencyConflict,
     JournalUnavailable,
     NotRunning,
     QueueFull,
@@ -45,10 +46,22 @@ from ..errors import (
     ShuttingDown,
 )
 from ..events import RecordedRequest, RecordedResponse
-from ..headers import TIMEOUT_HEADER, BadHeader, parse_seconds
+from ..headers import (
+    DELAY_HEADER,
+    IDEMPOTENCY_HEADER,
+    NOT_BEFORE_HEADER,
+    PRIORITY_HEADER,
+    TIMEOUT_HEADER,
+    BadHeader,
+    parse_idempotency_key,
+    parse_not_before,
+    parse_priority,
+    parse_seconds,
+)
 from ..identity import ANONYMOUS, NOBODY, Caller
 from ..projection import JobView
 from ..results import (
+    ERROR_ARANGO_CONFLICT,
     ERROR_FORBIDDEN,
     ERROR_HTTP_BAD_PARAMETER,
     ERROR_HTTP_HEADERS_TOO_LARGE,
@@ -321,6 +334,11 @@ class AsyncJobLayer:
                 )
                 return
         try:
+            shape = _shape(scope, runtime.jobs.clock(), runtime.settings.max_delay)
+        except BadHeader as error:
+            await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, str(error))
+            return
+        try:
             body = await _read_body(scope, receive, limit)
         except _BodyTooLarge:
             await _send_error(
@@ -345,7 +363,10 @@ class AsyncJobLayer:
             client=_client_host(scope),
         )
         try:
-            job_id = await runtime.jobs.submit(request, caller, store=store)
+            job_id = await runtime.jobs.submit(request, caller, store=store, **shape)
+        except IdempotencyConflict as error:
+            await _send_error(send, 422, ERROR_ARANGO_CONFLICT, str(error))
+            return
         except QueueFull:
             await self._refuse(send, "queue_full", ERROR_QUEUE_FULL, "queue is full")
             return
@@ -409,6 +430,45 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if bytes(key).lower() == name:
             found = bytes(value)
     return found
+
+
+def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
+    """What a submission asks of its job's shape (``Idempotency-Key``,
+    ``x-eventjobs-delay`` / ``-not-before``, ``x-eventjobs-priority``), as
+    keyword arguments of ``Jobs.submit``; none of them: none.
+
+    Raises:
+        BadHeader: one of them is malformed or out of range (answered 400
+            before the body is read: nothing is queued).
+    """
+    shape: dict[str, Any] = {}
+    key = _header(scope, IDEMPOTENCY_HEADER.encode("ascii"))
+    if key is not None:
+        shape["idempotency_key"] = parse_idempotency_key(key.decode("latin-1"))
+    delay = _header(scope, DELAY_HEADER.encode("ascii"))
+    not_before = _header(scope, NOT_BEFORE_HEADER.encode("ascii"))
+    if delay is not None and not_before is not None:
+        raise BadHeader(f"send one of {DELAY_HEADER} and {NOT_BEFORE_HEADER}, not both")
+    start: float | None = None
+    if delay is not None:
+        try:
+            start = now + parse_seconds(delay.decode("latin-1"), allow_zero=True)
+        except BadHeader as error:
+            raise BadHeader(f"{DELAY_HEADER}: {error}") from None
+    elif not_before is not None:
+        start = parse_not_before(not_before.decode("latin-1"))
+    if start is not None:
+        if start - now > max_delay:
+            raise BadHeader(
+                f"the job's start is {start - now:.0f} seconds away: at most "
+                f"{max_delay:g} (--max-delay) are accepted"
+            )
+        if start > now:  # a time already past: the job starts at once
+            shape["not_before"] = start
+    priority = _header(scope, PRIORITY_HEADER.encode("ascii"))
+    if priority is not None:
+        shape["priority"] = parse_priority(priority.decode("latin-1"))
+    return shape
 
 
 def _async_mode(scope: Scope) -> bytes | None:

@@ -15,7 +15,13 @@ import trio
 
 from ..actors.supervisor import Supervisor
 from ..actors.writing import Writer
-from ..errors import NotRunning, QueueFull, QuotaExceeded, ShuttingDown
+from ..errors import (
+    IdempotencyConflict,
+    NotRunning,
+    QueueFull,
+    QuotaExceeded,
+    ShuttingDown,
+)
 from ..events import (
     JobDeleted,
     JobFetched,
@@ -25,7 +31,7 @@ from ..events import (
 )
 from ..identity import Caller
 from ..records import Recorded
-from ..projection import JobTable, View
+from ..projection import JobTable, KeyUse, View, request_digest
 from ..referee import Rejected
 from ..settings import Settings
 from .fanout import Fanout
@@ -63,11 +69,28 @@ class Jobs:
     # -- commands -------------------------------------------------------------
 
     async def submit(
-        self, request: RecordedRequest, caller: Caller, *, store: bool
+        self,
+        request: RecordedRequest,
+        caller: Caller,
+        *,
+        store: bool,
+        idempotency_key: str | None = None,
+        not_before: float | None = None,
+        priority: int = 0,
     ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
+        With *idempotency_key* (already checked to be a valid key) that the
+        caller used within ``idempotency_window`` for the same request
+        (:func:`~eventjobs.projection.request_digest`), nothing is recorded:
+        the first job's id is returned once its ``queued`` is durable. The
+        look-up and the record are one step (no yield in between), so two
+        identical submissions racing make one job. *not_before* and
+        *priority* are recorded with the job for the supervisor.
+
         Raises:
+            IdempotencyConflict: the key was used with another request;
+                nothing was recorded.
             ShuttingDown: the server is stopping; nothing was recorded.
             QueueFull: ``max_queued`` jobs are waiting; nothing was recorded.
             QuotaExceeded: *store* and the caller already holds
@@ -76,9 +99,18 @@ class Jobs:
 
         Cancellation: the job stays queued; only the wait for the disk stops.
         """
-        _, supervisor, mode = self._parts()
+        writer, supervisor, mode = self._parts()
         if supervisor.stopping:
             raise ShuttingDown("shutdown in progress")
+        if idempotency_key is not None:
+            # On a node, first see what the other nodes have recorded.
+            await mode.sync(None)
+            first = self._first_use(caller, idempotency_key, request, store)
+            if first is not None:
+                # Answered once the first submission's 202 could be: the
+                # whole batch it went in with is durable.
+                await writer.flush()
+                return first.job_id
         if self.table.queued_count >= self.settings.max_queued:
             raise QueueFull("queue is full")
         quota = self.settings.max_results_per_user
@@ -88,9 +120,39 @@ class Jobs:
                 "job results; fetch or delete some first"
             )
         queued = JobQueued(
-            job_id=0, time=self.clock(), owner=caller.name, store=store, request=request
+            job_id=0,
+            time=self.clock(),
+            owner=caller.name,
+            store=store,
+            request=request,
+            idempotency_key=idempotency_key,
+            not_before=not_before,
+            priority=priority,
         )
         return await mode.submit(supervisor, queued)
+
+    def _first_use(
+        self, caller: Caller, key: str, request: RecordedRequest, store: bool
+    ) -> KeyUse | None:
+        """The caller's earlier submission with *key* within the window, or
+        None; forgets the keys whose window has passed.
+
+        Raises:
+            IdempotencyConflict: that submission was another request.
+        """
+        since = self.clock() - self.settings.idempotency_window
+        self.table.forget_keys_before(since)
+        first = self.table.key_use(caller.name, key, since)
+        if first is not None and (
+            first.digest != request_digest(request) or first.store != store
+        ):
+            raise IdempotencyConflict(
+                f"Idempotency-Key {key!r} was already used for another request "
+                f"(job {first.job_id}): the method, path, query, body and "
+                "x-arango-async must be the same to get that job back; use a new key "
+                "for a new request"
+            )
+        return first
 
     async def sync(self, job_id: int | None = None) -> None:
         """On a node (PostgreSQL journal): bring the table up to what the

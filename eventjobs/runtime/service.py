@@ -320,6 +320,7 @@ class Runtime:
             job_timeout=self.settings.job_timeout,
             progress_interval=self.settings.progress_interval,
             pool=self.pool,
+            priority_aging=self.settings.priority_aging,
         )
         # Told to stop (or to hurry) while it started: so is the supervisor.
         if self._intake_stopped:

@@ -75,3 +75,23 @@ async def test_the_document_is_served_as_json():
         response = await test_app.test_client().get("/_eventjobs/openapi.json")
         assert response.status_code == 200
         assert await response.get_json() == document()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Idempotency-Key",
+        "x-eventjobs-delay",
+        "x-eventjobs-not-before",
+        "x-eventjobs-priority",
+    ],
+)
+def test_every_submission_header_is_documented(header):
+    """Each header a submission may carry is a parameter of the document."""
+    names = {
+        parameter["name"]
+        for parameter in document()["components"]["parameters"].values()
+        if parameter["in"] == "header"
+    }
+    assert header in names
+    assert header in document()["info"]["description"]
