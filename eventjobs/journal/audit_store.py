@@ -12,6 +12,10 @@ Three things, for each backend:
   file and PostgreSQL journals store the same bytes (``journal copy`` keeps
   them), so both give the same tree; the memory journal keeps no lines and
   gives the ones a file journal would have written for its records;
+* the **tree's start**: for a pruned journal directory, the frontier of the
+  tree over the records ``journal prune`` removed (kept in its checkpoint
+  file), from which the tree goes on with the lines that remain; every
+  other journal starts from the empty tree;
 * the **signed checkpoints** (file: ``checkpoints/<size>.txt``; PostgreSQL:
   the ``checkpoints`` table; memory: a list), the latest of which the server
   shows.
@@ -30,9 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError, JournalCorrupt
+from ..merkle import Frontier
 from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, encode_record
 from .memory import MemoryJournal
-from .segments import list_segments
+from .segments import chain_anchor, checkpoint_name, list_segments, prune_point
 from .snapshots import fsync_directory
 
 if TYPE_CHECKING:
@@ -53,6 +58,11 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+class NoFrontier(JournalCorrupt):
+    """The journal was pruned by a version that kept no Merkle frontier of
+    what it removed: the tree cannot be rebuilt (the chain still verifies)."""
+
+
 class AuditStore(Protocol):
     """The id, stored lines and checkpoints of one journal (see the module)."""
 
@@ -64,13 +74,24 @@ class AuditStore(Protocol):
         else None then)."""
         ...
 
+    def tree_start(self) -> Frontier:
+        """The frontier of the tree over the records before the first
+        stored line (empty unless the journal was pruned).
+
+        Raises:
+            NoFrontier: pruned, and no frontier was kept.
+            JournalCorrupt: the prune checkpoint is damaged.
+        """
+        ...
+
     def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
         """The stored lines of records ``after + 1`` to *upto* (None: to the
         last whole line), in order.
 
         Raises:
-            JournalCorrupt: a record is missing, or pruned away (the tree
-                needs every line from 1), or does not chain to the one before.
+            JournalCorrupt: a record is missing, or pruned away (*after* is
+                below ``tree_start().size``), or does not chain to the one
+                before.
         """
         ...
 
@@ -101,6 +122,9 @@ class MemoryAuditStore:
         if self._journal.journal_id is None and create:
             self._journal.journal_id = new_id()
         return self._journal.journal_id
+
+    def tree_start(self) -> Frontier:
+        return Frontier()
 
     def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
         upto = self._journal.head if upto is None else upto
@@ -163,18 +187,47 @@ class FileAuditStore:
         fsync_directory(self.directory)
         return made
 
+    def tree_start(self) -> Frontier:
+        segments = list_segments(self.directory)
+        if not segments or segments[0].first_seq == 1:
+            return Frontier()
+        first = segments[0]
+        data = prune_point(self.directory, first)
+        path = self.directory / checkpoint_name(first.first_seq - 1)
+        if "tree" not in data:
+            raise NoFrontier(
+                f"{path}: records 1 to {first.first_seq - 1} were pruned by an older "
+                "eventjobs that kept no Merkle frontier of them, so the audit trail "
+                "cannot rebuild or extend this journal's tree (no checkpoint is signed, "
+                "no receipt made); its hash chain still verifies ('eventjobs journal "
+                "verify')"
+            )
+        try:
+            frontier = Frontier.from_json(data["tree"])
+        except ValueError as error:
+            raise JournalCorrupt(
+                f"{path}: the Merkle frontier does not read: {error}. {REPAIR_HINT}"
+            ) from None
+        if frontier.size != first.first_seq - 1:
+            raise JournalCorrupt(
+                f"{path}: the Merkle frontier is of {frontier.size} records, not of the "
+                f"{first.first_seq - 1} pruned. {REPAIR_HINT}"
+            )
+        return frontier
+
     def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
         segments = list_segments(self.directory)
         if upto == 0 or (upto is None and not segments):
             return
-        if not segments or segments[0].first_seq != 1:
+        first_seq = segments[0].first_seq if segments else 1
+        if not segments or after < first_seq - 1:
             raise JournalCorrupt(
                 f"{self.directory}: records 1 to "
-                f"{(segments[0].first_seq - 1) if segments else upto} are not in the "
-                "journal (pruned); the Merkle tree of the audit trail needs every "
-                "record from sequence number 1"
+                f"{(first_seq - 1) if segments else upto} are not in the "
+                "journal (pruned); the Merkle tree goes on from the frontier the "
+                "prune kept, with the lines after it"
             )
-        expected, prev = 1, GENESIS_HASH
+        expected, prev = first_seq, chain_anchor(self.directory, segments[0])
         for segment in segments:
             if segment.first_seq != expected:
                 raise JournalCorrupt(
@@ -271,6 +324,9 @@ class PostgresAuditStore:
                 f"SELECT value FROM {schema}.meta WHERE key = 'journal_id'"
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def tree_start(self) -> Frontier:
+        return Frontier()  # a PostgreSQL journal is never pruned
 
     def lines(self, after: int, upto: int | None) -> Iterator[bytes]:
         schema = self.location.schema

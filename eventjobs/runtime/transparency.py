@@ -9,7 +9,9 @@ as stored. It grows two ways:
   it becomes durable (they are hashed where they were made: no read back);
 * :meth:`Transparency.catch_up` reads the stored lines the tree lacks (at
   start-up, all of them; for other backends, whatever the journal gained),
-  in a worker thread where the journal's reads block.
+  in a worker thread where the journal's reads block. A pruned journal's
+  tree starts from the frontier ``journal prune`` kept of the records it
+  removed: the same roots, and proofs of every record that remains.
 
 With a signer key (``--checkpoint-key``) :meth:`run` signs a checkpoint at
 most every ``checkpoint_interval`` seconds when the journal grew, and
@@ -111,6 +113,7 @@ class Transparency:
         #: Why no checkpoint may be signed (the journal contradicts a kept one).
         self.refusal: str | None = None
         self._checked = False
+        self._started = False
 
     @property
     def store(self) -> AuditStore:
@@ -125,7 +128,7 @@ class Transparency:
     def feed(self, first_seq: int, lines: Sequence[bytes]) -> None:
         """The lines of records *first_seq*, ... just made durable: appended
         to the tree if they follow it (else :meth:`catch_up` reads them)."""
-        if first_seq != self.tree.size + 1 or self._lock.locked():
+        if not self._started or first_seq != self.tree.size + 1 or self._lock.locked():
             return
         for line in lines:
             self.tree.append_hash(leaf_hash(line))
@@ -146,6 +149,11 @@ class Transparency:
         """
         async with self._lock:
             store = self.store
+            if not self._started:
+                start = await self._blocking(store.tree_start)
+                if start.size:
+                    self.tree = LeafHashes(start=start)
+                self._started = True
             while self.tree.size < self._journal().head:
                 after, upto = self.tree.size, self._journal().head
 
@@ -187,6 +195,8 @@ class Transparency:
                     f"{kept.size} of its newest kept checkpoint (it was cut or "
                     "restored from an older copy)"
                 )
+            elif kept.size < self.tree.start:
+                pass  # pruned past it; journal prune checked it before cutting
             elif self.tree.root(kept.size) != kept.root:
                 self.refusal = (
                     f"the journal's first {kept.size} records are not those its newest "
@@ -258,6 +268,11 @@ class Transparency:
             raise OutOfRange(f"from ({old}) must not be above to ({new})")
         if new > size:
             raise OutOfRange(f"the journal has {size} records, fewer than to ({new})")
+        if 0 < old < self.tree.start and old != new:
+            raise OutOfRange(
+                f"records 1 to {self.tree.start} were pruned: consistency proofs start "
+                f"at from={self.tree.start} or later"
+            )
         return [encode_hash(h) for h in consistency_proof(self.tree, old, new)]
 
     async def receipt(self, job_id: int, records: Sequence[Recorded]) -> dict[str, Any]:
@@ -272,12 +287,20 @@ class Transparency:
         note = await self.latest()
         checkpoint = Checkpoint.parse(note[: note.rindex("\n\n") + 1])
         size = await self.catch_up()
-        if checkpoint.size > size or self.tree.root(checkpoint.size) != checkpoint.root:
+        start = self.tree.start
+        if (
+            checkpoint.size > size
+            or checkpoint.size < start
+            or self.tree.root(checkpoint.size) != checkpoint.root
+        ):
             raise NoCheckpoint(
                 "the newest kept checkpoint does not match the journal "
                 "(see the server's log)"
             )
-        wanted = {record.seq for record in records if record.seq <= checkpoint.size}
+        # Records of a pruned prefix have no line left to show.
+        wanted = {
+            record.seq for record in records if start < record.seq <= checkpoint.size
+        }
         store = self.store
 
         def read() -> dict[int, bytes]:
@@ -285,7 +308,7 @@ class Transparency:
             if not wanted:
                 return found
             last = max(wanted)
-            for seq, line in enumerate(store.lines(0, last), start=1):
+            for seq, line in enumerate(store.lines(start, last), start=start + 1):
                 if seq in wanted:
                     found[seq] = line
             return found
