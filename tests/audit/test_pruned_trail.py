@@ -60,7 +60,7 @@ async def _pruned_journal(tmp_path: Path) -> tuple[Path, Path, str, list[int], s
 
 
 async def test_a_pruned_journal_goes_on_signing_the_same_tree(tmp_path):
-    directory, archive, key, _jobs, before = await _pruned_journal(tmp_path)
+    directory, archive, key, jobs, before = await _pruned_journal(tmp_path)
     verifier = Signer.parse(Path(key).read_text().strip()).verifier()
     cut = int(
         next(directory.glob(f"{CHECKPOINT_PREFIX}*")).stem[len(CHECKPOINT_PREFIX) :]
@@ -81,6 +81,11 @@ async def test_a_pruned_journal_goes_on_signing_the_same_tree(tmp_path):
         )
         assert response.status_code == 200
         proof = [decode_hash(h) for h in (await response.get_json())["proof"]]
+        receipts = {}
+        for each in (jobs[-1], job):
+            response = await served.client.get(f"/_eventjobs/jobs/{each}/receipt")
+            assert response.status_code == 200
+            receipts[each] = await response.get_json()
         below = await served.client.get(f"/_eventjobs/consistency?from=1&to={cut + 1}")
         assert below.status_code == 400
         assert "pruned" in (await below.get_json())["errorMessage"]
@@ -90,12 +95,16 @@ async def test_a_pruned_journal_goes_on_signing_the_same_tree(tmp_path):
     assert cut < first.size < second.size == whole.size
     assert first.root == whole.root(first.size) and second.root == whole.root()
     verify_consistency(first.size, second.size, proof, first.root, second.root)
+    for each, receipt in receipts.items():
+        verify_receipt(receipt, [verifier])
+        assert receipt["records"] and str(each) == receipt["job"]
+        assert all(record["seq"] > cut for record in receipt["records"])
     # Offline, the same.
     assert check_extends(directory, before, [verifier]).size == second.size
     offline = receipt_of(directory, job)
     verify_receipt(offline, [verifier])
     assert all(record["seq"] > cut for record in offline["records"])
-    assert offline["tree_size"] == second.size
+    assert offline == json.loads(json.dumps(receipts[job]))
 
 
 async def test_pruning_again_extends_the_kept_frontier(tmp_path):
