@@ -469,4 +469,6 @@ def test_a_tree_from_a_frontier_keeps_growing_the_same_tree():
         tree.append(leaf)
     assert tree.root() == BIG_TREE.root()
     for index in (300, 511, 512, BIG - 1):
-        assert inclusion_proof(tree, index, BIG) == inclusion_proof(BIG_TREE, index, BIG)
+        assert inclusion_proof(tree, index, BIG) == inclusion_proof(
+            BIG_TREE, index, BIG
+        )
