@@ -81,6 +81,7 @@ def add_commands(journal_commands: Any) -> None:
         action="store_true",
         help="print the stored request and response bodies",
     )
+    trail_commands.add_show_options(show_parser)
     log_parser = command("log", "list events, filtered")
     log_parser.add_argument("--since", metavar="TIME", help="ISO 8601 or unix seconds")
     log_parser.add_argument("--until", metavar="TIME", help="ISO 8601 or unix seconds")
@@ -223,7 +224,17 @@ def _show(args: argparse.Namespace, out: TextIO, colour: bool) -> int:
             records(source_of(args.directory)), job_id, bodies=args.body, colour=colour
         )
     )
-    return 0
+    if args.key is None:
+        return 0
+    try:
+        line, status = trail_commands.receipt_status(
+            source_of(args.directory), job_id, args.key
+        )
+    except trail_commands.CommandError as error:
+        print(f"eventjobs journal show: {error}", file=sys.stderr)
+        return 1
+    out.write(line)
+    return status
 
 
 def _log(args: argparse.Namespace, out: TextIO, colour: bool) -> int:

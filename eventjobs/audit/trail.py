@@ -6,7 +6,11 @@ Blocking.
 The tree is the server's (runtime/transparency.py): one leaf per record,
 the record's line exactly as stored, leaf index = sequence number - 1. Every
 line is checked for its seal and hash chain while the tree is built, so a
-damaged journal is reported as damaged, not merely as "different".
+damaged journal is reported as damaged, not merely as "different". A pruned
+journal's tree starts from the frontier ``journal prune`` kept: checkpoints
+and receipts of what remains are those of the whole journal, but a
+checkpoint older than the cut can no longer be checked against it (check
+it against the archive the pruned segments went to).
 """
 
 from __future__ import annotations
@@ -45,8 +49,23 @@ def _store(source: Source) -> AuditStore:
 
 
 def build_tree(store: AuditStore) -> LeafHashes:
-    """The tree of every whole line *store* holds (chain checked)."""
-    return LeafHashes(leaf_hash(line) for line in store.lines(0, None))
+    """The tree of every whole line *store* holds (chain checked), from the
+    frontier a prune kept."""
+    start = store.tree_start()
+    return LeafHashes(
+        (leaf_hash(line) for line in store.lines(start.size, None)), start=start
+    )
+
+
+def _pruned_past(tree: LeafHashes, checkpoint: Checkpoint) -> str | None:
+    if 0 < checkpoint.size < tree.start:
+        return (
+            f"the checkpoint ({checkpoint.size} records) is older than the journal's "
+            f"pruned prefix (records 1 to {tree.start} were pruned), so it can no "
+            "longer be checked against it: check it against the archive the pruned "
+            "segments went to"
+        )
+    return None
 
 
 def sign_offline(source: Source, signer: Signer) -> str:
@@ -64,7 +83,9 @@ def sign_offline(source: Source, signer: Signer) -> str:
     if kept is not None:
         # As the server: never sign a history that contradicts one signed before.
         before = checkpoint_body(kept)
-        if before.size > tree.size or tree.root(before.size) != before.root:
+        if _pruned_past(tree, before) is not None:
+            pass  # journal prune checked it before cutting
+        elif before.size > tree.size or tree.root(before.size) != before.root:
             raise TrailError(
                 f"the journal ({tree.size} records) does not extend its newest kept "
                 f"checkpoint ({before.size} records): it was cut, rolled back or "
@@ -106,9 +127,15 @@ def receipt_of(source: Source, job_id: int) -> dict[str, Any]:
             "PREFIX.key'"
         )
     checkpoint = checkpoint_body(note)
-    tree = LeafHashes()
+    start = store.tree_start()
+    tree = LeafHashes(start=start)
     found: list[tuple[int, str]] = []
-    for seq, line in enumerate(store.lines(0, None), start=1):
+    pruned = _pruned_past(tree, checkpoint)
+    if pruned is not None:
+        raise TrailError(
+            f"{pruned}; sign a newer one with 'eventjobs journal checkpoint'"
+        )
+    for seq, line in enumerate(store.lines(start.size, None), start=start.size + 1):
         tree.append(line)
         if seq <= checkpoint.size and json.loads(line).get("job") == job_id:
             found.append((seq, line.decode("utf-8")))
@@ -121,6 +148,7 @@ def receipt_of(source: Source, job_id: int) -> dict[str, Any]:
         raise TrailError(
             f"the journal holds no record of job {job_id} up to its newest checkpoint "
             f"({checkpoint.size} records)"
+            + (f" after its pruned records 1 to {start.size}" if start.size else "")
         )
     return {
         "job": str(job_id),
@@ -171,6 +199,9 @@ def check_extends(source: Source, note: str, verifiers: Iterable[Verifier]) -> E
             "another journal, or this one's id file was replaced"
         )
     tree = build_tree(store)
+    pruned = _pruned_past(tree, checkpoint)
+    if pruned is not None:
+        raise TrailError(pruned)
     if tree.size < checkpoint.size:
         raise TrailError(
             f"TRUNCATED: the journal has {tree.size} records, fewer than the "

@@ -9,7 +9,9 @@
 * ``monitor URL --key PREFIX.pub --store DIR [--once] [--interval S]``:
   hold a server to the history it showed (:mod:`.monitor`);
 * ``verify DIR|URL --checkpoint FILE --key PREFIX.pub`` (with the other
-  checks of ``verify``): :func:`verify_checkpoint` here.
+  checks of ``verify``): :func:`verify_checkpoint` here;
+* ``show DIR|URL JOB --key PREFIX.pub`` (after the job's timeline): its
+  receipt status, :func:`receipt_status` here.
 
 Problems end a command with one sentence on stderr and exit status 1.
 """
@@ -102,6 +104,39 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--key", metavar="PREFIX.pub", help="the verifier key of the checkpoint"
+    )
+
+
+def add_show_options(parser: argparse.ArgumentParser) -> None:
+    """``show --key PREFIX.pub``."""
+    parser.add_argument(
+        "--key",
+        metavar="PREFIX.pub",
+        help="also prove the job's records in the newest checkpoint kept with the "
+        "journal, signed by this verifier key (its receipt status)",
+    )
+
+
+def receipt_status(source: Any, job_id: int, key: str) -> tuple[str, int]:
+    """The receipt status line of job *job_id* (``receipt: in checkpoint N,
+    proof verified ...`` or ``receipt: NOT PROVED: why``) and the exit
+    status (1 when not proved). The receipt is made from the journal and
+    checked as ``verify-receipt`` checks it, with the key alone.
+
+    Raises:
+        CommandError: the key cannot be read.
+    """
+    verifier = read_verifier(key)
+    try:
+        receipt = receipt_of(source, job_id)
+        checkpoint = verify_receipt(receipt, [verifier])
+    except (TrailError, BadReceipt) as error:
+        return f"receipt: NOT PROVED: {error}\n", 1
+    seqs = ", ".join(str(entry["seq"]) for entry in receipt["records"])
+    return (
+        f"receipt: in checkpoint {checkpoint.size} (signed by {verifier.name}), proof "
+        f"verified for its {len(receipt['records'])} records of the job (seq {seqs})\n",
+        0,
     )
 
 

@@ -85,8 +85,15 @@ async def static_file(name: str) -> Response:
 
 @blueprint.route("/_eventjobs/ui/config.json", methods=["GET"])
 async def config() -> Response:
+    runtime = current_app.extensions.get("eventjobs")
+    transparency = getattr(runtime, "transparency", None)
     response = json_response(
-        {"auth": current_app.extensions.get(AUTHENTICATOR_KEY) is not None}
+        {
+            "auth": current_app.extensions.get(AUTHENTICATOR_KEY) is not None,
+            # Whether job pages may ask for receipts (a server that signs
+            # no checkpoint has none: asking would only log 404s).
+            "checkpoints": getattr(transparency, "signer", None) is not None,
+        }
     )
     response.headers.update(_SECURITY_HEADERS)
     return response

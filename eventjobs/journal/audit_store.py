@@ -12,6 +12,10 @@ Three things, for each backend:
   file and PostgreSQL journals store the same bytes (``journal copy`` keeps
   them), so both give the same tree; the memory journal keeps no lines and
   gives the ones a file journal would have written for its records;
+* the **tree's start**: for a pruned journal directory, the frontier of the
+  tree over the records ``journal prune`` removed (kept in its checkpoint
+  file), from which the tree goes on with the lines that remain; every
+  other journal starts from the empty tree;
 * the **signed checkpoints** (file: ``checkpoints/<size>.txt``; PostgreSQL:
   the ``checkpoints`` table; memory: a list), the latest of which the server
   shows.
@@ -23,16 +27,18 @@ name and renamed, so a reader sees a whole one or none).
 
 from __future__ import annotations
 
+import bisect
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError, JournalCorrupt
-from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, encode_record
+from ..merkle import Frontier
+from .lines import GENESIS_HASH, REPAIR_HINT, chained_hash, encode_record, sealed_hash
 from .memory import MemoryJournal
-from .segments import list_segments
+from .segments import chain_anchor, checkpoint_name, list_segments, prune_point
 from .snapshots import fsync_directory
 
 if TYPE_CHECKING:
@@ -53,6 +59,11 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+class NoFrontier(JournalCorrupt):
+    """The journal was pruned by a version that kept no Merkle frontier of
+    what it removed: the tree cannot be rebuilt (the chain still verifies)."""
+
+
 class AuditStore(Protocol):
     """The id, stored lines and checkpoints of one journal (see the module)."""
 
@@ -64,13 +75,35 @@ class AuditStore(Protocol):
         else None then)."""
         ...
 
+    def tree_start(self) -> Frontier:
+        """The frontier of the tree over the records before the first
+        stored line (empty unless the journal was pruned).
+
+        Raises:
+            NoFrontier: pruned, and no frontier was kept.
+            JournalCorrupt: the prune checkpoint is damaged.
+        """
+        ...
+
     def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         """The stored lines of records ``after + 1`` to *upto* (None: to the
         last whole line), in order.
 
         Raises:
-            JournalCorrupt: a record is missing, or pruned away (the tree
-                needs every line from 1), or does not chain to the one before.
+            JournalCorrupt: a record is missing, or pruned away (*after* is
+                below ``tree_start().size``), or does not chain to the one
+                before.
+        """
+        ...
+
+    def lines_at(self, seqs: Sequence[int]) -> Sequence[bytes | bytearray]:
+        """The stored lines of the records *seqs* (ascending, each stored),
+        read one by one: a few reads each however long the journal. Each is
+        checked for its seal and sequence number only (the caller compares
+        it with the tree's leaf hash, which covers the chain).
+
+        Raises:
+            JournalCorrupt: a record is not there, or its line is damaged.
         """
         ...
 
@@ -102,6 +135,9 @@ class MemoryAuditStore:
             self._journal.journal_id = new_id()
         return self._journal.journal_id
 
+    def tree_start(self) -> Frontier:
+        return Frontier()
+
     def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         upto = self._journal.head if upto is None else upto
         made = self._journal.lines
@@ -116,6 +152,15 @@ class MemoryAuditStore:
         if len(made) < upto:
             raise JournalCorrupt(f"the memory journal has no record {upto}")
         return iter(made[after:upto])
+
+    def lines_at(self, seqs: Sequence[int]) -> Sequence[bytes | bytearray]:
+        if not seqs:
+            return []
+        made = self._journal.lines
+        if len(made) < seqs[-1]:
+            for _ in self.lines(len(made), seqs[-1]):
+                pass
+        return [made[seq - 1] for seq in seqs]
 
     def save_checkpoint(self, size: int, note: str) -> None:
         self._journal.checkpoints[size] = note
@@ -163,18 +208,47 @@ class FileAuditStore:
         fsync_directory(self.directory)
         return made
 
+    def tree_start(self) -> Frontier:
+        segments = list_segments(self.directory)
+        if not segments or segments[0].first_seq == 1:
+            return Frontier()
+        first = segments[0]
+        data = prune_point(self.directory, first)
+        path = self.directory / checkpoint_name(first.first_seq - 1)
+        if "tree" not in data:
+            raise NoFrontier(
+                f"{path}: records 1 to {first.first_seq - 1} were pruned by an older "
+                "eventjobs that kept no Merkle frontier of them, so the audit trail "
+                "cannot rebuild or extend this journal's tree (no checkpoint is signed, "
+                "no receipt made); its hash chain still verifies ('eventjobs journal "
+                "verify')"
+            )
+        try:
+            frontier = Frontier.from_json(data["tree"])
+        except ValueError as error:
+            raise JournalCorrupt(
+                f"{path}: the Merkle frontier does not read: {error}. {REPAIR_HINT}"
+            ) from None
+        if frontier.size != first.first_seq - 1:
+            raise JournalCorrupt(
+                f"{path}: the Merkle frontier is of {frontier.size} records, not of the "
+                f"{first.first_seq - 1} pruned. {REPAIR_HINT}"
+            )
+        return frontier
+
     def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         segments = list_segments(self.directory)
         if upto == 0 or (upto is None and not segments):
             return
-        if not segments or segments[0].first_seq != 1:
+        first_seq = segments[0].first_seq if segments else 1
+        if not segments or after < first_seq - 1:
             raise JournalCorrupt(
                 f"{self.directory}: records 1 to "
-                f"{(segments[0].first_seq - 1) if segments else upto} are not in the "
-                "journal (pruned); the Merkle tree of the audit trail needs every "
-                "record from sequence number 1"
+                f"{(first_seq - 1) if segments else upto} are not in the "
+                "journal (pruned); the Merkle tree goes on from the frontier the "
+                "prune kept, with the lines after it"
             )
-        expected, prev = 1, GENESIS_HASH
+        expected, prev = first_seq, chain_anchor(self.directory, segments[0])
         for segment in segments:
             if segment.first_seq != expected:
                 raise JournalCorrupt(
@@ -207,6 +281,19 @@ class FileAuditStore:
                 f"before {upto}"
             )
 
+    def lines_at(self, seqs: Sequence[int]) -> Sequence[bytes | bytearray]:
+        segments = list_segments(self.directory)
+        firsts = [segment.first_seq for segment in segments]
+        found = []
+        for seq in seqs:
+            at = bisect.bisect_right(firsts, seq) - 1
+            if at < 0:
+                raise JournalCorrupt(
+                    f"{self.directory}: record {seq} is not in the journal (pruned)"
+                )
+            found.append(find_line(segments[at].path, seq))
+        return found
+
     def save_checkpoint(self, size: int, note: str) -> None:
         folder = self.directory / CHECKPOINT_DIRECTORY
         folder.mkdir(exist_ok=True)
@@ -232,6 +319,65 @@ class FileAuditStore:
         if not names:
             return None
         return (folder / names[-1]).read_text(encoding="utf-8")
+
+
+#: Below this many bytes, find_line reads on instead of halving again.
+_SCAN = 1 << 14
+
+
+def find_line(path: Path, seq: int) -> bytes:
+    """The line of record *seq* in the segment *path*, found by halving the
+    file by byte offset (records are in sequence order): some fifteen small
+    reads for an 8 MiB segment, instead of reading it through.
+
+    Raises:
+        JournalCorrupt: it is not there, or its seal or number is wrong.
+    """
+    with path.open("rb") as file:
+        low, high = 0, file.seek(0, os.SEEK_END)
+        # The record's line starts in [low, high).
+        while high - low > _SCAN:
+            middle = (low + high) // 2
+            file.seek(middle - 1)
+            file.readline()  # to the first line starting at middle or after
+            begins = file.tell()
+            if begins >= high:
+                high = middle
+                continue
+            number = _seq_of(file.readline())
+            if number == seq:
+                file.seek(begins)
+                return _checked(file.readline().rstrip(b"\n"), seq, str(path))
+            if number is not None and number < seq:
+                low = begins + 1
+            else:
+                high = middle
+        file.seek(max(low - 1, 0))
+        if low:
+            file.readline()
+        while file.tell() < high:
+            raw = file.readline()
+            if not raw.endswith(b"\n"):
+                break
+            if _seq_of(raw) == seq:
+                return _checked(raw[:-1], seq, str(path))
+    raise JournalCorrupt(f"{path}: record {seq} is not in its segment. {REPAIR_HINT}")
+
+
+def _seq_of(raw: bytes) -> int | None:
+    if not raw.startswith(b'{"seq":'):
+        return None
+    end = raw.find(b",", 7, 30)
+    digits = raw[7:end]
+    return int(digits) if end > 0 and digits.isdigit() else None
+
+
+def _checked(line: bytes, seq: int, where: str) -> bytes:
+    if _seq_of(line) != seq or sealed_hash(line) is None:
+        raise JournalCorrupt(
+            f"{where}: record {seq} does not match its hash. {REPAIR_HINT}"
+        )
+    return line
 
 
 def _read_id(path: Path) -> str:
@@ -271,6 +417,9 @@ class PostgresAuditStore:
                 f"SELECT value FROM {schema}.meta WHERE key = 'journal_id'"
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def tree_start(self) -> Frontier:
+        return Frontier()  # a PostgreSQL journal is never pruned
 
     def lines(self, after: int, upto: int | None) -> Iterator[bytes | bytearray]:
         schema = self.location.schema
@@ -316,6 +465,21 @@ class PostgresAuditStore:
                     f"{self.location}: the journal ends at sequence number "
                     f"{expected - 1}, before {upto}"
                 )
+
+    def lines_at(self, seqs: Sequence[int]) -> Sequence[bytes | bytearray]:
+        if not seqs:
+            return []
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT seq, line FROM {self.location.schema}.records "
+                "WHERE seq = ANY(%s) ORDER BY seq",
+                (list(seqs),),
+            ).fetchall()
+        lines = {seq: text.encode("utf-8") for seq, text in rows}
+        missing = [seq for seq in seqs if seq not in lines]
+        if missing:
+            raise JournalCorrupt(f"{self.location}: record {missing[0]} is missing")
+        return [_checked(lines[seq], seq, str(self.location)) for seq in seqs]
 
     def _ensure_table(self, conn: Any) -> None:
         conn.execute(

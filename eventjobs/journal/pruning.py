@@ -10,7 +10,15 @@ Only whole segments go, oldest first, and only those that
 
 Before any segment goes, a checkpoint file records the sequence number and
 hash of the last pruned record, so the first kept record still chains to
-something: verification of what remains starts there. Segments are moved
+something: verification of what remains starts there. It also keeps the
+right frontier of the audit trail's Merkle tree over the pruned records
+(``tree``: one hash per set bit of their count), which is all the tree
+needs to go on: its root, inclusion proofs of every remaining record and
+consistency proofs from every size at or past the cut are those of the
+whole journal's tree. Making it reads the pruned lines once (from the
+previous prune's frontier on), and checks them against the newest signed
+checkpoint kept with the journal when that falls among them: a journal that
+contradicts what was signed is not pruned (that would hide the evidence). Segments are moved
 to an archive directory when one is given (they verify on their own there,
 from their own start), deleted otherwise. Safe while a server runs on the
 journal: the server only appends to the newest segment.
@@ -25,6 +33,10 @@ from pathlib import Path
 import attrs
 
 from ..errors import ConfigError
+from ..merkle import Frontier
+from ..signed_note import NoteError
+from ..tlog_checkpoint import Checkpoint
+from .audit_store import FileAuditStore, NoFrontier
 from .lines import parse_record, seal
 from .segments import (
     CHECKPOINT_PREFIX,
@@ -44,14 +56,18 @@ class Pruned:
     segments: tuple[Path, ...]
     #: The last sequence number removed (0 when nothing was).
     through_seq: int
+    #: Whether the Merkle frontier at the cut was kept (False only when an
+    #: older prune had already dropped the tree: see ``NoFrontier``).
+    tree_kept: bool = True
 
 
 def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned:
     """Remove (or move to *archive*) the segments that may go; see the module.
 
     Raises:
-        ConfigError: there is no journal or no snapshot in *directory*, or
-            the archive directory cannot be used.
+        ConfigError: there is no journal or no snapshot in *directory*, the
+            archive directory cannot be used, or the records to prune
+            contradict the newest signed checkpoint kept with the journal.
         JournalCorrupt: a record needed to decide or to checkpoint is damaged.
     """
     segments = list_segments(directory)
@@ -89,7 +105,11 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
     if not chosen:
         return Pruned((), 0)
     _, through_seq, record_hash = chosen[-1]
-    checkpoint, _ = seal({"seq": through_seq, "record_hash": record_hash})
+    point: dict[str, object] = {"seq": through_seq, "record_hash": record_hash}
+    frontier = _frontier_at(directory, through_seq)
+    if frontier is not None:
+        point["tree"] = frontier.to_json()
+    checkpoint, _ = seal(point)
     path = directory / checkpoint_name(through_seq)
     path.write_bytes(checkpoint + b"\n")
     fsync_directory(directory)
@@ -114,4 +134,44 @@ def prune(directory: Path, before: float, archive: Path | None = None) -> Pruned
     fsync_directory(directory)
     if archive is not None:
         fsync_directory(archive)
-    return Pruned(tuple(p for p, _, _ in chosen), through_seq)
+    return Pruned(tuple(p for p, _, _ in chosen), through_seq, frontier is not None)
+
+
+def _frontier_at(directory: Path, through_seq: int) -> Frontier | None:
+    """The Merkle frontier of records 1 to *through_seq* (None when an older
+    prune kept none), checked against the newest kept signed checkpoint.
+
+    Raises:
+        ConfigError: the records contradict that checkpoint.
+        JournalCorrupt: a line is damaged.
+    """
+    store = FileAuditStore(directory)
+    try:
+        frontier = store.tree_start()
+    except NoFrontier:
+        return None
+    kept = _newest_signed(store)
+    for line in store.lines(frontier.size, through_seq):
+        frontier.append(line)
+        if (
+            kept is not None
+            and frontier.size == kept.size
+            and frontier.root() != kept.root
+        ):
+            raise ConfigError(
+                f"records 1 to {kept.size} are not those the newest signed checkpoint "
+                "kept with the journal covers (the journal was rewritten): nothing "
+                "pruned, so the evidence stays; see 'eventjobs journal verify "
+                "--checkpoint'"
+            )
+    return frontier
+
+
+def _newest_signed(store: FileAuditStore) -> Checkpoint | None:
+    note = store.latest_checkpoint()
+    if note is None:
+        return None
+    try:
+        return Checkpoint.parse(note[: note.rindex("\n\n") + 1])
+    except (NoteError, ValueError):
+        return None  # the server refuses to sign on; prune needs not judge it

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -94,6 +95,16 @@ def chain_anchor(directory: Path, first: Segment) -> str:
     """
     if first.first_seq == 1:
         return GENESIS_HASH
+    return str(prune_point(directory, first)["record_hash"])
+
+
+def prune_point(directory: Path, first: Segment) -> dict[str, Any]:
+    """The checkpoint file ``journal prune`` left for the records before
+    *first* (its members, seal checked; ``record_hash`` is a string).
+
+    Raises:
+        JournalCorrupt: there is none, or it is damaged.
+    """
     path = directory / checkpoint_name(first.first_seq - 1)
     try:
         line = path.read_bytes().rstrip(b"\n")
@@ -109,12 +120,11 @@ def chain_anchor(directory: Path, first: Segment) -> str:
         raise JournalCorrupt(
             f"{path}: the checkpoint does not match its hash. {REPAIR_HINT}"
         )
-    record_hash = data.get("record_hash")
-    if not isinstance(record_hash, str):
+    if not isinstance(data.get("record_hash"), str):
         raise JournalCorrupt(
             f"{path}: the checkpoint has no record_hash. {REPAIR_HINT}"
         )
-    return record_hash
+    return data
 
 
 def read_records(directory: Path, after: int = 0) -> Iterator[Recorded]:

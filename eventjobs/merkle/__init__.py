@@ -19,7 +19,9 @@ Three parts, all pure (no I/O, no clock):
   ``2**(STRIDE-1) - 1`` node hashes, so a proof in a tree of a million
   leaves takes well under a millisecond. It implements ``HashStore``, which
   is all the proof generators need: another store (a table of stored
-  subtree hashes, say) can stand in for it.
+  subtree hashes, say) can stand in for it. Started from a ``Frontier``
+  (what a pruned journal keeps of its removed prefix), it proves every
+  later leaf and every consistency from a size at or past the cut.
 * ``inclusion_proof`` / ``consistency_proof`` (RFC 9162 2.1.3.1 and
   2.1.4.1) over a ``HashStore``, and ``verify_inclusion`` /
   ``verify_consistency`` (the verification algorithms of 2.1.3.2 and
@@ -48,7 +50,7 @@ from .proofs import (
     verify_consistency,
     verify_inclusion,
 )
-from .store import STRIDE, HashStore, LeafHashes, subtree_root
+from .store import STRIDE, HashStore, LeafHashes, Pruned, subtree_root
 
 __all__ = [
     "EMPTY_ROOT",
@@ -58,6 +60,7 @@ __all__ = [
     "HashStore",
     "InvalidProof",
     "LeafHashes",
+    "Pruned",
     "consistency_proof",
     "decode_hash",
     "encode_hash",

@@ -40,7 +40,7 @@ class Frontier:
         """The perfect subtree roots, leftmost (largest) first."""
         return tuple(self._hashes)
 
-    def append(self, leaf: bytes) -> bytes:
+    def append(self, leaf: bytes | bytearray | memoryview) -> bytes:
         """Append the leaf *leaf* (its bytes); return its leaf hash."""
         hashed = leaf_hash(leaf)
         self.append_hash(hashed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .hashing import HASH_SIZE, node_hash, split
-from .store import HashStore, subtree_root
+from .store import HashStore, Pruned, subtree_root
 
 
 class InvalidProof(ValueError):
@@ -19,12 +19,20 @@ def inclusion_proof(store: HashStore, index: int, size: int) -> list[bytes]:
     leaf up.
 
     Raises:
-        InvalidProof: *index* is not below *size*, or *size* above the store's.
+        InvalidProof: *index* is not below *size*, or *size* above the store's,
+            or the store was pruned of what the proof needs.
     """
     if not 0 <= index < size:
         raise InvalidProof(f"leaf {index} is not in a tree of {size} leaves")
     if size > store.size:
         raise InvalidProof(f"the tree has {store.size} leaves, fewer than {size}")
+    try:
+        return _inclusion_path(store, index, size)
+    except Pruned as error:
+        raise InvalidProof(f"no inclusion proof of leaf {index}: {error}") from None
+
+
+def _inclusion_path(store: HashStore, index: int, size: int) -> list[bytes]:
     path = []
     start, end = 0, size
     while end - start > 1:
@@ -45,7 +53,8 @@ def consistency_proof(store: HashStore, old: int, new: int) -> list[bytes]:
     when ``old`` is 0 or equals ``new``).
 
     Raises:
-        InvalidProof: not ``0 <= old <= new <= store.size``.
+        InvalidProof: not ``0 <= old <= new <= store.size``, or the store was
+            pruned of what the proof needs.
     """
     if not 0 <= old <= new:
         raise InvalidProof(f"no consistency proof from {old} leaves to {new}")
@@ -53,6 +62,13 @@ def consistency_proof(store: HashStore, old: int, new: int) -> list[bytes]:
         raise InvalidProof(f"the tree has {store.size} leaves, fewer than {new}")
     if old == 0 or old == new:
         return []
+    try:
+        return _consistency_path(store, old, new)
+    except Pruned as error:
+        raise InvalidProof(f"no consistency proof from {old} leaves: {error}") from None
+
+
+def _consistency_path(store: HashStore, old: int, new: int) -> list[bytes]:
     path = []
     start, end, m, whole = 0, new, old, True
     # SUBPROOF(m, D[start:end], whole) unrolled; m counts from start.

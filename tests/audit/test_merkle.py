@@ -396,3 +396,79 @@ def test_a_damaged_frontier_is_refused_with_a_reason(data, message):
 def test_hashes_are_the_rfc_hashes():
     assert leaf_hash(b"") == N[0][0]
     assert node_hash(N[0][0], N[0][1]) == N[1][0]
+
+
+# -- a tree started from the frontier at a cut (a pruned journal) ----------------------------
+
+
+def _pruned_tree(cut: int, size: int) -> LeafHashes:
+    frontier = Frontier()
+    for leaf in BIG_LEAVES[:cut]:
+        frontier.append(leaf)
+    return LeafHashes(
+        (leaf_hash(leaf) for leaf in BIG_LEAVES[cut:size]),
+        start=Frontier.from_json(frontier.to_json()),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_tree_from_the_frontier_at_a_cut_proves_what_follows_it(data):
+    """Started from the frontier at any cut, the tree has the whole tree's
+    roots, inclusion proofs of every later leaf and consistency proofs
+    from every size at or past the cut; what lies before the cut is
+    refused with a reason, never answered wrongly."""
+    size = data.draw(st.integers(1, BIG), label="size")
+    cut = data.draw(st.integers(0, size), label="cut")
+    tree = _pruned_tree(cut, size)
+    assert tree.size == size and tree.start == cut
+    assert tree.root() == BIG_TREE.root(size)
+    assert tree.frontier().root() == BIG_TREE.root(size)
+    if cut < size:
+        index = data.draw(st.integers(cut, size - 1), label="index")
+        within = data.draw(st.integers(index + 1, size), label="within")
+        proof = inclusion_proof(tree, index, within)
+        assert proof == inclusion_proof(BIG_TREE, index, within)
+        verify_inclusion(
+            index, within, leaf_hash(BIG_LEAVES[index]), proof, BIG_TREE.root(within)
+        )
+    old = data.draw(st.integers(max(cut, 1), size), label="old")
+    new = data.draw(st.integers(old, size), label="new")
+    proof = consistency_proof(tree, old, new)
+    assert proof == consistency_proof(BIG_TREE, old, new)
+    verify_consistency(old, new, proof, BIG_TREE.root(old), BIG_TREE.root(new))
+    if cut > 1:
+        # Before the cut: a proof made only of frontier subtrees (the last
+        # one-leaf subtree's, say) is still right; any other is refused.
+        before = data.draw(st.integers(0, cut - 1), label="before")
+        try:
+            proof = inclusion_proof(tree, before, size)
+        except InvalidProof as error:
+            assert "pruned" in str(error)
+        else:
+            assert proof == inclusion_proof(BIG_TREE, before, size)
+        old = data.draw(st.integers(1, cut - 1), label="old before the cut")
+        try:
+            proof = consistency_proof(tree, old, size)
+        except InvalidProof as error:
+            assert "pruned" in str(error)
+        else:
+            assert proof == consistency_proof(BIG_TREE, old, size)
+    # Far below the cut (the first leaf of a cut past a 2-leaf subtree)
+    # nothing can be proved.
+    if cut >= 3:
+        with pytest.raises(InvalidProof, match="pruned"):
+            inclusion_proof(tree, 0, size)
+        with pytest.raises(InvalidProof, match="pruned"):
+            consistency_proof(tree, 1, size)
+
+
+def test_a_tree_from_a_frontier_keeps_growing_the_same_tree():
+    tree = _pruned_tree(300, 300)
+    for leaf in BIG_LEAVES[300:]:
+        tree.append(leaf)
+    assert tree.root() == BIG_TREE.root()
+    for index in (300, 511, 512, BIG - 1):
+        assert inclusion_proof(tree, index, BIG) == inclusion_proof(
+            BIG_TREE, index, BIG
+        )

@@ -261,3 +261,28 @@ async def monitor_first_line(directory: Path) -> str:
 
     root = build_tree(FileAuditStore(directory)).root()
     return f"ok: first checkpoint stored, 8 records (root {root.hex()[:16]})"
+
+
+async def test_show_gives_the_receipt_status_with_the_key(tmp_path, keys, capsys):
+    """journal show --key proves the job's records in the newest kept
+    checkpoint; a checkpoint that no longer matches is NOT PROVED (1)."""
+    key, pub = keys
+    directory = tmp_path / "journal"
+    _first, second = await add_jobs(directory, "a", "b")
+    status, out, _ = run(capsys, "show", str(directory), str(second), "--key", pub)
+    assert status == 1
+    assert out.splitlines()[-1].startswith("receipt: NOT PROVED: no checkpoint is kept")
+    run(capsys, "checkpoint", str(directory), "--key", key)
+    status, out, _ = run(capsys, "show", str(directory), str(second), "--key", pub)
+    assert status == 0, out
+    assert out.startswith(f"job {second}: ")
+    assert out.splitlines()[-1] == (
+        "receipt: in checkpoint 8 (signed by example.com/jobs), proof verified for its "
+        "4 records of the job (seq 5, 6, 7, 8)"
+    )
+    cut_last_lines(directory, 1)
+    status, out, _ = run(capsys, "show", str(directory), str(second), "--key", pub)
+    assert status == 1
+    assert "receipt: NOT PROVED: the newest kept checkpoint (8 records)" in out
+    status, _out, err = run(capsys, "show", str(directory), str(second), "--key", key)
+    assert status == 1 and "is not a verifier key" in err

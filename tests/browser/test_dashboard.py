@@ -4,6 +4,7 @@ what an operator sees and does, as they would do it."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +188,42 @@ def test_job_page_shows_timeline_previews_and_hostile_text_as_text(
     assert page.title() == f"Job {job} · eventjobs"
     screenshot(page, artifacts / "dashboard-job.png")
     assert tab.console.errors == [], tab.console.messages
+
+
+def test_job_page_shows_the_receipt_status_when_the_server_signs(open_tab, tmp_path):
+    """With --checkpoint-key the job page names the checkpoint its records
+    are proved in (the page itself verifies nothing, and says so)."""
+    from eventjobs.audit.keygen import write_pair
+    from eventjobs.signed_note import Signer
+
+    write_pair(
+        Signer.generate("example.com/jobs"), tmp_path / "k.key", tmp_path / "k.pub"
+    )
+    with server_process(
+        "--journal",
+        ":memory:",
+        "--shutdown-timeout",
+        "0",
+        "--checkpoint-key",
+        str(tmp_path / "k.key"),
+        "--checkpoint-interval",
+        "0.05",
+    ) as signing:
+        job = submit(signing, "GET", "/_api/version")
+        # Until a checkpoint holding the job's records is signed.
+        with httpx.Client(base_url=signing.url) as client:
+            receipt = client.get(f"/_eventjobs/jobs/{job}/receipt")
+            deadline = time.monotonic() + 30
+            while receipt.status_code != 200 or len(receipt.json()["records"]) < 3:
+                assert time.monotonic() < deadline, receipt.text
+                receipt = client.get(f"/_eventjobs/jobs/{job}/receipt")
+        tab = open_tab()
+        page = open_dashboard(tab, signing, f"#/jobs/{job}")
+        wait_live(page)
+        expect(page.locator("#job-state")).to_have_text("done")
+        expect(page.locator("#job-receipt")).to_contain_text("in checkpoint ")
+        expect(page.locator("#job-receipt")).to_contain_text("not verified here")
+        assert tab.console.errors == [], tab.console.messages
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ async def test_with_authentication_on_the_files_need_no_credentials_and_data_doe
         ]:
             assert (await served.client.get(path)).status_code == 200, path
         config = await served.client.get("/_eventjobs/ui/config.json")
-        assert await config.get_json() == {"auth": True}
+        assert await config.get_json() == {"auth": True, "checkpoints": False}
         for path in [
             "/_eventjobs/jobs",
             "/_eventjobs/events?follow=false",
@@ -73,7 +73,7 @@ async def test_with_authentication_on_the_files_need_no_credentials_and_data_doe
 async def test_config_says_when_authentication_is_off():
     async with serve_app() as served:
         config = await served.client.get("/_eventjobs/ui/config.json")
-        assert await config.get_json() == {"auth": False}
+        assert await config.get_json() == {"auth": False, "checkpoints": False}
 
 
 def test_policy_allows_only_this_origin_and_no_inline_code():

@@ -24,6 +24,7 @@
 
   const state = {
     auth: false,
+    checkpoints: false, // the server signs checkpoints: job pages show receipts
     token: sessionStorage.getItem(TOKEN_KEY),
     caller: null,
     counts: null,
@@ -608,6 +609,25 @@
       return;
     }
     renderJob(story(await response.json()));
+    if (state.checkpoints) loadReceipt(id);
+  }
+
+  // The job's receipt status: the newest signed checkpoint that holds its
+  // records. The page shows what the server says and does not check the
+  // proofs or the signature itself: an auditor checks the receipt with
+  // 'eventjobs journal verify-receipt' and the verifier key.
+  async function loadReceipt(id) {
+    const response = await api('GET', `/_eventjobs/jobs/${encodeURIComponent(id)}/receipt`, { allow: [404] });
+    if (state.jobId !== id) return;
+    const place = $('job-receipt');
+    if (!place) return;
+    if (response.status === 404) {
+      place.textContent = 'not in a signed checkpoint yet';
+      return;
+    }
+    const receipt = await response.json();
+    const count = receipt.records.length;
+    place.textContent = `in checkpoint ${receipt.tree_size} (${count} record${count === 1 ? '' : 's'} with inclusion proofs; not verified here: use journal verify-receipt)`;
   }
 
   // Long runs of progress reports are folded: the first, a button saying how
@@ -678,7 +698,8 @@
         fact('Queue wait', job.started === undefined && !job.ended && !job.gone ? ticking(job.queued) : duration(wait)),
         fact('Run time', job.started !== undefined && !job.ended && !job.gone ? ticking(job.started) : duration(run)),
         fact('Result', job.response ? badge(String(job.response.status), statusClass(job.response.status)) : (job.store === false ? 'fire and forget' : '–')),
-        fact('Client', request && request.client ? request.client : '–')));
+        fact('Client', request && request.client ? request.client : '–'),
+        state.checkpoints ? fact('Receipt', el('span', { id: 'job-receipt', text: '…' })) : null));
 
     const eventItem = (event) => {
       const details = [];
@@ -828,7 +849,9 @@
     setInterval(sample, 1000);
     try {
       const response = await fetch(`${BASE}/_eventjobs/ui/config.json`, { credentials: 'omit', cache: 'no-store' });
-      state.auth = (await response.json()).auth;
+      const config = await response.json();
+      state.auth = config.auth;
+      state.checkpoints = config.checkpoints === true;
     } catch (error) {
       reportError(error);
       return;
