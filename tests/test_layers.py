@@ -64,6 +64,9 @@ LAYERS = {
     # hypercorn's --config module: runs eventjobs.asgi's checks on import.
     "hypercorn_config": 8,
     "cli": 8,
+    # `eventjobs serve`: its options (the settings they make) and its run.
+    "serve_options": 8,
+    "serving": 8,
     # `serve --workers N`: starts N server processes (cli), imports none.
     "server_processes": 8,
     "user_commands": 8,
