@@ -26,7 +26,6 @@ Its parts: :mod:`.startup` (opening and replaying the journal),
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import attrs
@@ -51,12 +50,12 @@ from .housekeeping import Housekeeping
 from .jobs import Jobs
 from .reading import JournalReader
 from .transparency import Transparency, load_signer
-from .modes import Mode, choose_mode
+from .modes import Mode
+from .opening import Opening
+from .stopping import Stopping
 from .startup import (
     ShutdownDuringReplay,
     StartupProgress,
-    open_configured_journal,
-    replay_off_the_loop,
 )
 
 log = logging.getLogger("eventjobs.runtime")
@@ -102,34 +101,26 @@ class Runtime:
         rerun_safe: Callable[[JobView], bool] = lambda job: False,
     ) -> None:
         self.settings = settings
-        self._own_clock = clock
-        #: What :meth:`clock` tells: the mode's clock once it is chosen.
-        self._now: Callable[[], float] = clock or time.time
         self._execute = execute
         self._rerun_safe = rerun_safe
-        self._journal = journal
-        self._owns_journal = journal is None
-        self._mode: Mode | None = None
+        self._opening = Opening(settings, journal, clock)
         self.table = JobTable()
-        self._opened = False
         self._writer: Writer | None = None
         self._supervisor: Supervisor | None = None
-        self._stopped = trio.Event()
-        #: Set by :meth:`stop_intake` and :meth:`hurry`, for a supervisor
-        #: that does not exist yet.
-        self._intake_stopped = False
-        self._hurried = False
         #: The worker processes behind ``eventjobs.run_in_process``; they
         #: start only when first used.
         self.pool = ProcessPool(settings.worker_processes)
         self.startup = StartupProgress()
         self.health = Health()
         self.housekeeping = Housekeeping(settings, self.clock)
+        self._stopping = Stopping(
+            settings, self.startup, self.health, self.housekeeping
+        )
         gauges = Gauges(
             self.table,
             self.readiness,
             self.startup,
-            lambda: self._journal,
+            lambda: self._opening.journal_or_none,
             lambda: self._writer,
         )
         self.metrics = Metrics(gauges, GAUGE_HELP)
@@ -144,18 +135,18 @@ class Runtime:
         )
 
     def __repr__(self) -> str:
-        return f"<Runtime journal={self._journal!r} {self._supervisor!r}>"
+        return (
+            f"<Runtime journal={self._opening.journal_or_none!r} {self._supervisor!r}>"
+        )
 
     def clock(self) -> float:
         """Unix seconds now, as stamped on events and used by retention: the
         server's own clock, or on a node the database's (docs/multi-node.md)."""
-        return self._now()
+        return self._opening.now()
 
     @property
     def journal(self) -> Journal | NodeJournal:
-        if self._journal is None:
-            raise NotRunning("the runtime has not been opened")
-        return self._journal
+        return self._opening.journal
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -172,11 +163,7 @@ class Runtime:
             and self.transparency.signer is None
         ):
             self.transparency.signer = load_signer(self.settings.checkpoint_key)
-        if self._journal is None:
-            self._journal = await open_configured_journal(self.settings)
-        if self._mode is None:
-            self._mode = choose_mode(self._journal, self.settings, self._own_clock)
-            self._now = self._mode.clock
+        await self._opening.open_journal()
 
     async def open(self) -> None:
         """Open the journal and rebuild the table from it. Idempotent.
@@ -186,31 +173,8 @@ class Runtime:
             JournalCorrupt: the journal does not read back; nothing is served.
             ShutdownDuringReplay: :meth:`shutdown` came during the replay.
         """
-        if self._opened:
-            return
-        await self.open_journal()
-        journal = self.journal
-        try:
-            replayed = await replay_off_the_loop(journal, self.startup)
-        except BaseException:
-            if self._owns_journal:
-                await journal.aclose()
-                self._journal = self._mode = None
-            raise
-        self.table.reset_to(replayed.table)  # in place: every part holds this table
-        self.housekeeping.snapshot_position = replayed.snapshot_position
-        self._opened = True
-        log.info(
-            "journal %r replayed: %d records, %d jobs held, next job id %d",
-            journal,
-            self.table.position,
-            len(self.table.jobs),
-            self.table.last_job_id + 1,
-        )
-
-    async def _rebuild(self) -> JobTable:
-        """The table as the journal durably holds it (after a failed append)."""
-        return (await replay_off_the_loop(self.journal)).table
+        await self.open_journal()  # (the signer key is read first)
+        await self._opening.replay_into(self.table, self.startup, self.housekeeping)
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -244,7 +208,7 @@ class Runtime:
             # shutdown() came during a replay that ended before it looked
             # (it looks every REPLAY_PROGRESS_EVERY records): serve nothing,
             # so that jobs found queued stay queued for the next start.
-            await self._close_journal()
+            await self._opening.close()
             return
         # The journal's id (made on its first start), which names it in
         # every checkpoint: made now, so that a copy of the journal taken
@@ -254,13 +218,15 @@ class Runtime:
         except Exception as error:  # the audit trail only; jobs go on
             log.warning("the journal's id could not be made: %s", error)
         self.startup.step = "recovering jobs found unfinished"
-        mode = self._mode
+        mode = self._opening.mode
         assert mode is not None
         try:
-            writer = await mode.start_writer(self.table, self.fanout, self._rebuild)
+            writer = await mode.start_writer(
+                self.table, self.fanout, self._opening.rebuild
+            )
         except Exception as error:
             self.health.failed_to_start(error)
-            await self._close_journal()
+            await self._opening.close()
             raise
         writer.append_observers.append(self.metrics.observe_append)
         # The writer must outlive every actor, even when this whole task is
@@ -296,10 +262,10 @@ class Runtime:
                 with trio.CancelScope(shield=True):
                     await self.transparency.final_checkpoint()
         finally:
-            if self._owns_journal and self.health.fatal is None:
+            if self._opening.owns_journal and self.health.fatal is None:
                 with trio.CancelScope(shield=True):
                     await mode.leave()
-            await self._close_journal()
+            await self._opening.close()
         if self.health.fatal is not None:
             raise self.health.fatal
 
@@ -322,11 +288,7 @@ class Runtime:
             pool=self.pool,
             priority_aging=self.settings.priority_aging,
         )
-        # Told to stop (or to hurry) while it started: so is the supervisor.
-        if self._intake_stopped:
-            supervisor.stop_intake()
-        if self._hurried:
-            supervisor.hurry()
+        self._stopping.apply_to(supervisor)
         await job_nursery.start(supervisor.run)
         if self.housekeeping.retention_on:
             job_nursery.start_soon(self.housekeeping.enforce_retention, writer)
@@ -352,66 +314,29 @@ class Runtime:
             await supervisor.shutdown(self.settings.shutdown_timeout)
         self._writer, self._supervisor = writer, supervisor
         task_status.started()
-        await self._stopped.wait()
-
-    async def _close_journal(self) -> None:
-        if self._owns_journal:
-            with trio.CancelScope(shield=True):
-                await self.journal.aclose()
+        await self._stopping.stopped.wait()
 
     def stop_intake(self) -> None:
         """Refuse new jobs from now on (503 ``shutdown in progress``), ahead
         of :meth:`shutdown`: a server calls this as soon as it is told to
         stop, because it serves the requests still arriving on open
         connections for a while before it runs :meth:`shutdown`."""
-        self._intake_stopped = True
-        if self._supervisor is not None:
-            self._supervisor.stop_intake()
+        self._stopping.stop_intake(self._supervisor)
 
     def hurry(self) -> None:
         """Interrupt the running jobs now instead of waiting for them
         (:meth:`shutdown`'s wait ends, or is skipped if it has not begun);
         they are recorded as interrupted, as at the end of the wait."""
-        self._hurried = True
-        if self._supervisor is not None:
-            self._supervisor.hurry()
+        self._stopping.hurry(self._supervisor)
 
     async def shutdown(self) -> None:
         """Stop intake, drain running jobs (up to ``shutdown_timeout``, or
         until :meth:`hurry`), then interrupt the rest, flush the journal and
-        let :meth:`run` return (during the start-up replay: stop replaying)."""
-        self.startup.shutdown_asked = True
-        if self._writer is None and self.health.fatal is None:
-            log.info(
-                "shutdown while starting (%s): no job was served", self.startup.step
-            )
-        if self._supervisor is not None:
-            running = self._supervisor.statistics().running
-            timeout = self.settings.shutdown_timeout
-            if running and timeout > 0 and not self._hurried:
-                # Say what the stop waits for: it may look like a hang.
-                log.info(
-                    "shutdown: waiting up to %g s for %d running job%s to finish; "
-                    "then %s interrupted",
-                    timeout,
-                    running,
-                    "" if running == 1 else "s",
-                    "it is" if running == 1 else "they are",
-                )
-            await self._supervisor.shutdown(timeout)
-        if self._writer is not None and self.health.fatal is None:
-            # (Stopped for good, the journal takes nothing more: no flush,
-            # no snapshot; the recovery rules settle the rest.)
-            try:
-                await self._writer.flush()
-            except JournalUnavailable:
-                # Already logged by the writer; what did not reach the disk is
-                # resolved by the recovery rules at the next start.
-                pass
-            else:
-                assert self._mode is not None
-                await self.housekeeping.snapshot(self._writer, self._mode)
-        self._stopped.set()
+        let :meth:`run` return (during the start-up replay: stop replaying).
+        See :mod:`.stopping`."""
+        await self._stopping.shutdown(
+            self._writer, self._supervisor, self._opening.mode
+        )
 
     async def flush(self) -> None:
         """Wait until every event recorded so far is durable.
@@ -439,7 +364,7 @@ class Runtime:
     def readiness(self) -> Readiness:
         """Whether jobs are served now: the replay is over and the journal
         is writable; else why not (for ``/_eventjobs/ready``)."""
-        stopping = self._stopped.is_set() or self.stopping
+        stopping = self._stopping.stopped.is_set() or self.stopping
         return self.health.readiness(self.startup, self._writer, stopping=stopping)
 
     @property
@@ -457,17 +382,18 @@ class Runtime:
     def stopping(self) -> bool:
         """Whether :meth:`shutdown` (or :meth:`stop_intake`) has begun (new
         jobs are refused)."""
-        return self._intake_stopped or (
+        return self._stopping.intake_stopped or (
             self._supervisor is not None and self._supervisor.stopping
         )
 
     def _parts(self) -> tuple[Writer, Supervisor, Mode]:
-        if self._writer is None or self._supervisor is None or self._mode is None:
+        mode = self._opening.mode
+        if self._writer is None or self._supervisor is None or mode is None:
             raise NotRunning(
                 "the job runtime is not running: serve the app through its ASGI "
                 "lifespan (hypercorn does; in tests use app.test_app())"
             )
-        return self._writer, self._supervisor, self._mode
+        return self._writer, self._supervisor, mode
 
     # -- what else the HTTP layer asks ------------------------------------------
 
