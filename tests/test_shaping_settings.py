@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from eventjobs.cli import _settings, build_parser
+from eventjobs.cli import build_parser
+from eventjobs.serve_options import settings_from
 from eventjobs.errors import ConfigError
 from eventjobs.settings import Settings
 
@@ -21,7 +22,7 @@ def test_each_option_has_its_default_a_flag_and_a_variable(name):
     flag, default = OPTIONS[name]
     assert getattr(Settings(), name) == default
     args = build_parser().parse_args(["serve", flag, "12.5"])
-    assert getattr(_settings(args), name) == 12.5
+    assert getattr(settings_from(args), name) == 12.5
     variable = f"EVENTJOBS_{name.upper()}"
     assert getattr(Settings.from_env({variable: "7"}), name) == 7.0
 
