@@ -106,6 +106,36 @@ def test_a_finished_job_moves_to_the_done_table(open_tab, progress_server):
     assert tab.console.errors == [], tab.console.messages
 
 
+def test_the_page_says_loading_until_it_has_data_and_offline_only_when_the_feed_fails(
+    open_tab, server
+):
+    """Nothing has failed before the script has run or the first answer has
+    come: the page says it is loading, not "offline"."""
+    # Before the script has run (here: never).
+    page = open_tab().page
+    page.route("**/ui/static/app.js", lambda route: route.abort())
+    page.goto(f"{server.url}/_eventjobs/ui")
+    expect(page.locator("#loading-view")).to_have_text("Loading…")
+    expect(page.locator("#live-text")).to_have_text("loading…")
+    # Before the first answer with the rows (here: never); the feed is live.
+    tab = open_tab()
+    tab.page.route("**/_eventjobs/jobs?*", lambda route: None)
+    page = open_dashboard(tab, server)
+    wait_live(page)
+    expect(page.locator("#loading-view")).to_be_hidden()
+    expect(page.locator("#pending-table")).to_contain_text("Loading…")
+    expect(page.locator("#done-table")).to_contain_text("Loading…")
+    assert tab.console.errors == [], tab.console.messages
+    # The feed cannot be opened: offline, and the rows are there anyway.
+    job = submit(server, "PUT", "/_admin/echo")
+    page = open_tab().page
+    page.route("**/_eventjobs/events", lambda route: route.abort())
+    page.goto(f"{server.url}/_eventjobs/ui")
+    expect(page.locator("#live")).to_have_attribute("data-state", "off")
+    expect(page.locator("#live-text")).to_have_text("offline")
+    expect(row(page, "done", job)).to_be_visible()
+
+
 # -- a job's page -------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@
     caller: null,
     counts: null,
     rows: { pending: [], done: [] },
+    loaded: false, // the first answer with the rows has come
     matched: { pending: 0, done: 0 },
     clockOffset: 0, // server seconds minus browser seconds
     sort: { pending: { key: 'id', dir: -1 }, done: { key: 'finished', dir: -1 } },
@@ -203,16 +204,20 @@
     state.caller = null;
     sessionStorage.removeItem(TOKEN_KEY);
     stopStream();
+    state.loaded = false;
+    state.rows = { pending: [], done: [] };
+    state.matched = { pending: 0, done: 0 };
+    renderTables();
     showLogin(message);
   }
 
   function showLogin(message) {
-    for (const id of ['list-view', 'job-view', 'who', 'logout']) show(id, false);
+    for (const id of ['loading-view', 'list-view', 'job-view', 'who', 'logout']) show(id, false);
     show('login-view', true);
     const error = $('login-error');
     error.textContent = message || '';
     error.hidden = !message;
-    setLive('off');
+    setLive('signedout');
     $('login-user').focus();
   }
 
@@ -232,10 +237,14 @@
 
   // -- live updates -------------------------------------------------------------------
 
+  // "offline" only once a connection has failed: before that the page is
+  // loading or connecting, which is not a failure.
   function setLive(mode) {
     const live = $('live');
     live.dataset.state = mode;
-    $('live-text').textContent = { on: 'live', connecting: 'connecting…', off: 'offline' }[mode];
+    $('live-text').textContent = {
+      loading: 'loading…', connecting: 'connecting…', on: 'live', off: 'offline', signedout: 'signed out',
+    }[mode];
   }
 
   function stopStream() {
@@ -258,8 +267,9 @@
     };
     state.stream = session;
     let pause = 500;
+    let failed = false;
     while (!session.stopped) {
-      setLive('connecting');
+      if (!failed) setLive('connecting');
       const attempt = new AbortController();
       session.attempt = attempt;
       let heard = Date.now();
@@ -297,7 +307,9 @@
         clearInterval(watchdog);
       }
       if (session.stopped) return;
-      setLive('connecting');
+      // Offline until the next attempt's hello (onLine says live again).
+      failed = true;
+      setLive('off');
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 10000);
     }
@@ -357,6 +369,7 @@
     state.counts = answer.counts;
     state.rows = { pending: pending.jobs, done: done.jobs };
     state.matched = { pending: pending.matched, done: done.matched };
+    state.loaded = true;
     showWho();
     renderCounters();
     renderTables();
@@ -449,7 +462,7 @@
       const filtered = state.filters.owner || state.filters.path;
       rows.push(el('tr', { class: 'empty' }, el('td', {
         colspan: columns.length,
-        text: filtered ? 'No job matches the filters.' : (which === 'pending' ? 'No job is queued or running.' : 'No finished job is waiting to be fetched.'),
+        text: !state.loaded ? 'Loading…' : filtered ? 'No job matches the filters.' : (which === 'pending' ? 'No job is queued or running.' : 'No finished job is waiting to be fetched.'),
       })));
     }
     table.replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
@@ -800,6 +813,7 @@
     if (!state.caller && state.auth && !state.token) return;
     const match = location.hash.match(/^#\/jobs\/([0-9]{1,20})$/);
     state.jobId = match ? match[1] : null;
+    show('loading-view', false);
     show('login-view', false);
     show('list-view', state.jobId === null);
     show('job-view', state.jobId !== null);
@@ -812,9 +826,12 @@
     }
   }
 
+  // The rows are loaded at once, not only on the feed's hello: a feed that
+  // cannot be opened (a buffering proxy) still leaves a page with its rows.
   function start() {
     show('login-view', false);
     route();
+    refreshLists();
     follow();
   }
 
@@ -839,6 +856,7 @@
 
   async function boot() {
     renderLegend();
+    renderTables();
     renderChart();
     bindFilters();
     $('login-form').addEventListener('submit', signIn);
@@ -849,11 +867,15 @@
     setInterval(sample, 1000);
     try {
       const response = await fetch(`${BASE}/_eventjobs/ui/config.json`, { credentials: 'omit', cache: 'no-store' });
+      if (!response.ok) throw new Error(`The server answered ${response.status}.`);
       const config = await response.json();
       state.auth = config.auth;
       state.checkpoints = config.checkpoints === true;
     } catch (error) {
-      reportError(error);
+      setLive('off');
+      const loading = $('loading-view');
+      loading.textContent = `Cannot load the dashboard: ${error.message || error}`;
+      loading.dataset.failed = '';
       return;
     }
     if (state.auth && !state.token) showLogin();
