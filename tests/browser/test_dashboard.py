@@ -4,6 +4,7 @@ what an operator sees and does, as they would do it."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -254,6 +255,42 @@ def test_job_page_shows_the_receipt_status_when_the_server_signs(open_tab, tmp_p
         expect(page.locator("#job-receipt")).to_contain_text("in checkpoint ")
         expect(page.locator("#job-receipt")).to_contain_text("not verified here")
         assert tab.console.errors == [], tab.console.messages
+
+
+def test_a_job_without_an_owner_shows_as_dash_as_the_owner_filter_names_it(
+    open_tab, server
+):
+    """`-` is what the owner filter takes for "no owner" (a user may be
+    named anonymous): the table, the suggestions and the job page agree."""
+    job = submit(server, "POST", "/_admin/sleep?duration=300")
+    tab = open_tab()
+    page = open_dashboard(tab, server)
+    wait_live(page)
+    expect(row(page, "pending", job).locator(".col-owner")).to_have_text("-")
+    expect(page.locator("#owners option[value='-']")).to_have_count(1)
+    page.fill("#filter-owner", "-")
+    expect(row(page, "pending", job)).to_be_visible()
+    page.click(f"#pending-table tr[data-job='{job}'] a")
+    expect(page.locator(".fact", has_text="Owner").locator("dd")).to_have_text("-")
+    page.click("#job-cancel")
+    expect(page.locator("#job-state")).to_have_text("cancelled")
+    expect(page.locator(".timeline .event-who")).to_have_text(["-", "the server", "-"])
+    assert tab.console.errors == [], tab.console.messages
+
+
+def test_a_job_page_writes_every_time_one_unambiguous_way(open_tab, server):
+    job = submit(server, "PUT", "/_admin/echo")
+    tab = open_tab()
+    page = open_dashboard(tab, server, f"#/jobs/{job}")
+    expect(page.locator("#job-state")).to_have_text("done")
+    stamp = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}"
+    queued = page.locator(".fact", has_text="Queued").locator("dd").text_content()
+    assert re.fullmatch(stamp, queued), queued
+    times = page.locator(".timeline .event-time").all_text_contents()
+    assert len(times) == 3, times
+    assert all(re.fullmatch(stamp + r" \(\+.+\)", shown) for shown in times), times
+    assert times[0].startswith(queued + " "), (times, queued)
+    assert tab.console.errors == [], tab.console.messages
 
 
 @pytest.fixture(scope="module")

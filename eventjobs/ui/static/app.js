@@ -92,12 +92,18 @@
     return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
   }
 
+  // One way for every absolute time, in the browser's time zone: ISO-like
+  // (year first), never the locale's month/day order.
   function dateTime(unix) {
     const date = new Date(unix * 1000);
-    return `${date.toLocaleDateString()} ${clockTime(unix)}`;
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clockTime(unix)}`;
   }
 
-  const ownerText = (owner) => (owner === null || owner === undefined ? 'anonymous' : owner);
+  // No owner (submitted while authentication was off) is `-`, as the owner
+  // filter names it: a real user may be called "anonymous".
+  const NO_OWNER = '-';
+  const ownerText = (owner) => (owner === null || owner === undefined ? NO_OWNER : owner);
 
   function statusClass(status) {
     if (status === null || status === undefined) return 'neutral';
@@ -385,7 +391,7 @@
 
   function updateOwners() {
     const owners = new Set();
-    for (const row of [...state.rows.pending, ...state.rows.done]) owners.add(row.owner === null ? '-' : row.owner);
+    for (const row of [...state.rows.pending, ...state.rows.done]) owners.add(ownerText(row.owner));
     const list = $('owners');
     list.replaceChildren(...[...owners].sort().map((owner) => el('option', { value: owner })));
   }
@@ -681,7 +687,6 @@
 
   function renderJob(job) {
     const now = serverNow();
-    const who = (by) => (by === null || by === undefined ? 'anonymous' : by);
     const end = job.ended ?? (job.gone ? undefined : now);
     const wait = job.started !== undefined ? job.started - job.queued : (job.ended ? null : now - job.queued);
     const run = job.started !== undefined ? (end ?? job.started) - job.started : null;
@@ -724,7 +729,7 @@
       if (event.type in ENDINGS && job.started !== undefined && event.time >= job.started) details.push(`ran ${duration(event.time - job.started)}`);
       let actor = 'the server';
       if (event.type === 'queued') actor = ownerText(event.owner);
-      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'the server (retention)' : who(event.by);
+      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'the server (retention)' : ownerText(event.by);
       else if (event.type === 'progress') actor = 'the job';
       return el('li', { class: `event event-${event.type}` },
         el('span', { class: 'event-dot', 'aria-hidden': 'true' }),
@@ -732,7 +737,7 @@
           el('div', { class: 'event-line' },
             el('span', { class: 'event-type', text: event.type.replace('_', ' ') }),
             el('span', { class: 'event-who', text: actor }),
-            el('time', { class: 'event-time', datetime: new Date(event.time * 1000).toISOString(), title: dateTime(event.time), text: `${clockTime(event.time)} (+${duration(event.time - job.queued)})` })),
+            el('time', { class: 'event-time', datetime: new Date(event.time * 1000).toISOString(), title: new Date(event.time * 1000).toISOString(), text: `${dateTime(event.time)} (+${duration(event.time - job.queued)})` })),
           details.length ? el('div', { class: 'event-detail', text: details.join(' · ') }) : null));
     };
     const timeline = el('ol', { class: 'timeline' }, timelineItems(job, eventItem));
