@@ -57,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .audit import commands as audit_commands
     from .audit import copy as journal_copy
     from .audit import keygen as journal_keygen
-    from .serve_options import add_serve_command
+    from .serve_options import add_serve_command, environment_defaults
     from .settings import Settings
 
     parser, commands = _top_parser()
     defaults = Settings()
-    add_serve_command(commands, defaults)
+    add_serve_command(commands, environment_defaults())
     user_commands.add_parser(commands)
     client_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")

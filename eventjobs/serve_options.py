@@ -1,9 +1,11 @@
 """The options of ``eventjobs serve`` and the :class:`~eventjobs.settings.Settings`
 they make.
 
-Each option's default is the setting's default, or the environment variable
-named in its help where it has one; a bad value is reported with the option's
-name as the user typed it (``--max-running``), not the field it sets.
+Each option's default is the environment's ``EVENTJOBS_*`` variable for its
+setting (the one plain hypercorn reads), else the setting's default: the
+command line wins over the environment, which wins over the default. A bad
+option is reported with its name as the user typed it (``--max-running``),
+not the field it sets; a bad variable with the variable's name.
 """
 
 from __future__ import annotations
@@ -11,8 +13,23 @@ from __future__ import annotations
 import argparse
 import os
 
+import attrs
+
 from .errors import ConfigError
 from .settings import DEFAULT_BIND, MEMORY_JOURNAL, Settings
+
+
+def environment_defaults() -> Settings:
+    """serve's defaults: the settings of the ``EVENTJOBS_*`` variables.
+
+    A bad variable gives the built-in defaults here (the parser is built for
+    every command, which need not read them); :func:`settings_from` reports
+    it when serve starts.
+    """
+    try:
+        return Settings.from_env()
+    except ConfigError:
+        return Settings()
 
 
 def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) -> None:
@@ -87,21 +104,21 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     serve.add_argument(
         "--result-ttl",
         type=float,
-        default=None,
+        default=defaults.result_ttl,
         metavar="SECONDS",
         help="remove stored results this long after they finished (default: keep)",
     )
     serve.add_argument(
         "--max-results",
         type=int,
-        default=None,
+        default=defaults.max_results,
         metavar="N",
         help="beyond N stored results, remove the oldest (default: no limit)",
     )
     serve.add_argument(
         "--max-result-bytes",
         type=int,
-        default=None,
+        default=defaults.max_result_bytes,
         metavar="N",
         help="store no response larger than N bytes; such a job's result says so",
     )
@@ -123,7 +140,7 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     serve.add_argument(
         "--node-lease",
         type=float,
-        default=float(os.environ.get("EVENTJOBS_NODE_LEASE", defaults.node_lease)),
+        default=defaults.node_lease,
         metavar="SECONDS",
         help="PostgreSQL journal (several servers): a server that has not renewed its "
         "lease for this long is taken for dead and its jobs are recovered by another "
@@ -131,7 +148,7 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     )
     serve.add_argument(
         "--checkpoint-key",
-        default=os.environ.get("EVENTJOBS_CHECKPOINT_KEY") or None,
+        default=defaults.checkpoint_key,
         metavar="PREFIX.key",
         help="sign checkpoints of the journal's Merkle tree with this key "
         "(from 'eventjobs journal keygen'; or EVENTJOBS_CHECKPOINT_KEY); docs/audit.md",
@@ -188,7 +205,7 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     )
     serve.add_argument(
         "--app",
-        default=None,
+        default=defaults.app,
         metavar="MODULE:ATTR",
         help="an ASGI or WSGI app (FastAPI, Flask, Django, ...) to serve behind the "
         "job layer",
@@ -235,17 +252,18 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     serve.add_argument(
         "--upstream-pass-auth",
         action="store_true",
+        default=defaults.upstream_pass_auth,
         help="forward the client's Authorization header to the upstream",
     )
     serve.add_argument(
         "--users",
-        default=None,
+        default=defaults.users,
         metavar="FILE",
         help="turn authentication on, with the users of FILE (see 'eventjobs users')",
     )
     serve.add_argument(
         "--jwt-secret-file",
-        default=None,
+        default=defaults.jwt_secret_file,
         metavar="FILE",
         help="the secret that signs JWTs; without it a random one per start, so "
         "tokens stop working when the server restarts",
@@ -269,7 +287,7 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
     serve.add_argument(
         "--max-results-per-user",
         type=int,
-        default=None,
+        default=defaults.max_results_per_user,
         metavar="N",
         help="stored job results one user may hold (default: no limit)",
     )
@@ -317,10 +335,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The server's settings from ``eventjobs serve``'s options.
 
     Raises:
-        ConfigError: one of them is invalid.
+        ConfigError: one of them, or an ``EVENTJOBS_*`` variable, is
+            invalid (even one whose option is given too).
     """
+    environment = Settings.from_env()  # a bad variable: named as such
     try:
-        return _settings_of(args, Settings)
+        return _settings_of(args, environment)
     except ConfigError as error:
         # Name the option as typed, not the field it sets.
         field = error.setting or ""
@@ -328,8 +348,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise error.named(option.replace("_", "-")) from None
 
 
-def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings:
-    return Settings(
+def _settings_of(args: argparse.Namespace, environment: Settings) -> Settings:
+    # Fields without an option (segment_bytes, ...) keep the environment's.
+    return attrs.evolve(
+        environment,
         journal=args.journal,
         bind=args.bind,
         max_running=args.max_running,
@@ -348,13 +370,13 @@ def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings
         app_isolation=args.app_isolation,
         app_threads=args.app_threads,
         app_processes=args.app_processes,
-        upstream=tuple(args.upstream),
+        upstream=tuple(args.upstream) or environment.upstream,
         upstream_timeout=args.upstream_timeout,
         upstream_pass_auth=args.upstream_pass_auth,
         users=args.users,
         jwt_secret_file=args.jwt_secret_file,
         jwt_lifetime=args.jwt_lifetime,
-        redact_headers=tuple(args.redact_headers),
+        redact_headers=tuple(args.redact_headers) or environment.redact_headers,
         max_results_per_user=args.max_results_per_user,
         max_header_count=args.max_header_count,
         max_header_bytes=args.max_header_bytes,

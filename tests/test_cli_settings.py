@@ -4,6 +4,7 @@ command line and the plain hypercorn factory say when one is wrong."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -35,3 +36,53 @@ def test_the_hypercorn_factory_says_that_eventjobs_bind_is_not_its_address(
         r.getMessage() for r in caplog.records if "EVENTJOBS_BIND" in r.getMessage()
     ]
     assert "hypercorn" in warning and "--bind" in warning
+
+
+def serve_settings(*options: str):
+    from eventjobs.serve_options import settings_from
+
+    return settings_from(build_parser().parse_args(["serve", *options]))
+
+
+def test_serve_reads_every_setting_from_the_environment_and_the_command_line_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("EVENTJOBS_"):
+            monkeypatch.delenv(name)
+    assert serve_settings().max_running == 64
+    monkeypatch.setenv("EVENTJOBS_MAX_RUNNING", "3")
+    monkeypatch.setenv("EVENTJOBS_RESULT_TTL", "60")
+    monkeypatch.setenv("EVENTJOBS_REDACT_HEADERS", "x-secret")
+    monkeypatch.setenv("EVENTJOBS_SNAPSHOT_EVERY", "7")  # no option for it
+    monkeypatch.setenv("EVENTJOBS_UPSTREAM_PASS_AUTH", "1")
+    settings = serve_settings()
+    assert (
+        settings.max_running,
+        settings.result_ttl,
+        settings.redact_headers,
+        settings.snapshot_every,
+        settings.upstream_pass_auth,
+    ) == (3, 60.0, ("x-secret",), 7, True)
+    settings = serve_settings(
+        "--max-running", "5", "--result-ttl", "9", "--redact-header", "x-other"
+    )
+    assert (settings.max_running, settings.result_ttl, settings.redact_headers) == (
+        5,
+        9.0,
+        ("x-other",),
+    )
+
+
+def test_a_bad_environment_value_stops_serve_naming_the_variable_not_other_commands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eventjobs.errors import ConfigError
+
+    monkeypatch.setenv("EVENTJOBS_MAX_RUNNING", "0")
+    monkeypatch.setenv("EVENTJOBS_NODE_LEASE", "soon")
+    with pytest.raises(ConfigError) as raised:
+        serve_settings("--max-running", "2")
+    assert "EVENTJOBS_" in str(raised.value), raised.value
+    # Only serve reads them: another command parses as before.
+    assert build_parser().parse_args(["journal", "verify", "j"]).command

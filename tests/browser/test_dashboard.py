@@ -4,6 +4,7 @@ what an operator sees and does, as they would do it."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,36 @@ def test_a_finished_job_moves_to_the_done_table(open_tab, progress_server):
     expect(row(page, "pending", job)).to_have_count(0)
     expect(row(page, "done", job).locator(".col-status")).to_have_text("200")
     assert tab.console.errors == [], tab.console.messages
+
+
+def test_the_page_says_loading_until_it_has_data_and_offline_only_when_the_feed_fails(
+    open_tab, server
+):
+    """Nothing has failed before the script has run or the first answer has
+    come: the page says it is loading, not "offline"."""
+    # Before the script has run (here: never).
+    page = open_tab().page
+    page.route("**/ui/static/app.js", lambda route: route.abort())
+    page.goto(f"{server.url}/_eventjobs/ui")
+    expect(page.locator("#loading-view")).to_have_text("Loading…")
+    expect(page.locator("#live-text")).to_have_text("loading…")
+    # Before the first answer with the rows (here: never); the feed is live.
+    tab = open_tab()
+    tab.page.route("**/_eventjobs/jobs?*", lambda route: None)
+    page = open_dashboard(tab, server)
+    wait_live(page)
+    expect(page.locator("#loading-view")).to_be_hidden()
+    expect(page.locator("#pending-table")).to_contain_text("Loading…")
+    expect(page.locator("#done-table")).to_contain_text("Loading…")
+    assert tab.console.errors == [], tab.console.messages
+    # The feed cannot be opened: offline, and the rows are there anyway.
+    job = submit(server, "PUT", "/_admin/echo")
+    page = open_tab().page
+    page.route("**/_eventjobs/events", lambda route: route.abort())
+    page.goto(f"{server.url}/_eventjobs/ui")
+    expect(page.locator("#live")).to_have_attribute("data-state", "off")
+    expect(page.locator("#live-text")).to_have_text("offline")
+    expect(row(page, "done", job)).to_be_visible()
 
 
 # -- a job's page -------------------------------------------------------------------------
@@ -224,6 +255,42 @@ def test_job_page_shows_the_receipt_status_when_the_server_signs(open_tab, tmp_p
         expect(page.locator("#job-receipt")).to_contain_text("in checkpoint ")
         expect(page.locator("#job-receipt")).to_contain_text("not verified here")
         assert tab.console.errors == [], tab.console.messages
+
+
+def test_a_job_without_an_owner_shows_as_dash_as_the_owner_filter_names_it(
+    open_tab, server
+):
+    """`-` is what the owner filter takes for "no owner" (a user may be
+    named anonymous): the table, the suggestions and the job page agree."""
+    job = submit(server, "POST", "/_admin/sleep?duration=300")
+    tab = open_tab()
+    page = open_dashboard(tab, server)
+    wait_live(page)
+    expect(row(page, "pending", job).locator(".col-owner")).to_have_text("-")
+    expect(page.locator("#owners option[value='-']")).to_have_count(1)
+    page.fill("#filter-owner", "-")
+    expect(row(page, "pending", job)).to_be_visible()
+    page.click(f"#pending-table tr[data-job='{job}'] a")
+    expect(page.locator(".fact", has_text="Owner").locator("dd")).to_have_text("-")
+    page.click("#job-cancel")
+    expect(page.locator("#job-state")).to_have_text("cancelled")
+    expect(page.locator(".timeline .event-who")).to_have_text(["-", "the server", "-"])
+    assert tab.console.errors == [], tab.console.messages
+
+
+def test_a_job_page_writes_every_time_one_unambiguous_way(open_tab, server):
+    job = submit(server, "PUT", "/_admin/echo")
+    tab = open_tab()
+    page = open_dashboard(tab, server, f"#/jobs/{job}")
+    expect(page.locator("#job-state")).to_have_text("done")
+    stamp = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}"
+    queued = page.locator(".fact", has_text="Queued").locator("dd").text_content()
+    assert re.fullmatch(stamp, queued), queued
+    times = page.locator(".timeline .event-time").all_text_contents()
+    assert len(times) == 3, times
+    assert all(re.fullmatch(stamp + r" \(\+.+\)", shown) for shown in times), times
+    assert times[0].startswith(queued + " "), (times, queued)
+    assert tab.console.errors == [], tab.console.messages
 
 
 @pytest.fixture(scope="module")

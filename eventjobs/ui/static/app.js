@@ -29,6 +29,7 @@
     caller: null,
     counts: null,
     rows: { pending: [], done: [] },
+    loaded: false, // the first answer with the rows has come
     matched: { pending: 0, done: 0 },
     clockOffset: 0, // server seconds minus browser seconds
     sort: { pending: { key: 'id', dir: -1 }, done: { key: 'finished', dir: -1 } },
@@ -91,12 +92,18 @@
     return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
   }
 
+  // One way for every absolute time, in the browser's time zone: ISO-like
+  // (year first), never the locale's month/day order.
   function dateTime(unix) {
     const date = new Date(unix * 1000);
-    return `${date.toLocaleDateString()} ${clockTime(unix)}`;
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clockTime(unix)}`;
   }
 
-  const ownerText = (owner) => (owner === null || owner === undefined ? 'anonymous' : owner);
+  // No owner (submitted while authentication was off) is `-`, as the owner
+  // filter names it: a real user may be called "anonymous".
+  const NO_OWNER = '-';
+  const ownerText = (owner) => (owner === null || owner === undefined ? NO_OWNER : owner);
 
   function statusClass(status) {
     if (status === null || status === undefined) return 'neutral';
@@ -203,16 +210,20 @@
     state.caller = null;
     sessionStorage.removeItem(TOKEN_KEY);
     stopStream();
+    state.loaded = false;
+    state.rows = { pending: [], done: [] };
+    state.matched = { pending: 0, done: 0 };
+    renderTables();
     showLogin(message);
   }
 
   function showLogin(message) {
-    for (const id of ['list-view', 'job-view', 'who', 'logout']) show(id, false);
+    for (const id of ['loading-view', 'list-view', 'job-view', 'who', 'logout']) show(id, false);
     show('login-view', true);
     const error = $('login-error');
     error.textContent = message || '';
     error.hidden = !message;
-    setLive('off');
+    setLive('signedout');
     $('login-user').focus();
   }
 
@@ -232,10 +243,14 @@
 
   // -- live updates -------------------------------------------------------------------
 
+  // "offline" only once a connection has failed: before that the page is
+  // loading or connecting, which is not a failure.
   function setLive(mode) {
     const live = $('live');
     live.dataset.state = mode;
-    $('live-text').textContent = { on: 'live', connecting: 'connecting…', off: 'offline' }[mode];
+    $('live-text').textContent = {
+      loading: 'loading…', connecting: 'connecting…', on: 'live', off: 'offline', signedout: 'signed out',
+    }[mode];
   }
 
   function stopStream() {
@@ -258,8 +273,9 @@
     };
     state.stream = session;
     let pause = 500;
+    let failed = false;
     while (!session.stopped) {
-      setLive('connecting');
+      if (!failed) setLive('connecting');
       const attempt = new AbortController();
       session.attempt = attempt;
       let heard = Date.now();
@@ -297,7 +313,9 @@
         clearInterval(watchdog);
       }
       if (session.stopped) return;
-      setLive('connecting');
+      // Offline until the next attempt's hello (onLine says live again).
+      failed = true;
+      setLive('off');
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 10000);
     }
@@ -357,6 +375,7 @@
     state.counts = answer.counts;
     state.rows = { pending: pending.jobs, done: done.jobs };
     state.matched = { pending: pending.matched, done: done.matched };
+    state.loaded = true;
     showWho();
     renderCounters();
     renderTables();
@@ -372,7 +391,7 @@
 
   function updateOwners() {
     const owners = new Set();
-    for (const row of [...state.rows.pending, ...state.rows.done]) owners.add(row.owner === null ? '-' : row.owner);
+    for (const row of [...state.rows.pending, ...state.rows.done]) owners.add(ownerText(row.owner));
     const list = $('owners');
     list.replaceChildren(...[...owners].sort().map((owner) => el('option', { value: owner })));
   }
@@ -449,7 +468,7 @@
       const filtered = state.filters.owner || state.filters.path;
       rows.push(el('tr', { class: 'empty' }, el('td', {
         colspan: columns.length,
-        text: filtered ? 'No job matches the filters.' : (which === 'pending' ? 'No job is queued or running.' : 'No finished job is waiting to be fetched.'),
+        text: !state.loaded ? 'Loading…' : filtered ? 'No job matches the filters.' : (which === 'pending' ? 'No job is queued or running.' : 'No finished job is waiting to be fetched.'),
       })));
     }
     table.replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
@@ -668,7 +687,6 @@
 
   function renderJob(job) {
     const now = serverNow();
-    const who = (by) => (by === null || by === undefined ? 'anonymous' : by);
     const end = job.ended ?? (job.gone ? undefined : now);
     const wait = job.started !== undefined ? job.started - job.queued : (job.ended ? null : now - job.queued);
     const run = job.started !== undefined ? (end ?? job.started) - job.started : null;
@@ -711,7 +729,7 @@
       if (event.type in ENDINGS && job.started !== undefined && event.time >= job.started) details.push(`ran ${duration(event.time - job.started)}`);
       let actor = 'the server';
       if (event.type === 'queued') actor = ownerText(event.owner);
-      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'the server (retention)' : who(event.by);
+      else if ('by' in event) actor = event.by === null && event.type === 'deleted' && event.reason !== 'id' && event.reason !== 'all' && event.reason !== 'expired' ? 'the server (retention)' : ownerText(event.by);
       else if (event.type === 'progress') actor = 'the job';
       return el('li', { class: `event event-${event.type}` },
         el('span', { class: 'event-dot', 'aria-hidden': 'true' }),
@@ -719,7 +737,7 @@
           el('div', { class: 'event-line' },
             el('span', { class: 'event-type', text: event.type.replace('_', ' ') }),
             el('span', { class: 'event-who', text: actor }),
-            el('time', { class: 'event-time', datetime: new Date(event.time * 1000).toISOString(), title: dateTime(event.time), text: `${clockTime(event.time)} (+${duration(event.time - job.queued)})` })),
+            el('time', { class: 'event-time', datetime: new Date(event.time * 1000).toISOString(), title: new Date(event.time * 1000).toISOString(), text: `${dateTime(event.time)} (+${duration(event.time - job.queued)})` })),
           details.length ? el('div', { class: 'event-detail', text: details.join(' · ') }) : null));
     };
     const timeline = el('ol', { class: 'timeline' }, timelineItems(job, eventItem));
@@ -800,6 +818,7 @@
     if (!state.caller && state.auth && !state.token) return;
     const match = location.hash.match(/^#\/jobs\/([0-9]{1,20})$/);
     state.jobId = match ? match[1] : null;
+    show('loading-view', false);
     show('login-view', false);
     show('list-view', state.jobId === null);
     show('job-view', state.jobId !== null);
@@ -812,9 +831,12 @@
     }
   }
 
+  // The rows are loaded at once, not only on the feed's hello: a feed that
+  // cannot be opened (a buffering proxy) still leaves a page with its rows.
   function start() {
     show('login-view', false);
     route();
+    refreshLists();
     follow();
   }
 
@@ -839,6 +861,7 @@
 
   async function boot() {
     renderLegend();
+    renderTables();
     renderChart();
     bindFilters();
     $('login-form').addEventListener('submit', signIn);
@@ -849,11 +872,15 @@
     setInterval(sample, 1000);
     try {
       const response = await fetch(`${BASE}/_eventjobs/ui/config.json`, { credentials: 'omit', cache: 'no-store' });
+      if (!response.ok) throw new Error(`The server answered ${response.status}.`);
       const config = await response.json();
       state.auth = config.auth;
       state.checkpoints = config.checkpoints === true;
     } catch (error) {
-      reportError(error);
+      setLive('off');
+      const loading = $('loading-view');
+      loading.textContent = `Cannot load the dashboard: ${error.message || error}`;
+      loading.dataset.failed = '';
       return;
     }
     if (state.auth && !state.token) showLogin();
