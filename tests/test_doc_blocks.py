@@ -72,6 +72,10 @@ NOT_RUN: dict[str, list[tuple[str, str]]] = {
             "needs the server's first checkpoint, signed up to 10 s after the journal grew; tests/audit/test_trail_commands.py runs these commands",
         ),
         (
+            "$ eventjobs journal show trail 2 --key jobs.pub | tail -n 1",
+            "needs the server's first checkpoint, signed up to 10 s after the journal grew; tests/audit/test_trail_commands.py runs these commands",
+        ),
+        (
             "$ eventjobs journal monitor http://127.0.0.1:8529 --key jobs.pub --store seen --once",
             "needs the server's first checkpoint, signed up to 10 s after the journal grew; tests/audit/test_trail_commands.py runs these commands",
         ),
