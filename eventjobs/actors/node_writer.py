@@ -19,6 +19,8 @@ table only *follows* the journal:
 
 A follower task applies the other nodes' records as they come: woken by the
 journal's ``NOTIFY``, it reads what follows the table's position, in order.
+Applying records, this node's and the others', is
+:class:`~eventjobs.actors.node_follower.TableFollower`'s.
 
 Observers: ``observers`` see this node's own records once applied (metrics,
 the job log: each node tells of what it did); ``applied_observers`` see
@@ -43,18 +45,16 @@ from collections.abc import Callable
 
 import trio
 
-from ..errors import IllegalTransition, JournalCorrupt, JournalUnavailable, NodeFenced
+from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced
 from ..events import Event
 from ..journal import NodeJournal
 from ..records import Recorded
 from ..projection import JobTable
 from ..referee import Rejected
+from .node_follower import TableFollower
 from .writing import AppendCounters, Backoff, Ticket, WriterStatistics
 
 log = logging.getLogger("eventjobs.writer")
-
-#: Records read per query while catching up.
-CATCH_UP_CHUNK = 2000
 
 
 class NodeWriter:
@@ -69,10 +69,12 @@ class NodeWriter:
         self._queued: list[Ticket] = []
         self._last: Ticket | None = None
         self._wakeup = trio.Event()
-        self._applying = trio.Lock()
         self.observers: list[Callable[[Recorded], None]] = []
         self.applied_observers: list[Callable[[Recorded, bool], None]] = []
         self.append_observers: list[Callable[[float, int], None]] = []
+        self._follower = TableFollower(
+            journal, table, self.observers, self.applied_observers
+        )
         self._closing = False
         #: Why :meth:`run` ended for good (fenced, damage), for what is refused after.
         self._ended: NodeFenced | JournalCorrupt | None = None
@@ -146,10 +148,7 @@ class NodeWriter:
         Raises:
             JournalUnavailable: the database failed.
         """
-        async with self._applying:
-            if upto is None:
-                upto = await self.journal.database_head()
-            await self._apply_until(upto)
+        await self._follower.catch_up(upto)
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -176,7 +175,7 @@ class NodeWriter:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(
-                    self._follow_until_damaged, ended, nursery.cancel_scope
+                    self._follower.follow_until_damaged, ended, nursery.cancel_scope
                 )
                 task_status.started()
                 try:
@@ -203,38 +202,6 @@ class NodeWriter:
         """Ask :meth:`run` to send what is queued and return."""
         self._closing = True
         self._wakeup.set()
-
-    async def _follow_until_damaged(
-        self, ended: list[NodeFenced | JournalCorrupt], scope: trio.CancelScope
-    ) -> None:
-        """:meth:`_follow`; on damage, keep the error in *ended* and end
-        :meth:`run` (cancel its *scope*)."""
-        try:
-            await self._follow()
-        except JournalCorrupt as error:
-            ended.append(error)
-            scope.cancel()
-
-    async def _follow(self) -> None:
-        """Apply the other nodes' records as the journal announces them."""
-        backoff = Backoff()
-        look_first = True  # at first, and after a failure: a notification may be lost
-        while True:
-            try:
-                head = await self.journal.wait_for_head(
-                    self.table.position, look_first=look_first
-                )
-                look_first = False
-                await self.catch_up(head)
-                backoff.reset()
-            except JournalUnavailable as error:
-                look_first = True
-                log.warning(
-                    "following the journal failed (again in %.1f s): %s",
-                    backoff.seconds,
-                    error,
-                )
-                await backoff.wait()
 
     async def _append_queued(self) -> None:
         tickets, self._queued = self._queued, []
@@ -268,7 +235,7 @@ class NodeWriter:
             observer(seconds, len(records))
         try:
             if records:
-                await self._apply_committed(records)
+                await self._follower.apply_committed(records)
         except BaseException:
             for ticket in tickets:
                 ticket.finish(
@@ -277,62 +244,6 @@ class NodeWriter:
             raise
         for ticket, outcome in zip(tickets, judged.outcomes, strict=True):
             ticket.finish(outcome)
-
-    async def _apply_committed(self, records: list[Recorded]) -> None:
-        """Apply this node's committed *records*, after the other nodes'
-        records before them. They are in the journal: a failure to read the
-        ones before is retried (with the back-off) until it succeeds, so
-        that callers are told only once their events are in the table."""
-        backoff = Backoff()
-        while True:
-            try:
-                async with self._applying:
-                    await self._apply_until(records[0].seq - 1)
-                    for record in records:
-                        if record.seq > self.table.position:
-                            self._apply(record, own=True)
-                return
-            except JournalUnavailable as error:
-                log.warning(
-                    "catching up before this node's own records failed (again in %.1f s): %s",
-                    backoff.seconds,
-                    error,
-                )
-                await backoff.wait()
-
-    async def _apply_until(self, upto: int) -> None:
-        """Read and apply the records after the table's position up to
-        *upto* (the caller holds ``_applying``)."""
-        journal = self.journal
-        while self.table.position < upto:
-            after = self.table.position
-            rows = await trio.to_thread.run_sync(
-                journal.read_followed, after, min(upto, after + CATCH_UP_CHUNK)
-            )
-            if not rows:
-                raise JournalUnavailable(
-                    f"the journal {journal.location} ends before sequence number {upto}"
-                )
-            for record, node in rows:
-                self._apply(record, own=node == self.node)
-                journal.advance_to(record.seq)
-
-    def _apply(self, record: Recorded, *, own: bool) -> None:
-        try:
-            self.table.apply(record)
-        except IllegalTransition as error:
-            # The referee admitted what the projection refuses: a bug, never
-            # a reason to stop following. Said loudly; the rest still applies.
-            log.critical(
-                "record %d does not apply to the views (%s)", record.seq, error
-            )
-            self.table.position = record.seq
-            return
-        for applied in self.applied_observers:
-            applied(record, own)
-        if own:
-            for observer in self.observers:
-                observer(record)
 
     async def _recover(self, tickets: list[Ticket], error: JournalUnavailable) -> None:
         """After a failed append: keep the retried events, refuse new ones

@@ -40,7 +40,7 @@ from eventjobs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from eventjobs.journal.audit_store import FileAuditStore
+from eventjobs.journal.file_audit_store import FileAuditStore
 from eventjobs.journal.lines import GENESIS_HASH, seal
 from eventjobs.journal.segments import segment_name
 from eventjobs.merkle import encode_hash, leaf_hash

@@ -36,7 +36,8 @@ from ..errors import ConfigError
 from ..merkle import Frontier
 from ..signed_note import NoteError
 from ..tlog_checkpoint import Checkpoint
-from .audit_store import FileAuditStore, NoFrontier
+from .audit_base import NoFrontier
+from .file_audit_store import FileAuditStore
 from .lines import parse_record, seal
 from .segments import (
     CHECKPOINT_PREFIX,

@@ -9,7 +9,8 @@ import trio
 
 from eventjobs import Settings
 from eventjobs.journal import MemoryJournal
-from eventjobs.journal.audit_store import FileAuditStore, origin_of
+from eventjobs.journal.audit_store import origin_of
+from eventjobs.journal.file_audit_store import FileAuditStore
 from eventjobs.merkle import LeafHashes, decode_hash, leaf_hash, verify_consistency
 from eventjobs.signed_note import Signer, Verifier
 from eventjobs.tlog_checkpoint import open_checkpoint

@@ -9,7 +9,7 @@ import pytest
 
 from eventjobs.errors import JournalCorrupt
 from eventjobs.journal import FileJournal
-from eventjobs.journal.audit_store import FileAuditStore, find_line
+from eventjobs.journal.file_audit_store import FileAuditStore, find_line
 from eventjobs.journal.segments import list_segments
 from eventjobs.runtime.job_leaves import NO_JOB, JobLeaves, job_of_line
 from tests.journal.contract import SAMPLE_EVENTS, numbered

@@ -14,7 +14,7 @@ import trio
 from eventjobs import Settings, runtime_of
 from eventjobs.audit.keygen import write_pair
 from eventjobs.cli import main
-from eventjobs.journal.audit_store import ID_FILE
+from eventjobs.journal.file_audit_store import ID_FILE
 from eventjobs.signed_note import Signer
 from tests.http.test_dashboard_feed import http_server
 from tests.support import serve_app, submit
@@ -257,7 +257,7 @@ async def test_the_monitor_alerts_when_the_server_cuts_or_rewrites_history(
 
 async def monitor_first_line(directory: Path) -> str:
     from eventjobs.audit.trail import build_tree
-    from eventjobs.journal.audit_store import FileAuditStore
+    from eventjobs.journal.file_audit_store import FileAuditStore
 
     root = build_tree(FileAuditStore(directory)).root()
     return f"ok: first checkpoint stored, 8 records (root {root.hex()[:16]})"

@@ -12,7 +12,8 @@ from eventjobs import Settings
 from eventjobs.audit.keygen import write_pair
 from eventjobs.audit.trail import build_tree
 from eventjobs.cli import main
-from eventjobs.journal.audit_store import FileAuditStore, PostgresAuditStore
+from eventjobs.journal.file_audit_store import FileAuditStore
+from eventjobs.journal.pg_audit_store import PostgresAuditStore
 from eventjobs.journal.pg_url import parse_postgres_url
 from eventjobs.signed_note import Signer
 from eventjobs.tlog_checkpoint import open_checkpoint
