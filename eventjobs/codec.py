@@ -49,6 +49,8 @@ from .events import (
     JobTimedOut,
     RecordedRequest,
     RecordedResponse,
+    ScheduleAdded,
+    ScheduleRemoved,
     type_name,
 )
 
@@ -209,6 +211,9 @@ def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any
                 data["not_before"] = event.not_before
             if event.priority:
                 data["priority"] = event.priority
+            if event.schedule is not None:
+                data["schedule"] = event.schedule
+                data["schedule_time"] = event.schedule_time
         case JobStarted():
             pass
         case JobDone():
@@ -235,6 +240,18 @@ def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any
         case JobTimedOut():
             data["timeout"] = event.timeout
             data["response"] = encode_response(event.response, body)
+        case ScheduleAdded():
+            data["owner"] = event.owner
+            data["request"] = encode_request(event.request, body)
+            if event.cron is not None:
+                data["cron"] = event.cron
+            if event.every is not None:
+                data["every"] = event.every
+            if event.timezone is not None:
+                data["timezone"] = event.timezone
+            data["catch_up"] = event.catch_up
+        case ScheduleRemoved():
+            data["by"] = event.by
     return data
 
 
@@ -441,6 +458,27 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 timeout=timeout,
                 response=decode_response(_mapping(data, "response", where)),
             )
+        case "schedule_added":
+            return ScheduleAdded(
+                job_id=job_id,
+                time=time,
+                owner=decode_owner(data, "owner", where),
+                request=decode_request(_mapping(data, "request", where)),
+                cron=require_field(data, "cron", str, where)
+                if "cron" in data
+                else None,
+                every=_number(data, "every", where) if "every" in data else None,
+                timezone=(
+                    require_field(data, "timezone", str, where)
+                    if "timezone" in data
+                    else None
+                ),
+                catch_up=require_field(data, "catch_up", str, where),
+            )
+        case "schedule_removed":
+            return ScheduleRemoved(
+                job_id=job_id, time=time, by=decode_owner(data, "by", where)
+            )
     raise AssertionError(f"event type {name!r} is registered but not decoded")
 
 
@@ -461,6 +499,12 @@ def _decode_shape(data: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: priority {priority} is not from {MIN_PRIORITY} to {MAX_PRIORITY}"
             )
         shape["priority"] = priority
+    if data.get("schedule") is not None:
+        schedule = require_field(data, "schedule", int, where)
+        if schedule < 1:
+            raise CodecError(f"{where}: schedule id {schedule} is not positive")
+        shape["schedule"] = schedule
+        shape["schedule_time"] = _number(data, "schedule_time", where)
     return shape
 
 

@@ -78,6 +78,9 @@ class JobQueued:
     - ``not_before``: the job does not start before this time (unix seconds).
     - ``priority``: -10 to 10; among jobs waiting for a run slot, a higher
       one starts first.
+    - ``schedule`` and ``schedule_time``: the job is the firing of that
+      recurring schedule (:class:`ScheduleAdded`) due at that time (unix
+      seconds).
     """
 
     job_id: int
@@ -88,6 +91,8 @@ class JobQueued:
     idempotency_key: str | None = None
     not_before: float | None = None
     priority: int = 0
+    schedule: int | None = None
+    schedule_time: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -210,6 +215,40 @@ class JobTimedOut:
     response: RecordedResponse
 
 
+@attrs.frozen(kw_only=True)
+class ScheduleAdded:
+    """A recurring schedule was added: at each firing the server submits
+    *request* as a stored job of *owner* (``JobQueued.schedule`` names it).
+
+    ``job_id`` is the schedule's id: schedules take their ids from the job
+    ids (one sequence, so a record always has one subject, and no job ever
+    has a schedule's id). Exactly one of ``cron`` (five fields, read in
+    ``timezone``, an IANA name; UTC when None) and ``every`` (seconds; the
+    first firing one interval after ``time``) is set. ``catch_up`` says which
+    firings missed while no server ran are made up: ``"latest"`` (one),
+    ``"all"`` or ``"none"``.
+    """
+
+    job_id: int
+    time: float
+    owner: Owner
+    request: RecordedRequest
+    cron: str | None = None
+    every: float | None = None
+    timezone: str | None = None
+    catch_up: str = "latest"
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleRemoved:
+    """A recurring schedule was removed (``by`` asked): it fires no more.
+    Jobs it submitted before are left as they are."""
+
+    job_id: int
+    time: float
+    by: Owner
+
+
 Event = (
     JobQueued
     | JobStarted
@@ -222,6 +261,8 @@ Event = (
     | JobProgressed
     | JobCancelling
     | JobTimedOut
+    | ScheduleAdded
+    | ScheduleRemoved
 )
 
 #: Stable type names, as written to the journal. Never rename an entry.
@@ -237,6 +278,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "progress": JobProgressed,
     "cancelling": JobCancelling,
     "timed_out": JobTimedOut,
+    "schedule_added": ScheduleAdded,
+    "schedule_removed": ScheduleRemoved,
 }
 
 TYPE_NAMES: Final[dict[type[Event], str]] = {

@@ -51,6 +51,8 @@ from .events import (
     JobStarted,
     JobTimedOut,
     RecordedResponse,
+    ScheduleAdded,
+    ScheduleRemoved,
 )
 
 
@@ -135,11 +137,23 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     # A deleted pending job runs on (the spec says so) and is forgotten when
     # it ends; a finished one is forgotten at once.
     JobDeleted: _Rule({phase: phase for phase in Phase}, anyone=_ALL, hides=True),
+    # A recurring schedule has an id of the job ids and a state of its own
+    # kind: FINISHED (nothing runs under its id, no node holds it for
+    # recovery) and visible (its owner sees it) from ``schedule_added``
+    # (see transition) until ``schedule_removed`` forgets it.
+    ScheduleRemoved: _Rule({FINISHED: FINISHED}, anyone=_ALL, hides=True),
 }
 
 _ENDING: Final = frozenset(kind for kind, rule in _RULES.items() if rule.ends)
 _HIDING: Final = frozenset(kind for kind, rule in _RULES.items() if rule.hides)
 _STOPPING: Final = _ENDING | _HIDING
+
+
+def is_schedule_event(event: Event) -> bool:
+    """Whether *event* is about a recurring schedule (``schedule_added``,
+    ``schedule_removed``) rather than a job: its ``job_id`` is the
+    schedule's id."""
+    return isinstance(event, ScheduleAdded | ScheduleRemoved)
 
 
 def ends_job(event: Event) -> TypeGuard[Ending]:
@@ -190,6 +204,10 @@ def transition(
         if phase is not None:
             raise IllegalTransition(f"job {event.job_id}: queued twice")
         return _QUEUED_STORED if event.store else _QUEUED_UNSTORED
+    if isinstance(event, ScheduleAdded):
+        if phase is not None:
+            raise IllegalTransition(f"schedule {event.job_id}: id already in use")
+        return _SCHEDULE_ADDED
     return _step(type(event), event.job_id, phase, visible, cancelling)
 
 
@@ -247,6 +265,9 @@ def _legal_steps() -> dict[tuple[type[Event], Phase | None, bool, bool], Step]:
 
 _STEPS: Final = _legal_steps()
 _QUEUED_STORED: Final = Step(QUEUED, visible=True, cancelling=False, holder_only=True)
+_SCHEDULE_ADDED: Final = Step(
+    FINISHED, visible=True, cancelling=False, holder_only=False
+)
 _QUEUED_UNSTORED: Final = Step(
     QUEUED, visible=False, cancelling=False, holder_only=True
 )

@@ -29,6 +29,10 @@ Besides the jobs, the table indexes the ``Idempotency-Key`` of every
 submission that sent one (:class:`KeyUse`, by owner and key): the key
 outlives its job (a fetched or deleted job does not free it), until the
 runtime forgets the keys older than its window (:meth:`JobTable.forget_keys_before`).
+
+And it keeps the recurring schedules (:class:`ScheduleView`, by id: their
+ids are job ids, see :class:`~eventjobs.events.ScheduleAdded`), each with
+the time of its latest firing, from the ``queued`` events that name it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ from .events import (
     Owner,
     RecordedRequest,
     RecordedResponse,
+    ScheduleAdded,
+    ScheduleRemoved,
 )
 from .identity import Caller
 from .lifecycle import (  # Phase: re-exported
@@ -232,6 +238,35 @@ class FinishedJob:
 View = JobView | FinishedJob
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class ScheduleView:
+    """A recurring schedule as its ``schedule_added`` said, and the firing
+    time of the latest job it submitted (None before the first)."""
+
+    schedule_id: int
+    owner: Owner
+    created: float
+    request: RecordedRequest
+    cron: str | None = None
+    every: float | None = None
+    timezone: str | None = None
+    catch_up: str = "latest"
+    last_fired: float | None = None
+
+    @classmethod
+    def of(cls, event: ScheduleAdded) -> ScheduleView:
+        return cls(
+            schedule_id=event.job_id,
+            owner=event.owner,
+            created=event.time,
+            request=event.request,
+            cron=event.cron,
+            every=event.every,
+            timezone=event.timezone,
+            catch_up=event.catch_up,
+        )
+
+
 @attrs.frozen(weakref_slot=False)
 class KeyUse:
     """The first submission an owner sent with one ``Idempotency-Key``:
@@ -289,6 +324,8 @@ class JobTable:
     keys: dict[tuple[Owner, str], KeyUse] = attrs.field(
         factory=dict, eq=False, repr=False
     )
+    #: The recurring schedules not removed, by id (ascending).
+    schedules: dict[int, ScheduleView] = attrs.Factory(dict)
 
     def apply(self, record: Recorded) -> None:
         """Fold one record into the table.
@@ -323,6 +360,9 @@ class JobTable:
 
     def _apply_event(self, record: Recorded) -> None:
         event = record.event
+        if isinstance(event, ScheduleAdded | ScheduleRemoved):
+            self._apply_schedule_event(event)
+            return
         if isinstance(event, JobQueued):
             if event.job_id <= self.last_job_id:
                 raise IllegalTransition(
@@ -357,6 +397,16 @@ class JobTable:
                 not_before=event.not_before,
             )
             self.queued_count += 1
+            if event.schedule is not None and event.schedule_time is not None:
+                schedule = self.schedules.get(event.schedule)
+                # A removed schedule's firing still counts as a job.
+                if schedule is not None and (
+                    schedule.last_fired is None
+                    or event.schedule_time > schedule.last_fired
+                ):
+                    self.schedules[event.schedule] = attrs.evolve(
+                        schedule, last_fired=event.schedule_time
+                    )
             return
 
         job = self.jobs.get(event.job_id)
@@ -389,6 +439,24 @@ class JobTable:
                 case JobProgressed():
                     changes["progress"] = (event.fraction, event.message)
             self._replace(job, **changes)
+
+    def _apply_schedule_event(self, event: ScheduleAdded | ScheduleRemoved) -> None:
+        if isinstance(event, ScheduleAdded):
+            if event.job_id <= self.last_job_id:
+                raise IllegalTransition(
+                    f"schedule {event.job_id}: id below the last id "
+                    f"{self.last_job_id} (ids only grow)"
+                )
+            transition(None, event)
+            self.last_job_id = event.job_id
+            self.schedules[event.job_id] = ScheduleView.of(event)
+            return
+        if event.job_id not in self.schedules:
+            raise IllegalTransition(
+                f"schedule {event.job_id}: 'schedule_removed' for a schedule that is "
+                "gone or unknown"
+            )
+        del self.schedules[event.job_id]
 
     def _finish(self, job: View, record: Recorded) -> None:
         """*job* ended with *record*, its result stored: keep the result."""
@@ -451,6 +519,7 @@ class JobTable:
         self.finished_count = other.finished_count
         self._finish_order = other._finish_order
         self.keys = other.keys
+        self.schedules = other.schedules
 
     def forget_keys_before(self, time: float) -> None:
         """Forget the ``Idempotency-Key`` uses queued before *time* (their
@@ -487,6 +556,17 @@ class JobTable:
         if job is None or not job.visible or not caller.owns(job.owner):
             return None
         return job
+
+    def find_schedule(self, schedule_id: int, caller: Caller) -> ScheduleView | None:
+        """The schedule *caller* may see under *schedule_id*, or None (404)."""
+        schedule = self.schedules.get(schedule_id)
+        if schedule is None or not caller.owns(schedule.owner):
+            return None
+        return schedule
+
+    def schedules_of(self, caller: Caller) -> list[ScheduleView]:
+        """The caller's schedules (a superuser's: everyone's), ascending by id."""
+        return [s for s in self.schedules.values() if caller.owns(s.owner)]
 
     def visible_to(self, caller: Caller) -> Iterator[View]:
         """The caller's visible jobs, ascending by id."""

@@ -26,7 +26,7 @@ from typing import Final
 import attrs
 
 from .errors import EventJobsError, IllegalTransition
-from .events import Event, JobQueued, type_name
+from .events import Event, JobQueued, ScheduleAdded, type_name
 from .lifecycle import Phase, transition
 
 #: The phases as stored in a :class:`JobState` (and in the PostgreSQL
@@ -104,6 +104,8 @@ def judge(state: JobState | None, event: Event, node: int) -> JobState | None:
         raise Rejected(f"job {event.job_id}: {error}") from None
     if isinstance(event, JobQueued):
         return JobState(QUEUED, visible=step.visible, node=node)
+    if isinstance(event, ScheduleAdded):
+        return JobState(FINISHED, visible=True, node=node)
     assert state is not None  # the lifecycle admits only a queued for an unknown job
     if step.holder_only and node != ANY_NODE and state.node != node:
         raise Rejected(

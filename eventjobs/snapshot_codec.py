@@ -11,7 +11,12 @@ of a million stored results never has to be one document in memory.
 
 - header: ``{"v": 2, "position": P, "last_job_id": N}``, plus, when any
   submission sent an ``Idempotency-Key``, ``"keys"``: one
-  ``[owner, key, job, time, store, digest]`` per key (digest in hex);
+  ``[owner, key, job, time, store, digest]`` per key (digest in hex); and,
+  when the table holds recurring schedules, ``"schedules"``: one object per
+  schedule (``id``, ``owner``, ``created``, ``request``, ``cron``,
+  ``every``, ``timezone``, ``catch_up``, ``last_fired``), with ``"v": 3``
+  so that a version that knows no schedules refuses the snapshot rather
+  than drop them;
 - a pending job: every field of :class:`~eventjobs.projection.JobView`
   (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
   ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
@@ -44,12 +49,14 @@ from .codec import (
 from .errors import CodecError
 from .events import RecordedResponse
 from .lifecycle import Phase
-from .projection import FinishedJob, JobTable, JobView, KeyUse, View
+from .projection import FinishedJob, JobTable, JobView, KeyUse, ScheduleView, View
 
 #: Shape version of the snapshot header; bump it (and read the old one) on change.
 VERSION = 2
+#: The header's version when it holds schedules.
+VERSION_WITH_SCHEDULES = 3
 #: The versions :func:`decode_table` reads.
-READS = (1, 2)
+READS = (1, 2, 3)
 
 
 def encode_snapshot(table: JobTable) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
@@ -74,7 +81,52 @@ def encode_header(table: JobTable) -> dict[str, Any]:
             [owner, key, use.job_id, use.time, use.store, use.digest.hex()]
             for (owner, key), use in table.keys.items()
         ]
+    if table.schedules:
+        header["v"] = VERSION_WITH_SCHEDULES
+        header["schedules"] = [
+            _encode_schedule(schedule) for schedule in table.schedules.values()
+        ]
     return header
+
+
+def _encode_schedule(schedule: ScheduleView) -> dict[str, Any]:
+    return {
+        "id": schedule.schedule_id,
+        "owner": schedule.owner,
+        "created": schedule.created,
+        "request": encode_request(schedule.request),
+        "cron": schedule.cron,
+        "every": schedule.every,
+        "timezone": schedule.timezone,
+        "catch_up": schedule.catch_up,
+        "last_fired": schedule.last_fired,
+    }
+
+
+def _decode_schedules(header: Mapping[str, Any], where: str) -> dict[int, ScheduleView]:
+    """The header's ``schedules`` (absent in snapshots without any)."""
+    schedules: dict[int, ScheduleView] = {}
+    raw = header.get("schedules", [])
+    if not isinstance(raw, list):
+        raise CodecError(f"{where}: schedules is not a list")
+    for number, entry in enumerate(raw, start=1):
+        at = f"{where}, schedule entry {number}"
+        if not isinstance(entry, dict):
+            raise CodecError(f"{at}: not an object")
+        schedule_id = require_field(entry, "id", int, at)
+        every = require_field(entry, "every", (int, float, type(None)), at)
+        schedules[schedule_id] = ScheduleView(
+            schedule_id=schedule_id,
+            owner=decode_owner(entry, "owner", at),
+            created=decode_time(require_field(entry, "created", (int, float), at), at),
+            request=decode_request(require_field(entry, "request", dict, at)),
+            cron=require_field(entry, "cron", (str, type(None)), at),
+            every=None if every is None else float(every),
+            timezone=require_field(entry, "timezone", (str, type(None)), at),
+            catch_up=require_field(entry, "catch_up", str, at),
+            last_fired=_optional_time(entry, "last_fired", at),
+        )
+    return schedules
 
 
 def encode_jobs(jobs: Iterable[View]) -> Iterator[dict[str, Any]]:
@@ -164,6 +216,7 @@ def decode_table(header: Mapping[str, Any], jobs: Iterable[Any]) -> JobTable:
         position=require_field(header, "position", int, where),
         last_job_id=require_field(header, "last_job_id", int, where),
         keys=_decode_keys(header, where),
+        schedules=_decode_schedules(header, where),
     )
     held = table.jobs
     previous = 0

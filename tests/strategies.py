@@ -7,6 +7,7 @@ produces, so that the codec and the journals are tested on the whole domain.
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import strategies as st
 
 from eventjobs.events import (
@@ -24,6 +25,8 @@ from eventjobs.events import (
     JobTimedOut,
     RecordedRequest,
     RecordedResponse,
+    ScheduleAdded,
+    ScheduleRemoved,
 )
 
 #: Job ids are positive 64-bit integers (spec 2).
@@ -72,6 +75,18 @@ queued_events = st.builds(
     ),
     not_before=st.none() | times,
     priority=st.just(0) | st.integers(min_value=-10, max_value=10),
+).flatmap(
+    # A schedule's firing (both fields, or neither).
+    lambda queued: (
+        st.just(queued)
+        | st.builds(
+            lambda schedule, at: attrs.evolve(
+                queued, schedule=schedule, schedule_time=at
+            ),
+            job_ids,
+            times,
+        )
+    )
 )
 started_events = st.builds(JobStarted, job_id=job_ids, time=times)
 done_events = st.builds(JobDone, job_id=job_ids, time=times, response=responses)
@@ -104,6 +119,21 @@ timed_out_events = st.builds(
     response=responses,
 )
 
+schedule_added_events = st.builds(
+    ScheduleAdded,
+    job_id=job_ids,
+    time=times,
+    owner=owners,
+    request=requests,
+    cron=st.none() | any_text,
+    every=st.none() | times,
+    timezone=st.none() | any_text,
+    catch_up=any_text,
+)
+schedule_removed_events = st.builds(
+    ScheduleRemoved, job_id=job_ids, time=times, by=owners
+)
+
 #: One strategy per registered type name; a new event type without a
 #: strategy here fails ``test_every_event_type_has_a_strategy``.
 EVENTS_BY_TYPE = {
@@ -118,6 +148,8 @@ EVENTS_BY_TYPE = {
     "progress": progress_events,
     "cancelling": cancelling_events,
     "timed_out": timed_out_events,
+    "schedule_added": schedule_added_events,
+    "schedule_removed": schedule_removed_events,
 }
 
 events = st.one_of(*EVENTS_BY_TYPE.values())

@@ -132,7 +132,17 @@ def test_decode_rejects_unknown_type():
         decode_event({"type": "exploded", "v": 1, "job": 1, "time": 0.0})
 
 
-OPTIONAL = {("idempotency_key",), ("not_before",), ("priority",)}
+OPTIONAL = {
+    ("idempotency_key",),
+    ("not_before",),
+    ("priority",),
+    # A schedule's firing (its schedule_time is required with it), and a
+    # schedule's rule: one of cron and every, timezone only with cron.
+    ("schedule",),
+    ("cron",),
+    ("every",),
+    ("timezone",),
+}
 
 
 @given(events, st.data())

@@ -48,6 +48,8 @@ LAYERS = {
     # What events a job admits when several nodes share a journal (the
     # PostgreSQL journal judges its appends with it).
     "referee": 2,
+    # Recurring schedules: a schedule's document, its firing times (cronsim).
+    "recurrence": 2,
     "journal": 3,
     "projection": 4,
     "retention": 4,
@@ -98,6 +100,7 @@ PURE = {
     "merkle",
     "signed_note",
     "tlog_checkpoint",
+    "recurrence",
 }
 
 

@@ -46,7 +46,20 @@ def test_the_events_that_end_a_job_and_those_that_hide_it():
     ending = {kind for kind in KINDS if lifecycle.ends_job(event_of(kind, 1))}
     hiding = {kind for kind in KINDS if lifecycle.hides_job(event_of(kind, 1))}
     assert ending == {"done", "cancelled", "interrupted", "timed_out"}
-    assert hiding == {"fetched", "deleted"}
+    assert hiding == {"fetched", "deleted", "schedule_removed"}
+
+
+def test_a_schedule_lives_from_added_to_removed_and_is_never_a_pending_job():
+    added = transition(None, event_of("schedule_added", 1))
+    assert (added.phase, added.visible, added.holder_only) == (FINISHED, True, False)
+    with pytest.raises(IllegalTransition, match="already in use"):
+        transition(FINISHED, event_of("schedule_added", 1), visible=True)
+    removed = transition(FINISHED, event_of("schedule_removed", 1), visible=True)
+    assert removed.phase is None
+    with pytest.raises(IllegalTransition):
+        transition(None, event_of("schedule_removed", 1))
+    assert lifecycle.is_schedule_event(event_of("schedule_removed", 1))
+    assert not lifecycle.is_schedule_event(event_of("queued", 1))
 
 
 def test_phase_values_are_the_stored_names():

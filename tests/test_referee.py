@@ -22,6 +22,8 @@ from eventjobs.events import (
     JobTimedOut,
     RecordedRequest,
     RecordedResponse,
+    ScheduleAdded,
+    ScheduleRemoved,
 )
 from eventjobs.journal import Recorded
 from eventjobs.projection import JobTable
@@ -66,6 +68,10 @@ def event_of(kind: str, job_id: int, store: bool = True):
         ),
         "fetched": lambda: JobFetched(job_id=job_id, time=1, by=None),
         "deleted": lambda: JobDeleted(job_id=job_id, time=1, by=None, reason="id"),
+        "schedule_added": lambda: ScheduleAdded(
+            job_id=job_id, time=1, owner=None, request=REQUEST, every=60
+        ),
+        "schedule_removed": lambda: ScheduleRemoved(job_id=job_id, time=1, by=None),
     }[kind]()
 
 

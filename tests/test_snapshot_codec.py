@@ -43,7 +43,7 @@ def histories(draw) -> list[Recorded]:
     for _ in range(draw(st.integers(0, 60))):
         kind = draw(st.sampled_from(KINDS))
         job_id = table.last_job_id + 1
-        if kind != "queued":
+        if kind not in ("queued", "schedule_added"):  # those take a new id
             if not table.last_job_id:
                 continue
             job_id = draw(st.integers(1, table.last_job_id))

@@ -35,7 +35,8 @@ def stats(records: Iterable[Recorded], *, colour: bool = False) -> str:
         by_type[type_name(event)] += 1
         if isinstance(event, JobQueued):
             by_user[who(event.owner)] += 1
-    by_state = Counter(job.state for job in facts.jobs.values())
+    # Recurring schedules have ids of the job ids, but are not jobs.
+    by_state = Counter(job.state for job in facts.jobs.values() if not job.schedule)
     out = ["events by type\n"]
     out.append(
         render(

@@ -19,12 +19,15 @@ from ..events import (
     JobInterrupted,
     JobProgressed,
     JobQueued,
+    ScheduleAdded,
+    ScheduleRemoved,
     JobRequeued,
     JobStarted,
     JobTimedOut,
     type_name,
 )
 from ..lifecycle import QUEUED, RUNNING, ends_job
+from .tables import iso
 
 #: The actor of events the server causes by itself (start, finish, ...).
 SERVER = "(server)"
@@ -47,6 +50,8 @@ class JobInfo:
     #: Final fate: the latest phase (``queued``, ``running``), or the name
     #: of the latest event that ended the job, asked it to stop, or hid it.
     state: str = "unknown"
+    #: The id is a recurring schedule's (``schedule_added``), not a job's.
+    schedule: bool = False
 
     @property
     def request_line(self) -> str:
@@ -95,6 +100,13 @@ class JobFacts:
                 job.started, job.state = None, QUEUED.value
             case JobCancelling() | JobFetched() | JobDeleted():
                 job.state = type_name(event)
+            case ScheduleAdded():
+                job.owner, job.queued, job.schedule = event.owner, event.time, True
+                job.method, job.path = event.request.method, event.request.path
+                job.query = event.request.query_string
+                job.state = "schedule"
+            case ScheduleRemoved():
+                job.schedule, job.state = True, type_name(event)
         return job
 
 
@@ -103,9 +115,9 @@ def actor(event: Event, job: JobInfo) -> str:
     cancelled and deleted (retention deletes have none: the server), and the
     server for everything it does by itself."""
     match event:
-        case JobQueued():
+        case JobQueued() | ScheduleAdded():
             return "-" if event.owner is None else event.owner
-        case JobFetched() | JobCancelled():
+        case JobFetched() | JobCancelled() | ScheduleRemoved():
             return "-" if event.by is None else event.by
         case JobCancelling():
             if event.by is None and event.reason == "timeout":
@@ -130,6 +142,8 @@ def detail(event: Event, job: JobInfo) -> str:
                 mode += f", not before +{event.not_before - event.time:.3f}s"
             if event.priority:
                 mode += f", priority {event.priority:+d}"
+            if event.schedule is not None and event.schedule_time is not None:
+                mode += f", schedule {event.schedule} due {iso(event.schedule_time)}"
             return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
         case JobStarted():
             return (
@@ -155,4 +169,13 @@ def detail(event: Event, job: JobInfo) -> str:
             return "result taken"
         case JobDeleted():
             return f"reason {event.reason}"
+        case ScheduleAdded():
+            when = (
+                f"every {event.every:g}s"
+                if event.every is not None
+                else f"cron {event.cron!r} in {event.timezone or 'UTC'}"
+            )
+            return f"{job.request_line} {when}, catch_up {event.catch_up}"
+        case ScheduleRemoved():
+            return "fires no more"
     return ""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import attrs
 
 from ..errors import IllegalTransition, JournalCorrupt
-from ..events import JobQueued
+from ..events import JobQueued, ScheduleAdded
 from ..projection import JobTable
 from .reading import Scan, Source, TornTail
 
@@ -63,7 +63,7 @@ def verify(directory: Source) -> Verified:
             table = JobTable(position=record.seq - 1)
             first_seq, first_time = record.seq, record.event.time
         event = record.event
-        if isinstance(event, JobQueued):
+        if isinstance(event, JobQueued | ScheduleAdded):
             born.add(event.job_id)
         if scan.first_seq == 1 or event.job_id in born:
             try:

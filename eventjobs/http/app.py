@@ -22,7 +22,7 @@ from . import (
     live,
     login,
 )
-from . import openapi, operations, ui
+from . import openapi, operations, schedules_api, ui
 from .async_layer import AsyncJobLayer
 from .asgi_call import ASGIApp
 from .mounted import open_mount
@@ -76,6 +76,7 @@ def create_app(
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(journal_api.blueprint)
     app.register_blueprint(operations.blueprint)
+    app.register_blueprint(schedules_api.blueprint)
     # The dashboard: its files, its job rows and its live feed.
     for dashboard in (ui, dashboard_jobs, live):
         app.register_blueprint(dashboard.blueprint)

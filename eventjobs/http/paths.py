@@ -20,6 +20,8 @@ _ALWAYS_SYNCHRONOUS_ROOTS: Final = (
     "/_eventjobs/consistency",
     "/_eventjobs/events",
     "/_eventjobs/ui",
+    # Recurring schedules: commands on the server itself, like the job API.
+    "/_eventjobs/schedules",
 )
 #: Served without credentials: login, and the dashboard's own files (static
 #: HTML, CSS and JavaScript holding no data; the page then logs in).

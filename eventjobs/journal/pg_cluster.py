@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..errors import JournalCorrupt, NodeFenced
-from ..events import Event, JobCancelling, JobQueued
+from ..events import Event, JobCancelling, JobQueued, ScheduleAdded
 from ..referee import ANY_NODE, FINISHED, JobState, Rejected, judge
 from ._protocol import Judged, Recorded, TakenJob
 from .pg_rows import copy_rows, encode_rows, parse_row, read_rows, row_name
@@ -126,7 +126,7 @@ def append_judged(
         admitted: list[Recorded] = []
         seq = head
         for event in events:
-            if isinstance(event, JobQueued) and event.job_id == 0:
+            if isinstance(event, JobQueued | ScheduleAdded) and event.job_id == 0:
                 event = attrs.evolve(event, job_id=last_job_id + 1)
             job_id = event.job_id
             current = changed[job_id] if job_id in changed else states.get(job_id)
@@ -135,7 +135,7 @@ def append_judged(
             except Rejected as rejected:
                 outcomes.append(rejected)
                 continue
-            if isinstance(event, JobQueued):
+            if isinstance(event, JobQueued | ScheduleAdded):
                 last_job_id = max(last_job_id, job_id)
             seq += 1
             record = Recorded(seq, event, location=seq)
@@ -315,7 +315,7 @@ def _bring_state_up(
                 f"{location}, table {schema}.records, row seq={record.seq}: the event does "
                 f"not follow from the job's state ({error})"
             ) from None
-        if isinstance(event, JobQueued):
+        if isinstance(event, JobQueued | ScheduleAdded):
             last_job_id = max(last_job_id, event.job_id)
     _save_states(conn, schema, changed)
     conn.execute(

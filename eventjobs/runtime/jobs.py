@@ -77,6 +77,8 @@ class Jobs:
         idempotency_key: str | None = None,
         not_before: float | None = None,
         priority: int = 0,
+        schedule: int | None = None,
+        schedule_time: float | None = None,
     ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
@@ -86,7 +88,8 @@ class Jobs:
         the first job's id is returned once its ``queued`` is durable. The
         look-up and the record are one step (no yield in between), so two
         identical submissions racing make one job. *not_before* and
-        *priority* are recorded with the job for the supervisor.
+        *priority* are recorded with the job for the supervisor; *schedule*
+        and *schedule_time* name the schedule firing the job is.
 
         Raises:
             IdempotencyConflict: the key was used with another request;
@@ -128,6 +131,8 @@ class Jobs:
             idempotency_key=idempotency_key,
             not_before=not_before,
             priority=priority,
+            schedule=schedule,
+            schedule_time=schedule_time,
         )
         return await mode.submit(supervisor, queued)
 

@@ -85,6 +85,10 @@ class Mode(Protocol):
         Cancellation: the job stays queued and runs; only the wait stops.
         """
 
+    def new_id(self) -> int:
+        """The ``job_id`` to record a new schedule with: the next id, or 0
+        where the journal gives ids (a node)."""
+
     async def sync(self, job_id: int | None) -> None:
         """Bring the table up to what the journal holds (see ``Runtime.sync``)."""
 
@@ -184,6 +188,11 @@ class SingleServer:
         supervisor.enqueue(job_id)
         await ticket.durable()
         return job_id
+
+    def new_id(self) -> int:
+        writer = self._writer
+        assert writer is not None
+        return writer.table.last_job_id + 1
 
     async def sync(self, job_id: int | None) -> None:
         return  # the table is always current
@@ -297,6 +306,9 @@ class Node:
         except ShuttingDown:
             pass  # queued all the same: a node takes it over once this one has left
         return job_id
+
+    def new_id(self) -> int:
+        return 0  # the journal gives it, in the appending transaction
 
     async def sync(self, job_id: int | None) -> None:
         """For *job_id*, only when the id is above every id this node knows

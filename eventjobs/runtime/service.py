@@ -48,6 +48,7 @@ from .fanout import Fanout
 from .health import GAUGE_HELP, Gauges, Health, Readiness
 from .housekeeping import Housekeeping
 from .jobs import Jobs
+from .schedules import Schedules
 from .reading import JournalReader
 from .transparency import Transparency, load_signer
 from .modes import Mode
@@ -127,6 +128,9 @@ class Runtime:
         self.fanout = Fanout(self.metrics)
         #: Commands and queries on jobs (what the job API calls).
         self.jobs = Jobs(settings, self.clock, self.table, self._parts, self.fanout)
+        #: Recurring schedules, and the task that fires them.
+        self.schedules = Schedules(self.clock, self.table, self._parts, self.jobs)
+        self.fanout.add_observer(self.schedules.observe)
         #: The journal's records for the audit endpoints.
         self.records = JournalReader(lambda: self.journal)
         #: The journal's Merkle tree, checkpoints, receipts (docs/audit.md).
@@ -313,6 +317,7 @@ class Runtime:
             # supervisor: drain here.
             await supervisor.shutdown(self.settings.shutdown_timeout)
         self._writer, self._supervisor = writer, supervisor
+        job_nursery.start_soon(self.schedules.run)
         task_status.started()
         await self._stopping.stopped.wait()
 
