@@ -11,15 +11,19 @@ from __future__ import annotations
 import math
 import sys
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, after_this_request, current_app, request
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..headers import (
+    PREFER_HEADER,
+    PREFERENCE_APPLIED_HEADER,
     PROGRESS_HEADER,
     STATE_HEADER,
     WAIT_HEADER,
     BadHeader,
     parse_seconds,
+    prefer_wait,
     progress_value,
 )
 from ..projection import JobView
@@ -37,6 +41,8 @@ from .responses import (
     shown,
     stored_result,
 )
+
+AnyResponse = Response | WerkzeugResponse
 
 #: What may follow /_api/job/, by method, for the 400s that name it.
 _EXPECTED = {
@@ -173,6 +179,7 @@ async def _wait_if_asked(job_id: int) -> Response | None:
     """
     raw = request.headers.get(WAIT_HEADER)
     if raw is None:
+        await _wait_if_preferred(job_id)
         return None
     try:
         seconds = parse_seconds(raw, allow_zero=True)
@@ -185,6 +192,26 @@ async def _wait_if_asked(job_id: int) -> Response | None:
     if seconds > 0:
         await jobs().wait_finished(job_id, current_caller(), seconds)
     return None
+
+
+async def _wait_if_preferred(job_id: int) -> None:
+    """With ``Prefer: wait=N`` (RFC 7240), wait as ``x-eventjobs-wait: N``
+    would (the two together: ``x-eventjobs-wait`` counts), and say so in
+    the answer's ``Preference-Applied: wait=N`` (N capped by ``max_wait``,
+    as the wait is). A malformed preference is ignored, as the RFC asks."""
+    preferred = prefer_wait(request.headers.getlist(PREFER_HEADER))
+    if preferred is None:
+        return
+    seconds = min(float(preferred), jobs().settings.max_wait)
+
+    @after_this_request
+    def applied(response: AnyResponse) -> AnyResponse:
+        response.headers[PREFERENCE_APPLIED_HEADER] = f"wait={seconds:g}"
+        response.vary.add(PREFER_HEADER)
+        return response
+
+    if seconds > 0:
+        await jobs().wait_finished(job_id, current_caller(), seconds)
 
 
 def _pending(job: JobView) -> Response:

@@ -47,6 +47,8 @@ from ..errors import (
 )
 from ..events import RecordedRequest, RecordedResponse
 from ..headers import (
+    BUSY_RETRY_AFTER,
+    RETRY_AFTER_HEADER,
     DELAY_HEADER,
     IDEMPOTENCY_HEADER,
     NOT_BEFORE_HEADER,
@@ -406,15 +408,17 @@ class AsyncJobLayer:
     ) -> None:
         """Answer 503 with *message*, counted under *reason* in the metrics.
 
-        A refusal because the server stops says when to come back: once its
-        drain (``shutdown_timeout``) is over, a restarted server (or another
-        node) takes the job.
+        Every one says when to come back (``Retry-After``): a refusal
+        because the server stops, once its drain (``shutdown_timeout``) is
+        over, when a restarted server (or another node) takes the job; any
+        other (queue full, quota, journal not writable, replay running) in
+        :data:`~eventjobs.headers.BUSY_RETRY_AFTER` seconds.
         """
         self.runtime.metrics.refused(reason)
-        extra = None
+        seconds = BUSY_RETRY_AFTER
         if reason == "shutting_down":
             seconds = max(1, math.ceil(self.runtime.settings.shutdown_timeout))
-            extra = [(b"retry-after", str(seconds).encode("ascii"))]
+        extra = [(RETRY_AFTER_HEADER.encode("ascii"), str(seconds).encode("ascii"))]
         await _send_error(send, 503, error_num, message, extra)
 
 

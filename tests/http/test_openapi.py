@@ -84,6 +84,7 @@ async def test_the_document_is_served_as_json():
         "x-eventjobs-delay",
         "x-eventjobs-not-before",
         "x-eventjobs-priority",
+        "Prefer",
     ],
 )
 def test_every_submission_header_is_documented(header):
@@ -95,3 +96,10 @@ def test_every_submission_header_is_documented(header):
     }
     assert header in names
     assert header in document()["info"]["description"]
+
+
+def test_retry_after_and_preference_applied_are_documented():
+    headers = document()["components"]["headers"]
+    assert {"RetryAfter", "PreferenceApplied"} <= set(headers)
+    for name in ("Retry-After", "Preference-Applied"):
+        assert name in document()["info"]["description"]
