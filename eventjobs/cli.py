@@ -366,6 +366,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a waiting job gains one priority level per this many seconds "
         f"(default {defaults.priority_aging:g}; 0: off)",
     )
+    serve.add_argument(
+        "--key-concurrency",
+        type=int,
+        default=defaults.key_concurrency,
+        metavar="N",
+        help="jobs of one user with the same x-eventjobs-concurrency-key that run "
+        f"at once, on this server (default {defaults.key_concurrency})",
+    )
     user_commands.add_parser(commands)
     client_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
@@ -529,6 +537,7 @@ def _settings_of(args: argparse.Namespace, Settings: type[Settings]) -> Settings
         idempotency_window=args.idempotency_window,
         max_delay=args.max_delay,
         priority_aging=args.priority_aging,
+        key_concurrency=args.key_concurrency,
     )
 
 

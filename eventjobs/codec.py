@@ -209,6 +209,8 @@ def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any
                 data["not_before"] = event.not_before
             if event.priority:
                 data["priority"] = event.priority
+            if event.concurrency_key is not None:
+                data["concurrency_key"] = event.concurrency_key
         case JobStarted():
             pass
         case JobDone():
@@ -461,6 +463,11 @@ def _decode_shape(data: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: priority {priority} is not from {MIN_PRIORITY} to {MAX_PRIORITY}"
             )
         shape["priority"] = priority
+    if data.get("concurrency_key") is not None:
+        ckey = require_field(data, "concurrency_key", str, where)
+        if not ckey or len(ckey) > MAX_IDEMPOTENCY_KEY or not is_visible_ascii(ckey):
+            raise CodecError(f"{where}: concurrency_key {ckey[:40]!r} is not valid")
+        shape["concurrency_key"] = ckey
     return shape
 
 

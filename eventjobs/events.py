@@ -78,6 +78,8 @@ class JobQueued:
     - ``not_before``: the job does not start before this time (unix seconds).
     - ``priority``: -10 to 10; among jobs waiting for a run slot, a higher
       one starts first.
+    - ``concurrency_key``: the request's ``x-eventjobs-concurrency-key``;
+      at most ``key_concurrency`` jobs of the same owner and key run at once.
     """
 
     job_id: int
@@ -88,6 +90,7 @@ class JobQueued:
     idempotency_key: str | None = None
     not_before: float | None = None
     priority: int = 0
+    concurrency_key: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -14,6 +14,8 @@ that sends none of these headers gets exactly the answers of the spec.
 - ``x-eventjobs-delay: SECONDS`` or ``x-eventjobs-not-before: TIME`` on a
   submission: the job does not start before then.
 - ``x-eventjobs-priority: N`` on a submission: -10 to 10, higher starts first.
+- ``x-eventjobs-concurrency-key: KEY`` on a submission: at most
+  ``--key-concurrency`` jobs of the same owner and key run at once.
 
 And two of standard HTTP:
 
@@ -39,6 +41,7 @@ IDEMPOTENCY_HEADER: Final = "idempotency-key"
 DELAY_HEADER: Final = "x-eventjobs-delay"
 NOT_BEFORE_HEADER: Final = "x-eventjobs-not-before"
 PRIORITY_HEADER: Final = "x-eventjobs-priority"
+CONCURRENCY_KEY_HEADER: Final = "x-eventjobs-concurrency-key"
 PREFER_HEADER: Final = "prefer"
 PREFERENCE_APPLIED_HEADER: Final = "preference-applied"
 RETRY_AFTER_HEADER: Final = "retry-after"
@@ -114,6 +117,26 @@ def parse_idempotency_key(value: str) -> str:
     if not is_visible_ascii(value):
         raise BadHeader(
             "Idempotency-Key holds characters outside visible ASCII (! to ~, no spaces)"
+        )
+    return value
+
+
+def parse_concurrency_key(value: str) -> str:
+    """Read an ``x-eventjobs-concurrency-key`` value: 1 to 255 visible ASCII
+    characters (the rule of ``Idempotency-Key``).
+
+    Raises:
+        BadHeader: empty, too long, or with other characters (spaces included).
+    """
+    if not value or len(value.encode("latin-1", "replace")) > MAX_IDEMPOTENCY_KEY:
+        raise BadHeader(
+            f"{CONCURRENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} bytes long, "
+            f"not {len(value)}"
+        )
+    if not is_visible_ascii(value):
+        raise BadHeader(
+            f"{CONCURRENCY_KEY_HEADER} holds characters outside visible ASCII "
+            "(! to ~, no spaces)"
         )
     return value
 

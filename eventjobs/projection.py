@@ -98,6 +98,8 @@ class JobView:
     priority: int = 0
     #: It does not start before this time (unix seconds); None: at once.
     not_before: float | None = None
+    #: With the owner: at most ``key_concurrency`` such jobs run at once.
+    concurrency_key: str | None = None
 
     # What only a finished job has (see FinishedJob), for readers of either.
     pending: ClassVar[Literal[True]] = True
@@ -160,6 +162,7 @@ class FinishedJob:
     cancelling = False
     priority = 0
     not_before = None
+    concurrency_key = None
 
     @classmethod
     def of(
@@ -355,6 +358,7 @@ class JobTable:
                 request=event.request,
                 priority=event.priority,
                 not_before=event.not_before,
+                concurrency_key=event.concurrency_key,
             )
             self.queued_count += 1
             return

@@ -16,7 +16,7 @@ of a million stored results never has to be one document in memory.
   (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
   ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
   ``response``, ``result_at``, ``progress``, ``cancelling``, and, when not
-  the defaults, ``priority`` and ``not_before``);
+  the defaults, ``priority``, ``not_before`` and ``concurrency_key``);
 - a finished job, compact: ``job``, ``owner``, ``method``, ``path``,
   ``created``, ``started``, ``finished``, ``status``, and either
   ``result_at`` (where the journal keeps the result) or ``response`` (the
@@ -138,6 +138,11 @@ def _encode_full(job: View) -> dict[str, Any]:
         # Only when asked for, as in the journal's lines.
         **({"priority": job.priority} if job.priority else {}),
         **({"not_before": job.not_before} if job.not_before is not None else {}),
+        **(
+            {"concurrency_key": job.concurrency_key}
+            if job.concurrency_key is not None
+            else {}
+        ),
     }
 
 
@@ -228,6 +233,9 @@ def decode_job(data: Any) -> View:
         else 0,
         not_before=_optional_time(data, "not_before", where)
         if "not_before" in data
+        else None,
+        concurrency_key=require_field(data, "concurrency_key", str, where)
+        if "concurrency_key" in data
         else None,
     )
 

@@ -7,7 +7,12 @@ jobs at most ``max_running`` at a time: the highest priority first (a job's
 has waited, so that low priorities never starve), first in, first out
 among equals. A job with a start time (``x-eventjobs-delay`` or
 ``-not-before``) waits, queued, until then: a timer of the dispatcher, in
-trio's clock, for as long as the wall clock says is left. Each job runs
+trio's clock, for as long as the wall clock says is left. A job with an
+``x-eventjobs-concurrency-key`` whose owner already runs ``key_concurrency``
+jobs with that key is set aside, still queued, until one of them ends; the
+jobs set aside for a key come back one at a time, the highest priority
+first, then the oldest. (The count is this server's: on several nodes each
+enforces it for the jobs it runs.) Each job runs
 as an actor: one task that records ``started``, runs the request in its own
 :class:`trio.CancelScope`, and records how it ended:
 
@@ -29,6 +34,7 @@ the supervisor, after the job is recorded as interrupted.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 import math
@@ -95,6 +101,7 @@ class Supervisor:
         progress_interval: float = 1.0,
         pool: ProcessPool | None = None,
         priority_aging: float = 0.0,
+        key_concurrency: int = 1,
     ) -> None:
         self._writer = writer
         self._table = writer.table
@@ -112,6 +119,12 @@ class Supervisor:
         #: Set when a job is enqueued: wakes a dispatcher waiting for one.
         self._enqueued = trio.Event()
         self._priority_aging = priority_aging
+        self._key_concurrency = key_concurrency
+        #: (owner, concurrency key) -> how many of its jobs run here now.
+        self._key_running: dict[tuple[Owner, str], int] = {}
+        #: (owner, concurrency key) -> its jobs set aside for want of a key
+        #: slot, as (-priority, id): the best first.
+        self._key_waiting: dict[tuple[Owner, str], list[tuple[int, int]]] = {}
         self._job_timeout = job_timeout
         self._progress_interval = progress_interval
         self._pool = pool
@@ -168,16 +181,38 @@ class Supervisor:
             return
         self._ready(job_id, 0 if job is None else job.priority)
 
-    def _ready(self, job_id: int, priority: int) -> None:
+    def _ready(self, job_id: int, priority: int, *, by_age: bool = False) -> None:
         level = self._levels.get(priority)
         if level is None:
             level = self._levels[priority] = deque()
-        level.append(job_id)
+        if by_age:
+            # Back from a wait for its key: ahead of the younger jobs of its
+            # level (ids only grow), so first in, first out still holds.
+            bisect.insort(level, job_id)
+        else:
+            level.append(job_id)
         self._ready_count += 1
         self._enqueued.set()
 
     def _pop_ready(self) -> int | None:
         """The job to start now, taken off the queue, or None (none is ready)."""
+        while True:
+            job_id = self._pop_best()
+            if job_id is None:
+                return None
+            key = self._key_of(job_id)
+            if key is None or self._key_running.get(key, 0) < self._key_concurrency:
+                return job_id
+            # Its key's slots are taken: set aside until one frees, and look
+            # again (the next best may have another key, or none).
+            job = self._table.jobs.get(job_id)
+            heapq.heappush(
+                self._key_waiting.setdefault(key, []),
+                (-(0 if job is None else job.priority), job_id),
+            )
+
+    def _pop_best(self) -> int | None:
+        """The best ready job by priority, taken off the queue, or None."""
         now = self._clock()
         delayed = self._delayed
         while delayed and delayed[0][0] <= now:
@@ -196,6 +231,33 @@ class Supervisor:
             return None
         self._ready_count -= 1
         return best_level.popleft()
+
+    def _key_of(self, job_id: int) -> tuple[Owner, str] | None:
+        """The (owner, concurrency key) of a job still queued, or None."""
+        job = self._table.jobs.get(job_id)
+        if job is None or job.concurrency_key is None or job.phase is not Phase.QUEUED:
+            return None
+        return job.owner, job.concurrency_key
+
+    def _key_slot_taken(self, key: tuple[Owner, str]) -> None:
+        self._key_running[key] = self._key_running.get(key, 0) + 1
+
+    def _key_slot_freed(self, key: tuple[Owner, str]) -> None:
+        """One of *key*'s jobs ended here: the best job set aside for it (if
+        any, and still queued) is ready again."""
+        left = self._key_running[key] - 1
+        if left:
+            self._key_running[key] = left
+        else:
+            del self._key_running[key]
+        waiting = self._key_waiting.get(key)
+        while waiting:
+            priority, job_id = heapq.heappop(waiting)
+            if self._key_of(job_id) is not None:  # else cancelled meanwhile
+                self._ready(job_id, -priority, by_age=True)
+                break
+        if not waiting:
+            self._key_waiting.pop(key, None)
 
     def _effective(self, job_id: int, priority: int, now: float) -> float:
         """*priority* plus one level per ``priority_aging`` seconds waited
@@ -289,7 +351,10 @@ class Supervisor:
         if self._table.jobs.get(job_id) is None or self._stopping or self._abandoned:
             self._slots.release()
             return
-        nursery.start_soon(self._run_job, job_id, name=f"job {job_id}")
+        key = self._key_of(job_id)
+        if key is not None:
+            self._key_slot_taken(key)  # now, before another pick sees the count
+        nursery.start_soon(self._run_job, job_id, key, name=f"job {job_id}")
 
     def abandon(self) -> None:
         """The journal can record nothing more from this server (its node
@@ -347,11 +412,13 @@ class Supervisor:
         while self._running:
             await self._all_stopped.wait()
 
-    async def _run_job(self, job_id: int) -> None:
+    async def _run_job(self, job_id: int, key: tuple[Owner, str] | None) -> None:
         try:
             await self._act(job_id)
         finally:
             self._slots.release()
+            if key is not None:
+                self._key_slot_freed(key)
 
     async def _act(self, job_id: int) -> None:
         """The job actor: run one job from ``queued`` to its end."""

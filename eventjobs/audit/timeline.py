@@ -130,6 +130,8 @@ def detail(event: Event, job: JobInfo) -> str:
                 mode += f", not before +{event.not_before - event.time:.3f}s"
             if event.priority:
                 mode += f", priority {event.priority:+d}"
+            if event.concurrency_key is not None:
+                mode += f", concurrency key {event.concurrency_key}"
             return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
         case JobStarted():
             return (

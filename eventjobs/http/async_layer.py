@@ -48,6 +48,7 @@ from ..errors import (
 from ..events import RecordedRequest, RecordedResponse
 from ..headers import (
     BUSY_RETRY_AFTER,
+    CONCURRENCY_KEY_HEADER,
     RETRY_AFTER_HEADER,
     DELAY_HEADER,
     IDEMPOTENCY_HEADER,
@@ -55,6 +56,7 @@ from ..headers import (
     PRIORITY_HEADER,
     TIMEOUT_HEADER,
     BadHeader,
+    parse_concurrency_key,
     parse_idempotency_key,
     parse_not_before,
     parse_priority,
@@ -438,7 +440,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
     """What a submission asks of its job's shape (``Idempotency-Key``,
-    ``x-eventjobs-delay`` / ``-not-before``, ``x-eventjobs-priority``), as
+    ``x-eventjobs-delay`` / ``-not-before``, ``x-eventjobs-priority``,
+    ``x-eventjobs-concurrency-key``), as
     keyword arguments of ``Jobs.submit``; none of them: none.
 
     Raises:
@@ -472,6 +475,11 @@ def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
     priority = _header(scope, PRIORITY_HEADER.encode("ascii"))
     if priority is not None:
         shape["priority"] = parse_priority(priority.decode("latin-1"))
+    concurrency_key = _header(scope, CONCURRENCY_KEY_HEADER.encode("ascii"))
+    if concurrency_key is not None:
+        shape["concurrency_key"] = parse_concurrency_key(
+            concurrency_key.decode("latin-1")
+        )
     return shape
 
 

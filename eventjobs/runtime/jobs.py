@@ -77,6 +77,7 @@ class Jobs:
         idempotency_key: str | None = None,
         not_before: float | None = None,
         priority: int = 0,
+        concurrency_key: str | None = None,
     ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
@@ -85,8 +86,9 @@ class Jobs:
         (:func:`~eventjobs.projection.request_digest`), nothing is recorded:
         the first job's id is returned once its ``queued`` is durable. The
         look-up and the record are one step (no yield in between), so two
-        identical submissions racing make one job. *not_before* and
-        *priority* are recorded with the job for the supervisor.
+        identical submissions racing make one job. *not_before*,
+        *priority* and *concurrency_key* are recorded with the job for the
+        supervisor.
 
         Raises:
             IdempotencyConflict: the key was used with another request;
@@ -128,6 +130,7 @@ class Jobs:
             idempotency_key=idempotency_key,
             not_before=not_before,
             priority=priority,
+            concurrency_key=concurrency_key,
         )
         return await mode.submit(supervisor, queued)
 

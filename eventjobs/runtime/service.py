@@ -321,6 +321,7 @@ class Runtime:
             progress_interval=self.settings.progress_interval,
             pool=self.pool,
             priority_aging=self.settings.priority_aging,
+            key_concurrency=self.settings.key_concurrency,
         )
         # Told to stop (or to hurry) while it started: so is the supervisor.
         if self._intake_stopped:

@@ -84,6 +84,7 @@ async def test_the_document_is_served_as_json():
         "x-eventjobs-delay",
         "x-eventjobs-not-before",
         "x-eventjobs-priority",
+        "x-eventjobs-concurrency-key",
         "Prefer",
     ],
 )
