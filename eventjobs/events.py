@@ -12,6 +12,7 @@ A job's life (see ``docs/architecture.md`` for the diagram)::
        │  │        │  └──> timed_out
        │  │        ├─────> interrupted
        │  └────────┴─────  requeued (at start-up, rerun-safe routes only)
+       │  └────────┴─────  retrying (an attempt failed; retries are left)
        └─────────────────> cancelled
 
 ``deleted`` may come at any point after ``queued``: it hides the job from its
@@ -80,6 +81,9 @@ class JobQueued:
       one starts first.
     - ``concurrency_key``: the request's ``x-eventjobs-concurrency-key``;
       at most ``key_concurrency`` jobs of the same owner and key run at once.
+    - ``retries`` and ``retry_delay``: ``x-eventjobs-retries`` and
+      ``-retry-delay``; an attempt that fails (:mod:`eventjobs.retries`)
+      runs again, at most ``retries`` more times.
     """
 
     job_id: int
@@ -91,14 +95,18 @@ class JobQueued:
     not_before: float | None = None
     priority: int = 0
     concurrency_key: str | None = None
+    retries: int = 0
+    retry_delay: float = 1.0
 
 
 @attrs.frozen(kw_only=True)
 class JobStarted:
-    """The job's actor began running the request."""
+    """The job's actor began running the request; ``attempt`` counts from 1
+    (above 1 only for a job with retries that is trying again)."""
 
     job_id: int
     time: float
+    attempt: int = 1
 
 
 @attrs.frozen(kw_only=True)
@@ -149,6 +157,26 @@ class JobRequeued:
     job_id: int
     time: float
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class JobRetrying:
+    """Attempt ``attempt`` (from 1) of a job with retries ended in a way
+    another attempt may cure, and attempts are left: the job is queued
+    again and does not start before ``not_before`` (its back-off).
+
+    ``reason`` is why the attempt ended: ``"server_error"`` (its result's
+    ``status`` was 5xx), ``"timeout"`` (504) or ``"interrupted"`` (the
+    server stopped or crashed while it ran: 503). The attempt's result
+    itself is not kept: the stored result is the last attempt's.
+    """
+
+    job_id: int
+    time: float
+    attempt: int
+    reason: str
+    status: int
+    not_before: float
 
 
 @attrs.frozen(kw_only=True)
@@ -220,6 +248,7 @@ Event = (
     | JobCancelled
     | JobInterrupted
     | JobRequeued
+    | JobRetrying
     | JobFetched
     | JobDeleted
     | JobProgressed
@@ -240,6 +269,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "progress": JobProgressed,
     "cancelling": JobCancelling,
     "timed_out": JobTimedOut,
+    "retrying": JobRetrying,
 }
 
 TYPE_NAMES: Final[dict[type[Event], str]] = {

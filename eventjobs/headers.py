@@ -16,6 +16,9 @@ that sends none of these headers gets exactly the answers of the spec.
 - ``x-eventjobs-priority: N`` on a submission: -10 to 10, higher starts first.
 - ``x-eventjobs-concurrency-key: KEY`` on a submission: at most
   ``--key-concurrency`` jobs of the same owner and key run at once.
+- ``x-eventjobs-retries: N`` (0-20) and ``x-eventjobs-retry-delay: SECONDS``
+  on a submission: a failed attempt runs again (:mod:`eventjobs.retries`);
+  ``x-eventjobs-attempt: K`` on the 204 of a job past its first attempt.
 
 And two of standard HTTP:
 
@@ -42,6 +45,9 @@ DELAY_HEADER: Final = "x-eventjobs-delay"
 NOT_BEFORE_HEADER: Final = "x-eventjobs-not-before"
 PRIORITY_HEADER: Final = "x-eventjobs-priority"
 CONCURRENCY_KEY_HEADER: Final = "x-eventjobs-concurrency-key"
+RETRIES_HEADER: Final = "x-eventjobs-retries"
+RETRY_DELAY_HEADER: Final = "x-eventjobs-retry-delay"
+ATTEMPT_HEADER: Final = "x-eventjobs-attempt"
 PREFER_HEADER: Final = "prefer"
 PREFERENCE_APPLIED_HEADER: Final = "preference-applied"
 RETRY_AFTER_HEADER: Final = "retry-after"
@@ -139,6 +145,20 @@ def parse_concurrency_key(value: str) -> str:
             "(! to ~, no spaces)"
         )
     return value
+
+
+def parse_retries(value: str, most: int) -> int:
+    """Read an ``x-eventjobs-retries`` value: an integer from 0 to *most*.
+
+    Raises:
+        BadHeader: not an integer, or outside the range.
+    """
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > most:
+        raise BadHeader(
+            f"{RETRIES_HEADER}: {value[:40]!r} is not an integer from 0 to {most}"
+        )
+    return int(text)
 
 
 def parse_not_before(value: str) -> float:

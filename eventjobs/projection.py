@@ -49,6 +49,7 @@ from .events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     Owner,
     RecordedRequest,
@@ -100,6 +101,11 @@ class JobView:
     not_before: float | None = None
     #: With the owner: at most ``key_concurrency`` such jobs run at once.
     concurrency_key: str | None = None
+    #: The attempt running, or waiting to run (from 1), of ``retries`` + 1
+    #: at most, each after a back-off based on ``retry_delay``.
+    attempt: int = 1
+    retries: int = 0
+    retry_delay: float = 1.0
 
     # What only a finished job has (see FinishedJob), for readers of either.
     pending: ClassVar[Literal[True]] = True
@@ -163,6 +169,9 @@ class FinishedJob:
     priority = 0
     not_before = None
     concurrency_key = None
+    attempt = 1
+    retries = 0
+    retry_delay = 1.0
 
     @classmethod
     def of(
@@ -359,6 +368,8 @@ class JobTable:
                 priority=event.priority,
                 not_before=event.not_before,
                 concurrency_key=event.concurrency_key,
+                retries=event.retries,
+                retry_delay=event.retry_delay,
             )
             self.queued_count += 1
             return
@@ -390,6 +401,10 @@ class JobTable:
                     changes["started"] = event.time
                 case JobRequeued():
                     changes["started"] = changes["progress"] = None
+                case JobRetrying():
+                    changes["started"] = changes["progress"] = None
+                    changes["attempt"] = event.attempt + 1
+                    changes["not_before"] = event.not_before
                 case JobProgressed():
                     changes["progress"] = (event.fraction, event.message)
             self._replace(job, **changes)

@@ -16,7 +16,8 @@ of a million stored results never has to be one document in memory.
   (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
   ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
   ``response``, ``result_at``, ``progress``, ``cancelling``, and, when not
-  the defaults, ``priority``, ``not_before`` and ``concurrency_key``);
+  the defaults, ``priority``, ``not_before``, ``concurrency_key`` and
+  ``attempt`` / ``retries`` / ``retry_delay``);
 - a finished job, compact: ``job``, ``owner``, ``method``, ``path``,
   ``created``, ``started``, ``finished``, ``status``, and either
   ``result_at`` (where the journal keeps the result) or ``response`` (the
@@ -143,6 +144,15 @@ def _encode_full(job: View) -> dict[str, Any]:
             if job.concurrency_key is not None
             else {}
         ),
+        **(
+            {
+                "attempt": job.attempt,
+                "retries": job.retries,
+                "retry_delay": job.retry_delay,
+            }
+            if job.retries
+            else {}
+        ),
     }
 
 
@@ -237,7 +247,19 @@ def decode_job(data: Any) -> View:
         concurrency_key=require_field(data, "concurrency_key", str, where)
         if "concurrency_key" in data
         else None,
+        **_retries(data, where),
     )
+
+
+def _retries(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A pending job's retry fields (absent: none asked for)."""
+    if "retries" not in data:
+        return {}
+    return {
+        "attempt": require_field(data, "attempt", int, where),
+        "retries": require_field(data, "retries", int, where),
+        "retry_delay": float(require_field(data, "retry_delay", (int, float), where)),
+    }
 
 
 def _decode_finished(data: dict[str, Any], where: str) -> FinishedJob:

@@ -21,6 +21,12 @@ as an actor: one task that records ``started``, runs the request in its own
 - it ran past its timeout -> ``timed_out`` with the 504 result;
 - the server stopped it -> ``interrupted`` with the 503 result.
 
+A job that asked for retries (``x-eventjobs-retries``) whose attempt ended
+with a 5xx, a timeout or an interruption, with attempts left
+(:mod:`eventjobs.retries`), records ``retrying`` instead, with the time its
+next attempt may start (the back-off, its jitter from ``jitter``), and waits
+for it as a delayed job does. A cancel ends it as ever: no retry.
+
 A job's timeout is its request's ``x-eventjobs-timeout`` header, else the
 server's ``job_timeout``; it becomes the deadline of the job's cancel scope,
 counted from the moment the job starts. The job's :class:`JobHandle` is put
@@ -38,6 +44,7 @@ import bisect
 import heapq
 import logging
 import math
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -49,6 +56,7 @@ from ..events import (
     JobCancelled,
     JobDone,
     JobInterrupted,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     Owner,
@@ -58,6 +66,14 @@ from ..headers import job_timeout
 from ..projection import JobView, Phase
 from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
+from ..retries import (
+    INTERRUPTED,
+    SERVER_ERROR,
+    TIMEOUT,
+    attempts_left,
+    backoff,
+    retryable_status,
+)
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
 from .process_pool import ProcessPool
 from .writing import Ticket, Writer
@@ -102,6 +118,8 @@ class Supervisor:
         pool: ProcessPool | None = None,
         priority_aging: float = 0.0,
         key_concurrency: int = 1,
+        jitter: Callable[[], float] = random.random,
+        max_backoff: float = 30 * 86400.0,
     ) -> None:
         self._writer = writer
         self._table = writer.table
@@ -120,6 +138,8 @@ class Supervisor:
         self._enqueued = trio.Event()
         self._priority_aging = priority_aging
         self._key_concurrency = key_concurrency
+        self._jitter = jitter
+        self._max_backoff = max_backoff
         #: (owner, concurrency key) -> how many of its jobs run here now.
         self._key_running: dict[tuple[Owner, str], int] = {}
         #: (owner, concurrency key) -> its jobs set aside for want of a key
@@ -298,6 +318,11 @@ class Supervisor:
         if not self._stopping:
             self.enqueue(record.event.job_id)
 
+    def backoff(self, job: JobView) -> float:
+        """Seconds *job* waits before the attempt after its current one
+        (:func:`eventjobs.retries.backoff`, with this supervisor's jitter)."""
+        return backoff(job.attempt, job.retry_delay, self._jitter(), self._max_backoff)
+
     def holds(self, job_id: int) -> bool:
         """Whether *job_id* waits for a slot here or runs here."""
         return job_id in self._waiting or job_id in self._running
@@ -452,7 +477,7 @@ class Supervisor:
         ended = False
         try:
             started = self._writer.record_nowait(
-                JobStarted(job_id=job_id, time=self._clock())
+                JobStarted(job_id=job_id, time=self._clock(), attempt=job.attempt)
             )
             response: RecordedResponse | None = None
             with running.scope:
@@ -500,6 +525,8 @@ class Supervisor:
         running.end()  # the last progress report goes before the end
         now = self._clock()
         reason = running.stop_reason
+        if self._retry(job_id, response, reason, now):
+            return
         if response is not None:
             # It answered; a cancel that came too late changes nothing.
             self._writer.record_nowait(
@@ -532,6 +559,52 @@ class Supervisor:
             raise AssertionError(
                 f"job {job_id} ended with neither a response nor a cancel"
             )
+
+    def _retry(
+        self,
+        job_id: int,
+        response: RecordedResponse | None,
+        stop_reason: str | None,
+        now: float,
+    ) -> bool:
+        """Record ``retrying`` and queue the job for its next attempt, when
+        it asked for retries, has attempts left, and this attempt ended in
+        a way another may cure (module docstring); False otherwise."""
+        job = self._table.jobs.get(job_id)
+        if not isinstance(job, JobView) or not job.retries:
+            return False
+        if job.store and not job.visible:
+            return False  # deleted while it ran: nobody wants another attempt
+        if not attempts_left(job.attempt, job.retries):
+            return False
+        if response is not None:
+            if not retryable_status(response.status):
+                return False
+            why, status = SERVER_ERROR, response.status
+        elif stop_reason == "timeout":
+            why, status = TIMEOUT, timed_out_result(0.0).status
+        elif stop_reason == "shutdown":
+            why, status = INTERRUPTED, interrupted_result().status
+        else:
+            return False  # cancelled: the retrying stops
+        self._writer.record_nowait(
+            JobRetrying(
+                job_id=job_id,
+                time=now,
+                attempt=job.attempt,
+                reason=why,
+                status=status,
+                not_before=now + self.backoff(job),
+            ),
+            retry=True,
+        )
+        if not (self._stopping or self._abandoned):
+            # Queued again in the table already (the writer applied it):
+            # its start time keeps it waiting for the back-off. (Stopping:
+            # it stays queued in the journal and runs after a restart.)
+            self._waiting.add(job_id)
+            self._push(job_id)
+        return True
 
     def _record_interrupted(self, job_id: int) -> None:
         try:

@@ -16,6 +16,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..headers import (
+    ATTEMPT_HEADER,
     PREFER_HEADER,
     PREFERENCE_APPLIED_HEADER,
     PROGRESS_HEADER,
@@ -222,6 +223,8 @@ def _pending(job: JobView) -> Response:
         response.headers[PROGRESS_HEADER] = progress_value(*job.progress)
     if job.cancelling:
         response.headers[STATE_HEADER] = "cancelling"
+    if job.attempt > 1:  # past its first attempt: running, or waiting for one
+        response.headers[ATTEMPT_HEADER] = str(job.attempt)
     return response
 
 

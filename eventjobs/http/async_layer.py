@@ -49,7 +49,9 @@ from ..events import RecordedRequest, RecordedResponse
 from ..headers import (
     BUSY_RETRY_AFTER,
     CONCURRENCY_KEY_HEADER,
+    RETRIES_HEADER,
     RETRY_AFTER_HEADER,
+    RETRY_DELAY_HEADER,
     DELAY_HEADER,
     IDEMPOTENCY_HEADER,
     NOT_BEFORE_HEADER,
@@ -60,8 +62,10 @@ from ..headers import (
     parse_idempotency_key,
     parse_not_before,
     parse_priority,
+    parse_retries,
     parse_seconds,
 )
+from ..retries import DEFAULT_RETRY_DELAY, MAX_RETRIES, unsafe_reason
 from ..identity import ANONYMOUS, NOBODY, Caller
 from ..projection import JobView
 from ..results import (
@@ -271,6 +275,14 @@ class AsyncJobLayer:
             return False
         return is_rerun_safe(self._app.view_functions.get(endpoint))
 
+    def _route_rerun_safe(self, scope: Scope) -> bool:
+        """Whether the (prepared) request reaches a route of the app that
+        declared itself safe to run again."""
+        target, endpoint = self._route(scope)
+        if target is not self._inner or endpoint is None:
+            return False
+        return is_rerun_safe(self._app.view_functions.get(endpoint))
+
     def _prepare(self, scope: Scope, caller: Caller, job_id: int | None) -> Scope:
         database, path = split_database(scope["path"])
         prepared = dict(scope)
@@ -342,6 +354,15 @@ class AsyncJobLayer:
         except BadHeader as error:
             await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, str(error))
             return
+        if shape.get("retries"):
+            unsafe = unsafe_reason(
+                scope["method"],
+                rerun_safe=self._route_rerun_safe(scope),
+                idempotency_key="idempotency_key" in shape,
+            )
+            if unsafe is not None:
+                await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, unsafe)
+                return
         try:
             body = await _read_body(scope, receive, limit)
         except _BodyTooLarge:
@@ -480,7 +501,41 @@ def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
         shape["concurrency_key"] = parse_concurrency_key(
             concurrency_key.decode("latin-1")
         )
+    shape.update(_retries(scope, max_delay))
     return shape
+
+
+def _retries(scope: Scope, max_delay: float) -> dict[str, Any]:
+    """``x-eventjobs-retries`` and ``-retry-delay`` as keyword arguments of
+    ``Jobs.submit`` (none for no retries).
+
+    Raises:
+        BadHeader: malformed, out of range, or a delay without retries.
+    """
+    raw = _header(scope, RETRIES_HEADER.encode("ascii"))
+    delay = _header(scope, RETRY_DELAY_HEADER.encode("ascii"))
+    if raw is None:
+        if delay is not None:
+            raise BadHeader(f"{RETRY_DELAY_HEADER} needs {RETRIES_HEADER}")
+        return {}
+    retries = parse_retries(raw.decode("latin-1"), MAX_RETRIES)
+    shaped: dict[str, Any] = {}
+    if retries:
+        shaped["retries"] = retries
+        shaped["retry_delay"] = DEFAULT_RETRY_DELAY
+    if delay is not None:
+        try:
+            seconds = parse_seconds(delay.decode("latin-1"), allow_zero=True)
+        except BadHeader as error:
+            raise BadHeader(f"{RETRY_DELAY_HEADER}: {error}") from None
+        if seconds > max_delay:
+            raise BadHeader(
+                f"{RETRY_DELAY_HEADER}: {seconds:g} seconds is more than the "
+                f"{max_delay:g} (--max-delay) accepted"
+            )
+        if retries:
+            shaped["retry_delay"] = seconds
+    return shaped
 
 
 def _async_mode(scope: Scope) -> bytes | None:

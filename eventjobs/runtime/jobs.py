@@ -78,6 +78,8 @@ class Jobs:
         not_before: float | None = None,
         priority: int = 0,
         concurrency_key: str | None = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
     ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
@@ -87,8 +89,8 @@ class Jobs:
         the first job's id is returned once its ``queued`` is durable. The
         look-up and the record are one step (no yield in between), so two
         identical submissions racing make one job. *not_before*,
-        *priority* and *concurrency_key* are recorded with the job for the
-        supervisor.
+        *priority*, *concurrency_key*, *retries* and *retry_delay* are
+        recorded with the job for the supervisor.
 
         Raises:
             IdempotencyConflict: the key was used with another request;
@@ -131,6 +133,8 @@ class Jobs:
             not_before=not_before,
             priority=priority,
             concurrency_key=concurrency_key,
+            retries=retries,
+            retry_delay=retry_delay,
         )
         return await mode.submit(supervisor, queued)
 

@@ -85,6 +85,8 @@ async def test_the_document_is_served_as_json():
         "x-eventjobs-not-before",
         "x-eventjobs-priority",
         "x-eventjobs-concurrency-key",
+        "x-eventjobs-retries",
+        "x-eventjobs-retry-delay",
         "Prefer",
     ],
 )
