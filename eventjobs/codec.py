@@ -26,6 +26,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .errors import CodecError
+from .retries import MAX_RETRIES
 from .headers import (
     MAX_IDEMPOTENCY_KEY,
     MAX_PRIORITY,
@@ -45,6 +46,7 @@ from .events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     RecordedRequest,
@@ -214,8 +216,19 @@ def encode_event(event: Event, body: BodyEncoder = encode_body) -> dict[str, Any
             if event.schedule is not None:
                 data["schedule"] = event.schedule
                 data["schedule_time"] = event.schedule_time
+            if event.concurrency_key is not None:
+                data["concurrency_key"] = event.concurrency_key
+            if event.retries:
+                data["retries"] = event.retries
+                data["retry_delay"] = event.retry_delay
         case JobStarted():
-            pass
+            if event.attempt != 1:  # a first attempt's line is as it ever was
+                data["attempt"] = event.attempt
+        case JobRetrying():
+            data["attempt"] = event.attempt
+            data["reason"] = event.reason
+            data["status"] = event.status
+            data["not_before"] = event.not_before
         case JobDone():
             data["response"] = encode_response(event.response, body)
         case JobCancelled():
@@ -393,7 +406,27 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 **_decode_shape(data, where),
             )
         case "started":
-            return JobStarted(job_id=job_id, time=time)
+            attempt = (
+                require_field(data, "attempt", int, where) if "attempt" in data else 1
+            )
+            if attempt < 1:
+                raise CodecError(f"{where}: attempt {attempt} is not positive")
+            return JobStarted(job_id=job_id, time=time, attempt=attempt)
+        case "retrying":
+            attempt = require_field(data, "attempt", int, where)
+            status = require_field(data, "status", int, where)
+            if attempt < 1:
+                raise CodecError(f"{where}: attempt {attempt} is not positive")
+            if not 100 <= status <= 599:
+                raise CodecError(f"{where}: status {status} is not an HTTP status")
+            return JobRetrying(
+                job_id=job_id,
+                time=time,
+                attempt=attempt,
+                reason=require_field(data, "reason", str, where),
+                status=status,
+                not_before=_number(data, "not_before", where),
+            )
         case "done":
             return JobDone(
                 job_id=job_id,
@@ -505,6 +538,22 @@ def _decode_shape(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise CodecError(f"{where}: schedule id {schedule} is not positive")
         shape["schedule"] = schedule
         shape["schedule_time"] = _number(data, "schedule_time", where)
+    if data.get("concurrency_key") is not None:
+        ckey = require_field(data, "concurrency_key", str, where)
+        if not ckey or len(ckey) > MAX_IDEMPOTENCY_KEY or not is_visible_ascii(ckey):
+            raise CodecError(f"{where}: concurrency_key {ckey[:40]!r} is not valid")
+        shape["concurrency_key"] = ckey
+    if "retries" in data:
+        retries = require_field(data, "retries", int, where)
+        if not 0 <= retries <= MAX_RETRIES:
+            raise CodecError(
+                f"{where}: retries {retries} is not from 0 to {MAX_RETRIES}"
+            )
+        shape["retries"] = retries
+        delay = _number(data, "retry_delay", where)
+        if delay < 0:
+            raise CodecError(f"{where}: retry_delay {delay} is negative")
+        shape["retry_delay"] = delay
     return shape
 
 

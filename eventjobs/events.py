@@ -12,6 +12,7 @@ A job's life (see ``docs/architecture.md`` for the diagram)::
        │  │        │  └──> timed_out
        │  │        ├─────> interrupted
        │  └────────┴─────  requeued (at start-up, rerun-safe routes only)
+       │  └────────┴─────  retrying (an attempt failed; retries are left)
        └─────────────────> cancelled
 
 ``deleted`` may come at any point after ``queued``: it hides the job from its
@@ -81,6 +82,11 @@ class JobQueued:
     - ``schedule`` and ``schedule_time``: the job is the firing of that
       recurring schedule (:class:`ScheduleAdded`) due at that time (unix
       seconds).
+    - ``concurrency_key``: the request's ``x-eventjobs-concurrency-key``;
+      at most ``key_concurrency`` jobs of the same owner and key run at once.
+    - ``retries`` and ``retry_delay``: ``x-eventjobs-retries`` and
+      ``-retry-delay``; an attempt that fails (:mod:`eventjobs.retries`)
+      runs again, at most ``retries`` more times.
     """
 
     job_id: int
@@ -93,14 +99,19 @@ class JobQueued:
     priority: int = 0
     schedule: int | None = None
     schedule_time: float | None = None
+    concurrency_key: str | None = None
+    retries: int = 0
+    retry_delay: float = 1.0
 
 
 @attrs.frozen(kw_only=True)
 class JobStarted:
-    """The job's actor began running the request."""
+    """The job's actor began running the request; ``attempt`` counts from 1
+    (above 1 only for a job with retries that is trying again)."""
 
     job_id: int
     time: float
+    attempt: int = 1
 
 
 @attrs.frozen(kw_only=True)
@@ -151,6 +162,26 @@ class JobRequeued:
     job_id: int
     time: float
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class JobRetrying:
+    """Attempt ``attempt`` (from 1) of a job with retries ended in a way
+    another attempt may cure, and attempts are left: the job is queued
+    again and does not start before ``not_before`` (its back-off).
+
+    ``reason`` is why the attempt ended: ``"server_error"`` (its result's
+    ``status`` was 5xx), ``"timeout"`` (504) or ``"interrupted"`` (the
+    server stopped or crashed while it ran: 503). The attempt's result
+    itself is not kept: the stored result is the last attempt's.
+    """
+
+    job_id: int
+    time: float
+    attempt: int
+    reason: str
+    status: int
+    not_before: float
 
 
 @attrs.frozen(kw_only=True)
@@ -256,6 +287,7 @@ Event = (
     | JobCancelled
     | JobInterrupted
     | JobRequeued
+    | JobRetrying
     | JobFetched
     | JobDeleted
     | JobProgressed
@@ -280,6 +312,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     "timed_out": JobTimedOut,
     "schedule_added": ScheduleAdded,
     "schedule_removed": ScheduleRemoved,
+    "retrying": JobRetrying,
 }
 
 TYPE_NAMES: Final[dict[type[Event], str]] = {

@@ -14,6 +14,17 @@ that sends none of these headers gets exactly the answers of the spec.
 - ``x-eventjobs-delay: SECONDS`` or ``x-eventjobs-not-before: TIME`` on a
   submission: the job does not start before then.
 - ``x-eventjobs-priority: N`` on a submission: -10 to 10, higher starts first.
+- ``x-eventjobs-concurrency-key: KEY`` on a submission: at most
+  ``--key-concurrency`` jobs of the same owner and key run at once.
+- ``x-eventjobs-retries: N`` (0-20) and ``x-eventjobs-retry-delay: SECONDS``
+  on a submission: a failed attempt runs again (:mod:`eventjobs.retries`);
+  ``x-eventjobs-attempt: K`` on the 204 of a job past its first attempt.
+
+And two of standard HTTP:
+
+- ``Prefer: wait=N`` (RFC 7240) on ``GET`` or ``PUT /_api/job/{id}``: what
+  ``x-eventjobs-wait: N`` does; the answer says ``Preference-Applied: wait=N``.
+- ``Retry-After: SECONDS`` on every 503 the server answers itself.
 """
 
 from __future__ import annotations
@@ -33,6 +44,19 @@ IDEMPOTENCY_HEADER: Final = "idempotency-key"
 DELAY_HEADER: Final = "x-eventjobs-delay"
 NOT_BEFORE_HEADER: Final = "x-eventjobs-not-before"
 PRIORITY_HEADER: Final = "x-eventjobs-priority"
+CONCURRENCY_KEY_HEADER: Final = "x-eventjobs-concurrency-key"
+RETRIES_HEADER: Final = "x-eventjobs-retries"
+RETRY_DELAY_HEADER: Final = "x-eventjobs-retry-delay"
+ATTEMPT_HEADER: Final = "x-eventjobs-attempt"
+PREFER_HEADER: Final = "prefer"
+PREFERENCE_APPLIED_HEADER: Final = "preference-applied"
+RETRY_AFTER_HEADER: Final = "retry-after"
+
+#: The ``Retry-After`` of a 503 that a moment's wait may cure (queue full,
+#: the journal not writable, the replay still running): a client told to
+#: come back in a second does not hammer the server, and the writer's own
+#: retries of a failing journal are about as frequent.
+BUSY_RETRY_AFTER: Final = 1
 
 #: The range of a job's priority (``x-eventjobs-priority``).
 MIN_PRIORITY: Final = -10
@@ -103,6 +127,40 @@ def parse_idempotency_key(value: str) -> str:
     return value
 
 
+def parse_concurrency_key(value: str) -> str:
+    """Read an ``x-eventjobs-concurrency-key`` value: 1 to 255 visible ASCII
+    characters (the rule of ``Idempotency-Key``).
+
+    Raises:
+        BadHeader: empty, too long, or with other characters (spaces included).
+    """
+    if not value or len(value.encode("latin-1", "replace")) > MAX_IDEMPOTENCY_KEY:
+        raise BadHeader(
+            f"{CONCURRENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} bytes long, "
+            f"not {len(value)}"
+        )
+    if not is_visible_ascii(value):
+        raise BadHeader(
+            f"{CONCURRENCY_KEY_HEADER} holds characters outside visible ASCII "
+            "(! to ~, no spaces)"
+        )
+    return value
+
+
+def parse_retries(value: str, most: int) -> int:
+    """Read an ``x-eventjobs-retries`` value: an integer from 0 to *most*.
+
+    Raises:
+        BadHeader: not an integer, or outside the range.
+    """
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > most:
+        raise BadHeader(
+            f"{RETRIES_HEADER}: {value[:40]!r} is not an integer from 0 to {most}"
+        )
+    return int(text)
+
+
 def parse_not_before(value: str) -> float:
     """Read an ``x-eventjobs-not-before`` value: unix seconds, or an RFC 3339
     date-time with its offset (``2026-12-06T20:00:00Z``); unix seconds back.
@@ -137,6 +195,29 @@ def parse_priority(value: str) -> int:
             f"{MIN_PRIORITY} to {MAX_PRIORITY}"
         )
     return int(text)
+
+
+# RFC 7240's ``wait`` preference: ``wait=10``, ``wait = "10"``, in any case.
+_PREFER_WAIT: Final = re.compile(
+    r'\s*wait\s*=\s*(?:"([0-9]+)"|([0-9]+))\s*', re.IGNORECASE
+)
+
+
+def prefer_wait(values: Iterable[str]) -> int | None:
+    """The seconds of the first ``wait`` preference in the ``Prefer`` header
+    *values* (RFC 7240: a preference given twice counts the first time);
+    None when there is none, or it is not a number of seconds (a
+    preference a server does not understand is ignored, never an error)."""
+    for value in values:
+        for preference in value.split(","):
+            name = preference.split("=", 1)[0].strip().lower()
+            if name != "wait":
+                continue
+            match = _PREFER_WAIT.fullmatch(preference.split(";", 1)[0])
+            if match is None:
+                return None
+            return int(match[1] or match[2])
+    return None
 
 
 def last_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:

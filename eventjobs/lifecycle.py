@@ -48,6 +48,7 @@ from .events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     RecordedResponse,
@@ -119,6 +120,9 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     # Back to the queue at start-up (rerun-safe routes): a stop asked for
     # the old run does not apply to the next one.
     JobRequeued: _Rule({RUNNING: QUEUED}, cancelling=False),
+    # An attempt failed and retries are left: queued for the next one (a
+    # cancel ends the job instead, so no stop is pending here).
+    JobRetrying: _Rule({RUNNING: QUEUED}, cancelling=False),
     JobProgressed: _Rule({RUNNING: RUNNING}),
     # Anyone may ask a running job to stop (a cancel on any node); only the
     # first request counts.

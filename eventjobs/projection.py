@@ -53,6 +53,7 @@ from .events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     Owner,
     RecordedRequest,
@@ -104,6 +105,13 @@ class JobView:
     priority: int = 0
     #: It does not start before this time (unix seconds); None: at once.
     not_before: float | None = None
+    #: With the owner: at most ``key_concurrency`` such jobs run at once.
+    concurrency_key: str | None = None
+    #: The attempt running, or waiting to run (from 1), of ``retries`` + 1
+    #: at most, each after a back-off based on ``retry_delay``.
+    attempt: int = 1
+    retries: int = 0
+    retry_delay: float = 1.0
 
     # What only a finished job has (see FinishedJob), for readers of either.
     pending: ClassVar[Literal[True]] = True
@@ -166,6 +174,10 @@ class FinishedJob:
     cancelling = False
     priority = 0
     not_before = None
+    concurrency_key = None
+    attempt = 1
+    retries = 0
+    retry_delay = 1.0
 
     @classmethod
     def of(
@@ -395,6 +407,9 @@ class JobTable:
                 request=event.request,
                 priority=event.priority,
                 not_before=event.not_before,
+                concurrency_key=event.concurrency_key,
+                retries=event.retries,
+                retry_delay=event.retry_delay,
             )
             self.queued_count += 1
             if event.schedule is not None and event.schedule_time is not None:
@@ -436,6 +451,10 @@ class JobTable:
                     changes["started"] = event.time
                 case JobRequeued():
                     changes["started"] = changes["progress"] = None
+                case JobRetrying():
+                    changes["started"] = changes["progress"] = None
+                    changes["attempt"] = event.attempt + 1
+                    changes["not_before"] = event.not_before
                 case JobProgressed():
                     changes["progress"] = (event.fraction, event.message)
             self._replace(job, **changes)

@@ -7,6 +7,11 @@ own strays). Pure: the caller records the event and runs the job.
 - a job left queued runs again;
 - a job left running whose stop was asked for (``cancelling``, and who asked
   is known) is recorded ``cancelled``, with the 410 result;
+- a job left running that asked for retries (``x-eventjobs-retries``) and
+  has attempts left is recorded ``retrying`` (why: ``interrupted``), then
+  runs again after its back-off;
+- one whose retries are used up is recorded ``interrupted``, even on a
+  rerun-safe route (the client said how many attempts it wants);
 - a job left running on a rerun-safe route is recorded ``requeued``, then
   runs again;
 - any other job left running is recorded ``interrupted``, with the 503
@@ -17,8 +22,16 @@ from __future__ import annotations
 
 import attrs
 
-from .events import Event, JobCancelled, JobInterrupted, JobRequeued, Owner
+from .events import (
+    Event,
+    JobCancelled,
+    JobInterrupted,
+    JobRequeued,
+    JobRetrying,
+    Owner,
+)
 from .results import cancelled_result, interrupted_result
+from .retries import INTERRUPTED, attempts_left
 
 #: Why a single server interrupts (or runs again) a job it finds running at start-up.
 RESTART_REASON = "the server stopped while the job ran (found at start-up)"
@@ -39,12 +52,15 @@ class StopAsked:
 class Unfinished:
     """A job found unfinished: queued, or running (started) with nobody
     running it any more; *stop_asked* when a running job's ``cancelling``
-    is known with who asked."""
+    is known with who asked. *attempt* is the attempt that ran (from 1) of
+    at most *retries* + 1."""
 
     job_id: int
     running: bool
     rerun_safe: bool = False
     stop_asked: StopAsked | None = None
+    attempt: int = 1
+    retries: int = 0
 
 
 @attrs.frozen
@@ -56,9 +72,13 @@ class Recovery:
     run: bool
 
 
-def recover(job: Unfinished, *, now: float, reason: str) -> Recovery:
+def recover(
+    job: Unfinished, *, now: float, reason: str, backoff: float = 0.0
+) -> Recovery:
     """The recovery of *job* by the rules of the module docstring; *reason*
-    is the ``requeued`` or ``interrupted`` event's reason, *now* its time."""
+    is the ``requeued`` or ``interrupted`` event's reason, *now* its time;
+    *backoff* the seconds a job that retries waits before its next attempt
+    (:func:`eventjobs.retries.backoff`)."""
     if not job.running:
         return Recovery(None, run=True)
     if job.stop_asked is not None:
@@ -69,7 +89,17 @@ def recover(job: Unfinished, *, now: float, reason: str) -> Recovery:
             response=cancelled_result(),
         )
         return Recovery(cancelled, run=False)
-    if job.rerun_safe:
+    if job.retries and attempts_left(job.attempt, job.retries):
+        retrying = JobRetrying(
+            job_id=job.job_id,
+            time=now,
+            attempt=job.attempt,
+            reason=INTERRUPTED,
+            status=interrupted_result().status,
+            not_before=now + backoff,
+        )
+        return Recovery(retrying, run=True)
+    if job.rerun_safe and not job.retries:
         return Recovery(
             JobRequeued(job_id=job.job_id, time=now, reason=reason), run=True
         )

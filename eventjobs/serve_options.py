@@ -329,6 +329,14 @@ def add_serve_command(commands: argparse._SubParsersAction, defaults: Settings) 
         help="a waiting job gains one priority level per this many seconds "
         f"(default {defaults.priority_aging:g}; 0: off)",
     )
+    serve.add_argument(
+        "--key-concurrency",
+        type=int,
+        default=defaults.key_concurrency,
+        metavar="N",
+        help="jobs of one user with the same x-eventjobs-concurrency-key that run "
+        f"at once, on this server (default {defaults.key_concurrency})",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -386,4 +394,5 @@ def _settings_of(args: argparse.Namespace, environment: Settings) -> Settings:
         idempotency_window=args.idempotency_window,
         max_delay=args.max_delay,
         priority_aging=args.priority_aging,
+        key_concurrency=args.key_concurrency,
     )

@@ -385,6 +385,11 @@ class Settings:
     priority_aging: float = attrs.field(
         default=60.0, validator=_seconds("priority_aging")
     )
+    #: Jobs of one owner with the same ``x-eventjobs-concurrency-key`` that
+    #: may run at once (on one server; the others wait, pending).
+    key_concurrency: int = attrs.field(
+        default=1, validator=_positive_int("key_concurrency")
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

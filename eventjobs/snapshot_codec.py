@@ -21,7 +21,8 @@ of a million stored results never has to be one document in memory.
   (``job``, ``owner``, ``store``, ``method``, ``path``, ``created``,
   ``phase``, ``visible``, ``request``, ``started``, ``finished``, ``status``,
   ``response``, ``result_at``, ``progress``, ``cancelling``, and, when not
-  the defaults, ``priority`` and ``not_before``);
+  the defaults, ``priority``, ``not_before``, ``concurrency_key`` and
+  ``attempt`` / ``retries`` / ``retry_delay``);
 - a finished job, compact: ``job``, ``owner``, ``method``, ``path``,
   ``created``, ``started``, ``finished``, ``status``, and either
   ``result_at`` (where the journal keeps the result) or ``response`` (the
@@ -190,6 +191,20 @@ def _encode_full(job: View) -> dict[str, Any]:
         # Only when asked for, as in the journal's lines.
         **({"priority": job.priority} if job.priority else {}),
         **({"not_before": job.not_before} if job.not_before is not None else {}),
+        **(
+            {"concurrency_key": job.concurrency_key}
+            if job.concurrency_key is not None
+            else {}
+        ),
+        **(
+            {
+                "attempt": job.attempt,
+                "retries": job.retries,
+                "retry_delay": job.retry_delay,
+            }
+            if job.retries
+            else {}
+        ),
     }
 
 
@@ -282,7 +297,22 @@ def decode_job(data: Any) -> View:
         not_before=_optional_time(data, "not_before", where)
         if "not_before" in data
         else None,
+        concurrency_key=require_field(data, "concurrency_key", str, where)
+        if "concurrency_key" in data
+        else None,
+        **_retries(data, where),
     )
+
+
+def _retries(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A pending job's retry fields (absent: none asked for)."""
+    if "retries" not in data:
+        return {}
+    return {
+        "attempt": require_field(data, "attempt", int, where),
+        "retries": require_field(data, "retries", int, where),
+        "retry_delay": float(require_field(data, "retry_delay", (int, float), where)),
+    }
 
 
 def _decode_finished(data: dict[str, Any], where: str) -> FinishedJob:

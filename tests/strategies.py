@@ -21,6 +21,7 @@ from eventjobs.events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     RecordedRequest,
@@ -97,6 +98,15 @@ interrupted_events = st.builds(
     JobInterrupted, job_id=job_ids, time=times, reason=any_text, response=responses
 )
 requeued_events = st.builds(JobRequeued, job_id=job_ids, time=times, reason=any_text)
+retrying_events = st.builds(
+    JobRetrying,
+    job_id=job_ids,
+    time=times,
+    attempt=st.integers(min_value=1, max_value=21),
+    reason=any_text,
+    status=st.integers(min_value=500, max_value=599),
+    not_before=times,
+)
 fetched_events = st.builds(JobFetched, job_id=job_ids, time=times, by=owners)
 deleted_events = st.builds(
     JobDeleted, job_id=job_ids, time=times, by=owners, reason=any_text
@@ -143,6 +153,7 @@ EVENTS_BY_TYPE = {
     "cancelled": cancelled_events,
     "interrupted": interrupted_events,
     "requeued": requeued_events,
+    "retrying": retrying_events,
     "fetched": fetched_events,
     "deleted": deleted_events,
     "progress": progress_events,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -59,6 +59,7 @@ async def serve_app(
     journal: Journal | None = None,
     clock: FakeClock | None = None,
     setup: object = None,
+    retry_jitter: Callable[[], float] | None = None,
 ) -> AsyncIterator[Served]:
     """Run an eventjobs app (memory journal by default) for one test.
 
@@ -66,6 +67,7 @@ async def serve_app(
     (and closes) the file journal itself, as the server does.
 
     *setup*, if given, is called with the app before it starts (to add routes).
+    *retry_jitter* replaces the random jitter of retry back-offs.
     """
     # shutdown_timeout=0: jobs still running when the test ends are
     # interrupted at once (quart-trio's test app allows 6 s for shutdown).
@@ -73,7 +75,7 @@ async def serve_app(
     if journal is None and settings.journal == ":memory:":
         journal = MemoryJournal()  # kept by the caller's Served, for inspection
     clock = clock or FakeClock()
-    app = create_app(settings, clock=clock, journal=journal)
+    app = create_app(settings, clock=clock, journal=journal, retry_jitter=retry_jitter)
     if callable(setup):
         setup(app)
     async with app.test_app() as test_app:

@@ -36,6 +36,8 @@ LAYERS = {
     "headers": 2,
     "settings": 2,
     "timeparse": 2,
+    # The retry rules of a job (which attempts run again, and when).
+    "retries": 2,
     # Job ids and counts typed on the command line.
     "numbers": 2,
     "tokens": 2,
@@ -96,6 +98,7 @@ PURE = {
     "lifecycle",
     "records",
     "recovery",
+    "retries",
     "numbers",
     "merkle",
     "signed_note",

@@ -35,3 +35,37 @@ def test_any_other_running_job_is_interrupted_with_the_503_result():
     assert isinstance(recovery.event, JobInterrupted)
     assert (recovery.event.reason, recovery.event.response.status) == ("why", 503)
     assert not recovery.run
+
+
+def test_a_running_job_with_retries_left_is_retried_after_its_back_off():
+    from eventjobs.events import JobRetrying
+
+    found = Unfinished(7, running=True, rerun_safe=True, attempt=2, retries=3)
+    recovery = recover(found, now=100.0, reason=RESTART_REASON, backoff=8.0)
+    assert recovery == Recovery(
+        JobRetrying(
+            job_id=7,
+            time=100.0,
+            attempt=2,
+            reason="interrupted",
+            status=503,
+            not_before=108.0,
+        ),
+        run=True,
+    )
+
+
+def test_a_job_whose_retries_are_used_up_is_interrupted_even_if_rerun_safe():
+    from eventjobs.events import JobInterrupted
+
+    found = Unfinished(7, running=True, rerun_safe=True, attempt=3, retries=2)
+    recovery = recover(found, now=1.0, reason=RESTART_REASON, backoff=8.0)
+    assert isinstance(recovery.event, JobInterrupted) and not recovery.run
+
+
+def test_a_stop_asked_for_beats_the_retries():
+    from eventjobs.events import JobCancelled
+
+    found = Unfinished(7, running=True, stop_asked=StopAsked("alice"), retries=5)
+    recovery = recover(found, now=1.0, reason=RESTART_REASON)
+    assert isinstance(recovery.event, JobCancelled) and not recovery.run

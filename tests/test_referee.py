@@ -18,6 +18,7 @@ from eventjobs.events import (
     JobProgressed,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     RecordedRequest,
@@ -50,6 +51,14 @@ def event_of(kind: str, job_id: int, store: bool = True):
         ),
         "started": lambda: JobStarted(job_id=job_id, time=1),
         "requeued": lambda: JobRequeued(job_id=job_id, time=1, reason="r"),
+        "retrying": lambda: JobRetrying(
+            job_id=job_id,
+            time=1,
+            attempt=1,
+            reason="server_error",
+            status=500,
+            not_before=2,
+        ),
         "progress": lambda: JobProgressed(
             job_id=job_id, time=1, fraction=0.5, message=""
         ),

@@ -86,3 +86,23 @@ def test_a_damaged_key_entry_in_a_snapshot_is_refused():
     header["keys"][0][5] = "not hex"
     with pytest.raises(CodecError, match="digest"):
         decode_table(header, list(jobs))
+
+
+def test_a_concurrency_key_round_trips_in_lines_and_snapshots():
+    event = queued(concurrency_key="customer-7")
+    data = encode_event(event)
+    assert data["concurrency_key"] == "customer-7"
+    assert decode_event(data) == event
+    assert "concurrency_key" not in encode_event(queued())
+    header, jobs = encode_snapshot(fold([Recorded(1, event), Recorded(2, queued(2))]))
+    restored = decode_table(header, list(jobs))
+    assert restored.jobs[1].concurrency_key == "customer-7"
+    assert restored.jobs[2].concurrency_key is None
+
+
+@pytest.mark.parametrize("value", ["has space", 7, "", "k" * 256])
+def test_a_damaged_concurrency_key_is_refused(value):
+    data = encode_event(queued())
+    data["concurrency_key"] = value
+    with pytest.raises(CodecError, match="concurrency_key"):
+        decode_event(data)

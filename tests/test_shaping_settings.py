@@ -31,3 +31,12 @@ def test_each_option_has_its_default_a_flag_and_a_variable(name):
 def test_a_negative_value_is_refused_naming_the_setting(name):
     with pytest.raises(ConfigError, match=name):
         Settings(**{name: -1})
+
+
+def test_key_concurrency_has_its_default_a_flag_and_a_variable():
+    assert Settings().key_concurrency == 1
+    args = build_parser().parse_args(["serve", "--key-concurrency", "3"])
+    assert settings_from(args).key_concurrency == 3
+    assert Settings.from_env({"EVENTJOBS_KEY_CONCURRENCY": "4"}).key_concurrency == 4
+    with pytest.raises(ConfigError, match="key_concurrency"):
+        Settings(key_concurrency=0)

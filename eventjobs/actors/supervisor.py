@@ -7,7 +7,12 @@ jobs at most ``max_running`` at a time: the highest priority first (a job's
 has waited, so that low priorities never starve), first in, first out
 among equals. A job with a start time (``x-eventjobs-delay`` or
 ``-not-before``) waits, queued, until then: a timer of the dispatcher, in
-trio's clock, for as long as the wall clock says is left. Each job runs
+trio's clock, for as long as the wall clock says is left. A job with an
+``x-eventjobs-concurrency-key`` whose owner already runs ``key_concurrency``
+jobs with that key is set aside, still queued, until one of them ends; the
+jobs set aside for a key come back one at a time, the highest priority
+first, then the oldest. (The count is this server's: on several nodes each
+enforces it for the jobs it runs.) Each job runs
 as an actor: one task that records ``started``, runs the request in its own
 :class:`trio.CancelScope`, and records how it ended:
 
@@ -15,6 +20,12 @@ as an actor: one task that records ``started``, runs the request in its own
 - a client cancelled it -> ``cancelled`` with the 410 result;
 - it ran past its timeout -> ``timed_out`` with the 504 result;
 - the server stopped it -> ``interrupted`` with the 503 result.
+
+A job that asked for retries (``x-eventjobs-retries``) whose attempt ended
+with a 5xx, a timeout or an interruption, with attempts left
+(:mod:`eventjobs.retries`), records ``retrying`` instead, with the time its
+next attempt may start (the back-off, its jitter from ``jitter``), and waits
+for it as a delayed job does. A cancel ends it as ever: no retry.
 
 A job's timeout is its request's ``x-eventjobs-timeout`` header, else the
 server's ``job_timeout``; it becomes the deadline of the job's cancel scope,
@@ -29,9 +40,11 @@ the supervisor, after the job is recorded as interrupted.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 import math
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +56,7 @@ from ..events import (
     JobCancelled,
     JobDone,
     JobInterrupted,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     Owner,
@@ -52,6 +66,14 @@ from ..headers import job_timeout
 from ..projection import JobView, Phase
 from ..referee import Rejected
 from ..results import cancelled_result, interrupted_result, timed_out_result
+from ..retries import (
+    INTERRUPTED,
+    SERVER_ERROR,
+    TIMEOUT,
+    attempts_left,
+    backoff,
+    retryable_status,
+)
 from .handle import CURRENT_JOB, CURRENT_POOL, JobHandle
 from .process_pool import ProcessPool
 from .writing import Ticket, Writer
@@ -95,6 +117,9 @@ class Supervisor:
         progress_interval: float = 1.0,
         pool: ProcessPool | None = None,
         priority_aging: float = 0.0,
+        key_concurrency: int = 1,
+        jitter: Callable[[], float] = random.random,
+        max_backoff: float = 30 * 86400.0,
     ) -> None:
         self._writer = writer
         self._table = writer.table
@@ -112,6 +137,14 @@ class Supervisor:
         #: Set when a job is enqueued: wakes a dispatcher waiting for one.
         self._enqueued = trio.Event()
         self._priority_aging = priority_aging
+        self._key_concurrency = key_concurrency
+        self._jitter = jitter
+        self._max_backoff = max_backoff
+        #: (owner, concurrency key) -> how many of its jobs run here now.
+        self._key_running: dict[tuple[Owner, str], int] = {}
+        #: (owner, concurrency key) -> its jobs set aside for want of a key
+        #: slot, as (-priority, id): the best first.
+        self._key_waiting: dict[tuple[Owner, str], list[tuple[int, int]]] = {}
         self._job_timeout = job_timeout
         self._progress_interval = progress_interval
         self._pool = pool
@@ -168,16 +201,38 @@ class Supervisor:
             return
         self._ready(job_id, 0 if job is None else job.priority)
 
-    def _ready(self, job_id: int, priority: int) -> None:
+    def _ready(self, job_id: int, priority: int, *, by_age: bool = False) -> None:
         level = self._levels.get(priority)
         if level is None:
             level = self._levels[priority] = deque()
-        level.append(job_id)
+        if by_age:
+            # Back from a wait for its key: ahead of the younger jobs of its
+            # level (ids only grow), so first in, first out still holds.
+            bisect.insort(level, job_id)
+        else:
+            level.append(job_id)
         self._ready_count += 1
         self._enqueued.set()
 
     def _pop_ready(self) -> int | None:
         """The job to start now, taken off the queue, or None (none is ready)."""
+        while True:
+            job_id = self._pop_best()
+            if job_id is None:
+                return None
+            key = self._key_of(job_id)
+            if key is None or self._key_running.get(key, 0) < self._key_concurrency:
+                return job_id
+            # Its key's slots are taken: set aside until one frees, and look
+            # again (the next best may have another key, or none).
+            job = self._table.jobs.get(job_id)
+            heapq.heappush(
+                self._key_waiting.setdefault(key, []),
+                (-(0 if job is None else job.priority), job_id),
+            )
+
+    def _pop_best(self) -> int | None:
+        """The best ready job by priority, taken off the queue, or None."""
         now = self._clock()
         delayed = self._delayed
         while delayed and delayed[0][0] <= now:
@@ -196,6 +251,33 @@ class Supervisor:
             return None
         self._ready_count -= 1
         return best_level.popleft()
+
+    def _key_of(self, job_id: int) -> tuple[Owner, str] | None:
+        """The (owner, concurrency key) of a job still queued, or None."""
+        job = self._table.jobs.get(job_id)
+        if job is None or job.concurrency_key is None or job.phase is not Phase.QUEUED:
+            return None
+        return job.owner, job.concurrency_key
+
+    def _key_slot_taken(self, key: tuple[Owner, str]) -> None:
+        self._key_running[key] = self._key_running.get(key, 0) + 1
+
+    def _key_slot_freed(self, key: tuple[Owner, str]) -> None:
+        """One of *key*'s jobs ended here: the best job set aside for it (if
+        any, and still queued) is ready again."""
+        left = self._key_running[key] - 1
+        if left:
+            self._key_running[key] = left
+        else:
+            del self._key_running[key]
+        waiting = self._key_waiting.get(key)
+        while waiting:
+            priority, job_id = heapq.heappop(waiting)
+            if self._key_of(job_id) is not None:  # else cancelled meanwhile
+                self._ready(job_id, -priority, by_age=True)
+                break
+        if not waiting:
+            self._key_waiting.pop(key, None)
 
     def _effective(self, job_id: int, priority: int, now: float) -> float:
         """*priority* plus one level per ``priority_aging`` seconds waited
@@ -235,6 +317,11 @@ class Supervisor:
             return
         if not self._stopping:
             self.enqueue(record.event.job_id)
+
+    def backoff(self, job: JobView) -> float:
+        """Seconds *job* waits before the attempt after its current one
+        (:func:`eventjobs.retries.backoff`, with this supervisor's jitter)."""
+        return backoff(job.attempt, job.retry_delay, self._jitter(), self._max_backoff)
 
     def holds(self, job_id: int) -> bool:
         """Whether *job_id* waits for a slot here or runs here."""
@@ -289,7 +376,10 @@ class Supervisor:
         if self._table.jobs.get(job_id) is None or self._stopping or self._abandoned:
             self._slots.release()
             return
-        nursery.start_soon(self._run_job, job_id, name=f"job {job_id}")
+        key = self._key_of(job_id)
+        if key is not None:
+            self._key_slot_taken(key)  # now, before another pick sees the count
+        nursery.start_soon(self._run_job, job_id, key, name=f"job {job_id}")
 
     def abandon(self) -> None:
         """The journal can record nothing more from this server (its node
@@ -347,11 +437,13 @@ class Supervisor:
         while self._running:
             await self._all_stopped.wait()
 
-    async def _run_job(self, job_id: int) -> None:
+    async def _run_job(self, job_id: int, key: tuple[Owner, str] | None) -> None:
         try:
             await self._act(job_id)
         finally:
             self._slots.release()
+            if key is not None:
+                self._key_slot_freed(key)
 
     async def _act(self, job_id: int) -> None:
         """The job actor: run one job from ``queued`` to its end."""
@@ -385,7 +477,7 @@ class Supervisor:
         ended = False
         try:
             started = self._writer.record_nowait(
-                JobStarted(job_id=job_id, time=self._clock())
+                JobStarted(job_id=job_id, time=self._clock(), attempt=job.attempt)
             )
             response: RecordedResponse | None = None
             with running.scope:
@@ -433,6 +525,8 @@ class Supervisor:
         running.end()  # the last progress report goes before the end
         now = self._clock()
         reason = running.stop_reason
+        if self._retry(job_id, response, reason, now):
+            return
         if response is not None:
             # It answered; a cancel that came too late changes nothing.
             self._writer.record_nowait(
@@ -465,6 +559,52 @@ class Supervisor:
             raise AssertionError(
                 f"job {job_id} ended with neither a response nor a cancel"
             )
+
+    def _retry(
+        self,
+        job_id: int,
+        response: RecordedResponse | None,
+        stop_reason: str | None,
+        now: float,
+    ) -> bool:
+        """Record ``retrying`` and queue the job for its next attempt, when
+        it asked for retries, has attempts left, and this attempt ended in
+        a way another may cure (module docstring); False otherwise."""
+        job = self._table.jobs.get(job_id)
+        if not isinstance(job, JobView) or not job.retries:
+            return False
+        if job.store and not job.visible:
+            return False  # deleted while it ran: nobody wants another attempt
+        if not attempts_left(job.attempt, job.retries):
+            return False
+        if response is not None:
+            if not retryable_status(response.status):
+                return False
+            why, status = SERVER_ERROR, response.status
+        elif stop_reason == "timeout":
+            why, status = TIMEOUT, timed_out_result(0.0).status
+        elif stop_reason == "shutdown":
+            why, status = INTERRUPTED, interrupted_result().status
+        else:
+            return False  # cancelled: the retrying stops
+        self._writer.record_nowait(
+            JobRetrying(
+                job_id=job_id,
+                time=now,
+                attempt=job.attempt,
+                reason=why,
+                status=status,
+                not_before=now + self.backoff(job),
+            ),
+            retry=True,
+        )
+        if not (self._stopping or self._abandoned):
+            # Queued again in the table already (the writer applied it):
+            # its start time keeps it waiting for the back-off. (Stopping:
+            # it stays queued in the journal and runs after a restart.)
+            self._waiting.add(job_id)
+            self._push(job_id)
+        return True
 
     def _record_interrupted(self, job_id: int) -> None:
         try:

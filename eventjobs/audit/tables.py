@@ -20,6 +20,7 @@ TYPE_COLOURS = {
     "cancelled": "\x1b[33m",
     "interrupted": "\x1b[31m",
     "requeued": "\x1b[35m",
+    "retrying": "\x1b[35m",
     "fetched": "\x1b[32m",
     "deleted": "\x1b[2m",
 }

@@ -22,6 +22,7 @@ from ..events import (
     ScheduleAdded,
     ScheduleRemoved,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
     type_name,
@@ -96,7 +97,7 @@ class JobFacts:
                 job.state = QUEUED.value
             case JobStarted():
                 job.started, job.state = event.time, RUNNING.value
-            case JobRequeued():
+            case JobRequeued() | JobRetrying():
                 job.started, job.state = None, QUEUED.value
             case JobCancelling() | JobFetched() | JobDeleted():
                 job.state = type_name(event)
@@ -144,13 +145,20 @@ def detail(event: Event, job: JobInfo) -> str:
                 mode += f", priority {event.priority:+d}"
             if event.schedule is not None and event.schedule_time is not None:
                 mode += f", schedule {event.schedule} due {iso(event.schedule_time)}"
+            if event.concurrency_key is not None:
+                mode += f", concurrency key {event.concurrency_key}"
+            if event.retries:
+                mode += f", {event.retries} retries (delay {event.retry_delay:g}s)"
             return f"{job.request_line} ({len(event.request.body)} B body, {mode})"
         case JobStarted():
-            return (
+            waited = (
                 f"after {event.time - job.queued:.3f}s in queue"
                 if job.queued is not None
                 else ""
             )
+            if event.attempt > 1:
+                return f"attempt {event.attempt}, {waited}".rstrip(", ")
+            return waited
         case JobDone():
             return f"status {event.response.status}, {len(event.response.body)} B body"
         case JobCancelled():
@@ -159,6 +167,11 @@ def detail(event: Event, job: JobInfo) -> str:
             return f"status {event.response.status}: {event.reason}"
         case JobRequeued():
             return event.reason
+        case JobRetrying():
+            return (
+                f"attempt {event.attempt} ended ({event.reason}, status {event.status}); "
+                f"the next not before +{event.not_before - event.time:.3f}s"
+            )
         case JobProgressed():
             return f"{event.fraction:.0%} {event.message}".rstrip()
         case JobCancelling():

@@ -36,6 +36,7 @@ def create_app(
     clock: Callable[[], float] | None = None,
     journal: Journal | None = None,
     replay_in_background: bool = False,
+    retry_jitter: Callable[[], float] | None = None,
 ) -> QuartTrio:
     """A Quart-Trio app serving the job API, with the async layer in front.
 
@@ -56,6 +57,8 @@ def create_app(
             503 "the server is starting" until it is done). ``eventjobs
             serve`` and ``eventjobs.asgi`` turn it on. Off, startup (and
             ``app.test_app()``) waits for the replay and recovery.
+        retry_jitter: numbers from 0 to 1 for the back-off of jobs that
+            retry (default random; tests inject their own).
 
     Raises:
         ConfigError: ``settings.app`` cannot be loaded, or the users file or
@@ -105,6 +108,7 @@ def create_app(
         clock=clock,
         journal=journal,
         rerun_safe=layer.rerun_safe,
+        **({} if retry_jitter is None else {"retry_jitter": retry_jitter}),
     )
     app.extensions["eventjobs"] = runtime
     # Quart's documented way to wrap its ASGI entry in middleware; mypy sees a

@@ -11,15 +11,20 @@ from __future__ import annotations
 import math
 import sys
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, after_this_request, current_app, request
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..headers import (
+    ATTEMPT_HEADER,
+    PREFER_HEADER,
+    PREFERENCE_APPLIED_HEADER,
     PROGRESS_HEADER,
     STATE_HEADER,
     WAIT_HEADER,
     BadHeader,
     parse_seconds,
+    prefer_wait,
     progress_value,
 )
 from ..projection import JobView
@@ -37,6 +42,8 @@ from .responses import (
     shown,
     stored_result,
 )
+
+AnyResponse = Response | WerkzeugResponse
 
 #: What may follow /_api/job/, by method, for the 400s that name it.
 _EXPECTED = {
@@ -173,6 +180,7 @@ async def _wait_if_asked(job_id: int) -> Response | None:
     """
     raw = request.headers.get(WAIT_HEADER)
     if raw is None:
+        await _wait_if_preferred(job_id)
         return None
     try:
         seconds = parse_seconds(raw, allow_zero=True)
@@ -187,6 +195,26 @@ async def _wait_if_asked(job_id: int) -> Response | None:
     return None
 
 
+async def _wait_if_preferred(job_id: int) -> None:
+    """With ``Prefer: wait=N`` (RFC 7240), wait as ``x-eventjobs-wait: N``
+    would (the two together: ``x-eventjobs-wait`` counts), and say so in
+    the answer's ``Preference-Applied: wait=N`` (N capped by ``max_wait``,
+    as the wait is). A malformed preference is ignored, as the RFC asks."""
+    preferred = prefer_wait(request.headers.getlist(PREFER_HEADER))
+    if preferred is None:
+        return
+    seconds = min(float(preferred), jobs().settings.max_wait)
+
+    @after_this_request
+    def applied(response: AnyResponse) -> AnyResponse:
+        response.headers[PREFERENCE_APPLIED_HEADER] = f"wait={seconds:g}"
+        response.vary.add(PREFER_HEADER)
+        return response
+
+    if seconds > 0:
+        await jobs().wait_finished(job_id, current_caller(), seconds)
+
+
 def _pending(job: JobView) -> Response:
     """The 204 for a pending job, with its progress and stopping state
     (headers a client that knows nothing of them simply ignores)."""
@@ -195,6 +223,8 @@ def _pending(job: JobView) -> Response:
         response.headers[PROGRESS_HEADER] = progress_value(*job.progress)
     if job.cancelling:
         response.headers[STATE_HEADER] = "cancelling"
+    if job.attempt > 1:  # past its first attempt: running, or waiting for one
+        response.headers[ATTEMPT_HEADER] = str(job.attempt)
     return response
 
 

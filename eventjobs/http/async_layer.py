@@ -47,17 +47,25 @@ from ..errors import (
 )
 from ..events import RecordedRequest, RecordedResponse
 from ..headers import (
+    BUSY_RETRY_AFTER,
+    CONCURRENCY_KEY_HEADER,
+    RETRIES_HEADER,
+    RETRY_AFTER_HEADER,
+    RETRY_DELAY_HEADER,
     DELAY_HEADER,
     IDEMPOTENCY_HEADER,
     NOT_BEFORE_HEADER,
     PRIORITY_HEADER,
     TIMEOUT_HEADER,
     BadHeader,
+    parse_concurrency_key,
     parse_idempotency_key,
     parse_not_before,
     parse_priority,
+    parse_retries,
     parse_seconds,
 )
+from ..retries import DEFAULT_RETRY_DELAY, MAX_RETRIES, unsafe_reason
 from ..identity import ANONYMOUS, NOBODY, Caller
 from ..projection import JobView
 from ..results import (
@@ -267,6 +275,14 @@ class AsyncJobLayer:
             return False
         return is_rerun_safe(self._app.view_functions.get(endpoint))
 
+    def _route_rerun_safe(self, scope: Scope) -> bool:
+        """Whether the (prepared) request reaches a route of the app that
+        declared itself safe to run again."""
+        target, endpoint = self._route(scope)
+        if target is not self._inner or endpoint is None:
+            return False
+        return is_rerun_safe(self._app.view_functions.get(endpoint))
+
     def _prepare(self, scope: Scope, caller: Caller, job_id: int | None) -> Scope:
         database, path = split_database(scope["path"])
         prepared = dict(scope)
@@ -338,6 +354,15 @@ class AsyncJobLayer:
         except BadHeader as error:
             await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, str(error))
             return
+        if shape.get("retries"):
+            unsafe = unsafe_reason(
+                scope["method"],
+                rerun_safe=self._route_rerun_safe(scope),
+                idempotency_key="idempotency_key" in shape,
+            )
+            if unsafe is not None:
+                await _send_error(send, 400, ERROR_HTTP_BAD_PARAMETER, unsafe)
+                return
         try:
             body = await _read_body(scope, receive, limit)
         except _BodyTooLarge:
@@ -406,15 +431,17 @@ class AsyncJobLayer:
     ) -> None:
         """Answer 503 with *message*, counted under *reason* in the metrics.
 
-        A refusal because the server stops says when to come back: once its
-        drain (``shutdown_timeout``) is over, a restarted server (or another
-        node) takes the job.
+        Every one says when to come back (``Retry-After``): a refusal
+        because the server stops, once its drain (``shutdown_timeout``) is
+        over, when a restarted server (or another node) takes the job; any
+        other (queue full, quota, journal not writable, replay running) in
+        :data:`~eventjobs.headers.BUSY_RETRY_AFTER` seconds.
         """
         self.runtime.metrics.refused(reason)
-        extra = None
+        seconds = BUSY_RETRY_AFTER
         if reason == "shutting_down":
             seconds = max(1, math.ceil(self.runtime.settings.shutdown_timeout))
-            extra = [(b"retry-after", str(seconds).encode("ascii"))]
+        extra = [(RETRY_AFTER_HEADER.encode("ascii"), str(seconds).encode("ascii"))]
         await _send_error(send, 503, error_num, message, extra)
 
 
@@ -434,7 +461,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
     """What a submission asks of its job's shape (``Idempotency-Key``,
-    ``x-eventjobs-delay`` / ``-not-before``, ``x-eventjobs-priority``), as
+    ``x-eventjobs-delay`` / ``-not-before``, ``x-eventjobs-priority``,
+    ``x-eventjobs-concurrency-key``), as
     keyword arguments of ``Jobs.submit``; none of them: none.
 
     Raises:
@@ -468,7 +496,46 @@ def _shape(scope: Scope, now: float, max_delay: float) -> dict[str, Any]:
     priority = _header(scope, PRIORITY_HEADER.encode("ascii"))
     if priority is not None:
         shape["priority"] = parse_priority(priority.decode("latin-1"))
+    concurrency_key = _header(scope, CONCURRENCY_KEY_HEADER.encode("ascii"))
+    if concurrency_key is not None:
+        shape["concurrency_key"] = parse_concurrency_key(
+            concurrency_key.decode("latin-1")
+        )
+    shape.update(_retries(scope, max_delay))
     return shape
+
+
+def _retries(scope: Scope, max_delay: float) -> dict[str, Any]:
+    """``x-eventjobs-retries`` and ``-retry-delay`` as keyword arguments of
+    ``Jobs.submit`` (none for no retries).
+
+    Raises:
+        BadHeader: malformed, out of range, or a delay without retries.
+    """
+    raw = _header(scope, RETRIES_HEADER.encode("ascii"))
+    delay = _header(scope, RETRY_DELAY_HEADER.encode("ascii"))
+    if raw is None:
+        if delay is not None:
+            raise BadHeader(f"{RETRY_DELAY_HEADER} needs {RETRIES_HEADER}")
+        return {}
+    retries = parse_retries(raw.decode("latin-1"), MAX_RETRIES)
+    shaped: dict[str, Any] = {}
+    if retries:
+        shaped["retries"] = retries
+        shaped["retry_delay"] = DEFAULT_RETRY_DELAY
+    if delay is not None:
+        try:
+            seconds = parse_seconds(delay.decode("latin-1"), allow_zero=True)
+        except BadHeader as error:
+            raise BadHeader(f"{RETRY_DELAY_HEADER}: {error}") from None
+        if seconds > max_delay:
+            raise BadHeader(
+                f"{RETRY_DELAY_HEADER}: {seconds:g} seconds is more than the "
+                f"{max_delay:g} (--max-delay) accepted"
+            )
+        if retries:
+            shaped["retry_delay"] = seconds
+    return shaped
 
 
 def _async_mode(scope: Scope) -> bytes | None:

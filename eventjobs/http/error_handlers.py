@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 
 from quart import Quart, Response, current_app, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
 from ..errors import JournalUnavailable, NotRunning
+from ..headers import BUSY_RETRY_AFTER, RETRY_AFTER_HEADER
 from ..results import (
     ERROR_HTTP_SERVICE_UNAVAILABLE,
     ERROR_INTERNAL,
@@ -18,6 +20,10 @@ from ..results import (
 from .responses import error, method_not_supported
 
 log = logging.getLogger("eventjobs.http")
+
+#: Every 503 says when to come back (the journal may take writes again by
+#: then; a server still starting may be serving).
+_RETRY_AFTER = Headers([(RETRY_AFTER_HEADER, str(BUSY_RETRY_AFTER))])
 
 
 def register(app: Quart) -> None:
@@ -48,12 +54,13 @@ async def _journal_unavailable(exception: JournalUnavailable) -> Response:
         # Neutral on purpose: writing an event and reading a result back
         # (a fetch) both end here; the exception says which failed.
         f"the journal is unavailable, so nothing was changed: {exception}",
+        _RETRY_AFTER,
     )
 
 
 async def _not_running(exception: NotRunning) -> Response:
     current_app.extensions["eventjobs"].metrics.refused("not_running")
-    return error(503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(exception))
+    return error(503, ERROR_HTTP_SERVICE_UNAVAILABLE, str(exception), _RETRY_AFTER)
 
 
 async def _unexpected_error(exception: Exception) -> Response:

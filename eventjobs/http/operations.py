@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, current_app
 
+from ..headers import BUSY_RETRY_AFTER, RETRY_AFTER_HEADER
 from ..observe.metrics import CONTENT_TYPE
 from ..runtime import Runtime
 from .responses import json_response
@@ -37,7 +38,7 @@ def _runtime() -> Runtime:
 async def health() -> Response:
     reason = _runtime().health.fatal_reason
     if reason is not None:
-        return json_response({"alive": False, "reason": reason}, 503)
+        return _unavailable(json_response({"alive": False, "reason": reason}, 503))
     return json_response({"alive": True})
 
 
@@ -46,7 +47,15 @@ async def ready() -> Response:
     readiness = _runtime().readiness()
     if readiness.ready:
         return json_response({"ready": True})
-    return json_response({"ready": False, "reason": readiness.reason}, 503)
+    return _unavailable(
+        json_response({"ready": False, "reason": readiness.reason}, 503)
+    )
+
+
+def _unavailable(response: Response) -> Response:
+    """A probe's 503, with the ``Retry-After`` every 503 carries."""
+    response.headers[RETRY_AFTER_HEADER] = str(BUSY_RETRY_AFTER)
+    return response
 
 
 @blueprint.route("/_eventjobs/metrics", methods=["GET"])

@@ -40,6 +40,7 @@ from ..events import (
     JobInterrupted,
     JobQueued,
     JobRequeued,
+    JobRetrying,
     JobStarted,
     JobTimedOut,
 )
@@ -170,6 +171,11 @@ class Metrics:
             "Jobs of rerun-safe routes found running at start-up and queued again.",
             registry=registry,
         )
+        self.retried = Counter(
+            "eventjobs_job_attempts_retried",
+            "Attempts of jobs with retries that failed and were queued to run again.",
+            registry=registry,
+        )
         self.fetched = Counter(
             "eventjobs_results_fetched", "Results taken by clients.", registry=registry
         )
@@ -227,6 +233,7 @@ class Metrics:
             JobTimedOut: self.timed_out,
             JobInterrupted: self.interrupted,
             JobRequeued: self.requeued,
+            JobRetrying: self.retried,
             JobFetched: self.fetched,
             JobDeleted: self.deleted,
         }
@@ -240,7 +247,7 @@ class Metrics:
             counter.inc()
         if isinstance(event, JobStarted):
             self._on_started(event)
-        elif isinstance(event, JobRequeued):
+        elif isinstance(event, (JobRequeued, JobRetrying)):
             self._started_at.pop(event.job_id, None)  # its run ended with no result
         elif ends_job(event):
             self._ended(event)

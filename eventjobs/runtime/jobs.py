@@ -79,6 +79,9 @@ class Jobs:
         priority: int = 0,
         schedule: int | None = None,
         schedule_time: float | None = None,
+        concurrency_key: str | None = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
     ) -> int:
         """Queue *request* as a job of *caller*; return its id once durable.
 
@@ -87,9 +90,10 @@ class Jobs:
         (:func:`~eventjobs.projection.request_digest`), nothing is recorded:
         the first job's id is returned once its ``queued`` is durable. The
         look-up and the record are one step (no yield in between), so two
-        identical submissions racing make one job. *not_before* and
-        *priority* are recorded with the job for the supervisor; *schedule*
-        and *schedule_time* name the schedule firing the job is.
+        identical submissions racing make one job. *not_before*,
+        *priority*, *concurrency_key*, *retries* and *retry_delay* are
+        recorded with the job for the supervisor; *schedule* and
+        *schedule_time* name the schedule firing the job is.
 
         Raises:
             IdempotencyConflict: the key was used with another request;
@@ -133,6 +137,9 @@ class Jobs:
             priority=priority,
             schedule=schedule,
             schedule_time=schedule_time,
+            concurrency_key=concurrency_key,
+            retries=retries,
+            retry_delay=retry_delay,
         )
         return await mode.submit(supervisor, queued)
 

@@ -166,8 +166,19 @@ class SingleServer:
         for job in writer.table.unfinished(Phase.RUNNING):
             # The table does not keep who asked a running job to stop, so a
             # single server's job found cancelling is interrupted (as ever).
-            found = Unfinished(job.job_id, running=True, rerun_safe=rerun_safe(job))
-            recovery = recover(found, now=self._clock(), reason=RESTART_REASON)
+            found = Unfinished(
+                job.job_id,
+                running=True,
+                rerun_safe=rerun_safe(job),
+                attempt=job.attempt,
+                retries=job.retries,
+            )
+            recovery = recover(
+                found,
+                now=self._clock(),
+                reason=RESTART_REASON,
+                backoff=supervisor.backoff(job),
+            )
             outcome = "runs again" if recovery.run else "interrupted"
             log.warning(
                 "job %d was running when the server stopped: %s", job.job_id, outcome

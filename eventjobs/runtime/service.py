@@ -26,6 +26,7 @@ Its parts: :mod:`.startup` (opening and replaying the journal),
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 
 import attrs
@@ -90,6 +91,8 @@ class Runtime:
             then the caller's to close).
         rerun_safe: whether a job found running at start-up may run again
             (see :func:`eventjobs.rerun_safe`); otherwise it is interrupted.
+        retry_jitter: numbers from 0 to 1 for the back-off of jobs that
+            retry (default ``random.random``; tests inject their own).
     """
 
     def __init__(
@@ -100,8 +103,10 @@ class Runtime:
         clock: Callable[[], float] | None = None,
         journal: Journal | NodeJournal | None = None,
         rerun_safe: Callable[[JobView], bool] = lambda job: False,
+        retry_jitter: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
+        self._retry_jitter = retry_jitter
         self._execute = execute
         self._rerun_safe = rerun_safe
         self._opening = Opening(settings, journal, clock)
@@ -291,6 +296,9 @@ class Runtime:
             progress_interval=self.settings.progress_interval,
             pool=self.pool,
             priority_aging=self.settings.priority_aging,
+            key_concurrency=self.settings.key_concurrency,
+            jitter=self._retry_jitter,
+            max_backoff=self.settings.max_delay,
         )
         self._stopping.apply_to(supervisor)
         await job_nursery.start(supervisor.run)

@@ -84,6 +84,10 @@ async def test_the_document_is_served_as_json():
         "x-eventjobs-delay",
         "x-eventjobs-not-before",
         "x-eventjobs-priority",
+        "x-eventjobs-concurrency-key",
+        "x-eventjobs-retries",
+        "x-eventjobs-retry-delay",
+        "Prefer",
     ],
 )
 def test_every_submission_header_is_documented(header):
@@ -95,3 +99,10 @@ def test_every_submission_header_is_documented(header):
     }
     assert header in names
     assert header in document()["info"]["description"]
+
+
+def test_retry_after_and_preference_applied_are_documented():
+    headers = document()["components"]["headers"]
+    assert {"RetryAfter", "PreferenceApplied"} <= set(headers)
+    for name in ("Retry-After", "Preference-Applied"):
+        assert name in document()["info"]["description"]

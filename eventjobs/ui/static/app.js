@@ -597,6 +597,7 @@
           break;
         case 'started': job.started = event.time; break;
         case 'requeued': job.started = undefined; job.cancelling = false; job.progress = null; break;
+        case 'retrying': job.started = undefined; job.cancelling = false; job.progress = null; break;
         case 'progress': job.progress = { fraction: event.fraction, message: event.message }; break;
         case 'cancelling': job.cancelling = true; break;
         case 'fetched': job.visible = false; job.gone = 'fetched'; break;
