@@ -47,6 +47,18 @@ class Rejected(EventJobsError):
     Nothing was recorded."""
 
 
+class KeyTaken(Rejected):
+    """The journal refused a ``queued`` event: its owner used its
+    ``Idempotency-Key`` within the window already, for job :attr:`job_id`
+    (perhaps on another node, perhaps a moment before). Nothing was
+    recorded; the submission's answer is that first job."""
+
+    def __init__(self, key: str, job_id: int) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used first by job {job_id}")
+        self.key = key
+        self.job_id = job_id
+
+
 @attrs.frozen
 class JobState:
     """What the referee keeps of a live job.

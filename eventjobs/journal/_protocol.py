@@ -180,8 +180,13 @@ class NodeJournal(Protocol):
 
     # -- membership ------------------------------------------------------------
 
-    async def join(self, name: str, lease: float) -> int:
+    async def join(
+        self, name: str, lease: float, *, key_window: float = 86400.0
+    ) -> int:
         """Join the nodes with a lease of *lease* seconds; return the node id.
+        *key_window* is how long an ``Idempotency-Key`` names its first job
+        (``--idempotency-window``): the journal refuses a second ``queued``
+        with it, from any node, until then.
 
         Raises:
             JournalUnavailable: the storage failed; not joined.

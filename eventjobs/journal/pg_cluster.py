@@ -10,7 +10,10 @@ the others whole.
   against its job's state (:func:`eventjobs.referee.judge`); the admitted
   ones get the next sequence numbers (and a ``queued`` one a fresh job id)
   and are written, chained and sealed, with the new states, in one
-  transaction; the rejected ones are not written. A node that was fenced
+  transaction; the rejected ones are not written. A ``queued`` whose owner
+  used its ``Idempotency-Key`` within the window (on any node: the
+  ``idempotency_keys`` table) is rejected with
+  :class:`~eventjobs.referee.KeyTaken`, naming the first job. A node that was fenced
   (its lease ran out and another node took its jobs) has its whole batch
   refused: :class:`NodeFenced`.
 - :func:`take_over`: fence every node whose lease has expired and move the
@@ -35,7 +38,7 @@ import attrs
 
 from ..errors import JournalCorrupt, NodeFenced
 from ..events import Event, JobCancelling, JobQueued, ScheduleAdded
-from ..referee import ANY_NODE, FINISHED, JobState, Rejected, judge
+from ..referee import ANY_NODE, FINISHED, JobState, KeyTaken, Rejected, judge
 from ._protocol import Judged, Recorded, TakenJob
 from .pg_rows import copy_rows, encode_rows, parse_row, read_rows, row_name
 
@@ -105,9 +108,12 @@ def append_judged(
     channel: str,
     node: int,
     events: Sequence[Event],
+    key_window: float,
 ) -> Judged:
     """Judge and append *events* from *node* in one transaction (see the
     module docstring); a ``queued`` event with job id 0 is given the next id.
+    An ``Idempotency-Key`` first used more than *key_window* seconds before
+    a ``queued`` carrying it may be used again.
 
     Raises:
         NodeFenced: *node* may not append any more; nothing was written.
@@ -118,7 +124,9 @@ def append_judged(
         head, head_hash, state_seq, last_job_id = _lock_head(conn, schema)
         _check_live(conn, schema, node)
         if state_seq < head:
-            last_job_id = _bring_state_up(conn, location, state_seq, head, last_job_id)
+            last_job_id = _bring_state_up(
+                conn, location, state_seq, head, last_job_id, key_window
+            )
         job_ids = [event.job_id for event in events if event.job_id]
         states = _states(conn, schema, job_ids)
         changed: dict[int, JobState | None] = {}
@@ -131,10 +139,14 @@ def append_judged(
             job_id = event.job_id
             current = changed[job_id] if job_id in changed else states.get(job_id)
             try:
-                changed[job_id] = judge(current, event, node)
+                state = judge(current, event, node)
+                if isinstance(event, JobQueued) and event.idempotency_key is not None:
+                    # Last: a key row is written only for a job that is.
+                    _use_key(conn, schema, event, key_window, taken_by=True)
             except Rejected as rejected:
                 outcomes.append(rejected)
                 continue
+            changed[job_id] = state
             if isinstance(event, JobQueued | ScheduleAdded):
                 last_job_id = max(last_job_id, job_id)
             seq += 1
@@ -155,10 +167,14 @@ def append_judged(
 
 
 def take_over(
-    conn: psycopg.Connection, location: PostgresLocation, node: int
+    conn: psycopg.Connection,
+    location: PostgresLocation,
+    node: int,
+    key_window: float,
 ) -> list[TakenJob]:
     """Fence every node whose lease has expired, and move to *node* every
     queued or running job that no live node holds; return those jobs.
+    Forgets the idempotency keys first used more than *key_window* seconds ago.
 
     Raises:
         NodeFenced: *node* itself may not act any more.
@@ -168,7 +184,12 @@ def take_over(
         head, _hash, state_seq, last_job_id = _lock_head(conn, schema)
         _check_live(conn, schema, node)
         if state_seq < head:
-            _bring_state_up(conn, location, state_seq, head, last_job_id)
+            _bring_state_up(conn, location, state_seq, head, last_job_id, key_window)
+        conn.execute(
+            f"DELETE FROM {schema}.idempotency_keys "
+            "WHERE used_at < extract(epoch FROM clock_timestamp()) - %s",
+            (key_window,),
+        )
         conn.execute(
             f"UPDATE {schema}.nodes SET fenced = true "
             "WHERE NOT fenced AND lease_expires <= clock_timestamp()"
@@ -251,6 +272,41 @@ def lost_lease(conn: psycopg.Connection, schema: str, node: int) -> str:
     )
 
 
+def _use_key(
+    conn: psycopg.Connection,
+    schema: str,
+    event: JobQueued,
+    key_window: float,
+    *,
+    taken_by: bool,
+) -> None:
+    """Note *event*'s job as the first use of its owner's key, unless the
+    key was used within *key_window* seconds before it (then, with
+    *taken_by*, raise :class:`KeyTaken`; without, keep the first).
+
+    Raises:
+        KeyTaken: the key names another job still; nothing was changed.
+    """
+    key = event.idempotency_key
+    assert key is not None
+    owner = event.owner or ""
+    row = conn.execute(
+        f"INSERT INTO {schema}.idempotency_keys AS k (owner, key, job_id, used_at) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (owner, key) DO UPDATE SET "
+        "job_id = excluded.job_id, used_at = excluded.used_at "
+        "WHERE k.used_at < %s RETURNING job_id",
+        (owner, key, event.job_id, event.time, event.time - key_window),
+    ).fetchone()
+    if row is not None or not taken_by:
+        return
+    first = conn.execute(
+        f"SELECT job_id FROM {schema}.idempotency_keys WHERE owner = %s AND key = %s",
+        (owner, key),
+    ).fetchone()
+    assert first is not None  # the conflict was with it, under the head lock
+    raise KeyTaken(key, int(first[0]))
+
+
 def _states(
     conn: psycopg.Connection, schema: str, job_ids: list[int]
 ) -> dict[int, JobState]:
@@ -293,9 +349,11 @@ def _bring_state_up(
     state_seq: int,
     head: int,
     last_job_id: int,
+    key_window: float,
 ) -> int:
     """Fold the records after ``state_seq`` into ``job_state`` (their jobs
-    held by no node); return the last job id. Inside the caller's transaction."""
+    held by no node) and their keys into ``idempotency_keys``; return the
+    last job id. Inside the caller's transaction."""
     schema = location.schema
     changed: dict[int, JobState | None] = {}
     states: dict[int, JobState] = {}
@@ -317,6 +375,10 @@ def _bring_state_up(
             ) from None
         if isinstance(event, JobQueued | ScheduleAdded):
             last_job_id = max(last_job_id, event.job_id)
+        if isinstance(event, JobQueued) and event.idempotency_key is not None:
+            # Written without the referee: two jobs may share a key; the
+            # first stays the key's, as in the projection.
+            _use_key(conn, schema, event, key_window, taken_by=False)
     _save_states(conn, schema, changed)
     conn.execute(
         f"UPDATE {schema}.head SET state_seq = %s, last_job_id = %s",

@@ -59,6 +59,7 @@ class PostgresNodeJournal(PostgresJournalBase):
         #: This server's node id once it has joined (:meth:`join`), else None.
         self.node: int | None = None
         self._lease = 0.0
+        self._key_window = 86400.0
 
     @classmethod
     def open(
@@ -86,14 +87,17 @@ class PostgresNodeJournal(PostgresJournalBase):
 
     # -- membership (pg_cluster.py) ----------------------------------------------
 
-    async def join(self, name: str, lease: float) -> int:
+    async def join(
+        self, name: str, lease: float, *, key_window: float = 86400.0
+    ) -> int:
         """Register this server as a node with a lease of *lease* seconds;
-        return its node id (also kept as :attr:`node`)."""
+        return its node id (also kept as :attr:`node`). *key_window*: see
+        :meth:`NodeJournal.join`."""
         schema = self._schema
         node = await self._run(
             lambda conn: register_node(conn, schema, name, lease), "joining"
         )
-        self.node, self._lease = node, lease
+        self.node, self._lease, self._key_window = node, lease, key_window
         return node
 
     async def renew_lease(self) -> float | None:
@@ -140,9 +144,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         """Fence the nodes whose lease expired and take the jobs no live node
         holds (see :func:`~eventjobs.journal.pg_cluster.take_over`)."""
         assert self.node is not None
-        node, location = self.node, self.location
+        node, location, window = self.node, self.location, self._key_window
         return await self._run(
-            lambda conn: take_over(conn, location, node), "taking over jobs in"
+            lambda conn: take_over(conn, location, node, window), "taking over jobs in"
         )
 
     async def held(self) -> list[tuple[int, str]]:
@@ -183,8 +187,9 @@ class PostgresNodeJournal(PostgresJournalBase):
         """
         assert self.node is not None, "append_judged before join"
         node, location, channel = self.node, self.location, self.channel
+        window = self._key_window
         judged = await self._run(
-            lambda conn: append_judged(conn, location, channel, node, events),
+            lambda conn: append_judged(conn, location, channel, node, events, window),
             "appending to",
         )
         self.advance_to(judged.head, judged.head_hash)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: The layout this eventjobs writes and reads. Bump it, and add a migration
 #: note to docs/journal-format.md, whenever a table changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: First key of every eventjobs advisory lock ("evjb"); the second is the
 #: schema name's hash, so journals in different schemas never collide.
@@ -50,6 +50,34 @@ CLUSTER_DDL = (
     "CREATE INDEX IF NOT EXISTS job_state_node ON {s}.job_state (node_id)",
 )
 
+#: What idempotency keys across nodes add (version 3, pg_cluster.py): the
+#: first job of every (owner, key), and when it was queued, so that the
+#: transaction appending a ``queued`` with a key sees a key used on any
+#: node. ``owner`` is '' for a server without users (user names are never
+#: empty), since a primary key cannot hold NULL.
+KEYS_DDL = (
+    """CREATE TABLE IF NOT EXISTS {s}.idempotency_keys (
+        owner text NOT NULL,
+        key text NOT NULL,
+        job_id bigint NOT NULL,
+        used_at double precision NOT NULL,
+        PRIMARY KEY (owner, key)
+    )""",
+)
+
+#: Fills ``idempotency_keys`` from the records already folded into
+#: ``job_state`` when a version 2 journal is upgraded (the later ones are
+#: folded with their keys by the next transaction): the first use of each
+#: key, as the projection keeps it.
+KEYS_BACKFILL = """INSERT INTO {s}.idempotency_keys (owner, key, job_id, used_at)
+    SELECT DISTINCT ON (1, 2) coalesce(line::jsonb->>'owner', ''),
+        line::jsonb->>'idempotency_key', job_id, time
+    FROM {s}.records, {s}.head
+    WHERE type = 'queued' AND records.seq <= head.state_seq
+        AND line::jsonb ? 'idempotency_key'
+    ORDER BY 1, 2, records.seq
+    ON CONFLICT DO NOTHING"""
+
 #: Tables of the schema, in creation order; ``{s}`` is the schema name
 #: (checked to be a plain lower-case identifier: no quoting needed).
 DDL = (
@@ -74,6 +102,7 @@ DDL = (
         hash text NOT NULL
     )""",
     *CLUSTER_DDL,
+    *KEYS_DDL,
     f"INSERT INTO {{s}}.head (seq, hash) VALUES (0, '{GENESIS_HASH}') ON CONFLICT DO NOTHING",
     # A snapshot: the lines of a snapshot file (journal/snapshots.py), line n
     # of the snapshot at position (pg_snapshots.py).
@@ -120,11 +149,15 @@ def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
         row = conn.execute(
             f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"
         ).fetchone()
-        if row is not None and row[0] == "1":
+        if row is not None and row[0] in ("1", "2"):
             # Version 1 (one server per journal) gains the cluster tables;
             # their state is brought up from the records at the first append.
-            for statement in CLUSTER_DDL:
+            # Version 2 gains the keys table, filled from what job_state holds.
+            upgrade = CLUSTER_DDL + KEYS_DDL if row[0] == "1" else KEYS_DDL
+            for statement in upgrade:
                 conn.execute(statement.format(s=schema))
+            if row[0] == "2":
+                conn.execute(KEYS_BACKFILL.format(s=schema))
             conn.execute(
                 f"UPDATE {schema}.meta SET value = %s WHERE key = 'schema_version'",
                 (str(SCHEMA_VERSION),),

@@ -32,7 +32,7 @@ from ..events import (
 from ..identity import Caller
 from ..records import Recorded
 from ..projection import JobTable, KeyUse, View, request_digest
-from ..referee import Rejected
+from ..referee import KeyTaken, Rejected
 from ..settings import Settings
 from .fanout import Fanout
 from .modes import Mode
@@ -90,7 +90,9 @@ class Jobs:
         (:func:`~eventjobs.projection.request_digest`), nothing is recorded:
         the first job's id is returned once its ``queued`` is durable. The
         look-up and the record are one step (no yield in between), so two
-        identical submissions racing make one job. *not_before*,
+        identical submissions racing make one job; on a node, the journal's
+        transaction checks the key again, for every node
+        (:class:`~eventjobs.referee.KeyTaken`). *not_before*,
         *priority*, *concurrency_key*, *retries* and *retry_delay* are
         recorded with the job for the supervisor; *schedule* and
         *schedule_time* name the schedule firing the job is.
@@ -141,7 +143,15 @@ class Jobs:
             retries=retries,
             retry_delay=retry_delay,
         )
-        return await mode.submit(supervisor, queued)
+        try:
+            return await mode.submit(supervisor, queued)
+        except KeyTaken as taken:
+            # A node: another node (or this one, a moment before) recorded
+            # the key first, which the journal's transaction saw and this
+            # table had not yet. Answer as the look-up above would have.
+            await mode.sync(None)
+            first = self._first_use(caller, taken.key, request, store)
+            return taken.job_id if first is None else first.job_id
 
     def _first_use(
         self, caller: Caller, key: str, request: RecordedRequest, store: bool

@@ -265,7 +265,11 @@ class Node:
     async def start_writer(
         self, table: JobTable, fanout: Fanout, rebuild: Rebuild
     ) -> Writer:
-        node = await self.journal.join(node_name(), self._settings.node_lease)
+        node = await self.journal.join(
+            node_name(),
+            self._settings.node_lease,
+            key_window=self._settings.idempotency_window,
+        )
         # Read the database's clock before any event is stamped (recovery's
         # come next); the lease keeper reads it again at every renewal.
         await self._clock.read(self.journal.renew_lease)
