@@ -12,7 +12,9 @@ It:
    job no live node holds (:meth:`NodeJournal.take_over`), then recovers
    them as a restarted single server would: a queued job runs here; a
    running one is recorded ``cancelled`` when a stop was asked for,
-   ``requeued`` (then runs here) on a rerun-safe route, else ``interrupted``;
+   ``retrying`` (then runs here after its back-off) when it asked for
+   retries and has attempts left, ``requeued`` (then runs here) on a
+   rerun-safe route, else ``interrupted`` (:mod:`eventjobs.recovery`);
 3. recovers *strays*: jobs this node holds in the journal but neither runs
    nor has queued (an append whose commit reached the database but whose
    reply was lost, so the caller was told 503).
@@ -31,7 +33,7 @@ from collections.abc import Callable
 import trio
 
 from ..errors import JournalCorrupt, JournalUnavailable, NodeFenced, ShuttingDown
-from ..events import JobCancelled, JobRequeued
+from ..events import JobCancelled, JobRequeued, JobRetrying
 from ..journal import TakenJob
 from ..projection import JobView
 from ..recovery import NODE_LOST_REASON, StopAsked, Unfinished, recover
@@ -238,8 +240,16 @@ class LeaseKeeper:
                 stop_asked=StopAsked(job.cancelled_by)
                 if running and job.cancelling
                 else None,
+                # As at a single server's restart: a job with attempts left retries.
+                attempt=view.attempt,
+                retries=view.retries,
             )
-            recovery = recover(found, now=self._clock(), reason=NODE_LOST_REASON)
+            recovery = recover(
+                found,
+                now=self._clock(),
+                reason=NODE_LOST_REASON,
+                backoff=self._supervisor.backoff(view),
+            )
             if recovery.event is None:
                 log.warning(
                     "job %d: taken over from a node that is gone: runs here", job.job_id
@@ -249,6 +259,12 @@ class LeaseKeeper:
             if isinstance(recovery.event, JobRequeued):
                 log.warning(
                     "job %d: its node is gone while it ran: runs again here", job.job_id
+                )
+            elif isinstance(recovery.event, JobRetrying):
+                log.warning(
+                    "job %d: its node is gone while attempt %d ran: retries here",
+                    job.job_id,
+                    view.attempt,
                 )
             elif not isinstance(recovery.event, JobCancelled):
                 log.warning(

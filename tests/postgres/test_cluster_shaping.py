@@ -3,10 +3,11 @@ one process, through their test clients): what must hold across nodes."""
 
 from __future__ import annotations
 
+import attrs
 import trio
 
 from eventjobs import Settings
-from eventjobs.events import JobQueued, RecordedRequest
+from eventjobs.events import JobQueued, JobStarted, RecordedRequest
 from eventjobs.journal import Recorded
 from eventjobs.journal.pg_node import PostgresNodeJournal
 from eventjobs.journal.pg_schema import SCHEMA_VERSION
@@ -121,3 +122,46 @@ async def test_a_version_2_journal_gains_the_keys_of_its_records(pg_url):
         await journal.aclose()
     assert isinstance(again, KeyTaken) and again.job_id == first.event.job_id
     assert sql(pg_url, f"SELECT value FROM {schema}.meta") == [(str(SCHEMA_VERSION),)]
+
+
+# -- retries across a take-over ----------------------------------------------------
+
+
+async def test_a_job_taken_over_with_retries_left_retries_as_after_a_restart(pg_url):
+    """A node dies while the first attempt of a job with retries runs: the
+    node that takes it over records ``retrying`` (attempt 1, interrupted)
+    and runs it again, as a single server does with what it finds at
+    start-up; not ``interrupted`` with the 503."""
+    dead = await joined(pg_url)
+    try:
+        queued = attrs.evolve(keyed("r", owner=None), retries=2, retry_delay=0.01)
+        (record,) = (await dead.append_judged([queued])).outcomes
+        assert isinstance(record, Recorded)
+        job_id = record.event.job_id
+        await dead.append_judged([JobStarted(job_id=job_id, time=1001.0)])
+    finally:
+        await dead.aclose()
+    schema = schema_of(pg_url)
+    sql(
+        pg_url,
+        f"UPDATE {schema}.nodes SET lease_expires = clock_timestamp() - interval '1s'",
+    )
+    async with serve_app(
+        Settings(journal=pg_url, shutdown_timeout=0, node_lease=0.6)
+    ) as node:
+        deadline = trio.current_time() + 20
+
+        def kinds() -> list[object]:
+            rows = sql(
+                pg_url,
+                f"SELECT type FROM {schema}.records WHERE job_id = %s ORDER BY seq",
+                (job_id,),
+            )
+            return [kind for (kind,) in rows]
+
+        while "done" not in (found := kinds()) and "interrupted" not in found:
+            assert trio.current_time() < deadline, f"the job's records: {found}"
+            await trio.sleep(0.05)
+        assert found == ["queued", "started", "retrying", "started", "done"]
+        response = await node.client.get(f"/_api/job/{job_id}")
+        assert response.status_code == 200
