@@ -2,11 +2,11 @@
 
 ``eventjobs serve`` runs the app under hypercorn's trio worker;
 ``eventjobs users`` manages the users file (see :mod:`eventjobs.user_commands`);
-``eventjobs job`` is a client of a running server (:mod:`eventjobs.client`). Every bad
+``eventjobs job`` and ``eventjobs schedule`` are clients of a running server (:mod:`eventjobs.client`). Every bad
 setting (an unusable journal, a port in use, an ``--app`` that does not
 import) ends the command with exit status 1 and one sentence on stderr.
 
-``eventjobs job`` is parsed and run with the client alone: the server side
+``eventjobs job`` and ``eventjobs schedule`` are parsed and run with the client alone: the server side
 (Quart, trio, hypercorn, the journals) is imported only by the commands
 that use it, which keeps the client's start-up short.
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .client import commands as client_commands
+from .client import schedule_commands
 from .errors import (
     ConfigError,
     JournalCorrupt,
@@ -44,10 +45,12 @@ def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
 
 
 def build_client_parser() -> argparse.ArgumentParser:
-    """The parser of ``eventjobs job ...`` alone: the same as :func:`build_parser`'s
-    ``job`` command, without importing the server side."""
+    """The parser of ``eventjobs job|schedule ...`` alone: the same as
+    :func:`build_parser`'s ``job`` and ``schedule`` commands, without
+    importing the server side."""
     parser, commands = _top_parser()
     client_commands.add_parser(commands)
+    schedule_commands.add_parser(commands)
     return parser
 
 
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(commands, environment_defaults())
     user_commands.add_parser(commands)
     client_commands.add_parser(commands)
+    schedule_commands.add_parser(commands)
     journal = commands.add_parser("journal", help="look after a journal directory")
     journal_commands = journal.add_subparsers(
         dest="journal_command", required=True, metavar="COMMAND"
@@ -101,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The client's start-up is most of a short command's time: only its
         # own parser, and nothing of the server (no other option comes first).
         return client_commands.run(_parse(build_client_parser(), arguments))
+    if arguments[:1] == ["schedule"]:
+        return schedule_commands.run(_parse(build_client_parser(), arguments))
     args = _parse(build_parser(), arguments)
     from .observe import logformat
 

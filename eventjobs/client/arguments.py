@@ -57,7 +57,7 @@ def header(text: str) -> tuple[str, str]:
             f"the value of header {name!r} holds a line break"
         )
     if name.lower() in ("x-arango-async", "content-length", "host"):
-        raise argparse.ArgumentTypeError(f"submit sets the {name} header itself")
+        raise argparse.ArgumentTypeError(f"eventjobs sets the {name} header itself")
     return name, value
 
 
@@ -117,7 +117,7 @@ def positive_seconds(text: str) -> float:
 # -- the parser ----------------------------------------------------------------------
 
 
-def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """--url, --user, --verbose: accepted before and after the subcommand
     (after it, SUPPRESS keeps an absent option from hiding one given before)."""
 
@@ -154,14 +154,14 @@ def add_parser(commands: Any) -> None:
         description="A client of a running eventjobs server, over HTTP.",
         epilog=EXIT_CODES_TEXT,
     )
-    _connection_options(parser, top=True)
+    connection_options(parser, top=True)
     actions = parser.add_subparsers(dest="job_command", required=True, metavar="ACTION")
 
     def action(name: str, text: str, description: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = actions.add_parser(
             name, help=text, description=description, epilog=EXIT_CODES_TEXT
         )
-        _connection_options(sub, top=False)
+        connection_options(sub, top=False)
         sub.set_defaults(job_parser=sub)
         return sub
 

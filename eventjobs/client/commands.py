@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from .api import DONE, JobAPI, JobNotFound, NotAuthorized, Pending, Refused
 from .arguments import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE, add_parser
@@ -43,7 +44,9 @@ from .connection import (
 )
 from .display import Silent, display_for
 
-__all__ = ["add_parser", "run"]
+__all__ = ["Usage", "add_parser", "connect", "guarded", "read_body", "run"]
+
+API = TypeVar("API", bound=JobAPI)
 
 EXIT_OK = 0
 EXIT_ERROR_RESULT = 1
@@ -70,21 +73,36 @@ class _Interrupted(Exception):
     """Ctrl-C, with what to tell the user about the job."""
 
 
-class _Usage(Exception):
-    pass
+class Usage(Exception):
+    """Arguments that do not go together: argparse's usage error (exit 2)."""
 
 
 def run(args: argparse.Namespace) -> int:
     """Carry out the parsed ``job`` command; the exit status."""
-    command = f"eventjobs job {args.job_command}"
-    parser: argparse.ArgumentParser = args.job_parser
-    try:
+
+    def carry_out() -> int:
         _check_combinations(args)
         if args.job_command == "submit":  # a missing file before a password prompt
-            args.body = _body(args.data)
-        api = _api(args)
-        return _COMMANDS[args.job_command](api, args)
-    except _Usage as error:
+            args.body = read_body(args.data)
+        return _COMMANDS[args.job_command](connect(args), args)
+
+    return guarded(
+        f"eventjobs job {args.job_command}", args.job_parser, args, carry_out
+    )
+
+
+def guarded(
+    command: str,
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    carry_out: Callable[[], int],
+) -> int:
+    """*carry_out*'s exit status, every failure of a client command turned
+    into its one sentence (prefixed *command*) and exit code (module
+    docstring); usage errors through *parser* (exit 2)."""
+    try:
+        return carry_out()
+    except Usage as error:
         parser.error(str(error))
     except BadURL as error:
         parser.error(f"--url: {error}")
@@ -127,24 +145,27 @@ def _silence_stdout() -> None:
 def _check_combinations(args: argparse.Namespace) -> None:
     if args.job_command == "delete":
         if args.target == "expired" and args.before is None:
-            raise _Usage("delete expired needs --before TIME")
+            raise Usage("delete expired needs --before TIME")
         if args.target != "expired" and args.before is not None:
-            raise _Usage("--before goes with delete expired only")
+            raise Usage("--before goes with delete expired only")
     if getattr(args, "timeout", None) is not None and not args.wait:
-        raise _Usage("--timeout goes with --wait")
+        raise Usage("--timeout goes with --wait")
 
 
-def _api(args: argparse.Namespace) -> JobAPI:
+def connect(args: argparse.Namespace, kind: type[API] = JobAPI) -> API:  # type: ignore[assignment]
+    """A *kind* of API (the job API, or one built on it) of the server that
+    ``--url``, ``--user`` and ``--verbose`` (or the environment) name; asks
+    for the password first when there is a user."""
     url = args.url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
     connection = Connection(url)  # BadURL before any prompt
     user = args.user or os.environ.get(USER_VARIABLE) or None
     if user is not None:
         if ":" in user:
-            raise _Usage(
+            raise Usage(
                 f"user name {user!r} holds a colon, which HTTP Basic cannot carry"
             )
         connection.authorization = basic_authorization(user, _password(user, url))
-    return JobAPI(connection, trace=_trace if args.verbose else None)
+    return kind(connection, trace=_trace if args.verbose else None)
 
 
 def _password(user: str, url: str) -> str:
@@ -159,12 +180,12 @@ def _password(user: str, url: str) -> str:
         try:
             password = getpass.getpass(f"password for {user} at {url}: ")
         except getpass.GetPassWarning:
-            raise _Usage(
+            raise Usage(
                 f"no password for {user!r}: set {PASSWORD_VARIABLE}, or run where a "
                 "terminal can prompt for it"
             ) from None
         except EOFError:
-            raise _Usage(f"no password given for {user!r}") from None
+            raise Usage(f"no password given for {user!r}") from None
     return password
 
 
@@ -208,7 +229,9 @@ def _submit(api: JobAPI, args: argparse.Namespace) -> int:
     return _wait_and_fetch(api, submitted, args)
 
 
-def _body(data: str | None) -> bytes | None:
+def read_body(data: str | None) -> bytes | None:
+    """The bytes ``--data`` names: a file's (``@FILE``), standard input's
+    (``@-``), or the text itself as UTF-8."""
     if data is None:
         return None
     if data == "@-":
@@ -218,7 +241,7 @@ def _body(data: str | None) -> bytes | None:
             with open(data[1:], "rb") as file:
                 return file.read()
         except OSError as error:
-            raise _Usage(
+            raise Usage(
                 f"cannot read --data file {data[1:]!r}: {error.strerror}"
             ) from None
     return data.encode()

@@ -39,11 +39,23 @@ def job(
     """Run ``python -m eventjobs job [--url URL] ARGS`` with pipes (no
     terminal: stdin is /dev/null unless *input*, and a new session, so there
     is no /dev/tty to prompt on either). Output is decoded as UTF-8."""
-    command = [sys.executable, "-m", "eventjobs", "job"]
+    return client("job", *args, url=url, env=env, input=input, timeout=timeout)
+
+
+def client(
+    command: str,
+    *args: str,
+    url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m eventjobs COMMAND [--url URL] ARGS`` as :func:`job` does."""
+    command_line = [sys.executable, "-m", "eventjobs", command]
     if url is not None:
-        command += ["--url", url]
+        command_line += ["--url", url]
     result = subprocess.run(
-        [*command, *args],
+        [*command_line, *args],
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client.helpers import Terminal, job
+from tests.client.helpers import Terminal, client, job
 from tests.support import (
     TEST_JWT_SECRET,
     TEST_USERS,
@@ -143,3 +143,25 @@ def test_ctrl_c_at_the_prompt(server: ServerProcess):
     assert terminal.finish() == 130
     assert "eventjobs job list: interrupted" in terminal.text()
     assert "Traceback" not in terminal.text()
+
+
+def test_schedules_use_the_same_credentials_and_are_their_owners(
+    server: ServerProcess,
+):
+    def schedule(*args: str, env: dict[str, str] | None = None):
+        return client("schedule", *args, url=server.url, env=env)
+
+    refused = schedule("list")
+    assert refused.returncode == 5
+    assert "pass --user NAME" in refused.stderr
+    added = schedule(
+        "add", "--every", "3600", "GET", "/_api/version", "--user", "alice", env=ALICE
+    )
+    assert (added.returncode, added.stderr) == (0, ""), added
+    schedule_id = added.stdout.strip()
+    mine = schedule("list", env={"EVENTJOBS_USER": "alice", **ALICE})
+    assert mine.stdout.splitlines()[1].startswith(f"{schedule_id} ")
+    bob = {"EVENTJOBS_USER": "bob", "EVENTJOBS_PASSWORD": TEST_USERS["bob"][0]}
+    assert schedule("list", env=bob).stdout.splitlines()[1:] == []
+    assert schedule("remove", schedule_id, env=bob).returncode == 3
+    assert schedule("remove", schedule_id, "--user", "alice", env=ALICE).returncode == 0

@@ -56,6 +56,13 @@ def test_the_client_help_imports_none_of_the_server():
     assert run_entry("job", "--help") == {"status": 0, "imported": []}
 
 
+def test_schedule_list_imports_none_of_the_server(server: ServerProcess):
+    assert run_entry("schedule", "--url", server.url, "list") == {
+        "status": 0,
+        "imported": [],
+    }
+
+
 def test_the_other_commands_still_parse():
     """The other commands load what they need when they run."""
     assert run_entry("journal", "--help")["status"] == 0
