@@ -189,7 +189,7 @@ def open_bystander(location: PostgresLocation) -> Iterator[Any]:
         version = conn.execute(
             f"SELECT value FROM {location.schema}.meta WHERE key = 'schema_version'"
         ).fetchone()
-        check_version(location, None if version is None else version[0])
+        check_version(location, None if version is None else version[0], reading=True)
         yield conn
     finally:
         conn.close()

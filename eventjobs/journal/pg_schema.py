@@ -166,9 +166,21 @@ def ensure_schema(conn: psycopg.Connection, location: PostgresLocation) -> None:
     check_version(location, None if row is None else row[0])
 
 
-def check_version(location: PostgresLocation, found: str | None) -> None:
-    """Raise ConfigError unless *found* is this eventjobs' schema version."""
+#: The versions whose records a read-only reader (``eventjobs journal ...``)
+#: reads as they are: version 2 differs only by the table of keys, which
+#: only appending nodes use (version 1 lacks ``records.node_id``).
+READABLE_VERSIONS = frozenset({2, SCHEMA_VERSION})
+
+
+def check_version(
+    location: PostgresLocation, found: str | None, *, reading: bool = False
+) -> None:
+    """Raise ConfigError unless *found* is this eventjobs' schema version
+    (*reading*: or one of :data:`READABLE_VERSIONS`)."""
     if found is not None and found.isdigit() and int(found) == SCHEMA_VERSION:
+        return
+    readable = found is not None and found.isdigit() and int(found) in READABLE_VERSIONS
+    if reading and readable:
         return
     if found is not None and found.isdigit() and int(found) > SCHEMA_VERSION:
         raise ConfigError(
