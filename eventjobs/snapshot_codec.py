@@ -202,7 +202,8 @@ def _encode_full(job: View) -> dict[str, Any]:
                 "retries": job.retries,
                 "retry_delay": job.retry_delay,
             }
-            if job.retries
+            # (attempt too: a retrying event is legal for any running job)
+            if job.retries or job.attempt != 1
             else {}
         ),
     }

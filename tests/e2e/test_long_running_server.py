@@ -63,4 +63,4 @@ def test_worker_processes_zero_is_refused(tmp_path: Path):
         timeout=60,
     )
     assert result.returncode == 1
-    assert "worker_processes" in result.stderr
+    assert "--worker-processes" in result.stderr
