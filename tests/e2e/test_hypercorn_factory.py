@@ -160,7 +160,8 @@ def test_the_config_module_ends_hypercorn_with_status_1_on_a_bad_setting(
     output = failure_output(journal, {"EVENTJOBS_MAX_RUNNING": "0"}, checked=True)
     assert "Traceback" not in output, output
     assert (
-        "eventjobs: EVENTJOBS_MAX_RUNNING must be a whole number of at least 1, not 0" in output
+        "eventjobs: EVENTJOBS_MAX_RUNNING must be a whole number of at least 1, not 0"
+        in output
     )
     assert "Running on" not in output  # it never listened
     assert not journal.exists()
