@@ -1,4 +1,4 @@
-"""WSGI apps behind the job layer (``--app`` with Flask), under thread and
+"""WSGI apps behind the job layer (``--app`` with Flask and Django), under thread and
 process isolation (docs/embedding.md)."""
 
 from __future__ import annotations
@@ -93,6 +93,45 @@ async def test_flask_example_serves_requests_and_jobs(examples_on_path, isolatio
         assert too_large.status_code == 413
         missing = await submit(client, "GET", "/nowhere")
         assert (await result(client, missing))[0] == 404
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+async def test_django_example_answers_as_a_job(examples_on_path, isolation):
+    """A Django project's get_wsgi_application() behind --app: its view runs
+    in the server's process (thread) or in a worker process, and its 404s
+    are its own."""
+    reference = "django_app:application"
+    async with serve_app(settings(reference, app_isolation=isolation)) as served:
+        job = await submit(served.client, "GET", "/_db/_system/hello/?name=jobs")
+        status, body = await result(served.client, job)
+        answer = json.loads(body)
+        assert (status, answer["hello"], answer["job"]) == (200, "jobs", job)
+        assert (answer["pid"] == os.getpid()) == (isolation == "thread")
+        missing = await submit(served.client, "GET", "/nowhere/")
+        assert (await result(served.client, missing))[0] == 404
+
+
+async def test_django_sleep_is_stopped_by_a_cancel(examples_on_path):
+    """time.sleep(30) in a Django view, under process isolation: the cancel
+    kills its process, 410 is stored at once, and a fresh process serves."""
+    reference = "django_app:application"
+    async with serve_app(settings(reference, app_isolation="process")) as served:
+        client = served.client
+        with trio.fail_after(20):  # the worker imports Django first
+            warm = await client.get("/hello/")
+        pid = json.loads(await warm.get_data())["pid"]
+        job = await submit(client, "GET", "/sleep/")
+        await settle()  # the request has reached the worker and blocks there
+        assert (await client.get(f"/_api/job/{job}")).status_code == 204
+        with trio.fail_after(2):  # not the view's 30 seconds
+            await client.put(f"/_api/job/{job}/cancel")
+            status, body = await result(client, job)
+        assert (status, json.loads(body)["errorNum"]) == (410, 21)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # killed and reaped
+        with trio.fail_after(20):
+            fresh = await client.get("/hello/")
+        assert json.loads(await fresh.get_data())["pid"] not in (pid, os.getpid())
 
 
 @pytest.mark.parametrize("isolation", ["thread", "process"])
