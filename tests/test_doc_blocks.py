@@ -165,8 +165,12 @@ NOT_RUN: dict[str, list[tuple[str, str]]] = {
             "runs in a clone's docs/examples; tests/http/test_wsgi.py serves this app",
         ),
         (
-            "eventjobs serve --upstream /reports=http://127.0.0.1:9000 --journal /tmp/eventjobs-journal",
-            "needs your service at 127.0.0.1:9000",
+            "cd docs/examples",
+            "runs in a clone's docs/examples; tests/http/test_wsgi.py serves this project",
+        ),
+        (
+            "cd docs/examples",
+            "runs in a clone's docs/examples; tests/http/test_upstream.py runs this service",
         ),
     ],
     "long-running.md": [

@@ -18,6 +18,7 @@ from eventjobs.errors import ConfigError
 from tests.support import free_port, serve_app, submit
 
 SERVER = Path(__file__).with_name("upstream_server.py")
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "upstream_service.py"
 WAIT_LONG = {"x-eventjobs-wait": "30"}
 
 
@@ -83,6 +84,34 @@ async def test_job_result_is_the_upstreams_answer(upstream):
         assert "x-arango-async" not in headers
         assert "x-eventjobs-timeout" not in headers
         assert "forwarded" in headers
+
+
+@pytest.fixture
+def example_service() -> Iterator[str]:
+    """docs/examples/upstream_service.py, started as the docs say; its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().removeprefix("listening on ").strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        process.kill()
+        process.wait()
+
+
+async def test_upstream_example_answers_a_job(example_service):
+    """The example service behind --upstream /reports=URL: the job stores
+    its answer, which names the job."""
+    async with serve_app(settings(f"/reports={example_service}")) as served:
+        job = await submit(
+            served.client, "POST", "/_db/_system/reports", json={"rows": 5}
+        )
+        response, body = await result(served.client, job)
+        assert response.status_code == 201
+        assert json.loads(body) == {"rows": 5, "total": 10, "job": str(job)}
 
 
 async def test_synchronous_request_keeps_authorization_out(upstream):
