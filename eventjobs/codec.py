@@ -406,17 +406,11 @@ def decode_event(data: Mapping[str, Any]) -> Event:
                 **_decode_shape(data, where),
             )
         case "started":
-            attempt = (
-                require_field(data, "attempt", int, where) if "attempt" in data else 1
-            )
-            if attempt < 1:
-                raise CodecError(f"{where}: attempt {attempt} is not positive")
+            attempt = _attempt(data, where) if "attempt" in data else 1
             return JobStarted(job_id=job_id, time=time, attempt=attempt)
         case "retrying":
-            attempt = require_field(data, "attempt", int, where)
+            attempt = _attempt(data, where)
             status = require_field(data, "status", int, where)
-            if attempt < 1:
-                raise CodecError(f"{where}: attempt {attempt} is not positive")
             if not 100 <= status <= 599:
                 raise CodecError(f"{where}: status {status} is not an HTTP status")
             return JobRetrying(
@@ -555,6 +549,14 @@ def _decode_shape(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise CodecError(f"{where}: retry_delay {delay} is negative")
         shape["retry_delay"] = delay
     return shape
+
+
+def _attempt(data: Mapping[str, Any], where: str) -> int:
+    """An event's attempt number (from 1)."""
+    attempt = require_field(data, "attempt", int, where)
+    if attempt < 1:
+        raise CodecError(f"{where}: attempt {attempt} is not positive")
+    return attempt
 
 
 def _number(data: Mapping[str, Any], name: str, where: str) -> float:
