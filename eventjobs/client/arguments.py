@@ -146,6 +146,24 @@ def connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def add_action(
+    actions: argparse._SubParsersAction,
+    name: str,
+    text: str,
+    description: str,
+    *,
+    parser_key: str,
+) -> argparse.ArgumentParser:
+    """A client subcommand with the connection options; its own parser is
+    kept under *parser_key* (for usage errors found after parsing)."""
+    sub: argparse.ArgumentParser = actions.add_parser(
+        name, help=text, description=description, epilog=EXIT_CODES_TEXT
+    )
+    connection_options(sub, top=False)
+    sub.set_defaults(**{parser_key: sub})
+    return sub
+
+
 def add_parser(commands: Any) -> None:
     """Add the ``job`` command and its subcommands to *commands*."""
     parser = commands.add_parser(
@@ -158,12 +176,7 @@ def add_parser(commands: Any) -> None:
     actions = parser.add_subparsers(dest="job_command", required=True, metavar="ACTION")
 
     def action(name: str, text: str, description: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = actions.add_parser(
-            name, help=text, description=description, epilog=EXIT_CODES_TEXT
-        )
-        connection_options(sub, top=False)
-        sub.set_defaults(job_parser=sub)
-        return sub
+        return add_action(actions, name, text, description, parser_key="job_parser")
 
     submit = action(
         "submit",

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..numbers import parse_job_id
 from .arguments import (
+    add_action,
     connection_options,
     header,
     method,
@@ -50,12 +51,9 @@ def add_parser(commands: Any) -> None:
     )
 
     def action(name: str, text: str, description: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = actions.add_parser(
-            name, help=text, description=description, epilog=EXIT_CODES_TEXT
+        return add_action(
+            actions, name, text, description, parser_key="schedule_parser"
         )
-        connection_options(sub, top=False)
-        sub.set_defaults(schedule_parser=sub)
-        return sub
 
     add = action(
         "add",
